@@ -1,0 +1,1 @@
+"""ByteTrack-style multi-object association (numpy, scipy and lap only)."""
