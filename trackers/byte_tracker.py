@@ -121,9 +121,9 @@ class ByteTracker:
 
         unconfirmed = [t for t in self._tracked if not t.is_activated]
         pool = [t for t in self._tracked if t.is_activated] + self._lost
-        # Unconfirmed tracks are predicted too (ByteTrack skips them): their covariance then
-        # grows by one frame like every other track's before they are corrected.
-        predict_tracks(pool + unconfirmed, self._kalman)
+        # As in ByteTrack, unconfirmed tracks are not predicted: born with zero velocity, they would
+        # only gain covariance. Keeping this makes our ids match ultralytics' on the same boxes.
+        predict_tracks(pool, self._kalman)
 
         leftover_tracks, leftover_high = self._associate_high(pool, high)
         self._associate_low(leftover_tracks, low)
