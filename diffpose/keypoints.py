@@ -125,7 +125,9 @@ def to_posetrack(layout: str, keypoints, valid=None):
     try:
         mapping = LAYOUT_MAPS[layout]
     except KeyError:
-        raise ValueError(f"unknown keypoint layout {layout!r}; known: {sorted(LAYOUT_MAPS)}") from None
+        raise ValueError(
+            f"unknown keypoint layout {layout!r}; known: {sorted(LAYOUT_MAPS)}"
+        ) from None
     src = np.asarray(keypoints, dtype=np.float64)
     n_src = max(mapping) + 1
     if src.ndim < 2 or src.shape[-2] < n_src:

@@ -1,0 +1,514 @@
+"""PoseTrack JSON formats (2018/2021 per-video files and the 2017 annolist), parsed and written.
+
+This module is the one reader of the PoseTrack files: the evaluator, the training data and
+the app's record I/O all go through it. It holds plain column arrays in the 17 PoseTrack slots
+(see shared/docs/POSETRACK.md); no files are written here (the app writes atomically).
+
+Shape letters: N persons, K = 17 keypoints, P polygon points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from diffpose.keypoints import (
+    KEYPOINT_NAMES,
+    NUM_KEYPOINTS,
+    POSETRACK17_TO_POSETRACK,
+    SKELETON_1BASED,
+)
+
+__all__ = [
+    "PoseTrackFormatError",
+    "PoseTrackFrame",
+    "PoseTrackVideo",
+    "frame_id_for",
+    "load_posetrack",
+    "parse_posetrack",
+    "to_posetrack17",
+    "to_posetrack18",
+]
+
+_SEQ_RE = re.compile(r"(?P<seq>\d+)_(?P<src>mpiinew|mpii|bonn)(?:_|$)")
+_SOURCE_CODE = {"mpii": 1, "bonn": 2, "mpiinew": 3}
+
+
+class PoseTrackFormatError(ValueError):
+    """A PoseTrack file is malformed; the message names the file and the field."""
+
+    def __init__(self, source: str | Path, field_path: str, problem: str) -> None:
+        self.source = str(source)
+        self.field_path = field_path
+        self.problem = problem
+        super().__init__(f"{source}: {field_path}: {problem}")
+
+
+def frame_id_for(sequence_name: str, frame_index: int) -> int | None:
+    """PoseTrack frame id ``T*10^10 + seq*10^4 + frame`` for names like ``009473_mpii_test``.
+
+    Returns None when the name carries no PoseTrack sequence (then callers use their own
+    scheme; posetool uses the 0-based frame index).
+    """
+    m = _SEQ_RE.search(sequence_name)
+    if m is None:
+        return None
+    return _SOURCE_CODE[m["src"]] * 10**10 + int(m["seq"]) * 10**4 + int(frame_index)
+
+
+@dataclass(frozen=True, eq=False)
+class PoseTrackFrame:
+    """One image of a PoseTrack video, persons as columns in the 17 PoseTrack slots.
+
+    Attributes:
+        image_id: the image id (frame id rule for PoseTrack sequences).
+        file_name: image path as written in the file.
+        is_labeled: the file's ``is_labeled`` flag.
+        ignore_regions: polygons, each (P, 2) float64 image pixels.
+        keypoints: (N, K, 3) float64 x, y, visibility as in the file.
+        keypoint_scores: (N, K) float64 per-joint scores, NaN where the file has none.
+        person_scores: (N,) float64 ``score``, NaN where absent.
+        track_ids: (N,) int64.
+        boxes_xywh: (N, 4) float64 ``bbox``, NaN where absent.
+        head_boxes_xywh: (N, 4) float64 ``bbox_head``, NaN where absent.
+        annotation_ids: (N,) int64 annotation ids, -1 where absent.
+        person_extras: per person, keys of the annotation this module does not interpret.
+        image_extras: keys of the image entry this module does not interpret.
+    """
+
+    image_id: int
+    file_name: str
+    is_labeled: bool
+    ignore_regions: tuple[np.ndarray, ...]
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+    person_scores: np.ndarray
+    track_ids: np.ndarray
+    boxes_xywh: np.ndarray
+    head_boxes_xywh: np.ndarray
+    annotation_ids: np.ndarray
+    person_extras: tuple[dict, ...] = ()
+    image_extras: dict = field(default_factory=dict)
+
+    @property
+    def num_persons(self) -> int:
+        return len(self.track_ids)
+
+    def present(self) -> np.ndarray:
+        """(N, K) bool: joints that exist, by poseval's rule (not x == y == v == 0)."""
+        kp = self.keypoints
+        return ~((kp[..., 0] == 0) & (kp[..., 1] == 0) & (kp[..., 2] == 0))
+
+
+@dataclass(frozen=True, eq=False)
+class PoseTrackVideo:
+    """A parsed PoseTrack file: its frames in file order."""
+
+    source: str
+    fmt: str  # "2018", "2021" or "2017"
+    vid_id: str
+    frames: tuple[PoseTrackFrame, ...]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames)
+
+
+def load_posetrack(path: str | Path) -> PoseTrackVideo:
+    """Read a PoseTrack 2017/2018/2021 JSON file.
+
+    Raises:
+        PoseTrackFormatError: not JSON, or a missing/invalid field (named in the message).
+        FileNotFoundError: the file does not exist.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoseTrackFormatError(path, "<file>", f"not UTF-8 text ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PoseTrackFormatError(path, "<file>", f"not valid JSON ({exc})") from None
+    return parse_posetrack(data, source=str(path))
+
+
+def parse_posetrack(data: Any, source: str = "<memory>") -> PoseTrackVideo:
+    """Parse a loaded PoseTrack JSON object (any of the three formats)."""
+    if not isinstance(data, dict):
+        raise PoseTrackFormatError(
+            source, "<root>", f"expected an object, got {type(data).__name__}"
+        )
+    if "annolist" in data:
+        return _parse_2017(data, source)
+    if "images" in data:
+        return _parse_2018(data, source)
+    raise PoseTrackFormatError(
+        source, "<root>", "neither 'images' (2018/2021) nor 'annolist' (2017)"
+    )
+
+
+def _get(obj: Any, key: str, where: str, source: str, kind: type | tuple = object) -> Any:
+    if not isinstance(obj, dict):
+        raise PoseTrackFormatError(source, where, f"expected an object, got {type(obj).__name__}")
+    if key not in obj:
+        raise PoseTrackFormatError(source, f"{where}.{key}" if where else key, "missing")
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise PoseTrackFormatError(
+            source, f"{where}.{key}" if where else key, f"wrong type {type(value).__name__}"
+        )
+    return value
+
+
+def _numbers(value: Any, n: int | None, where: str, source: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise PoseTrackFormatError(source, where, "expected a list of numbers") from None
+    if n is not None and arr.size != n:
+        raise PoseTrackFormatError(source, where, f"expected {n} numbers, got {arr.size}")
+    return arr
+
+
+def _slot_order(data: dict, source: str) -> tuple[np.ndarray, int]:
+    """Index into the file's keypoint list for each of our 17 slots (-1: absent), and its length."""
+    cats = data.get("categories")
+    names = list(KEYPOINT_NAMES)
+    if isinstance(cats, list) and cats and isinstance(cats[0], dict) and "keypoints" in cats[0]:
+        names = cats[0]["keypoints"]
+        if not isinstance(names, list) or len(names) not in (15, 17):
+            raise PoseTrackFormatError(source, "categories[0].keypoints", "expected 15 or 17 names")
+    order = np.full(NUM_KEYPOINTS, -1, dtype=np.int64)
+    for i, name in enumerate(names):
+        if name in KEYPOINT_NAMES:
+            order[KEYPOINT_NAMES.index(name)] = i
+    missing = [KEYPOINT_NAMES[k] for k in range(NUM_KEYPOINTS) if order[k] < 0 and k not in (3, 4)]
+    if missing:
+        raise PoseTrackFormatError(source, "categories[0].keypoints", f"missing {missing}")
+    return order, len(names)
+
+
+def _parse_regions(xs: Any, ys: Any, where: str, source: str) -> tuple[np.ndarray, ...]:
+    if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
+        raise PoseTrackFormatError(
+            source, where, "ignore_regions_x/_y must be lists of equal length"
+        )
+    polys = []
+    for i, (px, py) in enumerate(zip(xs, ys, strict=True)):
+        ax = _numbers(px, None, f"{where}_x[{i}]", source)
+        ay = _numbers(py, None, f"{where}_y[{i}]", source)
+        if ax.size != ay.size:
+            raise PoseTrackFormatError(source, f"{where}[{i}]", "x and y lengths differ")
+        polys.append(np.stack([ax, ay], axis=1))
+    return tuple(polys)
+
+
+_IMAGE_KEYS = {"id", "file_name", "is_labeled", "ignore_regions_x", "ignore_regions_y"}
+_ANN_KEYS = {"image_id", "id", "track_id", "bbox", "bbox_head", "keypoints", "scores", "score"}
+
+
+def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
+    images = _get(data, "images", "", source, list)
+    annotations = data.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise PoseTrackFormatError(source, "annotations", "expected a list")
+    order, n_file = _slot_order(data, source)
+    by_image: dict[int, list[tuple[int, dict]]] = {}
+    for a_idx, ann in enumerate(annotations):
+        image_id = _get(ann, "image_id", f"annotations[{a_idx}]", source, (int, float, str))
+        by_image.setdefault(int(image_id), []).append((a_idx, ann))
+    fmt = "2021" if any(isinstance(a, dict) and "person_id" in a for a in annotations) else "2018"
+    frames, vid_id = [], ""
+    for i_idx, img in enumerate(images):
+        where = f"images[{i_idx}]"
+        image_id = int(_get(img, "id", where, source, (int, float, str)))
+        file_name = str(_get(img, "file_name", where, source, str))
+        vid_id = vid_id or str(img.get("vid_id", ""))
+        regions: tuple[np.ndarray, ...] = ()
+        if "ignore_regions_x" in img or "ignore_regions_y" in img:
+            regions = _parse_regions(
+                img.get("ignore_regions_x"),
+                img.get("ignore_regions_y"),
+                f"{where}.ignore_regions",
+                source,
+            )
+        persons = [
+            _parse_person_2018(ann, f"annotations[{a_idx}]", source, order, n_file)
+            for a_idx, ann in by_image.get(image_id, [])
+        ]
+        frames.append(
+            _frame_from_persons(
+                image_id,
+                file_name,
+                bool(img.get("is_labeled", True)),
+                regions,
+                persons,
+                {k: v for k, v in img.items() if k not in _IMAGE_KEYS},
+            )
+        )
+    if not vid_id and frames:
+        vid_id = Path(frames[0].file_name).parent.name.split("_")[0]
+    return PoseTrackVideo(source=source, fmt=fmt, vid_id=vid_id, frames=tuple(frames))
+
+
+def _parse_person_2018(ann: dict, where: str, source: str, order: np.ndarray, n_file: int) -> dict:
+    flat = _numbers(
+        _get(ann, "keypoints", where, source, list), 3 * n_file, f"{where}.keypoints", source
+    )
+    file_kp = flat.reshape(n_file, 3)
+    kp = np.zeros((NUM_KEYPOINTS, 3))
+    kp[order >= 0] = file_kp[order[order >= 0]]
+    scores = np.full(NUM_KEYPOINTS, np.nan)
+    raw_scores = ann.get("scores")
+    if raw_scores:  # poseval treats an empty list as "no scores"
+        s = _numbers(raw_scores, n_file, f"{where}.scores", source)
+        scores[order >= 0] = s[order[order >= 0]]
+    track_id = _get(ann, "track_id", where, source, (int, float))
+    return {
+        "keypoints": kp,
+        "scores": scores,
+        "score": float(ann["score"]) if isinstance(ann.get("score"), int | float) else np.nan,
+        "track_id": int(track_id),
+        "bbox": _numbers(ann["bbox"], 4, f"{where}.bbox", source)
+        if "bbox" in ann
+        else np.full(4, np.nan),
+        "bbox_head": _numbers(ann["bbox_head"], 4, f"{where}.bbox_head", source)
+        if "bbox_head" in ann
+        else np.full(4, np.nan),
+        "id": int(ann.get("id", -1)),
+        "extras": {k: v for k, v in ann.items() if k not in _ANN_KEYS},
+    }
+
+
+def _frame_from_persons(
+    image_id, file_name, is_labeled, regions, persons, image_extras
+) -> PoseTrackFrame:
+    n = len(persons)
+
+    def col(key, shape, dtype=np.float64):
+        return np.array([p[key] for p in persons], dtype=dtype).reshape(shape)
+
+    return PoseTrackFrame(
+        image_id=int(image_id),
+        file_name=file_name,
+        is_labeled=is_labeled,
+        ignore_regions=regions,
+        keypoints=col("keypoints", (n, NUM_KEYPOINTS, 3)),
+        keypoint_scores=col("scores", (n, NUM_KEYPOINTS)),
+        person_scores=col("score", (n,)),
+        track_ids=col("track_id", (n,), np.int64),
+        boxes_xywh=col("bbox", (n, 4)),
+        head_boxes_xywh=col("bbox_head", (n, 4)),
+        annotation_ids=col("id", (n,), np.int64),
+        person_extras=tuple(p["extras"] for p in persons),
+        image_extras=image_extras,
+    )
+
+
+def _one(obj: dict, key: str, where: str, source: str) -> Any:
+    """PoseTrack 2017 wraps every value in a one-element list."""
+    value = _get(obj, key, where, source)
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise PoseTrackFormatError(
+                source, f"{where}.{key}", f"expected one value, got {len(value)}"
+            )
+        return value[0]
+    return value
+
+
+def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
+    annolist = _get(data, "annolist", "", source, list)
+    frames = []
+    for i_idx, entry in enumerate(annolist):
+        where = f"annolist[{i_idx}]"
+        image = _one(entry, "image", where, source)
+        name = str(_get(image, "name", f"{where}.image[0]", source, str))
+        imgnum = int(_one(entry, "imgnum", where, source)) if "imgnum" in entry else i_idx + 1
+        regions = []
+        for r_idx, region in enumerate(entry.get("ignore_regions", []) or []):
+            pts = _get(region, "point", f"{where}.ignore_regions[{r_idx}]", source, list)
+            regions.append(
+                np.array(
+                    [
+                        [float(_one(p, "x", "", source)), float(_one(p, "y", "", source))]
+                        for p in pts
+                    ]
+                ).reshape(-1, 2)
+            )
+        persons = [
+            _parse_rect_2017(rect, f"{where}.annorect[{r_idx}]", source)
+            for r_idx, rect in enumerate(_get(entry, "annorect", where, source, list))
+        ]
+        is_labeled = (
+            bool(_one(entry, "is_labeled", where, source))
+            if "is_labeled" in entry
+            else bool(persons)
+        )
+        seq = Path(name).parent.name
+        image_id = frame_id_for(seq, imgnum - 1)
+        frames.append(
+            _frame_from_persons(
+                imgnum - 1 if image_id is None else image_id,
+                name,
+                is_labeled,
+                tuple(regions),
+                persons,
+                {},
+            )
+        )
+    vid_id = Path(frames[0].file_name).parent.name.split("_")[0] if frames else ""
+    return PoseTrackVideo(source=source, fmt="2017", vid_id=vid_id, frames=tuple(frames))
+
+
+def _parse_rect_2017(rect: dict, where: str, source: str) -> dict:
+    kp = np.zeros((NUM_KEYPOINTS, 3))
+    scores = np.full(NUM_KEYPOINTS, np.nan)
+    annopoints = rect.get("annopoints") or []
+    points = (
+        annopoints[0].get("point", []) if annopoints and isinstance(annopoints[0], dict) else []
+    )
+    for p_idx, pt in enumerate(points):
+        pwhere = f"{where}.annopoints[0].point[{p_idx}]"
+        joint = int(_one(pt, "id", pwhere, source))
+        if joint not in POSETRACK17_TO_POSETRACK:
+            raise PoseTrackFormatError(source, f"{pwhere}.id", f"joint id {joint} not in 0..14")
+        slot = POSETRACK17_TO_POSETRACK[joint]
+        vis = float(_one(pt, "is_visible", pwhere, source)) if "is_visible" in pt else 1.0
+        kp[slot] = (float(_one(pt, "x", pwhere, source)), float(_one(pt, "y", pwhere, source)), vis)
+        if "score" in pt:
+            scores[slot] = float(_one(pt, "score", pwhere, source))
+    head = np.full(4, np.nan)
+    if all(k in rect for k in ("x1", "y1", "x2", "y2")):
+        x1, y1, x2, y2 = (float(_one(rect, k, where, source)) for k in ("x1", "y1", "x2", "y2"))
+        head = np.array([x1, y1, x2 - x1, y2 - y1])
+    return {
+        "keypoints": kp,
+        "scores": scores,
+        "score": float(_one(rect, "score", where, source)) if "score" in rect else np.nan,
+        "track_id": int(_one(rect, "track_id", where, source)) if "track_id" in rect else 0,
+        "bbox": np.full(4, np.nan),
+        "bbox_head": head,
+        "id": -1,
+        "extras": {},
+    }
+
+
+def _num(x: float) -> float | int:
+    """JSON number: ints stay ints so files stay compact and diffable."""
+    xf = float(x)
+    return int(xf) if xf.is_integer() and abs(xf) < 2**53 else xf
+
+
+def to_posetrack18(video: PoseTrackVideo, fmt: str = "2018") -> dict:
+    """The PoseTrack 2018 (or 2021, adding ``person_id``) JSON object of a video.
+
+    Every frame is written, persons or not; annotation ids default to
+    ``image_id * 100 + person index`` as poseval's converter does.
+    """
+    if fmt not in ("2018", "2021"):
+        raise ValueError(f"fmt must be '2018' or '2021', got {fmt!r}")
+    images, annotations = [], []
+    for fr in video.frames:
+        img = {
+            **fr.image_extras,
+            "id": fr.image_id,
+            "file_name": fr.file_name,
+            "frame_id": fr.image_id,
+            "vid_id": video.vid_id,
+            "nframes": video.num_frames,
+            "is_labeled": bool(fr.is_labeled),
+        }
+        if fmt == "2021":
+            img["has_labeled_person"] = bool(fr.num_persons)
+        if fr.ignore_regions:
+            img["ignore_regions_x"] = [[_num(v) for v in p[:, 0]] for p in fr.ignore_regions]
+            img["ignore_regions_y"] = [[_num(v) for v in p[:, 1]] for p in fr.ignore_regions]
+        images.append(img)
+        for p in range(fr.num_persons):
+            ann: dict[str, Any] = dict(fr.person_extras[p]) if fr.person_extras else {}
+            ann_id = (
+                int(fr.annotation_ids[p]) if fr.annotation_ids[p] >= 0 else fr.image_id * 100 + p
+            )
+            ann.update(
+                id=ann_id,
+                image_id=fr.image_id,
+                category_id=1,
+                track_id=int(fr.track_ids[p]),
+                keypoints=[_num(v) for v in fr.keypoints[p].reshape(-1)],
+            )
+            if fmt == "2021":
+                ann.setdefault("person_id", int(fr.track_ids[p]))
+            for key, arr in (("bbox", fr.boxes_xywh), ("bbox_head", fr.head_boxes_xywh)):
+                if np.all(np.isfinite(arr[p])):
+                    ann[key] = [_num(v) for v in arr[p]]
+            if np.any(np.isfinite(fr.keypoint_scores[p])):
+                ann["scores"] = [_num(v) for v in np.nan_to_num(fr.keypoint_scores[p], nan=0.0)]
+            if np.isfinite(fr.person_scores[p]):
+                ann["score"] = _num(fr.person_scores[p])
+            annotations.append(ann)
+    categories = [
+        {
+            "supercategory": "person",
+            "id": 1,
+            "name": "person",
+            "keypoints": list(KEYPOINT_NAMES),
+            "skeleton": [list(e) for e in SKELETON_1BASED],
+        }
+    ]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def to_posetrack17(video: PoseTrackVideo) -> dict:
+    """The PoseTrack 2017 annolist JSON object of a video (ears are dropped: no 2017 id)."""
+    slot_to_id = {slot: jid for jid, slot in POSETRACK17_TO_POSETRACK.items()}
+    annolist = []
+    for idx, fr in enumerate(video.frames):
+        present = fr.present()
+        rects = []
+        for p in range(fr.num_persons):
+            points = []
+            for jid in range(15):
+                slot = POSETRACK17_TO_POSETRACK[jid]
+                if not present[p, slot]:
+                    continue
+                x, y, v = fr.keypoints[p, slot]
+                pt = {"id": [jid], "x": [_num(x)], "y": [_num(y)], "is_visible": [_num(v)]}
+                if np.isfinite(fr.keypoint_scores[p, slot]):
+                    pt["score"] = [_num(fr.keypoint_scores[p, slot])]
+                points.append(pt)
+            points.sort(key=lambda pt: slot_to_id[POSETRACK17_TO_POSETRACK[pt["id"][0]]])
+            rect: dict[str, Any] = {
+                "track_id": [int(fr.track_ids[p])],
+                "annopoints": [{"point": points}],
+            }
+            hb = fr.head_boxes_xywh[p]
+            if np.all(np.isfinite(hb)):
+                rect.update(
+                    x1=[_num(hb[0])],
+                    y1=[_num(hb[1])],
+                    x2=[_num(hb[0] + hb[2])],
+                    y2=[_num(hb[1] + hb[3])],
+                )
+            if np.isfinite(fr.person_scores[p]):
+                rect["score"] = [_num(fr.person_scores[p])]
+            rects.append(rect)
+        entry: dict[str, Any] = {
+            "image": [{"name": fr.file_name}],
+            "imgnum": [idx + 1],
+            "is_labeled": [int(fr.is_labeled)],
+            "annorect": rects,
+        }
+        if fr.ignore_regions:
+            entry["ignore_regions"] = [
+                {"point": [{"x": [_num(x)], "y": [_num(y)]} for x, y in poly]}
+                for poly in fr.ignore_regions
+            ]
+        annolist.append(entry)
+    return {"annolist": annolist}
