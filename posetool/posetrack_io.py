@@ -1,0 +1,201 @@
+"""Read and write PoseTrack JSON for posetool's records, atomically.
+
+The JSON formats themselves live in :mod:`diffpose.posetrack_format`; this module maps them to
+:class:`~posetool.records.VideoResult` and back.
+
+Ids: when the sequence name carries a PoseTrack sequence (``009473_mpii_test``) image ids follow
+the frame-id rule ``T*10^10 + seq*10^4 + frame``; otherwise the image id is the 0-based frame
+index. Annotation ids are ``image_id * 100 + person index`` (poseval's converter scheme) and
+file names ``images/<sequence>/<frame:06d>.jpg`` unless the record carries its own.
+
+Per-joint ensemble spread and the analyst's edit flags travel inside each annotation as the
+extra keys ``keypoint_spread_px`` and ``human_edited`` (poseval ignores unknown keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from diffpose.keypoints import NUM_KEYPOINTS
+from diffpose.posetrack_format import (
+    PoseTrackFrame,
+    PoseTrackVideo,
+    frame_id_for,
+    load_posetrack,
+    to_posetrack17,
+    to_posetrack18,
+)
+from posetool.records import FrameRecord, VideoMeta, VideoResult
+
+__all__ = ["atomic_write_text", "read_posetrack", "video_to_posetrack", "write_posetrack"]
+
+SPREAD_KEY = "keypoint_spread_px"
+EDITED_KEY = "human_edited"
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Either the old file or the complete new one exists at every moment; a failure leaves no
+    partial file behind.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
+    out = np.asarray(boxes, dtype=np.float64).copy()
+    out[:, 2:] -= out[:, :2]
+    return out
+
+
+def _frame_to_posetrack(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
+    image_id = frame_id_for(sequence, fr.frame_index)
+    image_id = fr.frame_index if image_id is None else image_id
+    n = fr.num_persons
+    kp = np.zeros((n, NUM_KEYPOINTS, 3))
+    vis = fr.keypoint_visible
+    kp[..., :2] = np.where(vis[..., None], fr.keypoints_xy, 0.0)
+    kp[..., 2] = vis.astype(np.float64)
+    extras = []
+    for p in range(n):
+        extra: dict = {}
+        spread = fr.keypoint_spread_px[p]
+        if np.any(np.isfinite(spread)):
+            extra[SPREAD_KEY] = [None if not np.isfinite(s) else float(s) for s in spread]
+        if fr.human_edited[p]:
+            extra[EDITED_KEY] = True
+        extras.append(extra)
+    return PoseTrackFrame(
+        image_id=image_id,
+        file_name=fr.image_file or f"images/{sequence}/{fr.frame_index:06d}.jpg",
+        is_labeled=fr.is_labeled,
+        ignore_regions=tuple(np.asarray(p, np.float64) for p in fr.ignore_regions),
+        keypoints=kp,
+        keypoint_scores=np.where(vis, fr.keypoint_scores, 0.0).astype(np.float64),
+        person_scores=fr.box_scores.astype(np.float64),
+        track_ids=fr.track_ids,
+        boxes_xywh=_xyxy_to_xywh(fr.boxes_xyxy),
+        head_boxes_xywh=_xyxy_to_xywh(fr.head_boxes_xyxy),
+        annotation_ids=np.full(n, -1, np.int64),
+        person_extras=tuple(extras),
+    )
+
+
+def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
+    """The neutral PoseTrack structure of a video result (every frame present)."""
+    seq = result.meta.sequence_name
+    frames = tuple(_frame_to_posetrack(fr, seq) for fr in result.frames)
+    vid = seq.split("_")[0] if frame_id_for(seq, 0) is not None else seq
+    return PoseTrackVideo(source=str(result.meta.path), fmt="2018", vid_id=vid, frames=frames)
+
+
+def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018") -> Path:
+    """Write a video result as PoseTrack ``2018``, ``2021`` or ``2017`` JSON, atomically."""
+    video = video_to_posetrack(result)
+    data = to_posetrack17(video) if fmt == "2017" else to_posetrack18(video, fmt)
+    path = Path(path)
+    atomic_write_text(path, json.dumps(data, allow_nan=False))
+    return path
+
+
+def _boxes_from(frame: PoseTrackFrame, present: np.ndarray) -> np.ndarray:
+    """bbox as xyxy; where the file has none, the extent of the person's keypoints."""
+    boxes = _xywh_to_xyxy(frame.boxes_xywh)
+    for p in np.flatnonzero(~np.all(np.isfinite(boxes), axis=1)):
+        pts = frame.keypoints[p, present[p], :2]
+        boxes[p] = (*pts.min(0), *pts.max(0)) if len(pts) else (0.0, 0.0, 0.0, 0.0)
+    return boxes
+
+
+def _xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    out = np.asarray(boxes, dtype=np.float64).copy()
+    out[:, 2:] += out[:, :2]
+    return out
+
+
+def read_posetrack(
+    path: str | Path, video_path: str | Path | None = None, fps: float = 25.0,
+    size: tuple[int, int] | None = None,
+) -> VideoResult:  # fmt: skip
+    """Read a PoseTrack 2017/2018/2021 file into a :class:`VideoResult`.
+
+    Args:
+        path: the JSON file.
+        video_path: the video it describes (defaults to the JSON path).
+        fps: frame rate for timestamps (PoseTrack files carry none).
+        size: (width, height) of the frames if known; else taken from the file or the poses.
+
+    Raises:
+        PoseTrackFormatError: malformed file (names the file and field).
+    """
+    video = load_posetrack(path)
+    records = []
+    for idx, fr in enumerate(video.frames):
+        present = fr.present()
+        spread = np.full((fr.num_persons, NUM_KEYPOINTS), np.nan, np.float32)
+        edited = np.zeros(fr.num_persons, bool)
+        for p, extra in enumerate(fr.person_extras):
+            if isinstance(extra.get(SPREAD_KEY), list) and len(extra[SPREAD_KEY]) == NUM_KEYPOINTS:
+                spread[p] = [np.nan if s is None else s for s in extra[SPREAD_KEY]]
+            edited[p] = bool(extra.get(EDITED_KEY, False))
+        scores = np.where(
+            np.isnan(fr.keypoint_scores), present.astype(np.float64), fr.keypoint_scores
+        )
+        box_scores = np.where(np.isnan(fr.person_scores), 1.0, fr.person_scores)
+        records.append(
+            FrameRecord(
+                frame_index=idx,
+                timestamp_s=idx / fps,
+                boxes_xyxy=_boxes_from(fr, present),
+                box_scores=box_scores,
+                track_ids=fr.track_ids,
+                keypoints_xy=fr.keypoints[..., :2],
+                keypoint_scores=scores,
+                keypoint_spread_px=spread,
+                keypoint_visible=present,
+                head_boxes_xyxy=_xywh_to_xyxy(fr.head_boxes_xywh),
+                human_edited=edited,
+                is_labeled=fr.is_labeled,
+                ignore_regions=fr.ignore_regions,
+                image_file=fr.file_name,
+            )
+        )
+    width, height = size or _guess_size(video)
+    name = Path(video.frames[0].file_name).parent.name if video.frames else Path(path).stem
+    meta = VideoMeta(
+        path=Path(video_path) if video_path else Path(path),
+        fps=fps,
+        frame_count=len(records),
+        width=width,
+        height=height,
+        timestamps_s=np.arange(len(records)) / fps,
+        sequence_name=name or Path(path).stem,
+    )
+    return VideoResult(meta, tuple(records))
+
+
+def _guess_size(video: PoseTrackVideo) -> tuple[int, int]:
+    for fr in video.frames:
+        w, h = fr.image_extras.get("width"), fr.image_extras.get("height")
+        if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0:
+            return w, h
+    pts = [fr.keypoints[..., :2].reshape(-1, 2) for fr in video.frames if fr.num_persons]
+    if pts:
+        mx = np.concatenate(pts).max(0)
+        return max(int(np.ceil(mx[0])), 1), max(int(np.ceil(mx[1])), 1)
+    return 1, 1
