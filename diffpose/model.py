@@ -1,0 +1,313 @@
+"""DiffPose: the training loss (Algorithm 1, Eq. 6) and inference with steps and ensemble (Alg. 2).
+
+Inference cost is kept down by computing everything that depends on the clip only once: the
+per-frame backbone features (reusable across the 2δ+1 windows a frame belongs to, see
+:meth:`DiffPose.frame_features` / :meth:`DiffPose.predict_from_features`), the STRL condition 𝔽
+and the decoder's per-clip cache (𝔽¹, 𝔽², 𝔽³ and their global-context projections). The N
+ensemble members are denoised as one batch (§3.5, "flexible pose ensemble").
+
+Shape letters: B clips (persons), T frames (2δ+1), N ensemble members, K keypoints, C channels,
+H,W image (crop) or heatmap, h,w feature map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .backbones import build_backbone
+from .config import DiffPoseConfig
+from .decoder import ConditionCache, PoseDecoder
+from .diffusion import cosine_alphas_cumprod, ddim_sample, q_sample
+from .heatmaps import (
+    decode_heatmaps,
+    flip_heatmaps_back,
+    heatmap_to_crop_xy,
+    heatmaps_to_signal,
+    signal_to_heatmaps,
+)
+from .keypoints import flip_permutation
+from .strl import STRL
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    """Predicted poses of B clips' key frames, in crop pixels (numpy, float32).
+
+    Attributes:
+        keypoints_xy: (B, K, 2) crop pixels, decoded from the ensemble-averaged heatmaps.
+        scores: (B, K) heatmap peak in [0, 1].
+        spread: (B, K) RMS distance (crop px) of the N members' keypoints to their mean; 0 for N=1.
+    """
+
+    keypoints_xy: np.ndarray
+    scores: np.ndarray
+    spread: np.ndarray
+
+    def __post_init__(self) -> None:
+        kp = np.asarray(self.keypoints_xy, dtype=np.float32)
+        if kp.ndim != 3 or kp.shape[-1] != 2:
+            raise ValueError(f"keypoints_xy must be (B, K, 2), got {kp.shape}")
+        for name in ("scores", "spread"):
+            arr = np.asarray(getattr(self, name), dtype=np.float32)
+            if arr.shape != kp.shape[:2]:
+                raise ValueError(f"{name} must be {kp.shape[:2]}, got {arr.shape}")
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "keypoints_xy", kp)
+
+
+class DiffPose(nn.Module):
+    """Backbone → STRL (§3.2) → Pose-Decoder (§3.3), trained and sampled as a diffusion model.
+
+    Build it with :meth:`from_config`; the blocks take explicit arguments.
+    """
+
+    def __init__(
+        self,
+        *,
+        backbone: nn.Module,
+        strl: STRL,
+        decoder: PoseDecoder,
+        num_frames: int,
+        num_keypoints: int,
+        image_size: tuple[int, int],
+        timesteps: int = 1000,
+        cosine_s: float = 0.008,
+        signal_scale: float = 2.0,
+        sigma: float = 2.0,
+        config: DiffPoseConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.strl = strl
+        self.decoder = decoder
+        self.num_frames = num_frames
+        self.num_keypoints = num_keypoints
+        self.image_size = tuple(image_size)
+        self.heatmap_size = decoder.heatmap_size
+        self.stride = image_size[0] / self.heatmap_size[0]
+        self.signal_scale = signal_scale
+        self.sigma = sigma
+        self.config = config
+        #: True when the backbone's weights come from a pinned file (frozen YOLO) and need
+        #: not be stored in checkpoints.
+        self.backbone_from_source = False
+        self.register_buffer(
+            "alphas_cumprod", cosine_alphas_cumprod(timesteps, cosine_s), persistent=False
+        )
+
+    @classmethod
+    def from_config(cls, cfg: DiffPoseConfig) -> DiffPose:
+        """Build the model described by ``cfg`` (random weights but for a pretrained backbone)."""
+        b, s, d, diff = cfg.backbone, cfg.strl, cfg.decoder, cfg.diffusion
+        backbone = build_backbone(
+            kind=b.kind, image_size=cfg.image_size, vit_embed_dim=b.vit_embed_dim,
+            vit_depth=b.vit_depth, vit_num_heads=b.vit_num_heads, vit_drop_path=b.vit_drop_path,
+            vit_checkpoint=b.vit_checkpoint, yolo_features=b.yolo_features, freeze=b.freeze,
+        )  # fmt: skip
+        strl = STRL(
+            in_channels=backbone.out_channels, num_frames=cfg.num_frames,
+            feature_size=cfg.feature_size, dim=s.dim, depth=s.depth, num_heads=s.num_heads,
+            mlp_ratio=s.mlp_ratio, patch_size=s.patch_size, mlp_hidden=s.mlp_hidden,
+            out_channels=s.cond_channels,
+        )  # fmt: skip
+        decoder = PoseDecoder(
+            cond_channels=s.cond_channels, num_keypoints=cfg.num_keypoints,
+            feature_size=cfg.feature_size, dims=d.dims, num_heads=d.num_heads,
+            refine_depth=d.refine_depth, interact_depth=d.interact_depth,
+            mlp_ratio=d.mlp_ratio, head_channels=d.head_channels, interaction=d.interaction,
+            scales=d.scales, out_bias=-diff.signal_scale,
+        )  # fmt: skip
+        model = cls(
+            backbone=backbone, strl=strl, decoder=decoder, num_frames=cfg.num_frames,
+            num_keypoints=cfg.num_keypoints, image_size=cfg.image_size,
+            timesteps=diff.timesteps, cosine_s=diff.cosine_s, signal_scale=diff.signal_scale,
+            sigma=diff.sigma, config=cfg,
+        )  # fmt: skip
+        model.backbone_from_source = b.kind == "yolo" and b.freeze
+        return model
+
+    # ----- the parts -------------------------------------------------------------------
+    def frame_features(self, frames: torch.Tensor) -> torch.Tensor:
+        """Per-frame backbone features: (M, 3, H, W) ImageNet-normalised → (M, C, h, w)."""
+        if frames.dim() != 4 or tuple(frames.shape[-2:]) != self.image_size:
+            raise ValueError(f"frames must be (M, 3, {self.image_size}), got {tuple(frames.shape)}")
+        return self.backbone(frames)
+
+    def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3, H, W) clips → (B, T, C, h, w) per-frame features."""
+        if clips.dim() != 5 or clips.shape[1] != self.num_frames:
+            raise ValueError(
+                f"clips must be (B, {self.num_frames}, 3, H, W), got {tuple(clips.shape)}"
+            )
+        return self.frame_features(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
+
+    def condition(self, features: torch.Tensor) -> ConditionCache:
+        """STRL condition 𝔽 (Eq. 3) and the decoder's per-clip cache, once per clip."""
+        return self.decoder.prepare(self.strl(features))
+
+    def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
+        """f_θ(x_t, 𝔽, t) → x0 signal; x_t has B·N rows for a cache of B clips."""
+        return self.decoder(x_t, t, cache)
+
+    # ----- training (Algorithm 1) ------------------------------------------------------
+    def loss(
+        self,
+        clips: torch.Tensor,
+        heatmaps: torch.Tensor,
+        joint_weights: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Eq. 6 MSE between predicted and target heatmaps, weighted per joint.
+
+        Args:
+            clips: (B, T, 3, H, W) ImageNet-normalised RGB.
+            heatmaps: (B, K, h, w) Gaussian targets in [0, 1] (heatmap size).
+            joint_weights: (B, K), 0 for joints the sample does not label.
+            generator: for t ~ Uniform{0..T−1} and the noise ε.
+        """
+        return self.loss_from_features(self.clip_features(clips), heatmaps, joint_weights, generator)
+
+    def loss_from_features(
+        self,
+        features: torch.Tensor,
+        heatmaps: torch.Tensor,
+        joint_weights: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache)."""
+        b = features.shape[0]
+        if heatmaps.shape != (b, self.num_keypoints, *self.heatmap_size):
+            raise ValueError(f"heatmaps must be (B, K, {self.heatmap_size}), got {heatmaps.shape}")
+        if joint_weights.shape != (b, self.num_keypoints):
+            raise ValueError(f"joint_weights must be (B, K), got {tuple(joint_weights.shape)}")
+        cache = self.condition(features)
+        x0 = heatmaps_to_signal(heatmaps, self.signal_scale)
+        dev = features.device
+        t = torch.randint(0, len(self.alphas_cumprod), (b,), generator=generator, device=dev)
+        noise = torch.randn(x0.shape, generator=generator, device=dev, dtype=x0.dtype)
+        x_t = q_sample(x0, t, self.alphas_cumprod, noise)  # Eq. 1
+        pred = signal_to_heatmaps(self.denoise(x_t, t, cache), self.signal_scale, clamp=False)
+        per_joint = ((pred - heatmaps) ** 2).mean(dim=(-2, -1))  # (B, K)
+        w = joint_weights.to(per_joint.dtype)
+        return (per_joint * w).sum() / w.sum().clamp_min(1.0)
+
+    # ----- inference (Algorithm 2) -----------------------------------------------------
+    @torch.no_grad()
+    def sample_heatmaps(
+        self,
+        features: torch.Tensor,
+        steps: int = 4,
+        ensemble: int = 10,
+        generator: torch.Generator | None = None,
+        eta: float = 0.0,
+    ) -> torch.Tensor:
+        """Denoise N noise draws per clip as one batch; (B, N, K, h, w) heatmaps in [0, 1]."""
+        if ensemble < 1:
+            raise ValueError(f"ensemble must be >= 1, got {ensemble}")
+        cache = self.condition(features)
+        b = features.shape[0]
+        shape = (b * ensemble, self.num_keypoints, *self.heatmap_size)
+        x_T = torch.randn(shape, generator=generator, device=features.device)
+        x0 = ddim_sample(
+            lambda x, t: self.denoise(x, t, cache), x_T, self.alphas_cumprod, steps,
+            eta=eta, clip=self.signal_scale, generator=generator,
+        )  # fmt: skip
+        return signal_to_heatmaps(x0, self.signal_scale).view(b, ensemble, *shape[1:])
+
+    @torch.no_grad()
+    def predict_from_features(
+        self,
+        features: torch.Tensor,
+        steps: int = 4,
+        ensemble: int = 10,
+        generator: torch.Generator | None = None,
+        flip_features: torch.Tensor | None = None,
+        eta: float = 0.0,
+    ) -> PoseResult:
+        """Poses from precomputed (B, T, C, h, w) features; ``flip_features`` (of the mirrored
+        clips) enables the flip test."""
+        was_training = self.training
+        self.eval()
+        try:
+            members = self.sample_heatmaps(features, steps, ensemble, generator, eta)
+            if flip_features is not None:
+                flipped = self.sample_heatmaps(flip_features, steps, ensemble, generator, eta)
+                members = torch.cat([members, flip_heatmaps_back(flipped, flip_permutation())], 1)
+        finally:
+            self.train(was_training)
+        return self._decode(members)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        clips: torch.Tensor,
+        steps: int = 4,
+        ensemble: int = 10,
+        generator: torch.Generator | None = None,
+        flip_test: bool = False,
+        eta: float = 0.0,
+    ) -> PoseResult:
+        """Key-frame poses of (B, T, 3, H, W) ImageNet-normalised clips (Algorithm 2).
+
+        Args:
+            steps: DDIM sampling steps (any number, no retraining; paper: 4).
+            ensemble: N noise draws averaged in heatmap space (paper: 10).
+            generator: seeds the noise draws.
+            flip_test: also run the mirrored clips and average the flipped-back heatmaps.
+            eta: DDIM stochasticity.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            features = self.clip_features(clips)
+            flip = self.clip_features(clips.flip(-1)) if flip_test else None
+        finally:
+            self.train(was_training)
+        return self.predict_from_features(features, steps, ensemble, generator, flip, eta)
+
+    def _decode(self, members: torch.Tensor) -> PoseResult:
+        """(B, N, K, h, w) member heatmaps → averaged pose, peak scores and member spread."""
+        mean = members.mean(dim=1)  # the paper averages the N predictions (§3.5)
+        xy, scores = decode_heatmaps(mean)
+        member_xy = heatmap_to_crop_xy(decode_heatmaps(members)[0], self.stride)  # (B, N, K, 2)
+        dev = member_xy - member_xy.mean(dim=1, keepdim=True)
+        spread = dev.pow(2).sum(-1).mean(dim=1).sqrt()
+        return PoseResult(
+            keypoints_xy=heatmap_to_crop_xy(xy, self.stride).float().cpu().numpy(),
+            scores=scores.float().cpu().numpy(),
+            spread=spread.float().cpu().numpy(),
+        )
+
+
+def keypoint_gap_px(
+    keypoints_a_xy: np.ndarray,
+    crop_to_image_a: np.ndarray,
+    keypoints_b_xy: np.ndarray,
+    crop_to_image_b: np.ndarray,
+) -> np.ndarray:
+    """Per-joint image-pixel distance between two predictions made from different crops.
+
+    Measures the accuracy cost of reusing per-frame features (each frame cropped with its own
+    track box) versus the paper's shared key-frame affine: predict both ways, map each back to
+    the image with its crop→image affine, compare.
+
+    Args:
+        keypoints_a_xy, keypoints_b_xy: (B, K, 2) crop pixels.
+        crop_to_image_a, crop_to_image_b: (B, 2, 3) affines from crop to image pixels.
+
+    Returns:
+        (B, K) distances in image pixels.
+    """
+
+    def to_image(xy: np.ndarray, affine: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, dtype=np.float64)
+        affine = np.asarray(affine, dtype=np.float64)
+        return np.einsum("bij,bkj->bki", affine[:, :, :2], xy) + affine[:, None, :, 2]
+
+    a = to_image(keypoints_a_xy, crop_to_image_a)
+    b = to_image(keypoints_b_xy, crop_to_image_b)
+    return np.linalg.norm(a - b, axis=-1)
