@@ -1,0 +1,445 @@
+"""Video input that survives real files: video containers via OpenCV/FFmpeg and
+PoseTrack-style image folders, streamed frame by frame.
+
+Shapes: H, W image height and width (after rotation); frames are BGR uint8 (H, W, 3).
+
+Decisions that matter downstream:
+- Rotation is explicit: OpenCV's own auto-rotation (``CAP_PROP_ORIENTATION_AUTO``, on by
+  default for FFmpeg in OpenCV >= 4.5) is switched off and the container's rotation
+  (``CAP_PROP_ORIENTATION_META``, degrees clockwise) is applied here with ``cv2.rotate``, so
+  frames, ``VideoProbe.width/height`` and ``rotation_deg`` agree whatever the OpenCV version.
+- Timestamps come from the decoder (``CAP_PROP_POS_MSEC``, variable-frame-rate safe), in
+  seconds since the first decoded frame. A timestamp that is missing or does not increase
+  (H.264 in AVI reports 0 for the frames flushed at the end) is replaced by the previous one
+  plus 1/fps and counted in ``DecodeReport.timestamp_fallbacks``.
+- ``frame_index`` of a video is the position in decode order; ``CAP_PROP_POS_FRAMES`` seeking
+  counts container entries instead (an AVI dropped-frame entry shifts it by one), so
+  ``read_frame`` seeks by the decoder timestamp recorded while streaming and checks where it
+  landed. For image folders the index is the file's position in the sorted folder, so a
+  broken image is skipped without shifting the others.
+- Memory: one frame at a time plus one float per frame seen (the seek table).
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import math
+import re
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
+     ".mts", ".m2ts", ".3gp", ".ogv"}
+)  # fmt: skip
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+_ROTATE_CODES = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
+_FORWARD_WINDOW = 64  # read_frame decodes forward instead of seeking when this close ahead
+_MSEC_TOLERANCE = 0.5
+
+
+class VideoOpenError(RuntimeError):
+    """A video file or image folder that cannot be opened; names the path and the reason."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot open video '{self.path}': {reason}")
+
+
+class Frame(NamedTuple):
+    """One decoded frame: unpacks as ``(frame_index, timestamp_s, frame_bgr)``."""
+
+    frame_index: int
+    timestamp_s: float
+    frame_bgr: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What is known about an input before decoding it.
+
+    Attributes:
+        path: The video file or image folder.
+        kind: ``"video"`` or ``"images"``.
+        fps: Nominal frame rate (the container's, or the caller's for image folders).
+        frame_count: Frames the container announces (0 when unknown); for image folders the
+            number of image files.
+        width: Frame width in px, after rotation.
+        height: Frame height in px, after rotation.
+        rotation_deg: Clockwise rotation applied to the decoded frames (0, 90, 180, 270).
+    """
+
+    path: Path
+    kind: Literal["video", "images"]
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    rotation_deg: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("video", "images"):
+            raise ValueError(f"kind must be 'video' or 'images', got {self.kind!r}")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be finite and > 0, got {self.fps}")
+        if self.frame_count < 0:
+            raise ValueError(f"frame_count must be >= 0, got {self.frame_count}")
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"size must be positive, got {self.width}x{self.height}")
+        if self.rotation_deg not in (0, 90, 180, 270):
+            raise ValueError(f"rotation_deg must be 0, 90, 180 or 270, got {self.rotation_deg}")
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """How decoding went, so truncation is reported instead of silently accepted.
+
+    Attributes:
+        path: The input.
+        expected_frames: Frames announced by the container (0 when unknown). For AVI/MPEG-4
+            this is an index count that can include dropped-frame entries.
+        decoded_frames: Frames actually yielded.
+        failed_frames: Frames that could not be decoded (unreadable images in a folder).
+        timestamp_fallbacks: Frames whose decoder timestamp was missing or not increasing and
+            was replaced by previous + 1/fps.
+        reached_end: Whether the stream was read to its end (False when the consumer stopped).
+    """
+
+    path: Path
+    expected_frames: int
+    decoded_frames: int
+    failed_frames: int = 0
+    timestamp_fallbacks: int = 0
+    reached_end: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("expected_frames", "decoded_frames", "failed_frames", "timestamp_fallbacks"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def missing_frames(self) -> int:
+        """Announced frames that were not decoded (0 when the count is unknown)."""
+        return max(0, self.expected_frames - self.decoded_frames)
+
+    @property
+    def complete(self) -> bool:
+        """Read to the end with every announced frame decoded and no failures."""
+        return self.reached_end and self.missing_frames == 0 and self.failed_frames == 0
+
+
+def _natural_key(path: Path) -> list[int | str]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")  # .DS_Store, AppleDouble ._clip.mp4
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files of a folder (not recursive), naturally sorted (``img2`` before ``img10``)."""
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p)]
+    return sorted((p for p in files if p.is_file()), key=_natural_key)
+
+
+def _expand_folder(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    if image_files(folder):
+        found.append(folder)
+    for child in sorted(folder.iterdir(), key=_natural_key):
+        if not _visible(child):
+            continue
+        if child.is_dir():
+            found.extend(_expand_folder(child))
+        elif child.suffix.lower() in VIDEO_SUFFIXES and child.is_file():
+            found.append(child)
+    return found
+
+
+def discover_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files, folders (recursively) and globs into video files and image folders.
+
+    A folder holding images is one image-sequence input; video files anywhere below are
+    inputs of their own (a PoseTrack folder that also holds its .mp4 gives both). Files met
+    while expanding a folder or glob are kept only with a video suffix; a file named
+    explicitly is kept whatever its suffix, so opening it fails with a clear error later.
+
+    Args:
+        paths: Paths or glob patterns (``**`` recurses).
+
+    Returns:
+        Inputs in the order given, sorted within each folder or glob, without duplicates.
+
+    Raises:
+        FileNotFoundError: A path that does not exist or a glob that matches nothing.
+    """
+    found: list[Path] = []
+    for item in paths:
+        text = str(item)
+        if glob.has_magic(text):
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            if not matches:
+                raise FileNotFoundError(f"no file matches the pattern '{text}'")
+            for match in matches:
+                if match.is_dir():
+                    found.extend(_expand_folder(match))
+                elif match.suffix.lower() in VIDEO_SUFFIXES and _visible(match):
+                    found.append(match)
+        else:
+            path = Path(item)
+            if path.is_dir():
+                found.extend(_expand_folder(path))
+            elif path.exists():
+                found.append(path)
+            else:
+                raise FileNotFoundError(f"input '{path}' does not exist")
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    # np.fromfile + imdecode: cv2.imread cannot open non-ASCII paths on Windows.
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return image if image is not None and image.ndim == 3 else None
+
+
+def _open_capture(path: Path) -> tuple[cv2.VideoCapture, int]:
+    """Open with FFmpeg, OpenCV's auto-rotation off; returns the capture and the rotation
+    still to apply (0 when the backend insists on rotating itself)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoOpenError(path, "OpenCV/FFmpeg cannot read it (not a video, corrupt or "
+                                   "unsupported codec)")  # fmt: skip
+    rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
+    if rotation not in _ROTATE_CODES:
+        if rotation:
+            logger.warning("%s: ignoring unsupported rotation %d deg", path, rotation)
+        rotation = 0
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+    if cap.get(cv2.CAP_PROP_ORIENTATION_AUTO):  # backend rotates by itself: do not rotate twice
+        rotation = 0
+    return cap, rotation
+
+
+class VideoReader:
+    """Streams a video file or an image folder; also reads single frames by index.
+
+    Use as a context manager; iterate once for ``Frame(frame_index, timestamp_s,
+    frame_bgr)`` tuples; then ``report`` says how many frames decoded against how many were
+    announced.
+
+    Args:
+        path: Video file or folder of images.
+        image_fps: Frame rate assumed for image folders (they carry none).
+        fps_fallback: Frame rate used when a container announces none.
+
+    Raises:
+        VideoOpenError: Missing path, empty folder, unreadable file or no decodable frame.
+    """
+
+    def __init__(self, path: str | Path, *, image_fps: float = 30.0,
+                 fps_fallback: float = 30.0) -> None:  # fmt: skip
+        if not (image_fps > 0 and fps_fallback > 0):
+            raise ValueError(f"frame rates must be > 0, got {image_fps}, {fps_fallback}")
+        self.path = Path(path)
+        self._cap: cv2.VideoCapture | None = None
+        self._seek_cap: cv2.VideoCapture | None = None
+        self._seek_next = 0  # decode-order index the seek capture reads next
+        self._images: list[Path] = []
+        self._raw_msec = array("d")  # decoder timestamp per decode-order index (the seek table)
+        self._end_index: int | None = None  # decoded frame count once the end was seen
+        self._decoded = self._failed = self._fallbacks = 0
+        self._iterated = False
+        if not self.path.exists():
+            raise VideoOpenError(self.path, "no such file or folder")
+        if self.path.is_dir():
+            self.probe = self._probe_images(image_fps)
+        else:
+            self.probe = self._probe_video(fps_fallback)
+
+    def _probe_images(self, fps: float) -> VideoProbe:
+        self._images = image_files(self.path)
+        if not self._images:
+            raise VideoOpenError(self.path, f"folder holds no {'/'.join(sorted(IMAGE_SUFFIXES))}")
+        first = next((im for p in self._images[:10] if (im := _read_image(p)) is not None), None)
+        if first is None:
+            raise VideoOpenError(self.path, "none of the first images can be decoded")
+        height, width = first.shape[:2]
+        return VideoProbe(self.path, "images", fps, len(self._images), width, height, 0)
+
+    def _probe_video(self, fps_fallback: float) -> VideoProbe:
+        self._cap, self._rotation = _open_capture(self.path)
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            self.close()
+            raise VideoOpenError(self.path, "no frame can be decoded")
+        self._pending: tuple[float, np.ndarray] | None = (
+            self._cap.get(cv2.CAP_PROP_POS_MSEC), self._rotate(frame))  # fmt: skip
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        if not (math.isfinite(fps) and 0 < fps < 1000):
+            logger.warning(
+                "%s: container fps %r unusable, assuming %g", self.path, fps, fps_fallback
+            )
+            fps = fps_fallback
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        count = int(count) if math.isfinite(count) and count > 0 else 0
+        height, width = self._pending[1].shape[:2]
+        return VideoProbe(self.path, "video", float(fps), count, width, height, self._rotation)
+
+    def _rotate(self, frame: np.ndarray) -> np.ndarray:
+        return cv2.rotate(frame, _ROTATE_CODES[self._rotation]) if self._rotation else frame
+
+    @property
+    def report(self) -> DecodeReport:
+        """Decoding so far (final once iteration has ended)."""
+        return DecodeReport(self.path, self.probe.frame_count, self._decoded, self._failed,
+                            self._fallbacks, self._end_index is not None)  # fmt: skip
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the decoders (idempotent)."""
+        for cap in (self._cap, self._seek_cap):
+            if cap is not None:
+                cap.release()
+        self._cap = self._seek_cap = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._iterated:
+            raise RuntimeError(f"{self.path}: a VideoReader streams once; open a new one")
+        self._iterated = True
+        return self._stream_images() if self.probe.kind == "images" else self._stream_video()
+
+    def _stream_images(self) -> Iterator[Frame]:
+        for index, path in enumerate(self._images):
+            frame = _read_image(path)
+            if frame is None:
+                self._failed += 1
+                logger.warning("%s: cannot decode image %s, skipped", self.path, path.name)
+                continue
+            self._decoded += 1
+            yield Frame(index, index / self.probe.fps, frame)
+        self._end_index = len(self._images)
+
+    def _stream_video(self) -> Iterator[Frame]:
+        if self._cap is None:
+            raise RuntimeError(f"{self.path}: reader is closed")
+        step_s = 1.0 / self.probe.fps
+        first_msec: float | None = None
+        last_s = -step_s
+        while self._pending is not None:
+            raw_msec, frame = self._pending
+            index = self._decoded
+            if index == len(self._raw_msec):
+                self._raw_msec.append(raw_msec)
+            if first_msec is None and math.isfinite(raw_msec) and raw_msec >= 0:
+                first_msec = raw_msec
+            stamp_s = (raw_msec - first_msec) / 1000.0 if first_msec is not None else math.nan
+            if not (math.isfinite(stamp_s) and stamp_s > last_s):
+                stamp_s = last_s + step_s
+                self._fallbacks += index > 0 or first_msec is None
+            last_s = stamp_s
+            self._decoded += 1
+            yield Frame(index, stamp_s, frame)
+            ok, nxt = self._cap.read() if self._cap is not None else (False, None)
+            self._pending = (
+                (self._cap.get(cv2.CAP_PROP_POS_MSEC), self._rotate(nxt)) if ok else None
+            )
+        self._end_index = self._decoded
+        if self.report.missing_frames:
+            logger.warning("%s: decoded %d of %d announced frames", self.path, self._decoded,
+                           self.probe.frame_count)  # fmt: skip
+
+    def read_frame(self, index: int) -> np.ndarray:
+        """Return the frame ``index`` as iteration yields it (BGR uint8, rotated).
+
+        Close ahead of the last read it decodes forward; otherwise it seeks to the decoder
+        timestamp recorded for ``index`` and checks it landed there, decoding from the start
+        as the exact fallback (only files with broken timestamps pay that).
+
+        Raises:
+            IndexError: ``index`` is negative or past the last decodable frame.
+            ValueError: The image at ``index`` of an image folder cannot be decoded.
+        """
+        if index < 0 or (self._end_index is not None and index >= self._end_index):
+            raise IndexError(f"{self.path}: frame {index} out of range")
+        if self.probe.kind == "images":
+            if index >= len(self._images):
+                raise IndexError(f"{self.path}: frame {index} out of range")
+            frame = _read_image(self._images[index])
+            if frame is None:
+                raise ValueError(f"{self.path}: cannot decode image {self._images[index].name}")
+            return frame
+        if self._seek_cap is None or not (0 <= index - self._seek_next <= _FORWARD_WINDOW):
+            if not self._seek_to(index):
+                self._reopen_seek()
+        return self._decode_forward(index)
+
+    def _reopen_seek(self) -> None:
+        if self._seek_cap is not None:
+            self._seek_cap.release()
+        self._seek_cap, _ = _open_capture(self.path)
+        self._seek_next = 0
+
+    def _seek_to(self, index: int) -> bool:
+        """Position the seek capture at the closest recorded frame <= index, verified."""
+        known = min(index, len(self._raw_msec) - 1)
+        if known <= 0:
+            return False
+        target = self._raw_msec[known]
+        if self._raw_msec[known - 1] >= target:  # non-increasing timestamps: cannot trust them
+            return False
+        if self._seek_cap is None:
+            self._reopen_seek()
+        assert self._seek_cap is not None
+        # Seek just before the target, then let _decode_forward step onto it and verify.
+        self._seek_cap.set(cv2.CAP_PROP_POS_MSEC, self._raw_msec[known - 1])
+        if not self._seek_cap.grab():
+            return False
+        landed = self._seek_cap.get(cv2.CAP_PROP_POS_MSEC)
+        if abs(landed - self._raw_msec[known - 1]) > _MSEC_TOLERANCE:
+            return False
+        self._seek_next = known
+        return True
+
+    def _decode_forward(self, index: int) -> np.ndarray:
+        cap = self._seek_cap
+        assert cap is not None
+        while self._seek_next < index:
+            if not cap.grab():
+                raise IndexError(f"{self.path}: frame {index} is past the last decodable frame")
+            if self._seek_next == len(self._raw_msec):  # extend the table past the stream
+                self._raw_msec.append(cap.get(cv2.CAP_PROP_POS_MSEC))
+            self._seek_next += 1
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise IndexError(f"{self.path}: frame {index} is past the last decodable frame")
+        if self._seek_next == len(self._raw_msec):
+            self._raw_msec.append(cap.get(cv2.CAP_PROP_POS_MSEC))
+        self._seek_next += 1
+        return self._rotate(frame)
