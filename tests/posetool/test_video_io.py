@@ -1,0 +1,197 @@
+"""VideoReader and discover_inputs on real files from ../shared/data."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader, discover_inputs
+
+
+def _video(shared_data: Path, name: str) -> Path:
+    path = shared_data / "videos" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def _count(path: Path) -> tuple[int, list[float], DecodeReport]:
+    with VideoReader(path) as reader:
+        stamps = [t for _, t, _ in reader]
+        return len(stamps), stamps, reader.report
+
+
+def test_avi_counts_and_reports_dropped_index_entry(shared_data: Path) -> None:
+    n, stamps, report = _count(_video(shared_data, "dancer_mgt.avi"))
+    assert n == 1571
+    # The AVI index announces 1572: one dropped-frame entry, seen as an 80 ms gap at frame 1.
+    assert report.expected_frames == 1572 and report.missing_frames == 1 and not report.complete
+    assert stamps[1] == pytest.approx(0.08) and stamps[2] == pytest.approx(0.12)
+    assert np.all(np.diff(stamps) > 0)
+
+
+def test_portrait_mp4_has_no_rotation(shared_data: Path) -> None:
+    path = _video(shared_data, "squat_lsp.mp4")
+    with VideoReader(path) as reader:
+        assert reader.probe == VideoProbe(path, "video", 30.0, 65, 720, 1280, 0)
+        frames = list(reader)
+        assert frames[0].frame_bgr.shape == (1280, 720, 3)  # stored portrait, not rotated
+        assert reader.report.complete and len(frames) == 65
+
+
+def test_broken_decoder_timestamps_fall_back_and_stay_monotonic(shared_data: Path) -> None:
+    # H.264 in AVI: decoder timestamps start at 66.7 ms and the 2 flushed frames report 0.
+    n, stamps, report = _count(_video(shared_data, "ntu_single_person.avi"))
+    assert n == 103 and report.complete and report.timestamp_fallbacks == 2
+    assert stamps[0] == 0.0 and np.all(np.diff(stamps) > 0)
+    assert stamps[-1] == pytest.approx(102 / 30)
+
+
+def test_variable_gap_kept_from_decoder(shared_data: Path) -> None:
+    _, stamps, _ = _count(_video(shared_data, "two_people_indoor_mmaction2.mp4"))
+    gaps = np.diff(stamps)
+    assert gaps.max() == pytest.approx(0.2, abs=1e-3)  # a real 200 ms gap, not 1/fps
+    assert np.all(gaps > 0)
+
+
+@pytest.mark.parametrize("name", ["dancer_mgt.avi", "ntu_single_person.avi", "squat_lsp.mp4"])
+def test_seek_matches_sequential_read(shared_data: Path, name: str) -> None:
+    path = _video(shared_data, name)
+    wanted = {0, 1, 3, 37, 50, 64, 101, 102, 786, 1570}
+    with VideoReader(path) as reader:
+        kept = {i: frame for i, _, frame in reader if i in wanted}
+        for index in sorted(kept, reverse=True) + sorted(kept):
+            assert np.array_equal(reader.read_frame(index), kept[index]), index
+        with pytest.raises(IndexError):
+            reader.read_frame(reader.report.decoded_frames)
+
+
+def test_seek_before_streaming(shared_data: Path) -> None:
+    path = _video(shared_data, "squat_lsp.mp4")
+    with VideoReader(path) as seeker, VideoReader(path) as streamer:
+        sequential = [frame for _, _, frame in streamer]
+        for index in (40, 5, 64):
+            assert np.array_equal(seeker.read_frame(index), sequential[index])
+
+
+def test_image_folder(posetrack_sample: Path) -> None:
+    folder = posetrack_sample / "videos" / "000001_mpiinew_test"
+    with VideoReader(folder, image_fps=25.0) as reader:
+        frames = list(reader)
+        assert reader.probe.kind == "images" and reader.probe.frame_count == 10
+        assert [f.frame_index for f in frames] == list(range(10))
+        assert frames[4].timestamp_s == pytest.approx(4 / 25)
+        assert np.array_equal(reader.read_frame(4), frames[4].frame_bgr)
+        assert reader.report.complete
+
+
+def test_broken_image_is_counted_and_index_kept(posetrack_sample: Path, tmp_path: Path) -> None:
+    source = posetrack_sample / "videos" / "000001_mpiinew_test"
+    for image in sorted(source.glob("*.jpg"))[:3]:
+        shutil.copy(image, tmp_path / image.name)
+    (tmp_path / "000001.jpg").write_bytes(b"not a jpeg")
+    with VideoReader(tmp_path) as reader:
+        assert [f.frame_index for f in reader] == [0, 2]
+        assert reader.report.failed_frames == 1 and not reader.report.complete
+
+
+def test_truncated_mp4_is_reported(shared_data: Path, tmp_path: Path) -> None:
+    data = _video(shared_data, "crosswalk_crowd.mp4").read_bytes()
+    cut = tmp_path / "half.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    try:
+        reader = VideoReader(cut)
+    except VideoOpenError as error:  # moov atom at the end: nothing to open
+        assert error.path == cut and "half.mp4" in str(error)
+        return
+    with reader:
+        decoded = sum(1 for _ in reader)
+        assert reader.report.expected_frames == 686 and decoded < 686
+        assert reader.report.missing_frames == 686 - decoded and not reader.report.complete
+
+
+def test_text_file_named_mp4(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 100)
+    with pytest.raises(VideoOpenError, match="notes.mp4") as info:
+        VideoReader(fake)
+    assert info.value.path == fake
+
+
+def test_missing_and_empty(tmp_path: Path) -> None:
+    with pytest.raises(VideoOpenError, match="no such file"):
+        VideoReader(tmp_path / "gone.mp4")
+    with pytest.raises(VideoOpenError, match="holds no"):
+        VideoReader(tmp_path)
+
+
+def test_non_ascii_path(shared_data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "vidéo_ü" / "vidéo_ü.mp4"
+    target.parent.mkdir()
+    shutil.copy(_video(shared_data, "street_mmpose_demo.mp4"), target)
+    n, _, report = _count(target)
+    assert n == 5 and report.complete
+    assert discover_inputs([tmp_path]) == [target]
+
+
+def _write_rotated_mp4(path: Path) -> np.ndarray:
+    """A real mp4 whose track matrix says 'display rotated 90 deg clockwise' (as phones
+    write it); returns the stored (unrotated) frame."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:8, :8] = (0, 0, 255)  # red top-left marker
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for _ in range(4):
+        writer.write(frame)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    tkhd = data.find(b"tkhd")
+    assert tkhd > 0 and data[tkhd + 4] == 0  # version 0 track header
+    matrix = tkhd + 4 + 4 + 20 + 8 + 8  # after version/flags, times/ids, reserved, layer..volume
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    path.write_bytes(bytes(data))
+    return frame
+
+
+def test_rotation_metadata_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "rot90.mp4"
+    stored = _write_rotated_mp4(path)
+    with VideoReader(path) as reader:
+        assert (reader.probe.rotation_deg, reader.probe.width, reader.probe.height) == (90, 48, 64)
+        frame = next(iter(reader)).frame_bgr
+        assert frame.shape == (64, 48, 3)
+        expected = cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE)
+        assert np.abs(frame.astype(int) - expected).mean() < 8  # mp4v is lossy
+        assert frame[:8, -8:, 2].mean() > 200  # the marker moved to the top-right
+        assert np.array_equal(reader.read_frame(0), frame)
+
+
+def test_discover_inputs(shared_data: Path, tmp_path: Path) -> None:
+    (tmp_path / "clips" / "seq").mkdir(parents=True)
+    shutil.copy(_video(shared_data, "street_mmpose_demo.mp4"), tmp_path / "clips" / "a.mp4")
+    (tmp_path / "clips" / "readme.txt").write_text("x")
+    (tmp_path / "clips" / ".hidden.mp4").write_bytes(b"")
+    (tmp_path / "clips" / "seq" / "000000.jpg").write_bytes(b"")
+    expected = [tmp_path / "clips" / "a.mp4", tmp_path / "clips" / "seq"]
+    assert discover_inputs([tmp_path]) == expected
+    assert (
+        discover_inputs([str(tmp_path / "**" / "*.mp4"), tmp_path / "clips" / "a.mp4"])
+        == expected[:1]
+    )
+    with pytest.raises(FileNotFoundError):
+        discover_inputs([tmp_path / "nope" / "*.mp4"])
+    with pytest.raises(FileNotFoundError):
+        discover_inputs([tmp_path / "absent.mp4"])
+
+
+def test_records_validate() -> None:
+    with pytest.raises(ValueError):
+        VideoProbe(Path("x"), "video", 0.0, 1, 1, 1, 0)
+    with pytest.raises(ValueError):
+        VideoProbe(Path("x"), "video", 25.0, 1, 1, 1, 45)
+    with pytest.raises(ValueError):
+        DecodeReport(Path("x"), 1, -1)
