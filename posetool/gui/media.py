@@ -1,0 +1,55 @@
+"""What the viewer opens: a video's metadata from its probe, and the poses file beside it.
+
+Qt-free.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from posetool.records import VideoMeta
+from posetool.video_io import VideoProbe, VideoReader
+
+__all__ = ["default_json_path", "find_poses_json", "meta_from_probe", "probe_video"]
+
+
+def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoMeta:
+    """A :class:`VideoMeta` for ``probe`` (``frame_count`` overrides the announced count)."""
+    count = probe.frame_count if frame_count is None else frame_count
+    return VideoMeta(path=probe.path, fps=probe.fps, frame_count=max(count, 1),
+                     width=probe.width, height=probe.height,
+                     rotation_deg=probe.rotation_deg)  # fmt: skip
+
+
+def probe_video(path: str | Path, image_fps: float = 25.0) -> VideoMeta:
+    """Open ``path`` (video file or image folder) just long enough to read its metadata.
+
+    Raises:
+        VideoOpenError: the input cannot be opened.
+    """
+    with VideoReader(path, image_fps=image_fps) as reader:
+        return meta_from_probe(reader.probe)
+
+
+def _stem_of(video: Path) -> str:
+    return video.stem if video.is_file() else video.name
+
+
+def find_poses_json(video: str | Path) -> Path | None:
+    """The PoseTrack JSON that sits beside ``video`` with the same stem, if any.
+
+    ``clip.mp4`` → ``clip.json``; an image folder ``seq/`` → ``seq.json`` beside it or
+    ``seq/seq.json`` inside it.
+    """
+    video = Path(video)
+    stem = _stem_of(video)
+    candidates = [video.parent / f"{stem}.json"]
+    if video.is_dir():
+        candidates.append(video / f"{stem}.json")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def default_json_path(video: str | Path) -> Path:
+    """Where the poses of ``video`` are saved when no file was chosen: ``<stem>.json`` beside."""
+    video = Path(video)
+    return video.parent / f"{_stem_of(video)}.json"
