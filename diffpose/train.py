@@ -1,0 +1,383 @@
+"""Train DiffPose (Algorithm 1) with the paper's recipe; runnable as ``python -m diffpose.train``.
+
+Recipe (§4.1): AdamW, lr 5e-4 decayed ×0.1 at epochs 20 and 40, 60 epochs; all configurable.
+Resume from ``last.pt``, periodic validation with the PoseTrack evaluator, best-checkpoint
+saving, a progress bar, a CSV log of loss and mAP per epoch, AMP on CUDA, and multi-GPU
+through ``torchrun`` (DDP + DistributedSampler; the gloo backend on CPUs).
+
+With a frozen backbone (the ``cpu`` preset) ``--feature-cache A`` computes the backbone
+features of A augmented versions of every training clip once and trains the STRL and decoder
+on them (epoch e uses version e mod A): the same model, many times faster on a CPU.
+
+Data specs (repeat ``--data``): ``lsp:ROOT[:split]``, ``posetrack:ROOT:split`` (also for
+pseudo-labelled video written by ``posetool pseudo-label``), ``coco:JSON:IMAGE_ROOT[:layout]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from diffpose.checkpoint import save_checkpoint
+from diffpose.config import DiffPoseConfig
+from diffpose.data.clip_dataset import ClipDataset
+from diffpose.data.coco import load_coco_keypoints
+from diffpose.data.lsp import load_lsp
+from diffpose.data.posetrack import load_posetrack_dataset
+from diffpose.data.samples import PoseSample
+from diffpose.data.transforms import AugmentConfig
+from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.model import DiffPose
+
+LOG = logging.getLogger("diffpose.train")
+PRESETS = {"cpu": DiffPoseConfig.cpu, "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (paper defaults)."""
+
+    epochs: int = 60
+    lr: float = 5e-4
+    milestones: tuple[int, ...] = (20, 40)
+    gamma: float = 0.1
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    workers: int = 0
+    seed: int = 0
+    val_every: int = 5
+    feature_cache: int = 0
+    val_steps: int = 2
+    val_ensemble: int = 2
+    max_samples: int = 0
+    amp: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if self.feature_cache < 0 or self.val_every < 0 or self.workers < 0:
+            raise ValueError("feature_cache, val_every and workers must be >= 0")
+        if list(self.milestones) != sorted(self.milestones):
+            raise ValueError(f"milestones must increase, got {self.milestones}")
+
+
+def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
+    """Samples of one ``--data`` spec (see module docstring)."""
+    kind, _, rest = spec.partition(":")
+    parts = rest.split(":") if rest else []
+    if kind == "lsp" and parts:
+        return load_lsp(parts[0], parts[1] if len(parts) > 1 else "train", delta)
+    if kind == "posetrack" and len(parts) == 2:
+        return load_posetrack_dataset(parts[0], parts[1], delta, source=Path(parts[0]).name)
+    if kind == "coco" and len(parts) >= 2:
+        return load_coco_keypoints(
+            parts[0], parts[1], parts[2] if len(parts) > 2 else "coco17", delta
+        )
+    raise ValueError(
+        f"bad --data spec {spec!r}: use lsp:ROOT[:split], posetrack:ROOT:split, coco:JSON:ROOT[:layout]"
+    )
+
+
+def _dist_info() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.Tensor]:
+    kp = batch["keypoints_hm"].to(device).float()
+    return keypoints_to_heatmaps(kp, model.heatmap_size, model.sigma), batch["weights"].to(
+        device
+    ).float()
+
+
+@torch.no_grad()
+def build_feature_cache(
+    model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
+):
+    """Backbone features of ``versions`` augmentations of every sample (float16, CPU)."""
+    feats, kps, weights = [], [], []
+    model.eval()
+    for v in range(versions):
+        ds.set_epoch(v)
+        loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
+        f_v, k_v, w_v = [], [], []
+        for batch in loader:
+            f_v.append(model.clip_features(batch["clip"]).to(torch.float16))
+            k_v.append(batch["keypoints_hm"])
+            w_v.append(batch["weights"])
+        feats.append(torch.cat(f_v))
+        kps.append(torch.cat(k_v))
+        weights.append(torch.cat(w_v))
+        LOG.info("feature cache: version %d/%d done (%d clips)", v + 1, versions, len(ds))
+    return torch.stack(feats), torch.stack(kps), torch.stack(weights)
+
+
+def _epoch_cached(
+    model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar
+) -> float:
+    feats, kps, weights = cache
+    v = epoch % feats.shape[0]
+    order = torch.randperm(feats.shape[1], generator=gen)
+    total, n = 0.0, 0
+    for start in range(0, len(order), cfg.batch_size):
+        idx = order[start : start + cfg.batch_size]
+        heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
+        loss = model.loss_from_features(
+            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen
+        )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total, n = total + loss.item() * len(idx), n + len(idx)
+        bar.update(len(idx))
+        bar.set_postfix(loss=f"{loss.item():.5f}")
+    return total / max(n, 1)
+
+
+def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar) -> float:
+    total, n = 0.0, 0
+    for batch in loader:
+        heatmaps, w = _targets(batch, model, device)
+        clips = batch["clip"].to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=scaler is not None):
+            loss = ddp_model(clips, heatmaps, w, gen)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        total, n = total + loss.item() * len(clips), n + len(clips)
+        bar.update(len(clips))
+        bar.set_postfix(loss=f"{loss.item():.5f}")
+    return total / max(n, 1)
+
+
+class _LossModule(torch.nn.Module):
+    """DDP wraps forward(); route it to the training loss."""
+
+    def __init__(self, model: DiffPose) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, clips, heatmaps, weights, generator=None):
+        # A CPU generator cannot draw CUDA noise; on CUDA the global RNG (seeded) is used.
+        return self.model.loss(
+            clips, heatmaps, weights, generator=generator if clips.device.type == "cpu" else None
+        )
+
+
+def train(
+    model_cfg: DiffPoseConfig, cfg: TrainConfig, data: list[str], out_dir: str | Path,
+    val_gt: list[str] | None = None, val_root: str | None = None, resume: str | None = None,
+) -> Path:  # fmt: skip
+    """Run training; returns the path of the best (or last) checkpoint."""
+    from tqdm import tqdm
+
+    world, rank, local_rank = _dist_info()
+    use_cuda = torch.cuda.is_available()
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    out = Path(out_dir)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed + rank)
+    gen = torch.Generator().manual_seed(cfg.seed + rank)
+
+    samples: list[PoseSample] = []
+    for spec in data:
+        samples += load_data_spec(spec, model_cfg.delta)
+    if cfg.max_samples:
+        samples = [
+            samples[i]
+            for i in np.random.default_rng(cfg.seed).permutation(len(samples))[: cfg.max_samples]
+        ]
+    if not samples:
+        raise ValueError(f"no training samples in {data}")
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[s.source] = counts.get(s.source, 0) + 1
+    LOG.info("training samples: %s", counts)
+
+    model = DiffPose.from_config(model_cfg).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.milestones), cfg.gamma)
+    start_epoch, best = 0, -1.0
+    if resume:
+        state = torch.load(resume, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"], strict=False)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+        gen.set_state(state["generator"])
+        LOG.info("resumed from %s at epoch %d", resume, start_epoch)
+
+    ds = ClipDataset(
+        samples,
+        crop_hw=model_cfg.image_size,
+        augment=cfg.augment,
+        sigma=model_cfg.diffusion.sigma,
+        seed=cfg.seed,
+    )
+    frozen = not any(p.requires_grad for p in model.backbone.parameters())
+    cache = None
+    if cfg.feature_cache and frozen and world == 1:
+        t0 = time.time()
+        cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size, cfg.workers)
+        LOG.info("feature cache built in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
+    ddp_model = _LossModule(model)
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            ddp_model, device_ids=[local_rank] if use_cuda else None
+        )
+    sampler = (
+        DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
+    )
+    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
+                        num_workers=cfg.workers, drop_last=len(ds) > cfg.batch_size, generator=torch.Generator().manual_seed(cfg.seed))  # fmt: skip
+    scaler = torch.amp.GradScaler("cuda") if (use_cuda and cfg.amp) else None
+
+    log_path = out / "log.csv"
+    if rank == 0 and not (resume and log_path.exists()):
+        with log_path.open("w", newline="") as fh:
+            csv.writer(fh).writerow(["epoch", "loss", "lr", "map_total", "seconds"])
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        model.train()
+        ds.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        with tqdm(
+            total=len(ds), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False
+        ) as bar:
+            if cache is not None:
+                loss = _epoch_cached(model, opt, cache, epoch, cfg, gen, bar)
+            else:
+                loss = _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar)
+        lr = opt.param_groups[0]["lr"]
+        sched.step()
+        m_ap = float("nan")
+        last_epoch = epoch + 1 == cfg.epochs
+        if (
+            rank == 0
+            and val_gt
+            and cfg.val_every
+            and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
+        ):
+            from diffpose.validation import posetrack_map
+
+            m_ap = posetrack_map(
+                model, val_gt, val_root, steps=cfg.val_steps, ensemble=cfg.val_ensemble
+            ).total_ap
+        if rank == 0:
+            _save_epoch(model, opt, sched, gen, epoch, best, out)
+            if not np.isnan(m_ap) and m_ap > best:
+                best = m_ap
+                save_checkpoint(
+                    model, out / "best.safetensors", extra={"epoch": epoch, "map_total": m_ap}
+                )
+            with log_path.open("a", newline="") as fh:
+                csv.writer(fh).writerow(
+                    [
+                        epoch + 1,
+                        f"{loss:.6f}",
+                        f"{lr:.2e}",
+                        f"{m_ap:.2f}",
+                        f"{time.time() - t0:.1f}",
+                    ]
+                )
+            LOG.info(
+                "epoch %d loss %.5f lr %.1e mAP %.2f (%.0f s)",
+                epoch + 1,
+                loss,
+                lr,
+                m_ap,
+                time.time() - t0,
+            )
+    if rank == 0:
+        save_checkpoint(model, out / "final.safetensors", extra={"epochs": cfg.epochs})
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return out / ("best.safetensors" if best >= 0 else "final.safetensors")
+
+
+def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> None:
+    """Resumable state (tensors and numbers only: loads with weights_only=True)."""
+    state = {
+        "model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.") or not model.backbone_from_source},
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch,
+        "best": best, "generator": gen.get_state(),
+    }  # fmt: skip
+    tmp = out / "last.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, out / "last.pt")
+
+
+def main(argv: list[str] | None = None) -> Path:
+    p = argparse.ArgumentParser(
+        prog="python -m diffpose.train", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    p.add_argument("--data", action="append", required=True, help="data spec; repeatable")
+    p.add_argument(
+        "--val-gt", nargs="*", default=None, help="PoseTrack GT JSON files for validation"
+    )
+    p.add_argument("--val-root", default=None, help="image root of the validation files")
+    p.add_argument("--out", required=True)
+    p.add_argument("--resume", default=None)
+    defaults = TrainConfig()
+    for name in (
+        "epochs",
+        "batch_size",
+        "workers",
+        "seed",
+        "val_every",
+        "feature_cache",
+        "val_steps",
+        "val_ensemble",
+        "max_samples",
+    ):
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    for name in ("lr", "gamma", "weight_decay"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
+    p.add_argument("--no-amp", action="store_true")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = TrainConfig(
+        epochs=a.epochs, lr=a.lr, milestones=tuple(a.milestones), gamma=a.gamma, weight_decay=a.weight_decay,
+        batch_size=a.batch_size, workers=a.workers, seed=a.seed, val_every=a.val_every,
+        feature_cache=a.feature_cache, val_steps=a.val_steps, val_ensemble=a.val_ensemble,
+        max_samples=a.max_samples, amp=not a.no_amp,
+    )  # fmt: skip
+    model_cfg = PRESETS[a.preset]()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    import json
+
+    (out / "train_config.json").write_text(
+        json.dumps(
+            {"model": model_cfg.to_dict(), "train": asdict(cfg), "data": a.data},
+            indent=2,
+            default=str,
+        )
+    )
+    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Accuracy of a model on labelled samples: PoseTrack mAP (poseval rules) and PCKh.
+
+Used by training (periodic validation, best checkpoint) and by the model card. Predictions
+are made on the samples' own boxes (ground-truth boxes for PoseTrack, the joint extent for
+LSP), mapped back to image pixels with the inverse crop affine. Shape letters: S samples,
+K keypoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diffpose.data.clip_dataset import ClipDataset
+from diffpose.data.posetrack import load_posetrack_file
+from diffpose.data.samples import PoseSample, window
+from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, invert_affine
+from diffpose.evaluation import EvaluationResult, evaluate_videos
+from diffpose.posetrack_format import PoseTrackVideo, load_posetrack
+
+
+@torch.no_grad()
+def predict_samples(
+    model, samples: Sequence[PoseSample], *, steps: int = 4, ensemble: int = 10,
+    batch_size: int = 16, seed: int = 0, flip_test: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(S, K, 2) image-pixel keypoints, (S, K) scores and (S, K) spread in image pixels."""
+    crop_hw = tuple(model.image_size)
+    ds = ClipDataset(samples, crop_hw=crop_hw, augment=None)
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    out_xy, out_scores, out_spread = [], [], []
+    for start in range(0, len(samples), batch_size):
+        idx = range(start, min(start + batch_size, len(samples)))
+        clips = torch.stack([ds[i]["clip"] for i in idx]).to(device)
+        res = model.predict(
+            clips, steps=steps, ensemble=ensemble, generator=gen, flip_test=flip_test
+        )
+        for row, i in enumerate(idx):
+            affine = crop_affine(box_to_crop(samples[i].box_xyxy, crop_hw), crop_hw)
+            inv = invert_affine(affine)
+            out_xy.append(apply_affine(res.keypoints_xy[row], inv))
+            px_per_crop = float(np.sqrt(abs(np.linalg.det(inv[:, :2]))))
+            out_spread.append(res.spread[row] * px_per_crop)
+            out_scores.append(res.scores[row])
+    k = model.num_keypoints
+    if not out_xy:
+        return np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros((0, k))
+    return np.stack(out_xy), np.stack(out_scores), np.stack(out_spread)
+
+
+def pckh(
+    pred_xy: np.ndarray, gt_xy: np.ndarray, weights: np.ndarray, head_sizes: np.ndarray,
+    threshold: float = 0.5,
+) -> tuple[float, np.ndarray]:  # fmt: skip
+    """PCKh: share of labelled joints within ``threshold`` × head size; (total, per joint) in %."""
+    dist = np.linalg.norm(pred_xy - gt_xy, axis=-1) / head_sizes[:, None]
+    hit = (dist <= threshold) & (weights > 0)
+    n = (weights > 0).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_joint = 100.0 * hit.sum(0) / n
+    return float(100.0 * hit.sum() / max((weights > 0).sum(), 1)), per_joint
+
+
+def lsp_head_sizes(samples: Sequence[PoseSample]) -> np.ndarray:
+    """LSP has no head box: head size = distance head_top–neck (head_bottom)."""
+    return np.array([np.linalg.norm(s.keypoints_xy[2] - s.keypoints_xy[1]) for s in samples])
+
+
+def posetrack_map(
+    model, gt_files: Sequence[str | Path], image_root: str | Path, *, steps: int = 4,
+    ensemble: int = 10, boxes: dict | None = None, seed: int = 0,
+) -> EvaluationResult:  # fmt: skip
+    """PoseTrack AP of ``model`` on GT files, predicting on GT boxes (or ``boxes``).
+
+    Args:
+        boxes: optional {(file name, frame index): [(box_xyxy, score), ...]} detected boxes;
+            when given, predictions are made on them instead of the GT boxes and each joint's
+            score is heatmap peak × box score.
+    """
+    gt_files = [Path(p) for p in gt_files]
+    videos = {p: load_posetrack(p) for p in gt_files}
+    jobs: list[tuple[Path, int, PoseSample, float]] = []
+    for path in gt_files:
+        if boxes is None:
+            for sample in load_posetrack_file(path, image_root, model.num_frames // 2, min_joints=1):
+                jobs.append((path, sample.frame_index, sample, 1.0))
+            continue
+        paths = [str(Path(image_root) / f.file_name) for f in videos[path].frames]
+        for f_idx in range(len(paths)):
+            for box, score in boxes.get((path.name, f_idx), []):
+                clip = window(paths, f_idx, model.num_frames // 2)
+                unlabelled = PoseSample(
+                    clip, np.zeros((17, 2)), np.zeros(17), np.asarray(box, float)
+                )
+                jobs.append((path, f_idx, unlabelled, float(score)))
+    xy, scores, _ = predict_samples(
+        model, [j[2] for j in jobs], steps=steps, ensemble=ensemble, seed=seed
+    )
+    per_frame: dict[tuple[Path, int], list[int]] = {}
+    for j, (path, f_idx, _, _) in enumerate(jobs):
+        per_frame.setdefault((path, f_idx), []).append(j)
+    pairs = []
+    for path in gt_files:
+        gt = videos[path]
+        frames = []
+        for f_idx, fr in enumerate(gt.frames):
+            js = per_frame.get((path, f_idx), [])
+            n = len(js)
+            kp = np.zeros((n, 17, 3))
+            kp[:, :, :2] = xy[js] if n else 0
+            kp[:, :, 2] = 1
+            kp[:, 3:5] = 0  # ear placeholders
+            box_scores = np.array([jobs[j][3] for j in js])
+            frames.append(
+                replace(
+                    fr, keypoints=kp, keypoint_scores=scores[js] * box_scores[:, None] if n else np.zeros((0, 17)),
+                    person_scores=box_scores, track_ids=np.arange(n, dtype=np.int64),
+                    boxes_xywh=np.full((n, 4), np.nan), head_boxes_xywh=np.full((n, 4), np.nan),
+                    annotation_ids=np.full(n, -1, np.int64), person_extras=tuple({} for _ in range(n)),
+                )
+            )  # fmt: skip
+        pred = PoseTrackVideo(
+            source=f"prediction for {path.name}", fmt="2018", vid_id=gt.vid_id, frames=tuple(frames)
+        )
+        pairs.append((path.stem, gt, pred))
+    return evaluate_videos(pairs, tracking=False)
+
+
+__all__ = ["lsp_head_sizes", "pckh", "posetrack_map", "predict_samples"]
