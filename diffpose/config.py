@@ -10,7 +10,7 @@ setting), :meth:`DiffPoseConfig.cpu` (YOLO11n-pose backbone, the shipped CPU mod
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 BACKBONE_KINDS = ("vit", "yolo")
@@ -197,7 +197,9 @@ class DiffPoseConfig:
         if self.delta < 0:
             raise ValueError(f"delta must be >= 0, got {self.delta}")
         if len(self.image_size) != 2 or any(s <= 0 or s % 16 for s in self.image_size):
-            raise ValueError(f"image_size must be 2 positive multiples of 16, got {self.image_size}")
+            raise ValueError(
+                f"image_size must be 2 positive multiples of 16, got {self.image_size}"
+            )
         _positive("num_keypoints", self.num_keypoints)
         h, w = self.feature_size
         p = self.strl.patch_size
@@ -247,9 +249,12 @@ class DiffPoseConfig:
         )  # fmt: skip
 
     @classmethod
-    def tiny(cls, delta: int = 1, **kwargs: Any) -> DiffPoseConfig:
-        """A very small random-weight ViT model for tests (seconds on a CPU)."""
-        return cls(
+    def tiny(cls, delta: int = 1, **overrides: Any) -> DiffPoseConfig:
+        """A very small random-weight ViT model for tests (seconds on a CPU).
+
+        ``overrides`` replace whole fields, e.g. ``decoder=DecoderConfig(scales=1, ...)``.
+        """
+        cfg = cls(
             delta=delta,
             backbone=BackboneConfig(
                 kind="vit", vit_embed_dim=32, vit_depth=1, vit_num_heads=2, freeze=False
@@ -262,8 +267,8 @@ class DiffPoseConfig:
                 dims=(32, 16, 8), num_heads=2, refine_depth=1, interact_depth=1,
                 mlp_ratio=2.0, head_channels=16,
             ),
-            **kwargs,
         )  # fmt: skip
+        return replace(cfg, **overrides)
 
     # ----- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -223,7 +223,9 @@ class PoseDecoder(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
         """x_t (B·N, K, H, W), t (B·N,) integer steps, cache of batch B → x0 (B·N, K, H, W)."""
         if x_t.shape[0] % cache.f1.shape[0]:
-            raise ValueError(f"{x_t.shape[0]} samples is not a multiple of {cache.f1.shape[0]} clips")
+            raise ValueError(
+                f"{x_t.shape[0]} samples is not a multiple of {cache.f1.shape[0]} clips"
+            )
         scale, shift = self.step_embed(t)
         x3 = self.heat_embed(x_t) * (1 + scale) + shift  # step-adaptive x̄_t = x̄³
         x2 = F.relu(self.down2(x3))

@@ -43,7 +43,9 @@ def heatmaps_to_signal(heatmaps: torch.Tensor, scale: float = 2.0) -> torch.Tens
     return ((heatmaps * 2.0 - 1.0) * scale).clamp(-scale, scale)
 
 
-def signal_to_heatmaps(signal: torch.Tensor, scale: float = 2.0, clamp: bool = True) -> torch.Tensor:
+def signal_to_heatmaps(
+    signal: torch.Tensor, scale: float = 2.0, clamp: bool = True
+) -> torch.Tensor:
     """Inverse of :func:`heatmaps_to_signal`: H = (x0/scale + 1)/2, clamped to [0, 1] by default."""
     heatmaps = (signal / scale + 1.0) * 0.5
     return heatmaps.clamp(0.0, 1.0) if clamp else heatmaps

@@ -169,7 +169,9 @@ class DiffPose(nn.Module):
             joint_weights: (B, K), 0 for joints the sample does not label.
             generator: for t ~ Uniform{0..T−1} and the noise ε.
         """
-        return self.loss_from_features(self.clip_features(clips), heatmaps, joint_weights, generator)
+        return self.loss_from_features(
+            self.clip_features(clips), heatmaps, joint_weights, generator
+        )
 
     def loss_from_features(
         self,

