@@ -51,6 +51,36 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
     click.echo(format_result(result, fmt))
 
 
+@main.command("pseudo-label")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Output root (PoseTrack layout: annotations/train/*.json, images/).")  # fmt: skip
+@click.option("--every", type=click.IntRange(1), default=2, show_default=True,
+              help="Label every N-th frame (all frames are written as clip neighbours).")  # fmt: skip
+@click.option("--min-box-score", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--min-joint-score", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option(
+    "--max-frames", type=click.IntRange(0), default=0, help="Stop after N frames (0: all)."
+)
+@click.option("--stills", is_flag=True, help="Folders hold unrelated photos: each is its own clip.")
+@click.option("--detector-weights", type=click.Path(exists=True, path_type=Path), default=None)
+def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score, max_frames, stills,
+                         detector_weights) -> None:  # fmt: skip
+    """Label videos or images with the YOLO11n-pose teacher for training (13 COCO joints)."""
+    from posetool.detector import PersonDetector
+    from posetool.pseudo_label import PseudoLabelConfig, pseudo_label
+
+    cfg = PseudoLabelConfig(every=every, min_box_score=min_box_score,
+                            min_joint_score=min_joint_score, max_frames=max_frames)  # fmt: skip
+    detector = PersonDetector(weights=detector_weights)
+    counts = pseudo_label(inputs, out_dir, detector, cfg, stills=stills)
+    for name, n in counts.items():
+        click.echo(f"{name}: {n} labelled persons")
+    click.echo(
+        f"total: {sum(counts.values())} labelled persons in {len(counts)} sequences -> {out_dir}"
+    )
+
+
 @main.command("info")
 def info_command() -> None:
     """Versions, the YOLO weights found, and the compute device."""

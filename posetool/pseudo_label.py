@@ -1,0 +1,144 @@
+"""Pseudo-labels from the YOLO11n-pose teacher, written as a PoseTrack-layout training set.
+
+For every input (video, image folder, or a folder of unrelated stills) the frames are written
+to ``<out>/images/<name>/<frame:06d>.jpg`` and the teacher's poses of every ``every``-th frame
+to ``<out>/annotations/train/<name>.json`` (PoseTrack 2018). Only the 13 joints COCO and
+PoseTrack share and PoseTrack evaluates (nose, shoulders, elbows, wrists, hips, knees, ankles)
+are kept, each only above ``min_joint_score``; head_bottom, head_top and the ears stay
+unlabelled (0, 0, 0). People below ``min_box_score``, smaller than ``min_box_height_px`` or
+with fewer than ``min_joints`` confident joints are left out. Frames without a kept person
+are written unlabelled, so clips around labelled frames still have their neighbours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
+from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, to_posetrack18
+from posetool.posetrack_io import atomic_write_text
+from posetool.video_io import VideoReader
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PseudoLabelConfig:
+    """Which teacher outputs count as labels."""
+
+    every: int = 2
+    min_box_score: float = 0.5
+    min_joint_score: float = 0.5
+    min_joints: int = 6
+    min_box_height_px: float = 48.0
+    max_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.min_joints < 1 or self.max_frames < 0:
+            raise ValueError("every and min_joints must be >= 1, max_frames >= 0")
+        for name in ("min_box_score", "min_joint_score"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+
+
+def _persons(det, cfg: PseudoLabelConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keypoints (N,17,3), scores (N,17), boxes_xywh (N,4)) of the kept people."""
+    kps, scores, boxes = [], [], []
+    shared = np.array(COCO17_SHARED_EVALUATED)
+    for i in range(len(det)):
+        x1, y1, x2, y2 = det.boxes_xyxy[i]
+        if det.scores[i] < cfg.min_box_score or (y2 - y1) < cfg.min_box_height_px:
+            continue
+        conf = det.keypoint_scores[i, shared]
+        ok = conf >= cfg.min_joint_score
+        if ok.sum() < cfg.min_joints:
+            continue
+        kp = np.zeros((NUM_KEYPOINTS, 3))
+        sc = np.zeros(NUM_KEYPOINTS)
+        # COCO-17 and PoseTrack share slot numbers for these 13 joints.
+        kp[shared[ok], :2] = det.keypoints_xy[i, shared[ok]]
+        kp[shared[ok], 2] = 1
+        sc[shared[ok]] = conf[ok]
+        kps.append(kp)
+        scores.append(sc)
+        boxes.append([x1, y1, x2 - x1, y2 - y1])
+    n = len(kps)
+    return (np.array(kps).reshape(n, NUM_KEYPOINTS, 3), np.array(scores).reshape(n, NUM_KEYPOINTS),
+            np.array(boxes, dtype=np.float64).reshape(n, 4))  # fmt: skip
+
+
+def _frame(image_id: int, file_name: str, labelled: bool, persons) -> PoseTrackFrame:
+    kp, sc, boxes = persons
+    n = len(kp)
+    return PoseTrackFrame(
+        image_id=image_id, file_name=file_name, is_labeled=labelled and n > 0, ignore_regions=(),
+        keypoints=kp, keypoint_scores=sc, person_scores=np.full(n, np.nan),
+        track_ids=np.arange(n, dtype=np.int64), boxes_xywh=boxes,
+        head_boxes_xywh=np.full((n, 4), np.nan), annotation_ids=np.full(n, -1, np.int64),
+        person_extras=tuple({} for _ in range(n)),
+    )  # fmt: skip
+
+
+def _frames_of(path: Path, stills: bool) -> Iterable[tuple[str, int, np.ndarray]]:
+    """(sequence name, frame index, frame) for a video/image folder, or each still alone."""
+    if stills and path.is_dir():
+        for img_path in sorted(
+            p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}
+        ):
+            img = cv2.imread(str(img_path))
+            if img is None:
+                LOG.warning("%s: unreadable image, skipped", img_path)
+                continue
+            yield f"{path.name}_{img_path.stem}", 0, img
+        return
+    with VideoReader(path) as reader:
+        name = path.stem if path.is_file() else path.name
+        for frame in reader:
+            yield name, frame.frame_index, frame.frame_bgr
+
+
+def pseudo_label(
+    inputs: Iterable[str | Path], out_dir: str | Path, detector, cfg: PseudoLabelConfig | None = None,
+    stills: bool = False, progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Label ``inputs`` with ``detector`` (a :class:`posetool.detector.PersonDetector`).
+
+    Returns:
+        {sequence name: number of labelled persons}.
+    """
+    cfg = cfg or PseudoLabelConfig()
+    out = Path(out_dir)
+    (out / "annotations" / "train").mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for path in (Path(p) for p in inputs):
+        sequences: dict[str, list[PoseTrackFrame]] = {}
+        for name, idx, img in _frames_of(path, stills):
+            if cfg.max_frames and idx >= cfg.max_frames:
+                break
+            rel = f"images/{name}/{idx:06d}.jpg"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(out / rel), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            labelled = idx % cfg.every == 0
+            persons = _persons(detector.detect(img), cfg) if labelled else _persons_none()
+            sequences.setdefault(name, []).append(_frame(idx, rel, labelled, persons))
+            if progress:
+                progress(name, idx)
+        for name, frames in sequences.items():
+            video = PoseTrackVideo(source=str(path), fmt="2018", vid_id=name, frames=tuple(frames))
+            atomic_write_text(
+                out / "annotations" / "train" / f"{name}.json", json.dumps(to_posetrack18(video))
+            )
+            counts[name] = sum(f.num_persons for f in frames)
+            LOG.info("%s: %d frames, %d labelled persons", name, len(frames), counts[name])
+    return counts
+
+
+def _persons_none():
+    return np.zeros((0, NUM_KEYPOINTS, 3)), np.zeros((0, NUM_KEYPOINTS)), np.zeros((0, 4))
