@@ -104,15 +104,35 @@ def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.
 def build_feature_cache(
     model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
 ):
-    """Backbone features of ``versions`` augmentations of every sample (float16, CPU)."""
+    """Backbone features of ``versions`` augmentations of every sample (float16, CPU).
+
+    Static clips without motion repeat one frame: its features are computed once.
+    """
     feats, kps, weights = [], [], []
     model.eval()
+    key = model.num_frames // 2
+    static = torch.tensor([s.static and ds.static_motion_px == 0 for s in ds.samples])
     for v in range(versions):
         ds.set_epoch(v)
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
         f_v, k_v, w_v = [], [], []
         for batch in loader:
-            f_v.append(model.clip_features(batch["clip"]).to(torch.float16))
+            clips, idx = batch["clip"], batch["index"]
+            out = torch.empty(
+                (
+                    len(clips),
+                    model.num_frames,
+                    model.backbone.out_channels,
+                    *model.config.feature_size,
+                ),
+                dtype=torch.float16,
+            )
+            st = static[idx]
+            if st.any():
+                out[st] = model.frame_features(clips[st, key]).to(torch.float16)[:, None]
+            if (~st).any():
+                out[~st] = model.clip_features(clips[~st]).to(torch.float16)
+            f_v.append(out)
             k_v.append(batch["keypoints_hm"])
             w_v.append(batch["weights"])
         feats.append(torch.cat(f_v))
@@ -226,16 +246,19 @@ def train(
         gen.set_state(state["generator"])
         LOG.info("resumed from %s at epoch %d", resume, start_epoch)
 
+    frozen = not any(p.requires_grad for p in model.backbone.parameters())
+    use_cache = bool(cfg.feature_cache and frozen and world == 1)
+    # Cached still images skip the copy-to-copy motion: one backbone pass serves the clip.
     ds = ClipDataset(
         samples,
         crop_hw=model_cfg.image_size,
         augment=cfg.augment,
         sigma=model_cfg.diffusion.sigma,
         seed=cfg.seed,
+        static_motion_px=0.0 if use_cache else 4.0,
     )
-    frozen = not any(p.requires_grad for p in model.backbone.parameters())
     cache = None
-    if cfg.feature_cache and frozen and world == 1:
+    if use_cache:
         t0 = time.time()
         cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size, cfg.workers)
         LOG.info("feature cache built in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
