@@ -306,6 +306,11 @@ class AnnotationSession:
             _LOG.error("autosave to %s failed: %s", autosave.autosave_path(self.json_path), exc)
             return None
 
+    def mark_unsaved(self) -> None:
+        """Flag the result as not on disk (e.g. fresh from the pipeline)."""
+        self._unsaved_recovery = True
+        self._notify("data")
+
     def discard_autosave(self) -> None:
         """Remove the sidecar (the analyst chose to close without saving)."""
         if self.json_path is not None:
