@@ -110,5 +110,16 @@ def info_command() -> None:
     click.echo(f"device: {device}, torch threads: {torch.get_num_threads()}")
 
 
+@main.command("view")
+@click.argument("video", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--poses", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PoseTrack JSON of the video (default: <stem>.json beside it).")  # fmt: skip
+def view_command(video: Path | None, poses: Path | None) -> None:
+    """Review, correct and export the poses of VIDEO (a video file or image folder)."""
+    from posetool.gui.app import run_viewer  # PySide6 is imported here only
+
+    sys.exit(run_viewer(video, poses))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
