@@ -121,5 +121,177 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     sys.exit(run_viewer(video, poses))
 
 
+# ----- run / render (the pipeline) --------------------------------------------------------
+@main.command("run")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: NAME.json (+ NAME.mp4), NAME.summary.json, run_summary.json, config.yaml.")  # fmt: skip
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML config (sections detector/tracker/pose); options given here win.")  # fmt: skip
+@click.option(
+    "--fast", is_flag=True, help="Fast CPU preset: 1 step, 1 draw, 480 px detector input."
+)
+@click.option("--resume", is_flag=True, help="Skip inputs whose outputs are complete.")
+@click.option("--steps", type=click.IntRange(1), default=None, help="DDIM steps [default: 4].")
+@click.option("--ensemble", type=click.IntRange(1), default=None, help="Noise draws [default: 10].")
+@click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), default=None,
+              help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
+@click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")
+@click.option(
+    "--imgsz", type=click.IntRange(32), default=None, help="Detector input size [default: 640]."
+)
+@click.option(
+    "--conf", type=click.FloatRange(0, 1), default=None, help="Detector min score [default: 0.1]."
+)
+@click.option(
+    "--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+)
+@click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="DiffPose checkpoint [default: resources/diffpose_cpu.safetensors].")  # fmt: skip
+@click.option(
+    "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
+)
+@click.option("--format", "fmt", type=click.Choice(["2018", "2021", "2017"]), default=None,
+              help="PoseTrack JSON flavour [default: 2018].")  # fmt: skip
+@click.option(
+    "--max-frames",
+    type=click.IntRange(0),
+    default=None,
+    help="Stop after N frames per input (0: all).",
+)
+def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
+                imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames) -> None:  # fmt: skip
+    """Detect, track and estimate poses in INPUT... (video files, image folders, folders
+    searched recursively, globs) and write PoseTrack JSON per input to OUT.
+
+    The per-joint ensemble spread (px) is stored in each annotation's extra key
+    keypoint_spread_px. Exit code 1 if any input failed.
+    """
+    overrides = {
+        "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
+                 "checkpoint": str(checkpoint) if checkpoint else None},
+        "detector": {"imgsz": imgsz, "conf": conf, "device": device},
+        "detector_weights": str(detector_weights) if detector_weights else None,
+        "render": render_flag, "fmt": fmt, "max_frames": max_frames,
+    }  # fmt: skip
+    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides))
+
+
+def _prune(values: dict) -> dict:
+    """Drop the options not given (None), recursively."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            value = _prune(value)
+            if value:
+                out[key] = value
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
+                  overrides: dict) -> int:  # fmt: skip
+    """Resolve the config (preset < --config file < options), run the batch, report."""
+    from posetool.config_file import ConfigFileError, config_from_dict, load_config
+    from posetool.pipeline import PipelineConfig, run_batch
+    from posetool.video_io import discover_inputs
+    from posetool.weights import WeightsError
+
+    base = PipelineConfig.fast() if fast else PipelineConfig()
+    try:
+        config = load_config(config_file, base) if config_file else base
+        config = config_from_dict(_prune(overrides), config)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        paths = discover_inputs(inputs)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not paths:
+        raise click.ClickException(
+            f"no video file or image folder found in {', '.join(map(str, inputs))} "
+            "(looked for video files and folders of .jpg/.png images, recursively)"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".posetool-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write to the output folder '{out_dir}': {exc.strerror or exc}"
+        ) from None
+    total = len(paths)
+    state: dict = {}
+
+    def on_start(i: int, path: Path, name: str, frames: int):
+        limit = config.max_frames
+        length = min(frames, limit) if (frames and limit) else (frames or limit or 1)
+        bar = click.progressbar(length=length, label=f"[{i + 1}/{total}] {name}", file=sys.stderr)
+        bar.__enter__()
+        state["bar"] = bar
+        return lambda done, _n: bar.update(done - bar.pos)
+
+    def on_end(summary) -> None:
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        prefix = f"[{len(batch_done) + 1}/{total}] "
+        batch_done.append(summary)
+        click.echo(prefix + summary.line())
+
+    batch_done: list = []
+    click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
+               f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
+    try:
+        batch = run_batch(paths, out_dir, config, resume=resume, on_video_start=on_start,
+                          on_video_end=on_end)  # fmt: skip
+    except (WeightsError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write outputs to '{out_dir}': {exc}") from None
+    finally:
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    info = batch.to_dict()
+    click.echo(
+        f"done: {info['ok']} ok, {info['skipped']} skipped, {info['failed']} failed; "
+        f"{info['frames']} frames, {info['persons']} persons, {info['tracks']} tracks in "
+        f"{info['seconds']:.1f}s -> {out_dir / 'run_summary.json'}"
+    )
+    for video in batch.videos:
+        if video.status == "failed":
+            click.echo(f"FAILED {video.input}: {video.error}", err=True)
+    return 1 if batch.failed else 0
+
+
+@main.command("render")
+@click.argument("video", type=click.Path(exists=True, path_type=Path))
+@click.argument("poses", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Overlay video to write (.mp4).")  # fmt: skip
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Joints scoring below this are not drawn.")  # fmt: skip
+def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -> None:
+    """Draw the boxes, track ids and skeletons of POSES (PoseTrack JSON) over VIDEO."""
+    from posetool.posetrack_io import read_posetrack
+    from posetool.render import render_video
+    from posetool.video_io import VideoOpenError, VideoReader
+
+    try:
+        with VideoReader(video) as reader:
+            probe = reader.probe
+        result = read_posetrack(poses, video_path=video, fps=probe.fps,
+                                size=(probe.width, probe.height))  # fmt: skip
+        with click.progressbar(length=len(result.frames), label=f"render {video.name}") as bar:
+            render_video(video, result, out_path, progress=lambda done, _n: bar.update(done - bar.pos),
+                         min_score=min_score)  # fmt: skip
+    except (VideoOpenError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out_path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,319 @@
+"""Streaming top-down pose estimation with DiffPose over tracked persons.
+
+Per track and frame t, the clip is the 2δ+1-frame window t-δ..t+δ of that track; where the
+track has no box in a neighbour frame (track ends, missed detections, video ends) the key frame
+is repeated, as the paper does at sequence ends. Two crop modes:
+
+- ``key_box`` (the paper, §4.1 of shared/papers/diffpose-iccv2023.md): every frame of the
+  window is cropped with the key frame's box affine, so each person-frame costs 2δ+1 backbone
+  passes.
+- ``own_box``: each frame is cropped once with its own track box and its backbone features are
+  cached and reused by every window that contains it: one backbone pass per person-frame. The
+  accuracy cost against ``key_box`` is measured by bench/bench_pipeline.py.
+
+Memory stays bounded: a sliding buffer of the last 2δ+1 frames (their track boxes plus the
+frame images in ``key_box`` mode or the per-track features in ``own_box`` mode). The record of
+frame t is emitted once frame t+δ has been pushed; :meth:`PoseEstimator.flush` emits the rest.
+
+Test-time rules (docs/POSETRACK.md): tracked boxes scoring below ``min_box_score`` are dropped,
+boxes are enlarged by 25 %, keypoint score = heatmap peak × box score, keypoints are mapped back
+with the inverse crop affine.
+
+Shape letters: B person-windows, T = 2δ+1 frames, K keypoints, C channels, h,w feature map,
+H,W crop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
+from posetool.records import FrameRecord
+
+__all__ = ["CROP_MODES", "PoseConfig", "PoseEstimator", "default_checkpoint_path"]
+
+logger = logging.getLogger(__name__)
+
+CROP_MODES = ("own_box", "key_box")
+BOX_ENLARGE = 1.25  # docs/POSETRACK.md: boxes enlarged by 25 %
+
+
+def default_checkpoint_path() -> Path:
+    """``resources/diffpose_cpu.safetensors`` beside the ``posetool`` package."""
+    import posetool
+
+    return Path(posetool.__file__).resolve().parents[1] / "resources" / "diffpose_cpu.safetensors"
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """DiffPose inference settings.
+
+    Attributes:
+        steps: DDIM sampling steps (paper: 4).
+        ensemble: Noise draws averaged per person (paper: 10).
+        crop_mode: ``own_box`` (per-frame features reused across windows) or ``key_box``
+            (the paper: the whole window cropped with the key frame's box).
+        device: Torch device string.
+        checkpoint: DiffPose checkpoint file; "" uses :func:`default_checkpoint_path`.
+        batch_size: Most person-windows (clips) per model call.
+        min_box_score: Tracked boxes scoring below this are dropped (PoseTrack test rule).
+        seed: Seed of the noise draws (results are reproducible for a given batching).
+        flip_test: Also run mirrored clips and average (doubles the cost).
+    """
+
+    steps: int = 4
+    ensemble: int = 10
+    crop_mode: Literal["own_box", "key_box"] = "own_box"
+    device: str = "cpu"
+    checkpoint: str = ""
+    batch_size: int = 32
+    min_box_score: float = 0.2
+    seed: int = 0
+    flip_test: bool = False
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
+        if self.crop_mode not in CROP_MODES:
+            raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {self.crop_mode!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not 0.0 <= self.min_box_score <= 1.0:
+            raise ValueError(f"min_box_score must be in [0, 1], got {self.min_box_score}")
+        if self.flip_test and self.crop_mode != "key_box":
+            raise ValueError(
+                "flip_test needs crop_mode 'key_box' (own_box caches unflipped features)"
+            )
+
+    def checkpoint_path(self) -> Path:
+        return Path(self.checkpoint) if self.checkpoint else default_checkpoint_path()
+
+
+@dataclass
+class _BufferedFrame:
+    """One frame in the sliding window: its kept tracks and what the windows need of it."""
+
+    frame_index: int
+    timestamp_s: float
+    track_ids: np.ndarray  # (N,)
+    boxes_xyxy: np.ndarray  # (N, 4)
+    scores: np.ndarray  # (N,)
+    affines: np.ndarray  # (N, 2, 3) image → crop, own box
+    frame_bgr: np.ndarray | None = None  # key_box mode only
+    features: dict[int, object] = field(default_factory=dict)  # own_box: track id → (C, h, w)
+
+    def row_of(self, track_id: int) -> int | None:
+        hits = np.flatnonzero(self.track_ids == track_id)
+        return int(hits[0]) if len(hits) else None
+
+
+class PoseEstimator:
+    """Streams frames with their tracks in, emits one :class:`FrameRecord` per frame.
+
+    Args:
+        model: A loaded :class:`diffpose.DiffPose` (eval mode).
+        config: Inference settings.
+
+    Use :meth:`push` for every frame in order, then :meth:`flush`.
+    """
+
+    def __init__(self, model, config: PoseConfig | None = None) -> None:
+        import torch
+
+        self.config = config or PoseConfig()
+        self.model = model
+        self.delta = (int(model.num_frames) - 1) // 2
+        self.window = 2 * self.delta + 1
+        self.crop_hw = tuple(int(v) for v in model.image_size)
+        self._buffer: deque[_BufferedFrame] = deque()
+        self._next_emit = 0  # buffer position of the next frame to emit
+        self._generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
+        #: Largest number of frames the buffer ever held (≤ 2δ+1).
+        self.max_buffered = 0
+        #: Backbone passes and clips predicted so far (for benchmarks).
+        self.backbone_crops = 0
+        self.clips_predicted = 0
+
+    @classmethod
+    def from_checkpoint(cls, config: PoseConfig | None = None) -> PoseEstimator:
+        """Load the checkpoint ``config`` names (default: resources/) on its device."""
+        return cls(load_pose_model(config or PoseConfig()), config)
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames held now."""
+        return len(self._buffer)
+
+    # ----- streaming ---------------------------------------------------------------------
+    def push(self, frame_index: int, timestamp_s: float, frame_bgr: np.ndarray | None,
+             track_ids, boxes_xyxy, scores) -> list[FrameRecord]:  # fmt: skip
+        """Add a frame and its tracks; return the records that became complete (frame t-δ).
+
+        ``frame_bgr`` may be None for a frame that could not be decoded (it must then carry
+        no tracks).
+        """
+        ids = np.asarray(track_ids, np.int64).reshape(-1)
+        boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+        sc = np.asarray(scores, np.float32).reshape(-1)
+        keep = sc >= self.config.min_box_score
+        if frame_bgr is None:
+            keep[:] = False
+        ids, boxes, sc = ids[keep], boxes[keep], sc[keep]
+        entry = _BufferedFrame(frame_index, timestamp_s, ids, boxes, sc, self._affines(boxes))
+        if self.config.crop_mode == "key_box":
+            entry.frame_bgr = frame_bgr if len(ids) else None
+        elif len(ids):
+            feats = self._features(self._crops(frame_bgr, entry.affines))
+            entry.features = {int(t): feats[i] for i, t in enumerate(ids)}
+        self._buffer.append(entry)
+        self.max_buffered = max(self.max_buffered, len(self._buffer))
+        out: list[FrameRecord] = []
+        # frame t is ready once t+δ is in: buffer position of t = len - 1 - δ
+        while self._next_emit <= len(self._buffer) - 1 - self.delta:
+            out.append(self._emit(self._next_emit))
+            self._next_emit += 1
+            self._trim()
+        return out
+
+    def flush(self) -> list[FrameRecord]:
+        """Emit the frames still waiting for their future neighbours (end of the video)."""
+        out = []
+        while self._next_emit < len(self._buffer):
+            out.append(self._emit(self._next_emit))
+            self._next_emit += 1
+        self._buffer.clear()
+        self._next_emit = 0
+        return out
+
+    def _trim(self) -> None:
+        # keep δ frames of past context before the next frame to emit
+        while self._next_emit > self.delta:
+            self._buffer.popleft()
+            self._next_emit -= 1
+
+    # ----- crops and model calls ---------------------------------------------------------
+    def _affines(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        from diffpose.data.transforms import box_to_crop, crop_affine
+
+        out = np.zeros((len(boxes_xyxy), 2, 3), np.float64)
+        for i, box in enumerate(boxes_xyxy):
+            out[i] = crop_affine(box_to_crop(box, self.crop_hw, BOX_ENLARGE), self.crop_hw)
+        return out
+
+    def _crops(self, frame_bgr: np.ndarray, affines: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) normalised crops of one frame, one per affine."""
+        from diffpose.data.transforms import normalize_clip, warp_frames
+
+        crops = np.concatenate([warp_frames([frame_bgr], a, self.crop_hw) for a in affines])
+        return normalize_clip(crops)
+
+    def _features(self, crops: np.ndarray):
+        """Backbone features of (M, 3, H, W) crops in batches → (M, C, h, w) tensor."""
+        import torch
+
+        device = self.config.device
+        parts = []
+        step = self.config.batch_size * self.window
+        with torch.no_grad():
+            for i in range(0, len(crops), step):
+                x = torch.from_numpy(crops[i : i + step]).to(device)
+                parts.append(self.model.frame_features(x))
+        self.backbone_crops += len(crops)
+        return torch.cat(parts)
+
+    def _window(self, pos: int, track_id: int) -> list[tuple[int, int]]:
+        """(buffer position, row) of each window frame; the key frame where the track is absent."""
+        key = (pos, self._buffer[pos].row_of(track_id))
+        out = []
+        for offset in range(-self.delta, self.delta + 1):
+            p = pos + offset
+            row = self._buffer[p].row_of(track_id) if 0 <= p < len(self._buffer) else None
+            out.append((p, row) if row is not None else key)
+        return out
+
+    def _emit(self, pos: int) -> FrameRecord:
+        entry = self._buffer[pos]
+        n = len(entry.track_ids)
+        kp = np.zeros((n, NUM_KEYPOINTS, 2), np.float32)
+        kp_scores = np.zeros((n, NUM_KEYPOINTS), np.float32)
+        spread = np.full((n, NUM_KEYPOINTS), np.nan, np.float32)
+        step = self.config.batch_size
+        for start in range(0, n, step):
+            rows = range(start, min(n, start + step))
+            result = self._predict(pos, rows)
+            for j, row in enumerate(rows):
+                inv = _invert(entry.affines[row])
+                kp[row] = _apply(result.keypoints_xy[j], inv)
+                scale = np.sqrt(abs(np.linalg.det(inv[:, :2])))  # crop px → image px
+                spread[row] = result.spread[j] * scale
+                kp_scores[row] = result.scores[j] * entry.scores[row]
+        visible = np.ones((n, NUM_KEYPOINTS), bool)
+        visible[:, list(PLACEHOLDER_SLOTS)] = False  # ears: PoseTrack placeholders
+        return FrameRecord(
+            frame_index=entry.frame_index, timestamp_s=entry.timestamp_s,
+            boxes_xyxy=entry.boxes_xyxy, box_scores=entry.scores, track_ids=entry.track_ids,
+            keypoints_xy=kp, keypoint_scores=kp_scores, keypoint_spread_px=spread,
+            keypoint_visible=visible,
+        )  # fmt: skip
+
+    def _predict(self, pos: int, rows: range):
+        import torch
+
+        cfg = self.config
+        entry = self._buffer[pos]
+        windows = [self._window(pos, int(entry.track_ids[r])) for r in rows]
+        self.clips_predicted += len(windows)
+        if cfg.crop_mode == "own_box":
+            feats = torch.stack([
+                torch.stack([self._buffer[p].features[int(self._buffer[p].track_ids[r])]
+                             for p, r in win]) for win in windows
+            ])  # fmt: skip
+            return self.model.predict_from_features(feats, cfg.steps, cfg.ensemble, self._generator)
+        crops = np.stack(
+            [
+                np.concatenate(
+                    [self._crops(self._buffer[p].frame_bgr, entry.affines[r][None]) for p, _ in win]
+                )
+                for r, win in zip(rows, windows, strict=True)
+            ]
+        )  # fmt: skip  (B, T, 3, H, W), every frame with the key frame's affine
+        self.backbone_crops += crops.shape[0] * crops.shape[1]
+        clips = torch.from_numpy(crops).to(cfg.device)
+        return self.model.predict(clips, cfg.steps, cfg.ensemble, self._generator, cfg.flip_test)
+
+
+def _invert(affine: np.ndarray) -> np.ndarray:
+    from diffpose.data.transforms import invert_affine
+
+    return invert_affine(affine)
+
+
+def _apply(points_xy: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    from diffpose.data.transforms import apply_affine
+
+    return apply_affine(points_xy, affine).astype(np.float32)
+
+
+def load_pose_model(config: PoseConfig):
+    """The DiffPose model of ``config.checkpoint`` on ``config.device``, in eval mode.
+
+    Raises:
+        FileNotFoundError: The checkpoint does not exist.
+    """
+    from diffpose import load_checkpoint
+
+    path = config.checkpoint_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"DiffPose checkpoint '{path}' not found (pass --checkpoint)")
+    model = load_checkpoint(path, map_location=config.device)
+    logger.info("DiffPose %s: T=%d, crop %s", path.name, model.num_frames, model.image_size)
+    return model.eval()
