@@ -291,7 +291,7 @@ def output_names(inputs: Sequence[Path]) -> list[str]:
     names: list[str] = []
     taken: set[str] = set()
     for path in inputs:
-        base = path.stem if path.is_file() else path.name
+        base = path.name if path.is_dir() else path.stem
         name = base
         if name.lower() in taken and path.suffix:
             name = f"{base}_{path.suffix.lstrip('.').lower()}"

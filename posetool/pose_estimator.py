@@ -36,7 +36,10 @@ import numpy as np
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from posetool.records import FrameRecord
 
-__all__ = ["CROP_MODES", "PoseConfig", "PoseEstimator", "default_checkpoint_path"]
+__all__ = [
+    "CROP_MODES", "PoseConfig", "PoseEstimator", "default_checkpoint_path",
+    "head_boxes_from_keypoints", "load_pose_model",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +265,7 @@ class PoseEstimator:
             frame_index=entry.frame_index, timestamp_s=entry.timestamp_s,
             boxes_xyxy=entry.boxes_xyxy, box_scores=entry.scores, track_ids=entry.track_ids,
             keypoints_xy=kp, keypoint_scores=kp_scores, keypoint_spread_px=spread,
-            keypoint_visible=visible,
+            keypoint_visible=visible, head_boxes_xyxy=head_boxes_from_keypoints(kp),
         )  # fmt: skip
 
     def _predict(self, pos: int, rows: range):
@@ -289,6 +292,19 @@ class PoseEstimator:
         self.backbone_crops += crops.shape[0] * crops.shape[1]
         clips = torch.from_numpy(crops).to(cfg.device)
         return self.model.predict(clips, cfg.steps, cfg.ensemble, self._generator, cfg.flip_test)
+
+
+def head_boxes_from_keypoints(keypoints_xy: np.ndarray, pad: float = 1.2) -> np.ndarray:
+    """(N, 4) square head boxes around nose, head_bottom and head_top, ``pad`` × their extent.
+
+    Predictions carry no head box, but PoseTrack's PCKh needs one on the ground-truth side;
+    estimating it makes an output usable as (pseudo) ground truth after review.
+    """
+    pts = np.asarray(keypoints_xy, np.float32)[:, [0, 1, 2]]  # nose, head_bottom, head_top
+    lo, hi = pts.min(1), pts.max(1)
+    centre = (lo + hi) / 2
+    half = np.maximum((hi - lo).max(1), 2.0)[:, None] * pad / 2
+    return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
 
 
 def _invert(affine: np.ndarray) -> np.ndarray:

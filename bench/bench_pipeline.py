@@ -1,0 +1,176 @@
+"""End-to-end pipeline speed and memory, side by side with the peer ``yolo pose track``.
+
+Cases (each in its own subprocess so peak RSS is per case):
+- ours at the default settings and at ``--fast``, split by stage (decode, detect, track, pose);
+- the peer: ultralytics YOLO11n-pose + ByteTrack via ``YOLO(w).track(stream=True,
+  tracker='bytetrack.yaml')`` on the same frames (ultralytics imports ``lap``, installed; it is
+  kept offline with ``YOLO_OFFLINE=1``);
+- the crop-mode accuracy cost: own_box vs key_box on the same clip and seed, mean
+  ``keypoint_gap_px`` over the evaluated joints, and the time of each.
+
+Usage::
+
+    .venv/bin/python bench/bench_pipeline.py --frames 150
+    .venv/bin/python bench/bench_pipeline.py --frames 30 --videos crosswalk_crowd.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def case_ours(video: Path, preset: str, frames: int) -> dict:
+    from posetool.pipeline import PipelineConfig, load_models, process_video
+
+    cfg = PipelineConfig.fast() if preset == "fast" else PipelineConfig()
+    cfg = replace(cfg, max_frames=frames)
+    models = load_models(cfg)
+    _, s = process_video(video, cfg, models)
+    per_frame = {k: 1000 * v / max(s.frames, 1) for k, v in s.stage_seconds.items()}
+    return {"frames": s.frames, "persons": s.persons, "tracks": s.tracks,
+            "ms_per_frame": 1000 * s.seconds / max(s.frames, 1), "stages_ms": per_frame,
+            "peak_mb": _peak_mb()}  # fmt: skip
+
+
+def case_peer(video: Path, frames: int) -> dict:
+    from ultralytics import YOLO
+
+    from posetool.weights import default_weights_path
+
+    model = YOLO(str(default_weights_path()), task="pose")
+    n = persons = 0
+    ids: set[int] = set()
+    start = time.perf_counter()
+    for result in model.track(str(video), stream=True, tracker="bytetrack.yaml", verbose=False):
+        n += 1
+        boxes = result.boxes
+        persons += len(boxes)
+        if boxes.id is not None:
+            ids.update(int(i) for i in boxes.id.tolist())
+        if n >= frames:
+            break
+    seconds = time.perf_counter() - start
+    return {"frames": n, "persons": persons, "tracks": len(ids),
+            "ms_per_frame": 1000 * seconds / max(n, 1), "peak_mb": _peak_mb()}  # fmt: skip
+
+
+def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict:
+    import numpy as np
+
+    from diffpose.keypoints import EVALUATED_SLOTS
+    from diffpose.model import keypoint_gap_px
+    from posetool.pipeline import PipelineConfig, load_models, process_video
+    from posetool.pose_estimator import PoseConfig
+
+    out, results = {}, {}
+    models = None
+    for mode in ("own_box", "key_box"):
+        cfg = PipelineConfig(pose=PoseConfig(steps=steps, ensemble=ensemble, crop_mode=mode),
+                             max_frames=frames)  # fmt: skip
+        models = models or load_models(cfg)
+        t0 = time.perf_counter()
+        results[mode], s = process_video(video, cfg, models)
+        out[f"{mode}_pose_ms_per_frame"] = 1000 * s.stage_seconds["pose"] / max(s.frames, 1)
+        out[f"{mode}_total_s"] = time.perf_counter() - t0
+    gaps = []
+    for a, b in zip(results["own_box"].frames, results["key_box"].frames, strict=True):
+        assert np.array_equal(a.track_ids, b.track_ids)  # same detector + tracker
+        if a.num_persons:
+            eye = np.tile(np.eye(2, 3), (a.num_persons, 1, 1))
+            gaps.append(
+                keypoint_gap_px(a.keypoints_xy, eye, b.keypoints_xy, eye)[:, EVALUATED_SLOTS]
+            )
+    gap = np.concatenate(gaps) if gaps else np.zeros((0, 15))
+    out.update(
+        person_frames=len(gap),
+        mean_gap_px=float(gap.mean()) if len(gap) else 0.0,
+        median_gap_px=float(np.median(gap)) if len(gap) else 0.0,
+    )
+    return out
+
+
+def _sub(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    if proc.returncode:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=150, help="frames per video (default 150)")
+    ap.add_argument("--videos", nargs="*", default=["crosswalk_crowd.mp4", "dancer_mgt.avi"])
+    ap.add_argument("--crop-video", default="dancer_mgt.avi")
+    ap.add_argument("--crop-frames", type=int, default=30)
+    ap.add_argument("--crop-steps", type=int, default=4)
+    ap.add_argument("--crop-ensemble", type=int, default=10)
+    ap.add_argument("--skip-crop", action="store_true")
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:  # child: one case, JSON on the last line
+        kind, video, extra = args.case.split("|")
+        path = VIDEOS / video
+        if kind == "ours":
+            res = case_ours(path, extra, args.frames)
+        elif kind == "peer":
+            res = case_peer(path, args.frames)
+        else:
+            res = case_crop_modes(path, args.crop_frames, args.crop_steps, args.crop_ensemble)
+        print(json.dumps(res))
+        return
+    import torch
+
+    print(f"bench_pipeline: {args.frames} frames per video, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores (CPU)")  # fmt: skip
+    hdr = (f"{'video':22s} {'run':18s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} {'detect':>7s} "
+           f"{'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} {'vs peer':>7s}")  # fmt: skip
+    print(hdr)
+    for video in args.videos:
+        peer = _sub([f"--frames={args.frames}", f"--case=peer|{video}|"])
+        rows = [("yolo pose track", peer)]
+        for preset in ("default", "fast"):
+            rows.append((f"posetool {preset}", _sub([f"--frames={args.frames}",
+                                                     f"--case=ours|{video}|{preset}"])))  # fmt: skip
+        for label, r in rows:
+            if "error" in r:
+                print(f"{video:22s} {label:18s} ERROR {r['error']}")
+                continue
+            st = r.get("stages_ms", {})
+            ratio = (
+                r["ms_per_frame"] / peer["ms_per_frame"] if "ms_per_frame" in peer else float("nan")
+            )
+            print(f"{video:22s} {label:18s} {r['ms_per_frame']:9.1f} {1000 / r['ms_per_frame']:6.2f} "
+                  + " ".join(f"{st[k]:{w}.1f}" if k in st else f"{'-':>{w}s}"
+                             for k, w in (("decode", 7), ("detect", 7), ("track", 6), ("pose", 8)))
+                  + f" {r['persons'] / max(r['frames'], 1):8.1f} {r['tracks']:6d} {r['peak_mb']:7.0f}"
+                  f" {ratio:6.2f}x")  # fmt: skip
+    print(
+        "(stage columns: ms per frame; persons: mean per frame; peakMB: max RSS of the case's process)"
+    )
+    if not args.skip_crop:
+        r = _sub([f"--crop-frames={args.crop_frames}", f"--crop-steps={args.crop_steps}",
+                  f"--crop-ensemble={args.crop_ensemble}", f"--case=crop|{args.crop_video}|"])  # fmt: skip
+        print(f"crop modes on {args.crop_video}, {args.crop_frames} frames, steps "
+              f"{args.crop_steps}, ensemble {args.crop_ensemble}, seed 0: {json.dumps(r)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

