@@ -87,3 +87,13 @@ def test_malformed_file_is_named(tmp_path):
     bad.write_text(json.dumps({"images": [{"id": 1}], "annotations": []}))
     with pytest.raises(PoseTrackFormatError, match=r"seq.json: images\[0\].file_name: missing"):
         read_posetrack(bad)
+
+
+def test_atomic_write_respects_umask(tmp_path):
+    target = tmp_path / "y.json"
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(target, "{}")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
