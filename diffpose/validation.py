@@ -87,7 +87,9 @@ def posetrack_map(
     jobs: list[tuple[Path, int, PoseSample, float]] = []
     for path in gt_files:
         if boxes is None:
-            for sample in load_posetrack_file(path, image_root, model.num_frames // 2, min_joints=1):
+            for sample in load_posetrack_file(
+                path, image_root, model.num_frames // 2, min_joints=1
+            ):
                 jobs.append((path, sample.frame_index, sample, 1.0))
             continue
         paths = [str(Path(image_root) / f.file_name) for f in videos[path].frames]

@@ -144,7 +144,9 @@ def test_posetrack_json_validates_with_our_evaluator(demo_run, tmp_path) -> None
     path = write_posetrack(result, tmp_path / "demo.json")
     video = load_posetrack(path)
     assert len(video.frames) == 5
-    assert all(f.num_persons == r.num_persons for f, r in zip(video.frames, result.frames, strict=True))
+    assert all(
+        f.num_persons == r.num_persons for f, r in zip(video.frames, result.frames, strict=True)
+    )
     data = json.loads(path.read_text())
     assert {im["nframes"] for im in data["images"]} == {5}
     assert "keypoint_spread_px" in data["annotations"][0]  # the spread sidecar rides in extras
