@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tracker_scenes import frame, person_box_xyxy
 
+from tests.trackers.tracker_scenes import frame, person_box_xyxy
 from trackers import ByteTrackConfig, ByteTracker, TrackerOutput
 
 
