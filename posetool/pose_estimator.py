@@ -33,6 +33,14 @@ from typing import Literal
 
 import numpy as np
 
+from diffpose.data.transforms import (
+    apply_affine,
+    box_to_crop,
+    crop_affine,
+    invert_affine,
+    normalize_clip,
+    warp_frames,
+)
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from posetool.records import FrameRecord
 
@@ -205,8 +213,6 @@ class PoseEstimator:
 
     # ----- crops and model calls ---------------------------------------------------------
     def _affines(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        from diffpose.data.transforms import box_to_crop, crop_affine
-
         out = np.zeros((len(boxes_xyxy), 2, 3), np.float64)
         for i, box in enumerate(boxes_xyxy):
             out[i] = crop_affine(box_to_crop(box, self.crop_hw, BOX_ENLARGE), self.crop_hw)
@@ -214,8 +220,6 @@ class PoseEstimator:
 
     def _crops(self, frame_bgr: np.ndarray, affines: np.ndarray) -> np.ndarray:
         """(N, 3, H, W) normalised crops of one frame, one per affine."""
-        from diffpose.data.transforms import normalize_clip, warp_frames
-
         crops = np.concatenate([warp_frames([frame_bgr], a, self.crop_hw) for a in affines])
         return normalize_clip(crops)
 
@@ -254,8 +258,8 @@ class PoseEstimator:
             rows = range(start, min(n, start + step))
             result = self._predict(pos, rows)
             for j, row in enumerate(rows):
-                inv = _invert(entry.affines[row])
-                kp[row] = _apply(result.keypoints_xy[j], inv)
+                inv = invert_affine(entry.affines[row])
+                kp[row] = apply_affine(result.keypoints_xy[j], inv)
                 scale = np.sqrt(abs(np.linalg.det(inv[:, :2])))  # crop px → image px
                 spread[row] = result.spread[j] * scale
                 kp_scores[row] = result.scores[j] * entry.scores[row]
@@ -305,18 +309,6 @@ def head_boxes_from_keypoints(keypoints_xy: np.ndarray, pad: float = 1.2) -> np.
     centre = (lo + hi) / 2
     half = np.maximum((hi - lo).max(1), 2.0)[:, None] * pad / 2
     return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
-
-
-def _invert(affine: np.ndarray) -> np.ndarray:
-    from diffpose.data.transforms import invert_affine
-
-    return invert_affine(affine)
-
-
-def _apply(points_xy: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    from diffpose.data.transforms import apply_affine
-
-    return apply_affine(points_xy, affine).astype(np.float32)
 
 
 def load_pose_model(config: PoseConfig):
