@@ -132,8 +132,13 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     "--fast", is_flag=True, help="Fast CPU preset: 1 step, 1 draw, 480 px detector input."
 )
 @click.option("--resume", is_flag=True, help="Skip inputs whose outputs are complete.")
-@click.option("--steps", type=click.IntRange(1), default=None, help="DDIM steps [default: 4].")
-@click.option("--ensemble", type=click.IntRange(1), default=None, help="Noise draws [default: 10].")
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    default=None,
+    help="DDIM steps [default: 1, best for the shipped model].",
+)
+@click.option("--ensemble", type=click.IntRange(1), default=None, help="Noise draws [default: 5].")
 @click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), default=None,
               help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
 @click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")

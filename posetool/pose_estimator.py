@@ -67,8 +67,9 @@ class PoseConfig:
     """DiffPose inference settings.
 
     Attributes:
-        steps: DDIM sampling steps (paper: 4).
-        ensemble: Noise draws averaged per person (paper: 10).
+        steps: DDIM sampling steps. Default 1: the shipped model is most accurate with one
+            step (resources/MODEL_CARD.md, steps x N grid; the paper uses 4).
+        ensemble: Noise draws averaged per person (paper: 10; 5 keeps a spread signal).
         crop_mode: ``own_box`` (per-frame features reused across windows) or ``key_box``
             (the paper: the whole window cropped with the key frame's box).
         device: Torch device string.
@@ -79,8 +80,8 @@ class PoseConfig:
         flip_test: Also run mirrored clips and average (doubles the cost).
     """
 
-    steps: int = 4
-    ensemble: int = 10
+    steps: int = 1
+    ensemble: int = 5
     crop_mode: Literal["own_box", "key_box"] = "own_box"
     device: str = "cpu"
     checkpoint: str = ""
