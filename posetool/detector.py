@@ -137,13 +137,20 @@ class PersonDetector:
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        import torch
+
         cfg = self.config
+        threads = torch.get_num_threads()
         # fp32 (ultralytics' default): 'half' is deprecated in 8.4 and only warns if passed.
         results = self._model.predict(
             list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
             max_det=cfg.max_det, classes=[self._person_class], verbose=False,
             save=False, stream=False,
         )  # fmt: skip
+        # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores),
+        # which halves the speed of everything after it (the pose model too): restore.
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         return [_to_detections(result) for result in results]
 
 

