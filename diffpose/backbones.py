@@ -180,6 +180,8 @@ class YoloBackbone(nn.Module):
         if freeze:
             self.requires_grad_(False)
             self.layers.eval()
+        # oneDNN's convolutions run ~25 % faster in channels-last layout on the CPU.
+        self.layers.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> YoloBackbone:
         super().train(mode)
@@ -190,6 +192,7 @@ class YoloBackbone(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             x = (frames * self.std + self.mean).clamp(0.0, 1.0)
+            x = x.contiguous(memory_format=torch.channels_last)
             outputs: list[torch.Tensor] = []
             for layer in self.layers:
                 if layer.f != -1:
@@ -198,7 +201,7 @@ class YoloBackbone(nn.Module):
                     ]  # fmt: skip
                 x = layer(x)
                 outputs.append(x)
-            return x
+            return x.contiguous()
 
 
 def yolo_weights_path() -> Path:
