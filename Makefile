@@ -24,10 +24,11 @@ install: $(STAMP)
 # 150 frames of shared/data's dancer, or ultralytics' bundled photos without shared/data),
 # PoseTrack JSON + overlay video in out/demo, then the JSON checked with our evaluator.
 DEMO_INPUT ?= $(if $(wildcard $(DATA)/videos/dancer_mgt.avi),$(DATA)/videos/dancer_mgt.avi,$(ASSETS))
+DEMO_JSON = $(OUT)/$(basename $(notdir $(DEMO_INPUT))).json
 demo: $(STAMP)
 	$(BIN)/posetool info
 	$(BIN)/posetool run $(DEMO_INPUT) -o $(OUT) --render --max-frames 150
-	$(BIN)/posetool eval $(OUT) $(OUT) --keep-last-frame
+	$(BIN)/posetool eval $(DEMO_JSON) $(DEMO_JSON) --keep-last-frame
 
 # The shipped checkpoint, reproduced from scratch (seeded): pseudo-labels, then training.
 VIDEOS := dancer_mgt.avi street_dance_openpose.avi basketball_mmaction2.mp4 \
