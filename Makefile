@@ -40,8 +40,8 @@ train: $(STAMP)
 	$(BIN)/posetool pseudo-label $(addprefix $(DATA)/videos/,$(VIDEOS)) -o out/pseudo --every 3
 	$(BIN)/posetool pseudo-label $(DATA)/images/coco_val2014_people $(ASSETS) -o out/pseudo --stills
 	$(BIN)/python -m diffpose.train --preset cpu --data lsp:$(DATA)/lsp:train \
-		--data posetrack:out/pseudo:train --epochs 60 --batch-size 32 --feature-cache 6 \
-		--val-every 5 --val-steps 4 --val-ensemble 5 --seed 0 \
+		--data posetrack:out/pseudo:train --epochs 30 --milestones 15 25 --batch-size 32 \
+		--feature-cache 4 --val-every 5 --val-steps 1 --val-ensemble 5 --seed 0 \
 		--val-gt $(PT_VAL)/annotations/val/*.json --val-root $(PT_VAL) --out runs/cpu
 
 lint: $(STAMP)

@@ -231,13 +231,16 @@ class DiffPoseConfig:
     def cpu(cls) -> DiffPoseConfig:
         """The shipped CPU model: frozen YOLO11n-pose neck features and a light STRL/decoder.
 
-        Sized for ≤ 40 ms per person-frame at steps=4, N=10 on 2 cores (bench/bench_diffpose.py).
+        Sized for about 40 ms per person-frame at steps=4, N=10 on 2 cores
+        (bench/bench_diffpose.py). The STRL keeps the backbone's full 16×12 grid (patch 1): with
+        patch 2 (an 8×6 grid, 32 crop pixels per token) the model regressed wrists toward the
+        elbows (resources/MODEL_CARD.md).
         """
         return cls(
             delta=2,
             backbone=BackboneConfig(kind="yolo", yolo_features="neck", freeze=True),
             strl=STRLConfig(
-                dim=128, depth=3, num_heads=4, mlp_ratio=2.0, patch_size=2,
+                dim=96, depth=2, num_heads=2, mlp_ratio=2.0, patch_size=1,
                 mlp_hidden=256, cond_channels=64,
             ),
             # Few heads and narrow high-resolution maps: on a CPU the N·steps decoder passes

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -96,7 +94,6 @@ def test_weighted_loss_ignores_unlabelled_joints():
 
 
 def test_one_batch_overfit_puts_keypoints_on_targets():
-    start = time.perf_counter()
     model = _model(0, seed=1)
     clips = _clips(2, 1, seed=1)
     g = torch.Generator().manual_seed(0)
@@ -117,7 +114,6 @@ def test_one_batch_overfit_puts_keypoints_on_targets():
     res = model.predict_from_features(feats, steps=2, ensemble=4, generator=g)
     err = np.linalg.norm(res.keypoints_xy - targets_hm.numpy() * 4, axis=-1)
     assert np.median(err) <= 8.0, err  # crop px (2 heatmap px)
-    assert time.perf_counter() - start < 90
 
 
 def test_keypoint_gap_px_maps_through_affines():
