@@ -33,7 +33,13 @@ from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, inv
 from diffpose.evaluation import evaluate_videos  # noqa: E402
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, KEYPOINT_NAMES  # noqa: E402
 from diffpose.posetrack_format import load_posetrack  # noqa: E402
-from diffpose.validation import lsp_head_sizes, pckh, posetrack_map, predict_samples  # noqa: E402
+from diffpose.validation import (  # noqa: E402
+    lsp_head_sizes,
+    pckh,
+    posetrack_map,
+    predict_samples,
+    prediction_frame,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -119,15 +125,7 @@ def peer_posetrack_map(peer: YoloPeer, gt_files, pt_root, boxes=None) -> float:
                 box_scores = np.array([s for _, s in items])
             n = len(samples)
             xy, sc = peer.predict(samples) if n else (np.zeros((0, 17, 2)), np.zeros((0, 17)))
-            kp = np.zeros((n, 17, 3))
-            kp[..., :2] = xy
-            kp[..., 2] = 1
-            kp[:, 3:5] = 0
-            frames.append(replace(
-                fr, keypoints=kp, keypoint_scores=sc * box_scores[:, None] if n else sc,
-                person_scores=box_scores, track_ids=np.arange(n), boxes_xywh=np.full((n, 4), np.nan),
-                head_boxes_xywh=np.full((n, 4), np.nan), annotation_ids=np.full(n, -1), person_extras=tuple({} for _ in range(n)),
-            ))  # fmt: skip
+            frames.append(prediction_frame(fr, xy, sc, box_scores.astype(np.float64)))
         pairs.append((path.stem, gt, replace(gt, frames=tuple(frames), source=f"peer {path.name}")))
     return evaluate_videos(pairs, tracking=False)
 

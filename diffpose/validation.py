@@ -20,7 +20,8 @@ from diffpose.data.posetrack import load_posetrack_file
 from diffpose.data.samples import PoseSample, window
 from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, invert_affine
 from diffpose.evaluation import EvaluationResult, evaluate_videos
-from diffpose.posetrack_format import PoseTrackVideo, load_posetrack
+from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
+from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_posetrack
 
 
 @torch.no_grad()
@@ -51,6 +52,31 @@ def predict_samples(
     if not out_xy:
         return np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros((0, k))
     return np.stack(out_xy), np.stack(out_scores), np.stack(out_spread)
+
+
+def prediction_frame(
+    gt_frame: PoseTrackFrame, keypoints_xy: np.ndarray, joint_scores: np.ndarray,
+    box_scores: np.ndarray,
+) -> PoseTrackFrame:  # fmt: skip
+    """A prediction frame for ``gt_frame``'s image: N persons with all evaluated joints.
+
+    Args:
+        keypoints_xy: (N, K, 2) image pixels.
+        joint_scores: (N, K) heatmap peaks; the written score is peak × box score.
+        box_scores: (N,) person box scores.
+    """
+    n = len(box_scores)
+    kp = np.zeros((n, NUM_KEYPOINTS, 3))
+    kp[..., :2] = np.asarray(keypoints_xy).reshape(n, NUM_KEYPOINTS, 2)
+    kp[..., 2] = 1
+    kp[:, list(PLACEHOLDER_SLOTS)] = 0  # ears: PoseTrack placeholders
+    scores = np.asarray(joint_scores, np.float64).reshape(n, NUM_KEYPOINTS) * box_scores[:, None]
+    return replace(
+        gt_frame, keypoints=kp, keypoint_scores=scores, person_scores=box_scores,
+        track_ids=np.arange(n, dtype=np.int64), boxes_xywh=np.full((n, 4), np.nan),
+        head_boxes_xywh=np.full((n, 4), np.nan), annotation_ids=np.full(n, -1, np.int64),
+        person_extras=tuple({} for _ in range(n)),
+    )  # fmt: skip
 
 
 def pckh(
@@ -112,20 +138,8 @@ def posetrack_map(
         frames = []
         for f_idx, fr in enumerate(gt.frames):
             js = per_frame.get((path, f_idx), [])
-            n = len(js)
-            kp = np.zeros((n, 17, 3))
-            kp[:, :, :2] = xy[js] if n else 0
-            kp[:, :, 2] = 1
-            kp[:, 3:5] = 0  # ear placeholders
-            box_scores = np.array([jobs[j][3] for j in js])
-            frames.append(
-                replace(
-                    fr, keypoints=kp, keypoint_scores=scores[js] * box_scores[:, None] if n else np.zeros((0, 17)),
-                    person_scores=box_scores, track_ids=np.arange(n, dtype=np.int64),
-                    boxes_xywh=np.full((n, 4), np.nan), head_boxes_xywh=np.full((n, 4), np.nan),
-                    annotation_ids=np.full(n, -1, np.int64), person_extras=tuple({} for _ in range(n)),
-                )
-            )  # fmt: skip
+            box_scores = np.array([jobs[j][3] for j in js], dtype=np.float64)
+            frames.append(prediction_frame(fr, xy[js], scores[js], box_scores))
         pred = PoseTrackVideo(
             source=f"prediction for {path.name}", fmt="2018", vid_id=gt.vid_id, frames=tuple(frames)
         )
@@ -133,4 +147,4 @@ def posetrack_map(
     return evaluate_videos(pairs, tracking=False)
 
 
-__all__ = ["lsp_head_sizes", "pckh", "posetrack_map", "predict_samples"]
+__all__ = ["lsp_head_sizes", "pckh", "posetrack_map", "prediction_frame", "predict_samples"]
