@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .torch_threads import keep_torch_threads
+
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -241,7 +243,8 @@ def build_yolo_backbone(
     path = Path(weights) if weights is not None else yolo_weights_path()
     _check_yolo_weights(path)
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    from ultralytics.nn.tasks import torch_safe_load  # the one ultralytics import of diffpose
+    with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
+        from ultralytics.nn.tasks import torch_safe_load  # the one ultralytics import of diffpose
 
     try:  # weights_only load against ultralytics' allow-list of model classes
         ckpt, _ = torch_safe_load(str(path), safe_only=True)

@@ -164,8 +164,11 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     default=None,
     help="Stop after N frames per input (0: all).",
 )
+@click.option("--threads", type=click.IntRange(0), default=None,
+              help="Torch CPU threads [default: 0, every core this process may use].")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
-                imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames) -> None:  # fmt: skip
+                imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
+                threads) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -177,7 +180,7 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
                  "checkpoint": str(checkpoint) if checkpoint else None},
         "detector": {"imgsz": imgsz, "conf": conf, "device": device},
         "detector_weights": str(detector_weights) if detector_weights else None,
-        "render": render_flag, "fmt": fmt, "max_frames": max_frames,
+        "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
     }  # fmt: skip
     sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides))
 

@@ -118,7 +118,10 @@ class PersonDetector:
             weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
         self.weights = verify_weights(weights, sha256)
         os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
-        from ultralytics import YOLO  # the one place posetool imports ultralytics
+        from diffpose.torch_threads import keep_torch_threads
+
+        with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
+            from ultralytics import YOLO  # the one place posetool imports ultralytics
 
         self._model = YOLO(str(self.weights), task="pose")
         names = getattr(self._model, "names", {}) or {}
@@ -137,20 +140,18 @@ class PersonDetector:
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-        import torch
+        from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
-        threads = torch.get_num_threads()
-        # fp32 (ultralytics' default): 'half' is deprecated in 8.4 and only warns if passed.
-        results = self._model.predict(
-            list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
-            max_det=cfg.max_det, classes=[self._person_class], verbose=False,
-            save=False, stream=False,
-        )  # fmt: skip
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores),
-        # which halves the speed of everything after it (the pose model too): restore.
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        # which would halve the speed of everything after it (the pose model too).
+        with keep_torch_threads():
+            # fp32 (ultralytics' default): 'half' is deprecated in 8.4 and only warns if passed.
+            results = self._model.predict(
+                list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
+                max_det=cfg.max_det, classes=[self._person_class], verbose=False,
+                save=False, stream=False,
+            )  # fmt: skip
         return [_to_detections(result) for result in results]
 
 

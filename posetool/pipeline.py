@@ -65,6 +65,8 @@ class PipelineConfig:
         render: Also write the overlay video.
         max_frames: Stop after this many frames (0: all).
         image_fps: Frame rate assumed for image folders.
+        threads: Torch intra-op threads for detector and pose (0: every core this process
+            may use). Set once when the models load.
     """
 
     detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(conf=0.1))
@@ -75,6 +77,7 @@ class PipelineConfig:
     render: bool = False
     max_frames: int = 0
     image_fps: float = 30.0
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if self.fmt not in ("2017", "2018", "2021"):
@@ -83,6 +86,8 @@ class PipelineConfig:
             raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
         if not self.image_fps > 0:
             raise ValueError(f"image_fps must be > 0, got {self.image_fps}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0: all cores), got {self.threads}")
 
     @classmethod
     def fast(cls) -> PipelineConfig:
@@ -117,9 +122,13 @@ def load_models(config: PipelineConfig) -> PipelineModels:
         WeightsError: Detector weights missing or wrong.
         FileNotFoundError: DiffPose checkpoint missing.
     """
+    import torch
+
+    from diffpose.torch_threads import usable_cpu_count
     from posetool.detector import PersonDetector
     from posetool.pose_estimator import load_pose_model
 
+    torch.set_num_threads(config.threads or usable_cpu_count())
     weights = config.detector_weights or None
     detector = PersonDetector(config.detector, weights=weights)
     return PipelineModels(detector, load_pose_model(config.pose))

