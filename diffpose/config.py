@@ -96,6 +96,9 @@ class STRLConfig:
             2 = 2×2 patches, four times fewer tokens, the CPU preset's choice).
         mlp_hidden: hidden width of the MLP that aggregates the frames into the condition.
         cond_channels: channels C of the condition 𝔽 (C, 16, 12).
+        key_frame_skip: add a 1×1-conv projection of the key frame's own features to 𝔽, so
+            that with patch_size > 1 the condition keeps the backbone's full resolution at
+            the key frame while the Transformer mixes the frames on the coarser token grid.
     """
 
     dim: int = 256
@@ -105,10 +108,12 @@ class STRLConfig:
     patch_size: int = 1
     mlp_hidden: int = 512
     cond_channels: int = 256
+    key_frame_skip: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _positive(f"strl.{f.name}", getattr(self, f.name))
+            if f.name != "key_frame_skip":
+                _positive(f"strl.{f.name}", getattr(self, f.name))
         _divisible("strl", self.dim, self.num_heads)
 
 
@@ -231,17 +236,18 @@ class DiffPoseConfig:
     def cpu(cls) -> DiffPoseConfig:
         """The shipped CPU model: frozen YOLO11n-pose neck features and a light STRL/decoder.
 
-        Sized for about 40 ms per person-frame at steps=4, N=10 on 2 cores
-        (bench/bench_diffpose.py). The STRL keeps the backbone's full 16×12 grid (patch 1): with
-        patch 2 (an 8×6 grid, 32 crop pixels per token) the model regressed wrists toward the
-        elbows (resources/MODEL_CARD.md).
+        Sized for the crowd-video speed goal of the pipeline (bench/bench_pipeline.py): the
+        STRL mixes the 2δ+1 frames on an 8×6 token grid (patch 2, 240 tokens; the full 16×12
+        grid, 960 tokens, made its attention most of the cost per person), and the key frame's
+        own 16×12 features are added back to 𝔽 (key_frame_skip): patch 2 alone regressed
+        wrists toward the elbows (resources/MODEL_CARD.md).
         """
         return cls(
             delta=2,
             backbone=BackboneConfig(kind="yolo", yolo_features="neck", freeze=True),
             strl=STRLConfig(
-                dim=96, depth=2, num_heads=2, mlp_ratio=2.0, patch_size=1,
-                mlp_hidden=256, cond_channels=64,
+                dim=96, depth=2, num_heads=2, mlp_ratio=2.0, patch_size=2,
+                mlp_hidden=256, cond_channels=64, key_frame_skip=True,
             ),
             # Few heads and narrow high-resolution maps: on a CPU the N·steps decoder passes
             # dominate, and softmax cost grows with heads × tokens² (bench/bench_diffpose.py).

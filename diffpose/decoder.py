@@ -42,7 +42,8 @@ class StepEmbedding(nn.Module):
         )
 
     def forward(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scale, shift = self.mlp(sinusoidal_embedding(t, self.dim)).chunk(2, dim=-1)
+        emb = sinusoidal_embedding(t, self.dim).to(self.mlp[0].weight.dtype)
+        scale, shift = self.mlp(emb).chunk(2, dim=-1)
         return scale[..., None, None], shift[..., None, None]
 
 

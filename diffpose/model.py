@@ -12,6 +12,8 @@ H,W image (crop) or heatmap, h,w feature map.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +97,9 @@ class DiffPose(nn.Module):
         #: True when the backbone's weights come from a pinned file (frozen YOLO) and need
         #: not be stored in checkpoints.
         self.backbone_from_source = False
+        #: Dtype of the network's weights and activations: float32, or bfloat16 for inference
+        #: (see diffpose.precision and :meth:`set_inference_dtype`). Outputs are float32.
+        self.inference_dtype = torch.float32
         self.register_buffer(
             "alphas_cumprod", cosine_alphas_cumprod(timesteps, cosine_s), persistent=False
         )
@@ -112,7 +117,7 @@ class DiffPose(nn.Module):
             in_channels=backbone.out_channels, num_frames=cfg.num_frames,
             feature_size=cfg.feature_size, dim=s.dim, depth=s.depth, num_heads=s.num_heads,
             mlp_ratio=s.mlp_ratio, patch_size=s.patch_size, mlp_hidden=s.mlp_hidden,
-            out_channels=s.cond_channels,
+            out_channels=s.cond_channels, key_frame_skip=s.key_frame_skip,
         )  # fmt: skip
         decoder = PoseDecoder(
             cond_channels=s.cond_channels, num_keypoints=cfg.num_keypoints,
@@ -131,11 +136,25 @@ class DiffPose(nn.Module):
         return model
 
     # ----- the parts -------------------------------------------------------------------
+    def set_inference_dtype(self, dtype: torch.dtype) -> DiffPose:
+        """Cast the backbone, STRL and decoder to float32 or bfloat16; returns self.
+
+        bfloat16 is for inference only: inputs are cast on the way in, outputs come back as
+        float32, and the diffusion arithmetic (schedule, DDIM updates, decoding) stays
+        float32. Set float32 again before training.
+        """
+        if dtype not in (torch.float32, torch.bfloat16):
+            raise ValueError(f"inference dtype must be float32 or bfloat16, got {dtype}")
+        for part in (self.backbone, self.strl, self.decoder):
+            part.to(dtype)
+        self.inference_dtype = dtype
+        return self
+
     def frame_features(self, frames: torch.Tensor) -> torch.Tensor:
         """Per-frame backbone features: (M, 3, H, W) ImageNet-normalised → (M, C, h, w)."""
         if frames.dim() != 4 or tuple(frames.shape[-2:]) != self.image_size:
             raise ValueError(f"frames must be (M, 3, {self.image_size}), got {tuple(frames.shape)}")
-        return self.backbone(frames)
+        return self.backbone(frames.to(self.inference_dtype)).float()
 
     def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) clips → (B, T, C, h, w) per-frame features."""
@@ -147,11 +166,11 @@ class DiffPose(nn.Module):
 
     def condition(self, features: torch.Tensor) -> ConditionCache:
         """STRL condition 𝔽 (Eq. 3) and the decoder's per-clip cache, once per clip."""
-        return self.decoder.prepare(self.strl(features))
+        return self.decoder.prepare(self.strl(features.to(self.inference_dtype)))
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
-        """f_θ(x_t, 𝔽, t) → x0 signal; x_t has B·N rows for a cache of B clips."""
-        return self.decoder(x_t, t, cache)
+        """f_θ(x_t, 𝔽, t) → x0 signal (float32); x_t has B·N rows for a cache of B clips."""
+        return self.decoder(x_t.to(self.inference_dtype), t, cache).float()
 
     # ----- training (Algorithm 1) ------------------------------------------------------
     def loss(
@@ -206,14 +225,24 @@ class DiffPose(nn.Module):
         ensemble: int = 10,
         generator: torch.Generator | None = None,
         eta: float = 0.0,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Denoise N noise draws per clip as one batch; (B, N, K, h, w) heatmaps in [0, 1]."""
+        """Denoise N noise draws per clip as one batch; (B, N, K, h, w) heatmaps in [0, 1].
+
+        ``noise`` (N, K, h, w): the N starting draws x_T, shared by every clip (a stream
+        draws them once instead of per clip); None draws fresh ones from ``generator``.
+        """
         if ensemble < 1:
             raise ValueError(f"ensemble must be >= 1, got {ensemble}")
         cache = self.condition(features)
         b = features.shape[0]
         shape = (b * ensemble, self.num_keypoints, *self.heatmap_size)
-        x_T = torch.randn(shape, generator=generator, device=features.device)
+        if noise is None:
+            x_T = torch.randn(shape, generator=generator, device=features.device)
+        elif noise.shape != (ensemble, *shape[1:]):
+            raise ValueError(f"noise must be {(ensemble, *shape[1:])}, got {tuple(noise.shape)}")
+        else:
+            x_T = noise.to(features.device).expand(b, *noise.shape).reshape(shape)
         x0 = ddim_sample(
             lambda x, t: self.denoise(x, t, cache), x_T, self.alphas_cumprod, steps,
             eta=eta, clip=self.signal_scale, generator=generator,
@@ -229,18 +258,17 @@ class DiffPose(nn.Module):
         generator: torch.Generator | None = None,
         flip_features: torch.Tensor | None = None,
         eta: float = 0.0,
+        noise: torch.Tensor | None = None,
     ) -> PoseResult:
         """Poses from precomputed (B, T, C, h, w) features; ``flip_features`` (of the mirrored
-        clips) enables the flip test."""
-        was_training = self.training
-        self.eval()
-        try:
-            members = self.sample_heatmaps(features, steps, ensemble, generator, eta)
+        clips) enables the flip test; ``noise`` as in :meth:`sample_heatmaps`."""
+        with self._eval_mode():
+            members = self.sample_heatmaps(features, steps, ensemble, generator, eta, noise)
             if flip_features is not None:
-                flipped = self.sample_heatmaps(flip_features, steps, ensemble, generator, eta)
+                flipped = self.sample_heatmaps(
+                    flip_features, steps, ensemble, generator, eta, noise
+                )
                 members = torch.cat([members, flip_heatmaps_back(flipped, flip_permutation())], 1)
-        finally:
-            self.train(was_training)
         return self._decode(members)
 
     @torch.no_grad()
@@ -252,6 +280,7 @@ class DiffPose(nn.Module):
         generator: torch.Generator | None = None,
         flip_test: bool = False,
         eta: float = 0.0,
+        noise: torch.Tensor | None = None,
     ) -> PoseResult:
         """Key-frame poses of (B, T, 3, H, W) ImageNet-normalised clips (Algorithm 2).
 
@@ -261,15 +290,25 @@ class DiffPose(nn.Module):
             generator: seeds the noise draws.
             flip_test: also run the mirrored clips and average the flipped-back heatmaps.
             eta: DDIM stochasticity.
+            noise: (N, K, h, w) starting draws shared by the clips (None: fresh draws).
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with self._eval_mode():
             features = self.clip_features(clips)
             flip = self.clip_features(clips.flip(-1)) if flip_test else None
+        return self.predict_from_features(features, steps, ensemble, generator, flip, eta, noise)
+
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """Eval mode for the block, then the previous mode (no module walk when already eval:
+        the walk costs about a millisecond per call)."""
+        if not self.training:
+            yield
+            return
+        self.eval()
+        try:
+            yield
         finally:
-            self.train(was_training)
-        return self.predict_from_features(features, steps, ensemble, generator, flip, eta)
+            self.train()
 
     def _decode(self, members: torch.Tensor) -> PoseResult:
         """(B, N, K, h, w) member heatmaps → averaged pose, peak scores and member spread."""

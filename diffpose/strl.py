@@ -5,8 +5,9 @@ and position (E_POS), concatenated over the 2δ+1 frames, encoded by L pre-norm 
 layers (MHSA + FFN), layer-normed, and aggregated across the frame axis by an MLP into the
 condition 𝔽 (C, h, w), which every denoising step reuses.
 
-Shape letters: B batch, T frames (2δ+1), C channels, h,w feature map, n tokens per frame,
-D token width.
+With patch_size p > 1 the Transformer works on a p-times coarser token grid, (T·n/p²)²
+attention scores instead of (T·n)², and ``key_frame_skip`` adds the key frame's own full-resolution
+features to 𝔽 through a 1×1 convolution, so the condition keeps per-position detail.
 """
 
 from __future__ import annotations
@@ -31,8 +32,27 @@ class MultiHeadSelfAttention(nn.Module):
         b, n, d = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.num_heads, d // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+        return self.proj(_attention(q, k, v).transpose(1, 2).reshape(b, n, d))
+
+
+#: Longest sequence for which bfloat16 attention on a CPU is computed as plain matmuls.
+BF16_MATMUL_MAX_TOKENS = 256
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d) v over (B, heads, n, d_head).
+
+    PyTorch's fused kernel, but for bfloat16 on a CPU (autocast inference): there its fused
+    kernel is slower than float32, so short sequences (the CPU preset's 240 STRL tokens, the
+    decoder's 16×12 grid) use bfloat16 matmuls with a float32 softmax, and long ones go back
+    to the float32 kernel.
+    """
+    if q.dtype != torch.bfloat16 or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v)
+    if q.shape[-2] > BF16_MATMUL_MAX_TOKENS:
+        return F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(q.dtype)
+    scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
 
 
 class TransformerLayer(nn.Module):
@@ -65,6 +85,7 @@ class STRL(nn.Module):
         patch_size: p, side of the patches embedded into one token (p=1: one per position).
         mlp_hidden: hidden width of the frame-aggregating MLP.
         out_channels: channels C of the condition 𝔽.
+        key_frame_skip: add a 1×1-conv projection of the key frame's features to 𝔽.
     """
 
     def __init__(
@@ -80,6 +101,7 @@ class STRL(nn.Module):
         patch_size: int,
         mlp_hidden: int,
         out_channels: int,
+        key_frame_skip: bool = False,
     ) -> None:
         super().__init__()
         h, w = feature_size
@@ -107,6 +129,8 @@ class STRL(nn.Module):
             nn.GELU(),
             nn.Linear(mlp_hidden, out_channels * patch_size * patch_size),
         )
+        # Full-resolution evidence of the key frame t (the middle of the clip) for 𝔽.
+        self.key_skip = nn.Conv2d(in_channels, out_channels, 1) if key_frame_skip else None
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T, C_in, h, w) per-frame features → condition 𝔽 (B, C, h, w)."""
@@ -126,4 +150,7 @@ class STRL(nn.Module):
         x = self.aggregate(x)  # (B, n, C·p·p)
         p, (gh, gw) = self.patch_size, self.grid
         x = x.view(b, gh, gw, self.out_channels, p, p).permute(0, 3, 1, 4, 2, 5)
-        return x.reshape(b, self.out_channels, h, w)
+        x = x.reshape(b, self.out_channels, h, w)
+        if self.key_skip is not None:
+            x = x + self.key_skip(features[:, t // 2])
+        return x

@@ -98,6 +98,17 @@ def normalize_clip(crops_rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
+def normalize_clip_tensor(crops_rgb):
+    """:func:`normalize_clip` in torch: (T, H, W, 3) uint8 tensor → (T, 3, H, W) float32 on the
+    tensor's device, using torch's threads (the inference path)."""
+    import torch
+
+    mean = torch.as_tensor(IMAGENET_MEAN_RGB, device=crops_rgb.device).view(1, 3, 1, 1)
+    std = torch.as_tensor(IMAGENET_STD_RGB, device=crops_rgb.device).view(1, 3, 1, 1)
+    x = crops_rgb.permute(0, 3, 1, 2).float().div_(255.0)
+    return x.sub_(mean).div_(std).contiguous()
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Augmentation ranges (DiffPose/DCPose defaults)."""

@@ -102,3 +102,14 @@ def test_augmentation_is_seeded(shared_data):
     torch.testing.assert_close(a["clip"], b["clip"])
     with pytest.raises(ValueError):
         AugmentConfig(flip_prob=2.0)
+
+
+def test_normalize_clip_tensor_matches_numpy() -> None:
+    import torch
+
+    from diffpose.data.transforms import normalize_clip, normalize_clip_tensor
+
+    crops = np.random.default_rng(0).integers(0, 256, (3, 16, 12, 3), dtype=np.uint8)
+    out = normalize_clip_tensor(torch.from_numpy(crops))
+    assert out.shape == (3, 3, 16, 12) and out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), normalize_clip(crops), rtol=1e-6, atol=1e-6)

@@ -122,3 +122,61 @@ def test_keypoint_gap_px_maps_through_affines():
     shifted = np.array([[[1.0, 0, -3.0], [0, 1.0, -4.0]]])
     gap = keypoint_gap_px(kp, ident, kp, shifted)
     np.testing.assert_allclose(gap, [[5.0, 5.0]])
+
+
+def test_key_frame_skip_adds_the_middle_frames_features():
+    from dataclasses import replace
+
+    strl_cfg = replace(DiffPoseConfig.tiny().strl, patch_size=2, key_frame_skip=True)
+    model = _model(2, strl=strl_cfg).eval()
+    feats = torch.randn(2, 5, model.backbone.out_channels, 16, 12)
+    with torch.no_grad():
+        with_skip = model.strl(feats)
+        skip = model.strl.key_skip(feats[:, 2])  # T = 5: the key frame is index 2
+        model.strl.key_skip = None
+        without = model.strl(feats)
+    torch.testing.assert_close(with_skip, without + skip)
+    # the skip keeps per-position detail: a change at one feature cell moves 𝔽 there
+    assert not torch.allclose(skip[..., 0, 0], skip[..., 0, 1])
+
+
+def test_bfloat16_inference_is_close_to_float32() -> None:
+    model = _model(1).eval()
+    clips = _clips(2, 3)
+    feats = model.clip_features(clips)
+    cache = model.condition(feats)
+    x_t = torch.randn(4, 17, 64, 48, generator=torch.Generator().manual_seed(1))
+    t = torch.full((4,), 700)
+    noise = torch.randn(2, 17, 64, 48, generator=torch.Generator().manual_seed(2))
+    schedule_dtype = model.alphas_cumprod.dtype
+    with torch.no_grad():
+        ref = model.denoise(x_t, t, cache)
+        ref_hm = model.sample_heatmaps(feats, steps=1, ensemble=2, noise=noise)
+        model.set_inference_dtype(torch.bfloat16)
+        assert next(model.strl.parameters()).dtype == torch.bfloat16
+        feats_bf = model.clip_features(clips)
+        out = model.denoise(x_t, t, model.condition(feats_bf))
+        hm = model.sample_heatmaps(feats, steps=1, ensemble=2, noise=noise)
+    assert feats_bf.dtype == torch.float32 and out.dtype == torch.float32
+    assert hm.dtype == torch.float32
+    assert model.alphas_cumprod.dtype == schedule_dtype  # the schedule is never cast
+    torch.testing.assert_close(feats_bf, feats, atol=0.05 * feats.abs().max().item(), rtol=0)
+    torch.testing.assert_close(out, ref, atol=0.05 * ref.abs().max().item(), rtol=0)
+    torch.testing.assert_close(hm, ref_hm, atol=0.05, rtol=0)
+    model.set_inference_dtype(torch.float32).train()  # back to float32 for training
+    loss = model.loss(clips, torch.rand(2, 17, 64, 48), torch.ones(2, 17))
+    assert loss.dtype == torch.float32
+    with pytest.raises(ValueError, match="float32 or bfloat16"):
+        model.set_inference_dtype(torch.float16)
+
+
+def test_shared_noise_draws_are_used_for_every_clip() -> None:
+    model = _model(1).eval()
+    feats = model.clip_features(_clips(1, 3)).expand(3, -1, -1, -1, -1)
+    noise = torch.randn(2, 17, 64, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        hm = model.sample_heatmaps(feats, steps=2, ensemble=2, noise=noise)
+    torch.testing.assert_close(hm[0], hm[2])  # same clip, same draws → same heatmaps
+    assert not torch.allclose(hm[0, 0], hm[0, 1])  # two different draws
+    with pytest.raises(ValueError, match="noise must be"):
+        model.sample_heatmaps(feats, steps=1, ensemble=3, noise=noise)
