@@ -142,6 +142,8 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), default=None,
               help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
 @click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+              help="Pose model compute type; auto: bf16 where the device has it natively [default: auto].")  # fmt: skip
 @click.option(
     "--imgsz", type=click.IntRange(32), default=None, help="Detector input size [default: 640]."
 )
@@ -167,7 +169,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--threads", type=click.IntRange(0), default=None,
               help="Torch CPU threads [default: 0, every core this process may use].")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
-                imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
+                precision, imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
                 threads) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
@@ -177,6 +179,7 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
     """
     overrides = {
         "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
+                 "precision": precision,
                  "checkpoint": str(checkpoint) if checkpoint else None},
         "detector": {"imgsz": imgsz, "conf": conf, "device": device},
         "detector_weights": str(detector_weights) if detector_weights else None,

@@ -39,6 +39,7 @@ from diffpose.data.transforms import (
     crop_affine,
     invert_affine,
     normalize_clip,
+    normalize_clip_tensor,
     warp_frames,
 )
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
@@ -76,8 +77,11 @@ class PoseConfig:
         checkpoint: DiffPose checkpoint file; "" uses :func:`default_checkpoint_path`.
         batch_size: Most person-windows (clips) per model call.
         min_box_score: Tracked boxes scoring below this are dropped (PoseTrack test rule).
-        seed: Seed of the noise draws (results are reproducible for a given batching).
+        seed: Seed of the N noise draws, drawn once per estimator and shared by every person
+            and frame (results are reproducible).
         flip_test: Also run mirrored clips and average (doubles the cost).
+        precision: "auto" (bfloat16 where the device computes it natively, else float32),
+            "fp32" or "bf16" (diffpose.precision); the accuracy cost is in MODEL_CARD.md.
     """
 
     steps: int = 1
@@ -89,6 +93,7 @@ class PoseConfig:
     min_box_score: float = 0.2
     seed: int = 0
     flip_test: bool = False
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -101,6 +106,8 @@ class PoseConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.min_box_score <= 1.0:
             raise ValueError(f"min_box_score must be in [0, 1], got {self.min_box_score}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(
                 "flip_test needs crop_mode 'key_box' (own_box caches unflipped features)"
@@ -149,6 +156,11 @@ class PoseEstimator:
         self._buffer: deque[_BufferedFrame] = deque()
         self._next_emit = 0  # buffer position of the next frame to emit
         self._generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
+        # The N starting draws x_T, drawn once and shared by every person and frame: drawing
+        # them per clip cost about 1 ms per person at N = 5 (bench/bench_pipeline.py), and the
+        # same draws for a track in consecutive frames keep its ensemble from re-rolling.
+        shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
+        self._noise = torch.randn(shape, generator=self._generator)
         #: Largest number of frames the buffer ever held (≤ 2δ+1).
         self.max_buffered = 0
         #: Backbone passes and clips predicted so far (for benchmarks).
@@ -184,7 +196,7 @@ class PoseEstimator:
         if self.config.crop_mode == "key_box":
             entry.frame_bgr = frame_bgr if len(ids) else None
         elif len(ids):
-            feats = self._features(self._crops(frame_bgr, entry.affines))
+            feats = self._features(self._warp(frame_bgr, entry.affines))
             entry.features = {int(t): feats[i] for i, t in enumerate(ids)}
         self._buffer.append(entry)
         self.max_buffered = max(self.max_buffered, len(self._buffer))
@@ -219,23 +231,26 @@ class PoseEstimator:
             out[i] = crop_affine(box_to_crop(box, self.crop_hw, BOX_ENLARGE), self.crop_hw)
         return out
 
+    def _warp(self, frame_bgr: np.ndarray, affines: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB crops of one frame, one per affine."""
+        return np.concatenate([warp_frames([frame_bgr], a, self.crop_hw) for a in affines])
+
     def _crops(self, frame_bgr: np.ndarray, affines: np.ndarray) -> np.ndarray:
         """(N, 3, H, W) normalised crops of one frame, one per affine."""
-        crops = np.concatenate([warp_frames([frame_bgr], a, self.crop_hw) for a in affines])
-        return normalize_clip(crops)
+        return normalize_clip(self._warp(frame_bgr, affines))
 
-    def _features(self, crops: np.ndarray):
-        """Backbone features of (M, 3, H, W) crops in batches → (M, C, h, w) tensor."""
+    def _features(self, crops_rgb: np.ndarray):
+        """Backbone features of (M, H, W, 3) uint8 RGB crops in batches → (M, C, h, w)."""
         import torch
 
         device = self.config.device
         parts = []
         step = self.config.batch_size * self.window
         with torch.no_grad():
-            for i in range(0, len(crops), step):
-                x = torch.from_numpy(crops[i : i + step]).to(device)
+            for i in range(0, len(crops_rgb), step):
+                x = normalize_clip_tensor(torch.from_numpy(crops_rgb[i : i + step]).to(device))
                 parts.append(self.model.frame_features(x))
-        self.backbone_crops += len(crops)
+        self.backbone_crops += len(crops_rgb)
         return torch.cat(parts)
 
     def _window(self, pos: int, track_id: int) -> list[tuple[int, int]]:
@@ -285,7 +300,9 @@ class PoseEstimator:
                 torch.stack([self._buffer[p].features[int(self._buffer[p].track_ids[r])]
                              for p, r in win]) for win in windows
             ])  # fmt: skip
-            return self.model.predict_from_features(feats, cfg.steps, cfg.ensemble, self._generator)
+            return self.model.predict_from_features(
+                feats, cfg.steps, cfg.ensemble, self._generator, noise=self._noise
+            )
         crops = np.stack(
             [
                 np.concatenate(
@@ -296,7 +313,8 @@ class PoseEstimator:
         )  # fmt: skip  (B, T, 3, H, W), every frame with the key frame's affine
         self.backbone_crops += crops.shape[0] * crops.shape[1]
         clips = torch.from_numpy(crops).to(cfg.device)
-        return self.model.predict(clips, cfg.steps, cfg.ensemble, self._generator, cfg.flip_test)
+        return self.model.predict(clips, cfg.steps, cfg.ensemble, self._generator, cfg.flip_test,
+                                  noise=self._noise)  # fmt: skip
 
 
 def head_boxes_from_keypoints(keypoints_xy: np.ndarray, pad: float = 1.2) -> np.ndarray:
@@ -319,10 +337,13 @@ def load_pose_model(config: PoseConfig):
         FileNotFoundError: The checkpoint does not exist.
     """
     from diffpose import load_checkpoint
+    from diffpose.precision import resolve_precision
 
     path = config.checkpoint_path()
     if not path.is_file():
         raise FileNotFoundError(f"DiffPose checkpoint '{path}' not found (pass --checkpoint)")
     model = load_checkpoint(path, map_location=config.device)
-    logger.info("DiffPose %s: T=%d, crop %s", path.name, model.num_frames, model.image_size)
+    model.set_inference_dtype(resolve_precision(config.precision, config.device))
+    logger.info("DiffPose %s: T=%d, crop %s, %s", path.name, model.num_frames, model.image_size,
+                model.inference_dtype)  # fmt: skip
     return model.eval()
