@@ -1,11 +1,14 @@
 """DiffPose CPU cost: ms per person-frame split into backbone, STRL and decoder; peak memory.
 
 Usage: .venv/bin/python bench/bench_diffpose.py [--threads 2] [--persons 8] [--skip-paper]
+       [--precision fp32 bf16]
 
 Per person-frame costs: one frame's backbone (per-frame features are reused across the 2δ+1
 windows that contain the frame), one STRL pass over the clip, and the decoder (its per-clip
 cache plus steps × one batched pass over the N ensemble members). Random weights: the cost
-does not depend on them. The paper preset (ViT-H) is timed at batch 1 with one clip.
+does not depend on them. The paper preset (ViT-H) is timed at batch 1 with one clip. The CPU
+preset is timed at each ``--precision`` (bf16: autocast, see diffpose.precision; on a CPU
+without native bfloat16 it is emulated and slow).
 """
 
 from __future__ import annotations
@@ -36,24 +39,22 @@ def _params(module: torch.nn.Module) -> int:
 
 
 @torch.no_grad()
-def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: int) -> None:
+def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: int,
+                 dtype: torch.dtype = torch.float32) -> None:  # fmt: skip
     torch.manual_seed(0)
-    model = DiffPose.from_config(cfg).eval()
+    model = DiffPose.from_config(cfg).eval().set_inference_dtype(dtype)
     t = cfg.num_frames
     print(
-        f"\n[{name}] backbone={cfg.backbone.kind} params: backbone {_params(model.backbone):,}, "
+        f"\n[{name}, {str(dtype).removeprefix('torch.')}] backbone={cfg.backbone.kind} "
+        f"params: backbone {_params(model.backbone):,}, "
         f"STRL {_params(model.strl):,}, decoder {_params(model.decoder):,}; "
         f"persons (batch) = {persons}, T = {t}"
     )
     frames = torch.randn(persons, 3, *cfg.image_size)
     bb = _ms(lambda: model.frame_features(frames), repeats) / persons
     feats = model.frame_features(frames)[:, None].expand(-1, t, -1, -1, -1).contiguous()
-    strl = _ms(lambda: model.strl(feats), repeats) / persons
-    cond = model.strl(feats)
-    prep = _ms(lambda: model.decoder.prepare(cond), repeats) / persons
-    print(
-        f"backbone {bb:.2f} ms/frame | STRL {strl:.2f} ms/clip | decoder cache {prep:.2f} ms/clip"
-    )
+    strl = _ms(lambda: model.condition(feats), repeats) / persons  # STRL + decoder cache
+    print(f"backbone {bb:.2f} ms/frame | STRL + decoder cache {strl:.2f} ms/clip")
     print("steps  N   decoder ms/person-frame   total ms/person-frame (backbone+STRL+decoder)")
     for steps in grid[0]:
         for n in grid[1]:
@@ -62,7 +63,7 @@ def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: in
             def sample(steps=steps, n=n, g=g):
                 model.sample_heatmaps(feats, steps=steps, ensemble=n, generator=g)
 
-            dec = _ms(sample, repeats) / persons - strl  # sample_heatmaps includes STRL
+            dec = _ms(sample, repeats) / persons - strl  # sample_heatmaps includes condition()
             print(f"{steps:>5} {n:>3}   {dec:>10.2f}               {bb + strl + dec:>10.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS so far: {peak:.0f} MiB")
@@ -74,10 +75,14 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-paper", action="store_true")
+    ap.add_argument("--precision", nargs="+", choices=("fp32", "bf16"), default=["fp32", "bf16"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    bench_preset("cpu", DiffPoseConfig.cpu(), args.persons, ((1, 2, 4), (1, 5, 10)), args.repeats)
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    for name in args.precision:
+        bench_preset("cpu", DiffPoseConfig.cpu(), args.persons, ((1, 2, 4), (1, 5, 10)),
+                     args.repeats, dtypes[name])  # fmt: skip
     if not args.skip_paper:
         # ViT-H on a CPU: one clip, one repeat, the paper's inference setting and the cheapest.
         bench_preset("paper", DiffPoseConfig.paper(), 1, ((1, 4), (1, 10)), 1)

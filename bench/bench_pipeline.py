@@ -4,7 +4,8 @@ Cases (each in its own subprocess so peak RSS is per case):
 - ours at the default settings and at ``--fast``, split by stage (decode, detect, track, pose);
 - the peer: ultralytics YOLO11n-pose + ByteTrack via ``YOLO(w).track(stream=True,
   tracker='bytetrack.yaml')`` on the same frames (ultralytics imports ``lap``, installed; it is
-  kept offline with ``YOLO_OFFLINE=1``);
+  kept offline with ``YOLO_OFFLINE=1``), twice: as a user gets it (ultralytics puts torch on
+  ``min(8, cores - 1)`` threads, 1 on 2 cores) and forced onto every core, as ours runs;
 - the crop-mode accuracy cost: own_box vs key_box on the same clip and seed, mean
   ``keypoint_gap_px`` over the evaluated joints, and the time of each.
 
@@ -45,12 +46,16 @@ def case_ours(video: Path, preset: str, frames: int) -> dict:
     process_video(video, replace(cfg, max_frames=3), models)  # warm-up, as the peer's below
     _, s = process_video(video, cfg, models)
     per_frame = {k: 1000 * v / max(s.frames, 1) for k, v in s.stage_seconds.items()}
+    import torch
+
     return {"frames": s.frames, "persons": s.persons, "tracks": s.tracks,
+            "threads": torch.get_num_threads(),
             "ms_per_frame": 1000 * s.seconds / max(s.frames, 1), "stages_ms": per_frame,
             "peak_mb": _peak_mb()}  # fmt: skip
 
 
-def case_peer(video: Path, frames: int) -> dict:
+def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
+    import torch
     from ultralytics import YOLO
 
     from posetool.weights import default_weights_path
@@ -63,6 +68,12 @@ def case_peer(video: Path, frames: int) -> dict:
     cap.release()
     if ok:
         model.predict(first, verbose=False)  # warm-up: predictor set-up is not per-frame cost
+    if all_cores:  # ultralytics' select_device sets torch to its NUM_THREADS on every set-up
+        import ultralytics.utils.torch_utils as torch_utils
+
+        torch_utils.NUM_THREADS = len(os.sched_getaffinity(0))
+        torch.set_num_threads(torch_utils.NUM_THREADS)
+    threads = torch.get_num_threads()
     n = persons = 0
     ids: set[int] = set()
     start = time.perf_counter()
@@ -75,7 +86,8 @@ def case_peer(video: Path, frames: int) -> dict:
         if n >= frames:
             break
     seconds = time.perf_counter() - start
-    return {"frames": n, "persons": persons, "tracks": len(ids),
+    assert torch.get_num_threads() == threads
+    return {"frames": n, "persons": persons, "tracks": len(ids), "threads": threads,
             "ms_per_frame": 1000 * seconds / max(n, 1), "peak_mb": _peak_mb()}  # fmt: skip
 
 
@@ -139,7 +151,7 @@ def main() -> None:
         if kind == "ours":
             res = case_ours(path, extra, args.frames)
         elif kind == "peer":
-            res = case_peer(path, args.frames)
+            res = case_peer(path, args.frames, all_cores=extra == "all")
         else:
             res = case_crop_modes(path, args.crop_frames, args.crop_steps, args.crop_ensemble)
         print(json.dumps(res))
@@ -148,30 +160,33 @@ def main() -> None:
 
     print(f"bench_pipeline: {args.frames} frames per video, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores (CPU)")  # fmt: skip
-    hdr = (f"{'video':22s} {'run':18s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} {'detect':>7s} "
-           f"{'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} {'vs peer':>7s}")  # fmt: skip
+    hdr = (f"{'video':22s} {'run':24s} {'thr':>3s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} "
+           f"{'detect':>7s} {'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} "
+           f"{'vs peer':>7s} {'vs peer all cores':>17s}")  # fmt: skip
     print(hdr)
     for video in args.videos:
         peer = _sub([f"--frames={args.frames}", f"--case=peer|{video}|"])
-        rows = [("yolo pose track", peer)]
+        peer_all = _sub([f"--frames={args.frames}", f"--case=peer|{video}|all"])
+        rows = [("yolo pose track", peer), ("yolo pose track, all cores", peer_all)]
         for preset in ("default", "fast"):
             rows.append((f"posetool {preset}", _sub([f"--frames={args.frames}",
                                                      f"--case=ours|{video}|{preset}"])))  # fmt: skip
         for label, r in rows:
             if "error" in r:
-                print(f"{video:22s} {label:18s} ERROR {r['error']}")
+                print(f"{video:22s} {label:24s} ERROR {r['error']}")
                 continue
             st = r.get("stages_ms", {})
-            ratio = (
-                r["ms_per_frame"] / peer["ms_per_frame"] if "ms_per_frame" in peer else float("nan")
-            )
-            print(f"{video:22s} {label:18s} {r['ms_per_frame']:9.1f} {1000 / r['ms_per_frame']:6.2f} "
+            ratios = [r["ms_per_frame"] / p["ms_per_frame"] if "ms_per_frame" in p else float("nan")
+                      for p in (peer, peer_all)]  # fmt: skip
+            print(f"{video:22s} {label:24s} {r['threads']:3d} {r['ms_per_frame']:9.1f} "
+                  f"{1000 / r['ms_per_frame']:6.2f} "
                   + " ".join(f"{st[k]:{w}.1f}" if k in st else f"{'-':>{w}s}"
                              for k, w in (("decode", 7), ("detect", 7), ("track", 6), ("pose", 8)))
                   + f" {r['persons'] / max(r['frames'], 1):8.1f} {r['tracks']:6d} {r['peak_mb']:7.0f}"
-                  f" {ratio:6.2f}x")  # fmt: skip
+                  f" {ratios[0]:6.2f}x {ratios[1]:16.2f}x")  # fmt: skip
     print(
-        "(stage columns: ms per frame; persons: mean per frame; peakMB: max RSS of the case's process)"
+        "(thr: torch threads; stage columns: ms per frame; persons: mean per frame; "
+        "peakMB: max RSS of the case's process)"
     )
     if not args.skip_crop:
         r = _sub([f"--crop-frames={args.crop_frames}", f"--crop-steps={args.crop_steps}",

@@ -33,6 +33,7 @@ from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, inv
 from diffpose.evaluation import evaluate_videos  # noqa: E402
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, KEYPOINT_NAMES  # noqa: E402
 from diffpose.posetrack_format import load_posetrack  # noqa: E402
+from diffpose.precision import PRECISIONS, resolve_precision  # noqa: E402
 from diffpose.validation import (  # noqa: E402
     lsp_head_sizes,
     pckh,
@@ -148,16 +149,21 @@ def main() -> None:
         "--steps", type=int, default=1, help="DDIM steps of the main table (pipeline default)"
     )
     p.add_argument("--ensemble", type=int, default=5, help="noise draws of the main table")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="inference compute type (the pipeline's default is auto)")  # fmt: skip
+    p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training job)")
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))
     lsp = load_lsp(DATA / "lsp", "test")
     lsp = lsp[: a.lsp_limit] if a.lsp_limit else lsp
     boxes = detected_boxes(pt_root, gt_files)
     model = load_checkpoint(a.checkpoint).eval()
+    model.set_inference_dtype(resolve_precision(a.precision, "cpu"))
     results: dict = {
         "checkpoint": a.checkpoint,
+        "precision": str(model.inference_dtype),
         "lsp_test_images": len(lsp),
         "steps": a.steps,
         "ensemble": a.ensemble,
