@@ -47,8 +47,8 @@ def signal_to_heatmaps(
     signal: torch.Tensor, scale: float = 2.0, clamp: bool = True
 ) -> torch.Tensor:
     """Inverse of :func:`heatmaps_to_signal`: H = (x0/scale + 1)/2, clamped to [0, 1] by default."""
-    heatmaps = (signal / scale + 1.0) * 0.5
-    return heatmaps.clamp(0.0, 1.0) if clamp else heatmaps
+    heatmaps = signal.mul(0.5 / scale).add_(0.5)  # one new tensor (B·N maps at inference)
+    return heatmaps.clamp_(0.0, 1.0) if clamp else heatmaps
 
 
 def decode_heatmaps(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

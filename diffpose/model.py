@@ -242,7 +242,7 @@ class DiffPose(nn.Module):
         elif noise.shape != (ensemble, *shape[1:]):
             raise ValueError(f"noise must be {(ensemble, *shape[1:])}, got {tuple(noise.shape)}")
         else:
-            x_T = noise.to(features.device).expand(b, *noise.shape).reshape(shape)
+            x_T = noise.to(features.device).expand(b, *noise.shape).reshape(shape)  # any dtype
         x0 = ddim_sample(
             lambda x, t: self.denoise(x, t, cache), x_T, self.alphas_cumprod, steps,
             eta=eta, clip=self.signal_scale, generator=generator,

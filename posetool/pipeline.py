@@ -91,8 +91,9 @@ class PipelineConfig:
 
     @classmethod
     def fast(cls) -> PipelineConfig:
-        """CPU preset matching a plain ``yolo pose track`` per frame: one DDIM step, one
-        draw, 480 px detector input, per-frame features reused across windows."""
+        """The fastest CPU preset: one DDIM step, one draw (no spread signal), 480 px detector
+        input, per-frame features reused across windows. Its cost beside ``yolo pose track``
+        is in the README (bench/bench_pipeline.py)."""
         return cls(
             detector=DetectorConfig(imgsz=480, conf=0.1),
             pose=PoseConfig(steps=1, ensemble=1, crop_mode="own_box"),

@@ -160,7 +160,8 @@ class PoseEstimator:
         # them per clip cost about 1 ms per person at N = 5 (bench/bench_pipeline.py), and the
         # same draws for a track in consecutive frames keep its ensemble from re-rolling.
         shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
-        self._noise = torch.randn(shape, generator=self._generator)
+        # kept in the model's dtype: no per-call cast of the B·N starting maps
+        self._noise = torch.randn(shape, generator=self._generator).to(model.inference_dtype)
         #: Largest number of frames the buffer ever held (≤ 2δ+1).
         self.max_buffered = 0
         #: Backbone passes and clips predicted so far (for benchmarks).
