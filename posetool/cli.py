@@ -106,8 +106,13 @@ def info_command() -> None:
         click.echo(f"YOLO weights: not usable ({exc})")
     import torch
 
+    from diffpose.precision import resolve_precision
+    from diffpose.torch_threads import usable_cpu_count
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    click.echo(f"device: {device}, torch threads: {torch.get_num_threads()}")
+    dtype = str(resolve_precision("auto", device)).removeprefix("torch.")
+    click.echo(f"device: {device}, cores usable: {usable_cpu_count()}, "
+               f"pose precision (auto): {dtype}")  # fmt: skip
 
 
 @main.command("view")

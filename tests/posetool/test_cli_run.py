@@ -115,10 +115,28 @@ def test_read_only_output_directory(shared_data, tmp_path) -> None:
 
 def test_run_help_lists_options() -> None:
     res = _run("run", "--help")
-    for opt in ("--resume", "--fast", "--crop-mode", "--render", "--config", "--checkpoint"):
+    for opt in (
+        "--resume",
+        "--fast",
+        "--crop-mode",
+        "--render",
+        "--config",
+        "--checkpoint",
+        "--precision",
+        "--threads",
+    ):
         assert opt in res.output
 
 
 def test_missing_input_clear_message(tmp_path: Path) -> None:
     res = _run("run", tmp_path / "nope.mp4", "-o", tmp_path / "out")
     assert res.exit_code != 0 and "does not exist" in res.output
+
+
+def test_info_reports_cores_and_precision() -> None:
+    from diffpose.precision import native_bf16
+    from diffpose.torch_threads import usable_cpu_count
+
+    out = CliRunner().invoke(main, ["info"]).output
+    assert f"cores usable: {usable_cpu_count()}" in out
+    assert ("bfloat16" if native_bf16("cpu") else "float32") in out.splitlines()[-1]
