@@ -157,10 +157,10 @@ class PoseEstimator:
         self._next_emit = 0  # buffer position of the next frame to emit
         self._generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
         # The N starting draws x_T, drawn once and shared by every person and frame: drawing
-        # them per clip cost about 1 ms per person at N = 5 (bench/bench_pipeline.py), and the
-        # same draws for a track in consecutive frames keep its ensemble from re-rolling.
+        # them per clip cost about 1 ms per person at N = 5, and with fixed draws a person's
+        # result depends on its images only (not on who else is in the batch). Kept in the
+        # model's dtype: no per-call cast of the B·N starting maps.
         shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
-        # kept in the model's dtype: no per-call cast of the B·N starting maps
         self._noise = torch.randn(shape, generator=self._generator).to(model.inference_dtype)
         #: Largest number of frames the buffer ever held (≤ 2δ+1).
         self.max_buffered = 0

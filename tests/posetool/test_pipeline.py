@@ -297,3 +297,21 @@ def test_bf16_inference_matches_fp32_on_real_video(shared_data, config, models) 
     assert np.mean(gap / height) <= 0.01  # measured: median 0 px, mean 0.2 % of the height
     with pytest.raises(ValueError, match="precision"):
         PoseConfig(precision="fp16")
+
+
+def test_a_persons_pose_does_not_depend_on_the_others(models, shared_data) -> None:
+    """The N noise draws are shared, not drawn per batch row: adding a second person to the
+    frames leaves the first one's keypoints where they were."""
+    frame = cv2.imread(str(shared_data / SAMPLE_FOLDER / "000000.jpg"))
+    boxes = np.array([[100, 100, 220, 400], [400, 120, 520, 420]], np.float32)
+    results = []
+    for n in (1, 2):
+        est = PoseEstimator(models.pose_model, PoseConfig(steps=1, ensemble=3))
+        out = []
+        for i in range(3):
+            out += est.push(i, i / 30, frame, [1, 2][:n], boxes[:n], np.full(n, 0.9))
+        results.append((out + est.flush())[1])
+    alone, together = results
+    assert together.num_persons == 2
+    gap = np.linalg.norm(alone.keypoints_xy[0] - together.keypoints_xy[0], axis=-1)
+    assert np.median(gap) <= 0.5 and gap.max() <= 8.0  # batched bf16 kernels may round apart
