@@ -137,6 +137,13 @@ def lsp_pckh(xy: np.ndarray, samples) -> tuple[float, np.ndarray]:
     return pckh(xy, gt, w, lsp_head_sizes(samples))
 
 
+def _summary(res_gt, res_det, lsp_total: float, lsp_joints, seconds: float) -> dict:
+    """One model's row of the JSON output."""
+    per_joint = dict(zip(KEYPOINT_NAMES, np.nan_to_num(lsp_joints).tolist(), strict=True))
+    return {"posetrack_gt_boxes": res_gt.ap_columns(), "posetrack_det_boxes": res_det.ap_columns(),
+            "lsp_pckh": lsp_total, "lsp_pckh_per_joint": per_joint, "seconds": seconds}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=str(ROOT / "resources" / "diffpose_cpu.safetensors"))
@@ -176,11 +183,10 @@ def main() -> None:
     )
     xy, _, _ = predict_samples(model, lsp, steps=a.steps, ensemble=a.ensemble)
     lsp_total, lsp_joints = lsp_pckh(xy, lsp)
-    results["diffpose"] = {"posetrack_gt_boxes": res_gt.ap_columns(), "posetrack_det_boxes": res_det.ap_columns(),
-                           "lsp_pckh": lsp_total, "lsp_pckh_per_joint": dict(zip(KEYPOINT_NAMES, np.nan_to_num(lsp_joints).tolist(), strict=True)),
-                           "seconds": time.time() - t0}  # fmt: skip
+    results["diffpose"] = _summary(res_gt, res_det, lsp_total, lsp_joints, time.time() - t0)
     print(
-        f"DiffPose (steps 4, N 10): PoseTrack GT boxes {res_gt.total_ap:.1f}, det boxes {res_det.total_ap:.1f}, LSP PCKh {lsp_total:.1f}"
+        f"DiffPose (steps {a.steps}, N {a.ensemble}, {a.precision}): PoseTrack GT boxes "
+        f"{res_gt.total_ap:.1f}, det boxes {res_det.total_ap:.1f}, LSP PCKh {lsp_total:.1f}"
     )
 
     t0 = time.time()
@@ -189,9 +195,9 @@ def main() -> None:
     peer_det = peer_posetrack_map(peer, gt_files, pt_root, boxes)
     pxy, _ = peer.predict(lsp)
     peer_lsp, peer_joints = lsp_pckh(pxy, lsp)
-    results["yolo11n_pose_peer"] = {"posetrack_gt_boxes": peer_gt.ap_columns(), "posetrack_det_boxes": peer_det.ap_columns(),
-                                    "lsp_pckh": peer_lsp, "lsp_pckh_per_joint": dict(zip(KEYPOINT_NAMES, np.nan_to_num(peer_joints).tolist(), strict=True)),
-                                    "seconds": time.time() - t0}  # fmt: skip
+    results["yolo11n_pose_peer"] = _summary(
+        peer_gt, peer_det, peer_lsp, peer_joints, time.time() - t0
+    )
     print(
         f"YOLO11n-pose peer: PoseTrack GT boxes {peer_gt.total_ap:.1f}, det boxes {peer_det.total_ap:.1f}, LSP PCKh {peer_lsp:.1f}"
     )
