@@ -1,10 +1,10 @@
-"""Inference precision: float32, or bfloat16 autocast where the CPU computes it natively.
+"""Inference precision: float32, or bfloat16 weights where the device computes it natively.
 
-bfloat16 halves the cost of the matmuls and convolutions of the backbone, STRL and decoder on
-CPUs with AVX512-BF16 or AMX (bench/bench_diffpose.py); elsewhere it is emulated and slower, so
-``"auto"`` picks it only there and on CUDA devices that support it. Training is unaffected
-(train.py has its own AMP on CUDA); the diffusion arithmetic and heatmap decoding stay
-float32.
+bfloat16 (DiffPose.set_inference_dtype) makes the backbone, STRL and decoder about 1.8× faster
+per person on CPUs with AVX512-BF16 or AMX (bench/bench_diffpose.py); elsewhere it is emulated
+and slower, so ``"auto"`` picks it only there and on CUDA devices that support it. Training is
+unaffected (train.py has its own AMP on CUDA); the diffusion arithmetic and heatmap decoding
+stay float32.
 """
 
 from __future__ import annotations

@@ -6,8 +6,12 @@ layers (MHSA + FFN), layer-normed, and aggregated across the frame axis by an ML
 condition 𝔽 (C, h, w), which every denoising step reuses.
 
 With patch_size p > 1 the Transformer works on a p-times coarser token grid, (T·n/p²)²
-attention scores instead of (T·n)², and ``key_frame_skip`` adds the key frame's own full-resolution
-features to 𝔽 through a 1×1 convolution, so the condition keeps per-position detail.
+attention scores instead of (T·n)², and ``key_frame_skip`` adds the key frame's own
+full-resolution features to 𝔽 through a 1×1 convolution, so the condition keeps per-position
+detail.
+
+Shape letters: B batch, T frames (2δ+1), C channels, h,w feature map, n tokens per frame,
+D token width.
 """
 
 from __future__ import annotations
@@ -42,10 +46,10 @@ BF16_MATMUL_MAX_TOKENS = 256
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """softmax(q kᵀ / √d) v over (B, heads, n, d_head).
 
-    PyTorch's fused kernel, but for bfloat16 on a CPU (autocast inference): there its fused
-    kernel is slower than float32, so short sequences (the CPU preset's 240 STRL tokens, the
-    decoder's 16×12 grid) use bfloat16 matmuls with a float32 softmax, and long ones go back
-    to the float32 kernel.
+    PyTorch's fused kernel, but for bfloat16 on a CPU (bfloat16 inference weights, see
+    DiffPose.set_inference_dtype): there the fused kernel is slower than in float32, so short
+    sequences (the CPU preset's 240 STRL tokens, the decoder's 16×12 grid) use plain bfloat16
+    matmuls and softmax, and long ones go back to the float32 kernel.
     """
     if q.dtype != torch.bfloat16 or q.device.type != "cpu":
         return F.scaled_dot_product_attention(q, k, v)
