@@ -68,7 +68,7 @@ class YoloPeer:
     def __init__(self) -> None:
         from posetool.detector import DetectorConfig, PersonDetector
 
-        self.det = PersonDetector(DetectorConfig(imgsz=256, conf=0.05))
+        self.det = PersonDetector(DetectorConfig(imgsz=256, conf=0.05, precision="fp32"))
 
     def predict(self, samples) -> tuple[np.ndarray, np.ndarray]:
         ds = ClipDataset(samples, augment=None)

@@ -67,12 +67,13 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
 def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score, max_frames, stills,
                          detector_weights) -> None:  # fmt: skip
     """Label videos or images with the YOLO11n-pose teacher for training (13 COCO joints)."""
-    from posetool.detector import PersonDetector
+    from posetool.detector import DetectorConfig, PersonDetector
     from posetool.pseudo_label import PseudoLabelConfig, pseudo_label
 
     cfg = PseudoLabelConfig(every=every, min_box_score=min_box_score,
                             min_joint_score=min_joint_score, max_frames=max_frames)  # fmt: skip
-    detector = PersonDetector(weights=detector_weights)
+    # float32 teacher: training labels as the shipped model's were made (make train)
+    detector = PersonDetector(DetectorConfig(precision="fp32"), weights=detector_weights)
     counts = pseudo_label(inputs, out_dir, detector, cfg, stills=stills)
     for name, n in counts.items():
         click.echo(f"{name}: {n} labelled persons")
@@ -148,7 +149,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
               help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
 @click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
-              help="Pose model compute type; auto: bf16 where the device has it natively [default: auto].")  # fmt: skip
+              help="Detector and pose compute type; auto: bf16 where the device has it natively [default: auto].")  # fmt: skip
 @click.option(
     "--imgsz", type=click.IntRange(32), default=None, help="Detector input size [default: 640]."
 )
@@ -186,7 +187,7 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
         "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
                  "precision": precision,
                  "checkpoint": str(checkpoint) if checkpoint else None},
-        "detector": {"imgsz": imgsz, "conf": conf, "device": device},
+        "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
         "detector_weights": str(detector_weights) if detector_weights else None,
         "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
     }  # fmt: skip
