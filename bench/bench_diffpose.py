@@ -7,8 +7,8 @@ Per person-frame costs: one frame's backbone (per-frame features are reused acro
 windows that contain the frame), one STRL pass over the clip, and the decoder (its per-clip
 cache plus steps × one batched pass over the N ensemble members). Random weights: the cost
 does not depend on them. The paper preset (ViT-H) is timed at batch 1 with one clip. The CPU
-preset is timed at each ``--precision`` (bf16: autocast, see diffpose.precision; on a CPU
-without native bfloat16 it is emulated and slow).
+preset is timed at each ``--precision`` (bf16: bfloat16 weights, see diffpose.precision; on
+a CPU without native bfloat16 it is emulated and slow).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 
 from diffpose.config import DiffPoseConfig
 from diffpose.model import DiffPose
+from diffpose.precision import resolve_precision
 
 
 def _ms(fn, repeats: int) -> float:
@@ -79,10 +80,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     for name in args.precision:
         bench_preset("cpu", DiffPoseConfig.cpu(), args.persons, ((1, 2, 4), (1, 5, 10)),
-                     args.repeats, dtypes[name])  # fmt: skip
+                     args.repeats, resolve_precision(name, "cpu"))  # fmt: skip
     if not args.skip_paper:
         # ViT-H on a CPU: one clip, one repeat, the paper's inference setting and the cheapest.
         bench_preset("paper", DiffPoseConfig.paper(), 1, ((1, 4), (1, 10)), 1)

@@ -58,6 +58,7 @@ def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
     import torch
     from ultralytics import YOLO
 
+    from diffpose.torch_threads import usable_cpu_count
     from posetool.weights import default_weights_path
 
     model = YOLO(str(default_weights_path()), task="pose")
@@ -71,7 +72,7 @@ def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
     if all_cores:  # ultralytics' select_device sets torch to its NUM_THREADS on every set-up
         import ultralytics.utils.torch_utils as torch_utils
 
-        torch_utils.NUM_THREADS = len(os.sched_getaffinity(0))
+        torch_utils.NUM_THREADS = usable_cpu_count()
         torch.set_num_threads(torch_utils.NUM_THREADS)
     threads = torch.get_num_threads()
     n = persons = 0

@@ -9,7 +9,10 @@ stay float32.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported inside the functions: PRECISIONS stays a light import
+    import torch
 
 __all__ = ["PRECISIONS", "native_bf16", "resolve_precision"]
 
@@ -18,6 +21,8 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 def native_bf16(device: str | torch.device) -> bool:
     """Whether ``device`` computes bfloat16 matmuls natively (not emulated)."""
+    import torch
+
     dev = torch.device(device)
     if dev.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -33,6 +38,8 @@ def resolve_precision(precision: str, device: str | torch.device) -> torch.dtype
     Raises:
         ValueError: unknown name.
     """
+    import torch
+
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "bf16" or (precision == "auto" and native_bf16(device)):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from diffpose.precision import PRECISIONS
 from posetool import __version__
 
 
@@ -148,7 +149,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), default=None,
               help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
 @click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Detector and pose compute type; auto: bf16 where the device has it natively [default: auto].")  # fmt: skip
 @click.option(
     "--imgsz", type=click.IntRange(32), default=None, help="Detector input size [default: 640]."

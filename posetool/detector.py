@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from diffpose.precision import PRECISIONS
 from posetool.weights import DEFAULT_WEIGHTS_SHA256, default_weights_path, verify_weights
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ class DetectorConfig:
             raise ValueError(f"iou must be in (0, 1], got {self.iou}")
         if self.max_det < 1:
             raise ValueError(f"max_det must be >= 1, got {self.max_det}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         known = self.device.split(":")[0] in ("cpu", "cuda", "mps")
         if not (known or self.device.replace(",", "").isdigit()):
             raise ValueError(
@@ -153,7 +154,7 @@ class PersonDetector:
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores),
         # which would halve the speed of everything after it (the pose model too).
         with keep_torch_threads():
-            # fp32 (ultralytics' default): 'half' is deprecated in 8.4 and only warns if passed.
+            # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_precision.
             results = self._model.predict(
                 list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
                 max_det=cfg.max_det, classes=[self._person_class], verbose=False,

@@ -43,6 +43,7 @@ from diffpose.data.transforms import (
     warp_frames,
 )
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
+from diffpose.precision import PRECISIONS
 from posetool.records import FrameRecord
 
 __all__ = [
@@ -106,8 +107,8 @@ class PoseConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.min_box_score <= 1.0:
             raise ValueError(f"min_box_score must be in [0, 1], got {self.min_box_score}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(
                 "flip_test needs crop_mode 'key_box' (own_box caches unflipped features)"
