@@ -37,8 +37,12 @@ class DetectorConfig:
         device: Torch device string ("cpu", "cuda", "cuda:0", "mps").
         max_det: Most persons kept per frame.
         precision: "auto" (bfloat16 where the device computes it natively), "fp32" or
-            "bf16": the network but its detection head runs in that type; the head (box and
-            keypoint decoding) stays float32.
+            "bf16": the network runs in that type, except the head's last convolutions and
+            the box and keypoint decoding, which stay float32.
+        keypoints: Also compute YOLO's own 17 keypoints. The pseudo-label teacher needs
+            them; the pipeline does not (DiffPose estimates the poses), and skipping the
+            head's keypoint branch takes about a seventh off the detector's time. Without
+            them, :class:`Detections` carry zero keypoints scored 0.
     """
 
     imgsz: int = 640
@@ -47,6 +51,7 @@ class DetectorConfig:
     device: str = "cpu"
     max_det: int = 300
     precision: str = "auto"
+    keypoints: bool = True
 
     def __post_init__(self) -> None:
         if self.imgsz < 32 or self.imgsz % 32:
@@ -133,7 +138,7 @@ class PersonDetector:
         self._model = YOLO(str(self.weights), task="pose")
         names = getattr(self._model, "names", {}) or {}
         self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
-        self._precision_set = False
+        self._network_set = False
         logger.info("detector %s on %s, imgsz %d", self.weights.name, self.config.device,
                     self.config.imgsz)  # fmt: skip
 
@@ -148,47 +153,86 @@ class PersonDetector:
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        if not self._network_set:
+            # ultralytics builds its predictor (and its float32 copy of the network) on the
+            # first call: one blank frame builds it, so that every real frame, the first too,
+            # goes through the network as configured
+            self._predict([np.zeros_like(frames_bgr[0])])
+            self._set_network()
+        return [_to_detections(r, self.config.keypoints) for r in self._predict(frames_bgr)]
+
+    def _predict(self, frames_bgr: Sequence[np.ndarray]) -> list:
         from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores),
         # which would halve the speed of everything after it (the pose model too).
         with keep_torch_threads():
-            # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_precision.
-            results = self._model.predict(
+            # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
+            return self._model.predict(
                 list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
                 max_det=cfg.max_det, classes=[self._person_class], verbose=False,
                 save=False, stream=False,
             )  # fmt: skip
-        if not self._precision_set:  # the predictor (and its copy of the network) exists now
-            self._set_precision()
-        return [_to_detections(result) for result in results]
 
-    def _set_precision(self) -> None:
-        """Cast the predictor's network to bfloat16 where configured, keeping the head float32.
+    def _set_network(self) -> None:
+        """Set the predictor's network up as configured.
 
         ultralytics casts the network to float32 when it builds the predictor, so this runs
-        after the first prediction. bfloat16 takes about a fifth off the detector's time on a
-        CPU with native support (bench/bench_pipeline.py); in float32 the head keeps box and
-        keypoint decoding as precise as before.
+        after a first prediction, through ultralytics' internals: where they moved, a warning
+        is logged and the network stays as ultralytics built it.
+
+        - bfloat16 (``precision``): takes about a fifth off the detector's time on a CPU with
+          native support (bench/bench_pipeline.py). The head's convolutions run in bfloat16
+          too, but the last 1×1 of each branch, the DFL and the box and keypoint decoding stay
+          float32, so boxes are decoded as precisely as before.
+        - ``keypoints`` off: the head's keypoint branch (cv4) is replaced by zeros.
         """
         import torch
 
         from diffpose.precision import resolve_precision
 
-        self._precision_set = True
-        if resolve_precision(self.config.precision, self.config.device) != torch.bfloat16:
+        self._network_set = True
+        bf16 = resolve_precision(self.config.precision, self.config.device) == torch.bfloat16
+        if not bf16 and self.config.keypoints:
             return
         backend = getattr(getattr(self._model, "predictor", None), "model", None)
         net = getattr(getattr(backend, "backend", None), "model", None)
-        if not isinstance(net, torch.nn.Module) or not hasattr(net, "model"):
-            logger.warning("detector: no network found to cast to bfloat16; staying float32")
+        layers = getattr(net, "model", None)
+        head = layers[-1] if isinstance(layers, torch.nn.Sequential) else None
+        branches = [getattr(head, name, None) for name in ("cv2", "cv3", "cv4")]
+        if not all(isinstance(b, torch.nn.ModuleList) for b in branches):
+            logger.warning("detector: network layout not recognised; it stays float32 with "
+                           "its keypoint branch")  # fmt: skip
             return
-        head = net.model[-1]
-        net.to(torch.bfloat16)
-        head.float()
-        net.register_forward_pre_hook(lambda _m, args: _cast(args, torch.bfloat16))
-        head.register_forward_pre_hook(lambda _m, args: _cast(args, torch.float32))
+        if not self.config.keypoints:
+            head.cv4 = torch.nn.ModuleList(_no_keypoints_branch(head.nk) for _ in head.cv4)
+            branches[2] = head.cv4
+        if bf16:
+            net.to(torch.bfloat16)
+            head.float()
+            net.register_forward_pre_hook(lambda _m, args: _cast(args, torch.bfloat16))
+            head.register_forward_pre_hook(lambda _m, args: _cast(args, torch.float32))
+            for branch in branches:
+                for seq in branch:
+                    if not isinstance(seq, torch.nn.Sequential):
+                        continue
+                    body, last = seq[:-1], seq[-1]
+                    body.to(torch.bfloat16)
+                    seq[0].register_forward_pre_hook(lambda _m, a: _cast(a, torch.bfloat16))
+                    last.register_forward_pre_hook(lambda _m, a: _cast(a, torch.float32))
+
+
+def _no_keypoints_branch(channels: int):
+    """A stand-in for one keypoint branch of the YOLO pose head: float32 zeros of its output
+    shape (the keypoints decoded from them are discarded)."""
+    import torch
+
+    class NoKeypoints(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.new_zeros((x.shape[0], channels, *x.shape[2:]), dtype=torch.float32)
+
+    return NoKeypoints()
 
 
 def _cast(value, dtype):
@@ -202,15 +246,15 @@ def _cast(value, dtype):
     return value
 
 
-def _to_detections(result: object) -> Detections:
+def _to_detections(result: object, keypoints_valid: bool = True) -> Detections:
     boxes = result.boxes  # type: ignore[attr-defined]
     if boxes is None or len(boxes) == 0:
         return Detections.empty()
     n = len(boxes)
     boxes_xyxy = boxes.xyxy.cpu().numpy().astype(np.float32)
     scores = boxes.conf.cpu().numpy().astype(np.float32)
-    keypoints = result.keypoints  # type: ignore[attr-defined]
-    if keypoints is None:  # a plain detection model: no keypoints, scored as absent
+    keypoints = result.keypoints if keypoints_valid else None  # type: ignore[attr-defined]
+    if keypoints is None:  # a plain detection model (or keypoints off): scored as absent
         keypoints_xy = np.zeros((n, NUM_COCO_KEYPOINTS, 2), np.float32)
         keypoint_scores = np.zeros((n, NUM_COCO_KEYPOINTS), np.float32)
     else:

