@@ -192,8 +192,19 @@ class YoloBackbone(nn.Module):
         return self
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """(M, 3, H, W) ImageNet-normalised frames → (M, C, h, w) features."""
+        return self._layers((frames * self.std + self.mean).clamp(0.0, 1.0))
+
+    def forward_rgb(self, crops_rgb: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(M, H, W, 3) uint8 RGB crops → (M, C, h, w) features, computed in ``dtype``.
+
+        The inference path: no ImageNet normalisation that :meth:`forward` would undo, and the
+        channels-last layout the layers want is the crops' own (a permuted view, no copy).
+        """
+        return self._layers(crops_rgb.permute(0, 3, 1, 2).to(dtype).mul_(1.0 / 255.0))
+
+    def _layers(self, x: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            x = (frames * self.std + self.mean).clamp(0.0, 1.0)
             x = x.contiguous(memory_format=torch.channels_last)
             outputs: list[torch.Tensor] = []
             for layer in self.layers:

@@ -160,6 +160,23 @@ class DiffPose(nn.Module):
             raise ValueError(f"frames must be (M, 3, {self.image_size}), got {tuple(frames.shape)}")
         return self.backbone(frames.to(self.inference_dtype)).float()
 
+    def frame_features_rgb(self, crops_rgb: torch.Tensor) -> torch.Tensor:
+        """Per-frame backbone features of (M, H, W, 3) uint8 RGB crops → (M, C, h, w) float32.
+
+        The same as :meth:`frame_features` of the normalised crops; a backbone with a
+        ``forward_rgb`` (YOLO) skips the normalisation it would undo.
+        """
+        if crops_rgb.dim() != 4 or tuple(crops_rgb.shape[1:3]) != self.image_size:
+            raise ValueError(
+                f"crops must be (M, {self.image_size}, 3) uint8, got {tuple(crops_rgb.shape)}"
+            )
+        forward_rgb = getattr(self.backbone, "forward_rgb", None)
+        if forward_rgb is not None:
+            return forward_rgb(crops_rgb, self.inference_dtype).float()
+        from .data.transforms import normalize_clip_tensor
+
+        return self.frame_features(normalize_clip_tensor(crops_rgb))
+
     def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) clips → (B, T, C, h, w) per-frame features."""
         if clips.dim() != 5 or clips.shape[1] != self.num_frames:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +96,21 @@ def test_yolo_weights_checksum_is_checked(tmp_path):
         build_yolo_backbone(weights=fake)
     with pytest.raises(FileNotFoundError, match="missing"):
         build_yolo_backbone(weights=tmp_path / "missing.pt")
+
+
+@needs_yolo
+def test_yolo_forward_rgb_matches_normalised_forward():
+    """uint8 crops straight in (no ImageNet normalisation that the backbone would undo) give
+    the features of the normalised path, in float32 and, within rounding, in bfloat16."""
+    from diffpose.data.transforms import normalize_clip
+
+    bb = build_yolo_backbone()
+    crops = np.random.default_rng(0).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
+    with torch.no_grad():
+        ref = bb(torch.from_numpy(normalize_clip(crops)))
+        out = bb.forward_rgb(torch.from_numpy(crops), torch.float32)
+        torch.testing.assert_close(out, ref, atol=1e-4 * ref.abs().max().item(), rtol=0)
+        bb.to(torch.bfloat16)
+        low = bb.forward_rgb(torch.from_numpy(crops), torch.bfloat16).float()
+    assert low.shape == ref.shape
+    assert (low - ref).abs().mean() <= 0.02 * ref.abs().mean()

@@ -180,3 +180,18 @@ def test_shared_noise_draws_are_used_for_every_clip() -> None:
     assert not torch.allclose(hm[0, 0], hm[0, 1])  # two different draws
     with pytest.raises(ValueError, match="noise must be"):
         model.sample_heatmaps(feats, steps=1, ensemble=3, noise=noise)
+
+
+def test_frame_features_rgb_matches_normalised_frames() -> None:
+    """The inference entry point takes uint8 RGB crops; a backbone without a ``forward_rgb``
+    (the tiny ViT here) gets them ImageNet-normalised."""
+    from diffpose.data.transforms import normalize_clip
+
+    model = _model(1).eval()
+    crops = np.random.default_rng(0).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
+    with torch.no_grad():
+        ref = model.frame_features(torch.from_numpy(normalize_clip(crops)))
+        out = model.frame_features_rgb(torch.from_numpy(crops))
+    torch.testing.assert_close(out, ref)
+    with pytest.raises(ValueError, match="crops must be"):
+        model.frame_features_rgb(torch.from_numpy(crops).permute(0, 3, 1, 2))
