@@ -1,7 +1,8 @@
 """End-to-end pipeline speed and memory, side by side with the peer ``yolo pose track``.
 
 Cases (each in its own subprocess so peak RSS is per case):
-- ours at the default settings and at ``--fast``, split by stage (decode, detect, track, pose);
+- ours at the default settings and at ``--fast``, split by stage (decode, detect, track, pose),
+  pipelined (the default) and, for comparison, ``--sequential`` (one frame at a time);
 - the peer: ultralytics YOLO11n-pose + ByteTrack via ``YOLO(w).track(stream=True,
   tracker='bytetrack.yaml')`` on the same frames (ultralytics imports ``lap``, installed; it is
   kept offline with ``YOLO_OFFLINE=1``), twice: as a user gets it (ultralytics puts torch on
@@ -38,18 +39,18 @@ def _peak_mb() -> float:
 
 
 def case_ours(video: Path, preset: str, frames: int) -> dict:
+    """``preset``: "default" or "fast", with "-sequential" for one frame at a time."""
+    from diffpose.torch_threads import usable_cpu_count
     from posetool.pipeline import PipelineConfig, load_models, process_video
 
-    cfg = PipelineConfig.fast() if preset == "fast" else PipelineConfig()
-    cfg = replace(cfg, max_frames=frames)
+    cfg = PipelineConfig.fast() if preset.startswith("fast") else PipelineConfig()
+    cfg = replace(cfg, max_frames=frames, pipelined=not preset.endswith("-sequential"))
     models = load_models(cfg)
     process_video(video, replace(cfg, max_frames=3), models)  # warm-up, as the peer's below
     _, s = process_video(video, cfg, models)
     per_frame = {k: 1000 * v / max(s.frames, 1) for k, v in s.stage_seconds.items()}
-    import torch
-
     return {"frames": s.frames, "persons": s.persons, "tracks": s.tracks,
-            "threads": torch.get_num_threads(),
+            "threads": cfg.threads or usable_cpu_count(),
             "ms_per_frame": 1000 * s.seconds / max(s.frames, 1), "stages_ms": per_frame,
             "peak_mb": _peak_mb()}  # fmt: skip
 
@@ -144,6 +145,8 @@ def main() -> None:
     ap.add_argument("--crop-steps", type=int, default=4)
     ap.add_argument("--crop-ensemble", type=int, default=10)
     ap.add_argument("--skip-crop", action="store_true")
+    ap.add_argument("--skip-sequential", action="store_true",
+                    help="leave out the one-frame-at-a-time runs of both presets")  # fmt: skip
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:  # child: one case, JSON on the last line
@@ -161,7 +164,7 @@ def main() -> None:
 
     print(f"bench_pipeline: {args.frames} frames per video, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores (CPU)")  # fmt: skip
-    hdr = (f"{'video':22s} {'run':24s} {'thr':>3s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} "
+    hdr = (f"{'video':22s} {'run':30s} {'thr':>3s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} "
            f"{'detect':>7s} {'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} "
            f"{'vs peer':>7s} {'vs peer all cores':>17s}")  # fmt: skip
     print(hdr)
@@ -169,25 +172,29 @@ def main() -> None:
         peer = _sub([f"--frames={args.frames}", f"--case=peer|{video}|"])
         peer_all = _sub([f"--frames={args.frames}", f"--case=peer|{video}|all"])
         rows = [("yolo pose track", peer), ("yolo pose track, all cores", peer_all)]
-        for preset in ("default", "fast"):
-            rows.append((f"posetool {preset}", _sub([f"--frames={args.frames}",
-                                                     f"--case=ours|{video}|{preset}"])))  # fmt: skip
+        presets = ["default", "fast"]
+        if not args.skip_sequential:
+            presets += ["default-sequential", "fast-sequential"]
+        for preset in presets:
+            rows.append((f"posetool {preset.replace('-', ', ')}",
+                         _sub([f"--frames={args.frames}", f"--case=ours|{video}|{preset}"])))  # fmt: skip
         for label, r in rows:
             if "error" in r:
-                print(f"{video:22s} {label:24s} ERROR {r['error']}")
+                print(f"{video:22s} {label:30s} ERROR {r['error']}")
                 continue
             st = r.get("stages_ms", {})
             ratios = [r["ms_per_frame"] / p["ms_per_frame"] if "ms_per_frame" in p else float("nan")
                       for p in (peer, peer_all)]  # fmt: skip
-            print(f"{video:22s} {label:24s} {r['threads']:3d} {r['ms_per_frame']:9.1f} "
+            print(f"{video:22s} {label:30s} {r['threads']:3d} {r['ms_per_frame']:9.1f} "
                   f"{1000 / r['ms_per_frame']:6.2f} "
                   + " ".join(f"{st[k]:{w}.1f}" if k in st else f"{'-':>{w}s}"
                              for k, w in (("decode", 7), ("detect", 7), ("track", 6), ("pose", 8)))
                   + f" {r['persons'] / max(r['frames'], 1):8.1f} {r['tracks']:6d} {r['peak_mb']:7.0f}"
                   f" {ratios[0]:6.2f}x {ratios[1]:16.2f}x")  # fmt: skip
     print(
-        "(thr: torch threads; stage columns: ms per frame; persons: mean per frame; "
-        "peakMB: max RSS of the case's process)"
+        "(thr: cores used (peer: torch threads); stage columns: ms per frame, busy time of "
+        "the stage's threads, so in a pipelined run they overlap and add up to more than "
+        "ms/frame; persons: mean per frame; peakMB: max RSS of the case's process)"
     )
     if not args.skip_crop:
         r = _sub([f"--crop-frames={args.crop_frames}", f"--crop-steps={args.crop_steps}",

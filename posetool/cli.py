@@ -174,10 +174,13 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     help="Stop after N frames per input (0: all).",
 )
 @click.option("--threads", type=click.IntRange(0), default=None,
-              help="Torch CPU threads [default: 0, every core this process may use].")  # fmt: skip
+              help="CPU cores to use [default: 0, every core this process may use].")  # fmt: skip
+@click.option("--pipelined/--sequential", default=None,
+              help="Detection in its own thread and the pose model on several frames at once "
+                   "[default], or one frame at a time with each op on every thread.")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
                 precision, imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
-                threads) -> None:  # fmt: skip
+                threads, pipelined) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -191,6 +194,7 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
         "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
         "detector_weights": str(detector_weights) if detector_weights else None,
         "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
+        "pipelined": pipelined,
     }  # fmt: skip
     sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides))
 

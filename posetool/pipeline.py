@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -68,11 +69,12 @@ class PipelineConfig:
         image_fps: Frame rate assumed for image folders.
         threads: CPU cores to use (0: every core this process may use). Set once when the
             models load.
-        pipelined: Decode, detect and track in one thread while the pose model works on
-            several frames at once in ``threads`` more, every torch op single-threaded. False:
+        pipelined: Several frames in flight at once: a pool of ``threads`` threads runs
+            detection (a few frames ahead) and the pose model's per-frame work, every torch
+            op on one thread, while decoding and tracking stay in the caller's thread. False:
             one frame at a time, each op spread over ``threads`` threads; small ops (a
             person's crop, the 1-step decoder) gain little from a second thread, so that is
-            slower on the crowd video and no faster on one person (README, performance).
+            slower (README, performance).
     """
 
     detector: DetectorConfig = field(
@@ -140,9 +142,11 @@ def load_models(config: PipelineConfig) -> PipelineModels:
 
     # pipelined: parallel over frames, not within ops (two thread teams on the same cores
     # spin-wait each other, many times slower)
-    torch.set_num_threads(1 if config.pipelined else config.threads or usable_cpu_count())
+    cores = config.threads or usable_cpu_count()
+    torch.set_num_threads(1 if config.pipelined else cores)
     weights = config.detector_weights or None
-    detector = PersonDetector(config.detector, weights=weights)
+    detector = PersonDetector(config.detector, weights=weights,
+                              max_instances=cores if config.pipelined else 1)  # fmt: skip
     return PipelineModels(detector, load_pose_model(config.pose))
 
 
@@ -206,7 +210,6 @@ def process_video(
 
     from diffpose.torch_threads import usable_cpu_count
     from posetool.pose_estimator import PoseEstimator
-    from posetool.prefetch import Prefetch
     from posetool.video_io import VideoReader
     from trackers import ByteTracker
 
@@ -221,20 +224,18 @@ def process_video(
         total = probe.frame_count
         if config.max_frames:
             total = min(total, config.max_frames) if total else config.max_frames
-        tracker = ByteTracker(config.tracker, fps=probe.fps)
-        frames = _tracked_frames(path, reader, config, models.detector, tracker, clock, cancel)
-        executor, max_pending = None, 4
+        executor, workers = None, 1
         if config.pipelined:
             workers = config.threads or usable_cpu_count()
-            executor = ThreadPoolExecutor(workers, "pose")
-            # on an error or cancel, queued model work is dropped, not finished
+            executor = ThreadPoolExecutor(workers, "posetool")
+            # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-            frames = stack.enter_context(Prefetch(frames, ahead=4, name="detect-track"))
-            max_pending = 2 * workers
-        estimator = PoseEstimator(models.pose_model, config.pose, executor, max_pending)
+        frames = _tracked_frames(
+            _decoded_frames(path, reader, config.max_frames, clock, cancel), models.detector,
+            ByteTracker(config.tracker, fps=probe.fps), clock, executor, lookahead=workers + 1,
+        )  # fmt: skip
+        estimator = PoseEstimator(models.pose_model, config.pose, executor, 2 * workers)
         for tf in frames:
-            if cancel is not None and cancel.is_set():
-                raise PipelineCancelled(str(path))
             records += estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
                                       tf.track_ids, tf.boxes_xyxy, tf.scores)  # fmt: skip
             timestamps.append(tf.timestamp_s)
@@ -276,12 +277,12 @@ class _TrackedFrame:
     scores: np.ndarray
 
 
-def _tracked_frames(path, reader, config, detector, tracker, clock,
-                    cancel) -> Iterator[_TrackedFrame]:  # fmt: skip
-    """Decode → detect → track, every frame index in order: image folders skip undecodable
-    files without shifting indices, so those frames come out empty (no image, no tracks)."""
+def _decoded_frames(path, reader, limit: int, clock: dict,
+                    cancel) -> Iterator[tuple[int, float, np.ndarray | None]]:  # fmt: skip
+    """(index, timestamp, BGR image) of every frame index in order, up to ``limit`` (0: all).
+    Image folders skip undecodable files without shifting indices: those frames come out
+    with no image, stamped one frame period after the previous one."""
     probe = reader.probe
-    limit = config.max_frames
     frames = iter(reader)
     seen = 0
     last_stamp: float | None = None
@@ -299,33 +300,66 @@ def _tracked_frames(path, reader, config, detector, tracker, clock,
             raise PipelineCancelled(str(path))
         while seen < frame.frame_index and (not limit or seen < limit):
             last_stamp = gap_stamp()
-            yield _track(None, seen, last_stamp, detector, tracker, clock)
+            yield seen, last_stamp, None
             seen += 1
         if limit and seen >= limit:
             break
         last_stamp = frame.timestamp_s
-        yield _track(frame.frame_bgr, seen, last_stamp, detector, tracker, clock)
+        yield seen, last_stamp, frame.frame_bgr
         seen += 1
     if probe.kind == "images" and not limit:
         while seen < probe.frame_count:  # trailing undecodable images
             last_stamp = gap_stamp()
-            yield _track(None, seen, last_stamp, detector, tracker, clock)
+            yield seen, last_stamp, None
             seen += 1
 
 
-def _track(frame_bgr, index, stamp, detector, tracker, clock) -> _TrackedFrame:
-    t0 = time.perf_counter()
-    if frame_bgr is None:
-        boxes, scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
-    else:
+def _tracked_frames(decoded, detector, tracker, clock: dict, executor=None,
+                    lookahead: int = 0) -> Iterator[_TrackedFrame]:  # fmt: skip
+    """Detect and track the decoded frames, in order.
+
+    With an executor, detection runs in its threads up to ``lookahead`` frames ahead of the
+    tracker (the detector is thread-safe; tracking is sequential and stays in this thread).
+    """
+    from concurrent.futures import Future
+
+    lock = threading.Lock()
+
+    def detect(frame_bgr):
+        t0 = time.perf_counter()
         det = detector.detect(frame_bgr)
-        boxes, scores = det.boxes_xyxy, det.scores
-    t1 = time.perf_counter()
-    tracks = tracker.update(boxes, scores)
-    clock["detect"] += t1 - t0
-    clock["track"] += time.perf_counter() - t1
-    return _TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
-                         tracks.scores)  # fmt: skip
+        with lock:
+            clock["detect"] += time.perf_counter() - t0
+        return det
+
+    waiting: deque[tuple[int, float, np.ndarray | None, Future | None]] = deque()
+
+    def track_oldest() -> _TrackedFrame:
+        index, stamp, frame_bgr, found = waiting.popleft()
+        if found is None:  # no image: no detections
+            boxes, scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+        else:
+            det = found.result()
+            boxes, scores = det.boxes_xyxy, det.scores
+        t0 = time.perf_counter()
+        tracks = tracker.update(boxes, scores)
+        clock["track"] += time.perf_counter() - t0
+        return _TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
+                             tracks.scores)  # fmt: skip
+
+    for index, stamp, frame_bgr in decoded:
+        found = None
+        if frame_bgr is not None:
+            if executor is not None:
+                found = executor.submit(detect, frame_bgr)
+            else:
+                found = Future()
+                found.set_result(detect(frame_bgr))
+        waiting.append((index, stamp, frame_bgr, found))
+        while len(waiting) > lookahead:
+            yield track_oldest()
+    while waiting:
+        yield track_oldest()
 
 
 def run_video(path: str | Path, progress: ProgressFn | None = None,

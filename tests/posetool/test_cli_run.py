@@ -66,14 +66,14 @@ def test_image_folder_and_config_file(shared_data, tmp_path) -> None:
     cfg = tmp_path / "run.yaml"
     cfg.write_text("pose:\n  steps: 1\n  ensemble: 1\nmax_frames: 2\nfmt: '2021'\n")
     folder = shared_data / "posetrack18_sample/videos/000001_mpiinew_test"
-    res = _run("run", folder, "-o", tmp_path / "out", "--config", cfg)
+    res = _run("run", folder, "-o", tmp_path / "out", "--config", cfg, "--sequential")
     assert res.exit_code == 0, res.output
     # the folder holds its own mp4 too: two inputs, unique names
     assert sorted(p.name for p in (tmp_path / "out").glob("*.json") if "summary" not in p.name) == [
         "000001_mpiinew_test.json", "000001_mpiinew_test_mp4.json",
     ]  # fmt: skip
     written = (tmp_path / "out" / "config.yaml").read_text()
-    assert "fmt: '2021'" in written and "steps: 1" in written
+    assert "fmt: '2021'" in written and "steps: 1" in written and "pipelined: false" in written
 
 
 def test_unknown_config_key_hint(tmp_path, shared_data) -> None:
@@ -124,6 +124,8 @@ def test_run_help_lists_options() -> None:
         "--checkpoint",
         "--precision",
         "--threads",
+        "--pipelined",
+        "--sequential",
     ):
         assert opt in res.output
 

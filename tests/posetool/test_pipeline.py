@@ -178,9 +178,9 @@ def test_run_video_gui_signature(shared_data, config, models, monkeypatch) -> No
 
 
 def test_pipelined_run_equals_sequential(demo_run, shared_data, config, models) -> None:
-    """Pipelined (the default: detection in its own thread, the pose model on several frames
-    at once) and one frame at a time give the same records, bit for bit: both run every op
-    on the one thread load_models set."""
+    """Pipelined (the default: detection and the pose model on several frames at once) and
+    one frame at a time give the same records, bit for bit: both run every op on the one
+    thread load_models set."""
     assert config.pipelined
     pipelined, _, _ = demo_run
     sequential, summary = process_video(shared_data / DEMO, replace(config, pipelined=False),
@@ -194,8 +194,7 @@ def test_pipelined_run_equals_sequential(demo_run, shared_data, config, models) 
 
 
 def _pipeline_threads() -> set[str]:
-    return {t.name for t in threading.enumerate()
-            if t.name == "detect-track" or t.name.startswith("pose")}  # fmt: skip
+    return {t.name for t in threading.enumerate() if t.name.startswith("posetool")}
 
 
 def test_pipelined_errors_and_cancel_stop_every_thread(shared_data, config, models,
