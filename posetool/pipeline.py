@@ -157,7 +157,11 @@ def _cached_models(config: PipelineConfig) -> PipelineModels:
 
 @dataclass
 class VideoSummary:
-    """How one input went; ``status`` is "ok", "failed" or "skipped"."""
+    """How one input went; ``status`` is "ok", "failed" or "skipped".
+
+    ``stage_seconds``: time spent in each stage, summed over the threads that ran it; in a
+    pipelined run the stages overlap, so they add up to more than ``seconds``.
+    """
 
     input: str
     name: str
@@ -175,7 +179,9 @@ class VideoSummary:
     def line(self) -> str:
         if self.status != "ok":
             return f"{self.name}: {self.status.upper()} {self.error}".rstrip()
-        stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items())
+        stages = "stage seconds over all threads: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in self.stage_seconds.items()
+        )
         warn = "" if self.decode.get("complete", True) else (
             f"; decode: {self.decode.get('decoded_frames')} of "
             f"{self.decode.get('expected_frames')} frames, {self.decode.get('failed_frames')} failed")  # fmt: skip
