@@ -23,8 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -216,6 +215,7 @@ def process_video(
 
     from diffpose.torch_threads import usable_cpu_count
     from posetool.pose_estimator import PoseEstimator
+    from posetool.tracked_frames import decoded_frames, tracked_frames
     from posetool.video_io import VideoReader
     from trackers import ByteTracker
 
@@ -236,12 +236,13 @@ def process_video(
             executor = ThreadPoolExecutor(workers, "posetool")
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-        frames = _tracked_frames(
-            _decoded_frames(path, reader, config.max_frames, clock, cancel), models.detector,
-            ByteTracker(config.tracker, fps=probe.fps), clock, executor, lookahead=workers + 1,
-        )  # fmt: skip
+        tracker = ByteTracker(config.tracker, fps=probe.fps)
+        frames = tracked_frames(decoded_frames(reader, config.max_frames, clock), models.detector,
+                                tracker, clock, executor, lookahead=workers + 1)  # fmt: skip
         estimator = PoseEstimator(models.pose_model, config.pose, executor, 2 * workers)
         for tf in frames:
+            if cancel is not None and cancel.is_set():
+                raise PipelineCancelled(str(path))
             records += estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
                                       tf.track_ids, tf.boxes_xyxy, tf.scores)  # fmt: skip
             timestamps.append(tf.timestamp_s)
@@ -269,103 +270,6 @@ def process_video(
                 "complete": report.complete or bool(config.max_frames)},
     )  # fmt: skip
     return result, summary
-
-
-@dataclass(frozen=True)
-class _TrackedFrame:
-    """One frame after detection and tracking; ``frame_bgr`` None where it failed to decode."""
-
-    frame_index: int
-    timestamp_s: float
-    frame_bgr: np.ndarray | None
-    track_ids: np.ndarray
-    boxes_xyxy: np.ndarray
-    scores: np.ndarray
-
-
-def _decoded_frames(path, reader, limit: int, clock: dict,
-                    cancel) -> Iterator[tuple[int, float, np.ndarray | None]]:  # fmt: skip
-    """(index, timestamp, BGR image) of every frame index in order, up to ``limit`` (0: all).
-    Image folders skip undecodable files without shifting indices: those frames come out
-    with no image, stamped one frame period after the previous one."""
-    probe = reader.probe
-    frames = iter(reader)
-    seen = 0
-    last_stamp: float | None = None
-
-    def gap_stamp() -> float:
-        return last_stamp + 1.0 / probe.fps if last_stamp is not None else 0.0
-
-    while not limit or seen < limit:
-        t0 = time.perf_counter()
-        frame = next(frames, None)
-        clock["decode"] += time.perf_counter() - t0
-        if frame is None:
-            break
-        if cancel is not None and cancel.is_set():
-            raise PipelineCancelled(str(path))
-        while seen < frame.frame_index and (not limit or seen < limit):
-            last_stamp = gap_stamp()
-            yield seen, last_stamp, None
-            seen += 1
-        if limit and seen >= limit:
-            break
-        last_stamp = frame.timestamp_s
-        yield seen, last_stamp, frame.frame_bgr
-        seen += 1
-    if probe.kind == "images" and not limit:
-        while seen < probe.frame_count:  # trailing undecodable images
-            last_stamp = gap_stamp()
-            yield seen, last_stamp, None
-            seen += 1
-
-
-def _tracked_frames(decoded, detector, tracker, clock: dict, executor=None,
-                    lookahead: int = 0) -> Iterator[_TrackedFrame]:  # fmt: skip
-    """Detect and track the decoded frames, in order.
-
-    With an executor, detection runs in its threads up to ``lookahead`` frames ahead of the
-    tracker (the detector is thread-safe; tracking is sequential and stays in this thread).
-    """
-    from concurrent.futures import Future
-
-    lock = threading.Lock()
-
-    def detect(frame_bgr):
-        t0 = time.perf_counter()
-        det = detector.detect(frame_bgr)
-        with lock:
-            clock["detect"] += time.perf_counter() - t0
-        return det
-
-    waiting: deque[tuple[int, float, np.ndarray | None, Future | None]] = deque()
-
-    def track_oldest() -> _TrackedFrame:
-        index, stamp, frame_bgr, found = waiting.popleft()
-        if found is None:  # no image: no detections
-            boxes, scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
-        else:
-            det = found.result()
-            boxes, scores = det.boxes_xyxy, det.scores
-        t0 = time.perf_counter()
-        tracks = tracker.update(boxes, scores)
-        clock["track"] += time.perf_counter() - t0
-        return _TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
-                             tracks.scores)  # fmt: skip
-
-    for index, stamp, frame_bgr in decoded:
-        found = None
-        if frame_bgr is not None:
-            if executor is not None:
-                found = executor.submit(detect, frame_bgr)
-            else:
-                found = Future()
-                found.set_result(detect(frame_bgr))
-        waiting.append((index, stamp, frame_bgr, found))
-        while len(waiting) > lookahead:
-            yield track_oldest()
-    while waiting:
-        yield track_oldest()
 
 
 def run_video(path: str | Path, progress: ProgressFn | None = None,
