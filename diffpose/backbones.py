@@ -201,7 +201,7 @@ class YoloBackbone(nn.Module):
         The inference path: no ImageNet normalisation that :meth:`forward` would undo, and the
         channels-last layout the layers want is the crops' own (a permuted view, no copy).
         """
-        return self._layers(crops_rgb.permute(0, 3, 1, 2).to(dtype).mul_(1.0 / 255.0))
+        return self._layers(crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0))
 
     def _layers(self, x: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):

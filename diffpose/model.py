@@ -166,10 +166,10 @@ class DiffPose(nn.Module):
         The same as :meth:`frame_features` of the normalised crops; a backbone with a
         ``forward_rgb`` (YOLO) skips the normalisation it would undo.
         """
-        if crops_rgb.dim() != 4 or tuple(crops_rgb.shape[1:3]) != self.image_size:
-            raise ValueError(
-                f"crops must be (M, {self.image_size}, 3) uint8, got {tuple(crops_rgb.shape)}"
-            )
+        if (crops_rgb.dim() != 4 or tuple(crops_rgb.shape[1:]) != (*self.image_size, 3)
+                or crops_rgb.dtype != torch.uint8):  # fmt: skip
+            raise ValueError(f"crops must be (M, {self.image_size}, 3) uint8, got "
+                             f"{crops_rgb.dtype} {tuple(crops_rgb.shape)}")  # fmt: skip
         forward_rgb = getattr(self.backbone, "forward_rgb", None)
         if forward_rgb is not None:
             return forward_rgb(crops_rgb, self.inference_dtype).float()

@@ -176,8 +176,8 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--threads", type=click.IntRange(0), default=None,
               help="CPU cores to use [default: 0, every core this process may use].")  # fmt: skip
 @click.option("--pipelined/--sequential", default=None,
-              help="Detection in its own thread and the pose model on several frames at once "
-                   "[default], or one frame at a time with each op on every thread.")  # fmt: skip
+              help="Several frames at once, detection and pose, each op on one thread "
+                   "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
                 precision, imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
                 threads, pipelined) -> None:  # fmt: skip

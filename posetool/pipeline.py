@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 STAGES = ("decode", "detect", "track", "pose")
+#: Most copies of the detector's network in a pipelined run (each costs memory; more than a
+#: few detecting at once only waits for the pose model).
+MAX_DETECTOR_COPIES = 4
 
 
 class PipelineCancelled(Exception):
@@ -127,26 +130,40 @@ class PipelineModels:
 
 
 def load_models(config: PipelineConfig) -> PipelineModels:
-    """Build the detector and load the DiffPose checkpoint.
+    """Build the detector and load the DiffPose checkpoint; set torch's thread count for the
+    config's mode (:func:`process_video` sets it again, for models shared between modes).
 
     Raises:
         WeightsError: Detector weights missing or wrong.
         FileNotFoundError: DiffPose checkpoint missing.
     """
-    import torch
-
-    from diffpose.torch_threads import usable_cpu_count
     from posetool.detector import PersonDetector
     from posetool.pose_estimator import load_pose_model
 
-    # pipelined: parallel over frames, not within ops (two thread teams on the same cores
-    # spin-wait each other, many times slower)
-    cores = config.threads or usable_cpu_count()
-    torch.set_num_threads(1 if config.pipelined else cores)
+    _set_op_threads(config)
+    workers = _workers(config)
     weights = config.detector_weights or None
     detector = PersonDetector(config.detector, weights=weights,
-                              max_instances=cores if config.pipelined else 1)  # fmt: skip
+                              max_instances=min(workers, MAX_DETECTOR_COPIES))  # fmt: skip
     return PipelineModels(detector, load_pose_model(config.pose))
+
+
+def _workers(config: PipelineConfig) -> int:
+    """Threads working on frames at once: every core used when pipelined, else one."""
+    from diffpose.torch_threads import usable_cpu_count
+
+    return (config.threads or usable_cpu_count()) if config.pipelined else 1
+
+
+def _set_op_threads(config: PipelineConfig) -> None:
+    """Torch's intra-op threads: one when pipelined (parallel over frames, not within ops: two
+    thread teams on the same cores spin-wait for each other, many times slower), else every
+    core used."""
+    import torch
+
+    from diffpose.torch_threads import usable_cpu_count
+
+    torch.set_num_threads(1 if config.pipelined else config.threads or usable_cpu_count())
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +230,6 @@ def process_video(
     from concurrent.futures import ThreadPoolExecutor
     from contextlib import ExitStack
 
-    from diffpose.torch_threads import usable_cpu_count
     from posetool.pose_estimator import PoseEstimator
     from posetool.tracked_frames import decoded_frames, tracked_frames
     from posetool.video_io import VideoReader
@@ -230,9 +246,9 @@ def process_video(
         total = probe.frame_count
         if config.max_frames:
             total = min(total, config.max_frames) if total else config.max_frames
-        executor, workers = None, 1
+        _set_op_threads(config)
+        executor, workers = None, _workers(config)
         if config.pipelined:
-            workers = config.threads or usable_cpu_count()
             executor = ThreadPoolExecutor(workers, "posetool")
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)

@@ -12,13 +12,16 @@ is repeated, as the paper does at sequence ends. Two crop modes:
   accuracy cost against ``key_box`` is measured by bench/bench_pipeline.py.
 
 Memory stays bounded: a sliding buffer of the last 2δ+1 frames (their track boxes plus the
-frame images in ``key_box`` mode or the per-track features in ``own_box`` mode). The record of
-frame t is emitted once frame t+δ has been pushed; :meth:`PoseEstimator.flush` emits the rest.
+frame images in ``key_box`` mode or the per-track features in ``own_box`` mode). Without an
+executor, the record of frame t is emitted once frame t+δ has been pushed;
+:meth:`PoseEstimator.flush` emits the rest.
 
-With an ``executor`` (a thread pool), the model work runs in its threads: each frame's backbone
-features and each frame's record are tasks, so several frames are in the model at once and
-the caller's thread (detection, tracking) runs beside them. Records still come out in frame
-order, at most ``max_pending`` of them in flight. Tasks are queued first in, first out, and a
+With an ``executor`` (a thread pool shared with other work, such as detection), the model work
+runs in its threads: each frame's backbone features and each frame's record are tasks, so
+several frames are in the model at once while the caller goes on. A record task keeps its
+window's frames (a snapshot: the buffer moves on), so up to ``max_pending`` more windows are
+held; records come out in frame order once finished, and :meth:`PoseEstimator.push` waits
+for the oldest when ``max_pending`` are in flight. Tasks are queued first in, first out, and a
 record task only waits on feature tasks queued before it, so a pool of any size cannot
 deadlock.
 
@@ -187,7 +190,8 @@ class PoseEstimator:
         #: Seconds the model work took, summed over threads (with an executor, more than the
         #: wall time it spans).
         self.busy_seconds = 0.0
-        #: Largest number of frames the buffer ever held (≤ 2δ+1).
+        #: Largest number of frames the buffer ever held (≤ 2δ+1; record tasks in flight
+        #: may hold up to ``max_pending`` windows more).
         self.max_buffered = 0
         #: Backbone passes and clips submitted so far (for benchmarks).
         self.backbone_crops = 0

