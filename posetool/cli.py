@@ -216,8 +216,8 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
                   overrides: dict) -> int:  # fmt: skip
     """Resolve the config (preset < --config file < options), run the batch, report."""
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
+    from posetool.inputs import discover_inputs
     from posetool.pipeline import PipelineConfig, run_batch
-    from posetool.video_io import discover_inputs
     from posetool.weights import WeightsError
 
     base = PipelineConfig.fast() if fast else PipelineConfig()

@@ -368,7 +368,7 @@ def run_batch(
     """Run every input; one failing input is recorded and the batch goes on.
 
     Args:
-        inputs: Video files / image folders (see :func:`posetool.video_io.discover_inputs`).
+        inputs: Video files / image folders (see :func:`posetool.inputs.discover_inputs`).
         out_dir: Output folder (created; must be writable).
         config: Run settings; written beside the outputs as ``config.yaml``.
         resume: Skip inputs whose outputs are complete.

@@ -252,7 +252,7 @@ def test_batch_resume_corrupt_nonvideo_and_non_ascii(shared_data, config, models
     (src / "broken.mp4").write_bytes(os.urandom(4096))
     notes = tmp_path / "notes.txt"
     notes.write_text("not a video")
-    from posetool.video_io import discover_inputs
+    from posetool.inputs import discover_inputs
 
     inputs = discover_inputs([src, notes])
     out = tmp_path / "out"

@@ -1,4 +1,5 @@
-"""VideoReader and discover_inputs on real files from ../shared/data."""
+"""VideoReader (posetool.video_io) and discover_inputs (posetool.inputs) on real files from
+../shared/data."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader, discover_inputs
+from posetool.inputs import discover_inputs
+from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader
 
 
 def _video(shared_data: Path, name: str) -> Path:
