@@ -70,10 +70,17 @@ BOX_ENLARGE = 1.25  # docs/POSETRACK.md: boxes enlarged by 25 %
 
 
 def default_checkpoint_path() -> Path:
-    """``resources/diffpose_cpu.safetensors`` beside the ``posetool`` package."""
+    """The shipped ``diffpose_cpu.safetensors``: in ``resources/`` beside the ``posetool``
+    package (a checkout or an editable install), else where a wheel install puts it
+    (``<prefix>/share/posetool/resources``); the checkout path when neither has it."""
+    import sys
+
     import posetool
 
-    return Path(posetool.__file__).resolve().parents[1] / "resources" / "diffpose_cpu.safetensors"
+    name = "diffpose_cpu.safetensors"
+    checkout = Path(posetool.__file__).resolve().parents[1] / "resources" / name
+    installed = Path(sys.prefix) / "share" / "posetool" / "resources" / name
+    return installed if not checkout.is_file() and installed.is_file() else checkout
 
 
 @dataclass(frozen=True)
