@@ -36,8 +36,6 @@ H,W crop.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from diffpose.data.transforms import (
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from diffpose.precision import PRECISIONS
 from posetool.records import FrameRecord
+from posetool.timed_tasks import BusySeconds, submit_timed
 
 __all__ = [
     "CROP_MODES", "PoseConfig", "PoseEstimator", "default_checkpoint_path",
@@ -193,10 +192,7 @@ class PoseEstimator:
         shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
         generator = torch.Generator(device="cpu").manual_seed(self.config.seed)
         self._noise = torch.randn(shape, generator=generator).to(model.inference_dtype)
-        self._busy_lock = threading.Lock()
-        #: Seconds the model work took, summed over threads (with an executor, more than the
-        #: wall time it spans).
-        self.busy_seconds = 0.0
+        self._busy = BusySeconds()
         #: Largest number of frames the buffer ever held (≤ 2δ+1; record tasks in flight
         #: may hold up to ``max_pending`` windows more).
         self.max_buffered = 0
@@ -208,6 +204,12 @@ class PoseEstimator:
     def from_checkpoint(cls, config: PoseConfig | None = None) -> PoseEstimator:
         """Load the checkpoint ``config`` names (default: resources/) on its device."""
         return cls(load_pose_model(config or PoseConfig()), config)
+
+    @property
+    def busy_seconds(self) -> float:
+        """Seconds the model work took, summed over threads (with an executor, more than the
+        wall time it spans)."""
+        return self._busy.total
 
     @property
     def buffered_frames(self) -> int:
@@ -292,21 +294,7 @@ class PoseEstimator:
         return out
 
     def _submit(self, fn, *args) -> Future:
-        """``fn(*args)`` on the executor, or now in this thread; its time adds to busy_seconds."""
-
-        def timed():
-            t0 = time.perf_counter()
-            try:
-                return fn(*args)
-            finally:
-                with self._busy_lock:
-                    self.busy_seconds += time.perf_counter() - t0
-
-        if self._executor is not None:
-            return self._executor.submit(timed)
-        done: Future = Future()
-        done.set_result(timed())  # errors raise here, in the caller's thread
-        return done
+        return submit_timed(self._executor, self._busy, fn, *args)
 
     # ----- crops and model calls (thread-safe: no shared state is written) ----------------
     def _affines(self, boxes_xyxy: np.ndarray) -> np.ndarray:

@@ -7,7 +7,6 @@ thread-safe); decoding and tracking are sequential and stay in the caller's thre
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
+
+from posetool.timed_tasks import BusySeconds, submit_timed
 
 __all__ = ["TrackedFrame", "decoded_frames", "tracked_frames"]
 
@@ -77,15 +78,7 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
     With an executor, detection runs in its threads up to ``lookahead`` frames ahead of the
     tracker (the detector is thread-safe; tracking is sequential and stays in this thread).
     """
-    lock = threading.Lock()
-
-    def detect(frame_bgr):
-        t0 = time.perf_counter()
-        det = detector.detect(frame_bgr)
-        with lock:
-            clock["detect"] += time.perf_counter() - t0
-        return det
-
+    busy = BusySeconds()
     waiting: deque[tuple[int, float, np.ndarray | None, Future | None]] = deque()
 
     def track_oldest() -> TrackedFrame:
@@ -95,6 +88,7 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
         else:
             det = found.result()
             boxes, scores = det.boxes_xyxy, det.scores
+            clock["detect"] = busy.total
         t0 = time.perf_counter()
         tracks = tracker.update(boxes, scores)
         clock["track"] += time.perf_counter() - t0
@@ -105,11 +99,7 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
     for index, stamp, frame_bgr in decoded:
         found = None
         if frame_bgr is not None:
-            if executor is not None:
-                found = executor.submit(detect, frame_bgr)
-            else:
-                found = Future()
-                found.set_result(detect(frame_bgr))
+            found = submit_timed(executor, busy, detector.detect, frame_bgr)
         waiting.append((index, stamp, frame_bgr, found))
         while len(waiting) > lookahead:
             yield track_oldest()
