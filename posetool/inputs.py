@@ -2,23 +2,31 @@
 folders (searched recursively) and glob patterns a user names.
 
 Files are ordered naturally (``img2`` before ``img10``); hidden files (``.DS_Store``,
-AppleDouble ``._clip.mp4``) are never inputs.
+AppleDouble ``._clip.mp4``) are never inputs. What posetool wrote is never an input either:
+a folder search skips the run's output folder, overlay videos (``NAME.overlay.mp4``) and the
+videos a ``NAME.summary.json`` beside them lists among its outputs (overlays of older
+versions were named ``NAME.mp4``). A folder reached twice (a symlink loop) is searched once.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "discover_inputs", "image_files"]
+__all__ = [
+    "IMAGE_SUFFIXES", "OVERLAY_SUFFIX", "VIDEO_SUFFIXES", "discover_inputs", "image_files",
+]  # fmt: skip
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
      ".mts", ".m2ts", ".3gp", ".ogv"}
 )  # fmt: skip
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+#: The overlay video of an output ``NAME`` is ``NAME.overlay.mp4``.
+OVERLAY_SUFFIX = ".overlay.mp4"
 
 
 def _natural_key(path: Path) -> list[int | str]:
@@ -35,21 +43,52 @@ def image_files(folder: Path) -> list[Path]:
     return sorted((p for p in files if p.is_file()), key=_natural_key)
 
 
-def _expand_folder(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    if image_files(folder):
-        found.append(folder)
-    for child in sorted(folder.iterdir(), key=_natural_key):
-        if not _visible(child):
-            continue
-        if child.is_dir():
-            found.extend(_expand_folder(child))
-        elif child.suffix.lower() in VIDEO_SUFFIXES and child.is_file():
-            found.append(child)
-    return found
+def _written_videos(folder: Path) -> set[Path]:
+    """Videos that the ``*.summary.json`` files of ``folder`` list as posetool's outputs."""
+    written: set[Path] = set()
+    for summary in folder.glob("*.summary.json"):
+        try:
+            outputs = json.loads(summary.read_text(encoding="utf-8")).get("outputs", {})
+            written.update(Path(p).resolve() for p in outputs.values() if isinstance(p, str))
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue  # not a summary of ours
+    return written
 
 
-def discover_inputs(paths: Iterable[str | Path]) -> list[Path]:
+class _Search:
+    """One folder search: the folders already searched (symlink loops) and what to skip."""
+
+    def __init__(self, output_dir: Path | None) -> None:
+        self.output_dir = output_dir.resolve() if output_dir is not None else None
+        self.seen: set[Path] = set()
+
+    def expand(self, folder: Path) -> list[Path]:
+        real = folder.resolve()
+        if real in self.seen:
+            return []
+        self.seen.add(real)
+        found: list[Path] = []
+        if image_files(folder):
+            found.append(folder)
+        written = _written_videos(folder)
+        for child in sorted(folder.iterdir(), key=_natural_key):
+            if not _visible(child):
+                continue
+            if child.is_dir():
+                if child.resolve() != self.output_dir:
+                    found.extend(self.expand(child))
+            elif self.is_input_video(child, written):
+                found.append(child)
+        return found
+
+    @staticmethod
+    def is_input_video(path: Path, written: set[Path]) -> bool:
+        return (path.suffix.lower() in VIDEO_SUFFIXES and path.is_file() and _visible(path)
+                and not path.name.lower().endswith(OVERLAY_SUFFIX)
+                and path.resolve() not in written)  # fmt: skip
+
+
+def discover_inputs(paths: Iterable[str | Path], output_dir: Path | None = None) -> list[Path]:
     """Expand files, folders (recursively) and globs into video files and image folders.
 
     A folder holding images is one image-sequence input; video files anywhere below are
@@ -59,6 +98,8 @@ def discover_inputs(paths: Iterable[str | Path]) -> list[Path]:
 
     Args:
         paths: Paths or glob patterns (``**`` recurses).
+        output_dir: The run's output folder: not searched when met inside a folder named
+            here (the folder named itself is searched, minus posetool's outputs).
 
     Returns:
         Inputs in the order given, sorted within each folder or glob, without duplicates.
@@ -67,6 +108,7 @@ def discover_inputs(paths: Iterable[str | Path]) -> list[Path]:
         FileNotFoundError: A path that does not exist or a glob that matches nothing.
     """
     found: list[Path] = []
+    search = _Search(output_dir)
     for item in paths:
         text = str(item)
         if glob.has_magic(text):
@@ -75,13 +117,13 @@ def discover_inputs(paths: Iterable[str | Path]) -> list[Path]:
                 raise FileNotFoundError(f"no file matches the pattern '{text}'")
             for match in matches:
                 if match.is_dir():
-                    found.extend(_expand_folder(match))
-                elif match.suffix.lower() in VIDEO_SUFFIXES and _visible(match):
+                    found.extend(search.expand(match))
+                elif search.is_input_video(match, _written_videos(match.parent)):
                     found.append(match)
         else:
             path = Path(item)
             if path.is_dir():
-                found.extend(_expand_folder(path))
+                found.extend(search.expand(path))
             elif path.exists():
                 found.append(path)
             else:

@@ -197,3 +197,23 @@ def test_records_validate() -> None:
         VideoProbe(Path("x"), "video", 25.0, 1, 1, 1, 45)
     with pytest.raises(ValueError):
         DecodeReport(Path("x"), 1, -1)
+
+
+def test_discover_inputs_survives_symlink_loops(tmp_path: Path, monkeypatch) -> None:
+    """Each real folder is listed once (following a loop went ~40 links deep, and two loops
+    made that exponential)."""
+    clips = tmp_path / "clips"
+    (clips / "sub").mkdir(parents=True)
+    video = clips / "sub" / "a.mp4"
+    video.write_bytes(b"")
+    (clips / "sub" / "loop").symlink_to(clips, target_is_directory=True)
+    listed: list[Path] = []
+    real_iterdir = Path.iterdir
+
+    def counting_iterdir(self):
+        listed.append(self)
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", counting_iterdir)
+    assert discover_inputs([tmp_path]) == [video]
+    assert len(listed) <= 2 * 3  # images + children of tmp_path, clips, clips/sub
