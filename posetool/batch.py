@@ -1,0 +1,289 @@
+"""The batch runner: every input through :func:`posetool.pipeline.process_video`, outputs
+written safely, one failing input recorded while the batch goes on.
+
+Outputs of an input named ``NAME`` (names: :mod:`posetool.batch_outputs`), each written
+atomically (temporary file + rename):
+
+- ``NAME.json``: PoseTrack JSON, every frame present; the per-joint ensemble spread (image px)
+  rides in each annotation as the extra key ``keypoint_spread_px``.
+- ``NAME.overlay.mp4`` with ``render``: boxes, track ids and skeletons over the frames.
+- ``NAME.summary.json``: frames, persons, tracks, speed per stage, decode report and what the
+  outputs were made from (:mod:`posetool.provenance`); "running" before the outputs are
+  written, "ok" once they all are, "failed" after an error.
+- ``run_summary.json`` and ``config.yaml`` (the resolved config) for the whole run.
+
+Safety: no output path may be an input (the run is refused); a file posetool did not write,
+one changed since, or one holding persons edited by hand is not replaced without
+``overwrite`` (the input is reported "refused"); a full disk or a vanished output folder stops
+the batch with :class:`OutputFolderError` instead of failing every remaining input.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from posetool.batch_outputs import (
+    RUN_FILES,
+    OutputConflictError,
+    check_no_input_overwritten,
+    output_names,
+    output_paths,
+)
+from posetool.pipeline import (
+    PipelineConfig,
+    PipelineModels,
+    ProgressFn,
+    VideoSummary,
+    load_models,
+    process_video,
+)
+from posetool.provenance import (
+    PROVENANCE_KEY,
+    input_identity,
+    provenance,
+    read_summary,
+    refusal_reason,
+    resumable,
+    settings_identity,
+    sha256_of_file,
+)
+
+__all__ = ["BatchSummary", "OutputConflictError", "OutputFolderError", "run_batch"]
+
+logger = logging.getLogger(__name__)
+
+#: Write errors that every later input would meet too.
+_FOLDER_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+_CONFIG_MARK = "# written by posetool"
+
+
+class OutputFolderError(OSError):
+    """The output folder can take no more files (full disk, gone, read-only): the batch stops."""
+
+
+@dataclass
+class BatchSummary:
+    """The whole run: one :class:`VideoSummary` per input ("ok", "failed", "skipped" as
+    complete by ``resume``, or "refused": outputs kept that only ``overwrite`` replaces)."""
+
+    videos: list[VideoSummary] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(v.status == "failed" for v in self.videos)
+
+    @property
+    def refused(self) -> int:
+        return sum(v.status == "refused" for v in self.videos)
+
+    def to_dict(self) -> dict:
+        ok = [v for v in self.videos if v.status == "ok"]
+        return {
+            PROVENANCE_KEY: provenance("run-summary"),
+            "inputs": len(self.videos), "ok": len(ok), "failed": self.failed,
+            "skipped": sum(v.status == "skipped" for v in self.videos), "refused": self.refused,
+            "frames": sum(v.frames for v in ok), "persons": sum(v.persons for v in ok),
+            "tracks": sum(v.tracks for v in ok), "seconds": round(self.seconds, 3),
+            "videos": [asdict(v) for v in self.videos],
+        }  # fmt: skip
+
+
+def _check_run_files(out_dir: Path, overwrite: bool) -> None:
+    """``config.yaml`` / ``run_summary.json`` already there and not posetool's: refuse."""
+    if overwrite:
+        return
+    config, summary = (out_dir / name for name in RUN_FILES[::-1])
+    if config.is_file() and not config.read_text(errors="replace").startswith(_CONFIG_MARK):
+        raise OutputConflictError(f"{config} was not written by posetool; pass --overwrite to "
+                                  "replace it or choose another output folder (-o)")  # fmt: skip
+    if summary.is_file() and read_summary(summary) is None:
+        raise OutputConflictError(f"{summary} was not written by posetool; pass --overwrite "
+                                  "to replace it or choose another output folder (-o)")  # fmt: skip
+
+
+class _SummaryFile:
+    """``NAME.summary.json`` kept current as the outputs of one input are written."""
+
+    def __init__(self, paths: dict[str, Path], made_from: dict[str, Any]) -> None:
+        self.paths = paths
+        self.made_from = made_from
+        old = read_summary(paths["summary"]) or {}
+        # files a previous run wrote and nobody changed stay vouched for until replaced
+        self.digests = {k: v for k, v in (old.get("output_sha256") or {}).items()
+                        if k in paths and paths[k].is_file() and sha256_of_file(paths[k]) == v}  # fmt: skip
+
+    def wrote(self, key: str) -> None:
+        self.digests[key] = sha256_of_file(self.paths[key])
+
+    def save(self, summary: VideoSummary) -> None:
+        from posetool.posetrack_io import atomic_write_text
+
+        doc = {PROVENANCE_KEY: provenance("video-summary"), **asdict(summary),
+               "made_from": self.made_from, "output_sha256": self.digests}  # fmt: skip
+        atomic_write_text(self.paths["summary"], json.dumps(doc, indent=1))
+
+
+def _process_one(path: Path, name: str, config: PipelineConfig,
+                 models: PipelineModels, progress: ProgressFn | None,
+                 record: _SummaryFile) -> VideoSummary:  # fmt: skip
+    from posetool.posetrack_io import write_posetrack
+
+    record.save(VideoSummary(str(path), name, status="running"))
+    result, summary = process_video(path, config, models, progress)
+    summary.name = name
+    paths = record.paths
+    write_posetrack(result, paths["json"], config.fmt, provenance=provenance("posetrack"))
+    record.wrote("json")
+    summary.outputs["json"] = str(paths["json"])
+    if config.render:
+        from posetool.render import render_video
+
+        render_video(path, result, paths["video"], max_frames=len(result.frames))
+        record.wrote("video")
+        summary.outputs["video"] = str(paths["video"])
+    summary.outputs["summary"] = str(paths["summary"])
+    record.save(summary)
+    return summary
+
+
+def run_batch(
+    inputs: Sequence[Path], out_dir: str | Path, config: PipelineConfig, *, resume: bool = False,
+    overwrite: bool = False, trust_detector_weights: bool = False,
+    models: PipelineModels | None = None,
+    on_video_start: Callable[[int, Path, str, int], ProgressFn | None] | None = None,
+    on_video_end: Callable[[VideoSummary], None] | None = None,
+) -> BatchSummary:  # fmt: skip
+    """Run every input; one failing input is recorded and the batch goes on.
+
+    Args:
+        inputs: Video files / image folders (see :func:`posetool.inputs.discover_inputs`).
+        out_dir: Output folder (created; must be writable).
+        config: Run settings; written beside the outputs as ``config.yaml``.
+        resume: Skip inputs whose outputs are complete, made from the same input and settings.
+        overwrite: Replace outputs posetool did not write, changed since, or edited by hand.
+        trust_detector_weights: Load ``config.detector_weights`` even when it is not the
+            pinned official file (ultralytics unpickles it, which can run code).
+        models: Prebuilt models (built lazily, on the first input that needs them).
+        on_video_start: ``(i, path, name, frames expected)`` → optional frame-progress callback.
+        on_video_end: Called with each input's summary.
+
+    Raises:
+        OutputConflictError: An output would replace an input, or a run file not posetool's.
+        OutputFolderError: The output folder filled up or vanished (the batch stopped).
+        OSError: The output folder cannot be created or written.
+    """
+    from posetool.config_file import dump_config
+    from posetool.posetrack_io import atomic_write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = output_names(inputs)
+    check_no_input_overwritten(inputs, out_dir, names)
+    _check_run_files(out_dir, overwrite)
+    atomic_write_text(out_dir / "config.yaml", f"{_CONFIG_MARK}\n{dump_config(config)}")
+    settings = settings_identity(config)
+    batch = BatchSummary()
+    start = time.perf_counter()
+    try:
+        for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
+            paths = output_paths(out_dir, name)
+            summary, made_from = _without_running(path, name, paths, settings, resume,
+                                                  overwrite, config.render)  # fmt: skip
+            if summary is None:
+                progress = (
+                    on_video_start(i, path, name, _expected(path)) if on_video_start else None
+                )
+                record = _SummaryFile(paths, made_from)
+                try:
+                    models = models or load_models(config, trust_detector_weights)
+                    summary = _process_one(path, name, config, models, progress, record)
+                except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
+                    if isinstance(exc, ImportError | MemoryError):
+                        raise
+                    logger.debug("input %s failed", path, exc_info=True)
+                    summary = VideoSummary(str(path), name, status="failed",
+                                           error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+                    _save_quietly(record, summary)
+                    if _is_setup_error(exc):
+                        batch.videos.append(summary)
+                        raise
+                    if _is_folder_error(exc, out_dir):
+                        batch.videos.append(summary)
+                        raise OutputFolderError(
+                            exc.errno, f"stopped after {i + 1} of {len(inputs)} inputs: the "
+                            f"output folder '{out_dir}' takes no more files ({exc.strerror or exc})"
+                        ) from exc  # fmt: skip
+            batch.videos.append(summary)
+            if on_video_end:
+                on_video_end(summary)
+    except BaseException:
+        batch.seconds = time.perf_counter() - start
+        try:  # what was done so far, when the folder still takes it
+            atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
+        except OSError:
+            logger.debug("cannot write the run summary to %s", out_dir, exc_info=True)
+        raise
+    batch.seconds = time.perf_counter() - start
+    atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
+    return batch
+
+
+def _without_running(path: Path, name: str, paths: dict[str, Path], settings: dict,
+                     resume: bool, overwrite: bool,
+                     render: bool) -> tuple[VideoSummary | None, dict]:  # fmt: skip
+    """The summary of an input that is not run (skipped as complete, refused, unreadable),
+    or None; and what its outputs would be made from."""
+    try:
+        made_from = {"input": input_identity(path), "settings": settings}
+    except OSError as exc:
+        return VideoSummary(str(path), name, status="failed",
+                            error=f"cannot read the input: {exc}"), {}  # fmt: skip
+    if resume and resumable(paths, made_from, render):
+        return VideoSummary(str(path), name, status="skipped", error="complete"), made_from
+    if not overwrite and (reason := refusal_reason(paths, made_from)):
+        return VideoSummary(str(path), name, status="refused",
+                            error=f"kept: {reason}; pass --overwrite to replace it"), made_from  # fmt: skip
+    return None, made_from
+
+
+def _save_quietly(record: _SummaryFile, summary: VideoSummary) -> None:
+    """Record a failure in the summary when the folder still takes it."""
+    try:
+        record.save(summary)
+    except OSError:
+        logger.debug("cannot record the failure of %s", summary.input, exc_info=True)
+
+
+def _is_folder_error(exc: Exception, out_dir: Path) -> bool:
+    """A write error every later input would meet too (full disk, folder gone)."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in _FOLDER_ERRNOS or not out_dir.is_dir()
+
+
+def _is_setup_error(exc: Exception) -> bool:
+    """Errors that would fail every input alike (missing weights or checkpoint)."""
+    from posetool.weights import WeightsError
+
+    return isinstance(exc, WeightsError) or (
+        isinstance(exc, FileNotFoundError) and "checkpoint" in str(exc)
+    )
+
+
+def _expected(path: Path) -> int:
+    """Frames announced by an input (0 when it cannot be probed; the run reports why)."""
+    from posetool.video_io import VideoOpenError, VideoReader
+
+    try:
+        with VideoReader(path) as reader:
+            return reader.probe.frame_count
+    except (VideoOpenError, OSError, ValueError):
+        return 0

