@@ -1,8 +1,9 @@
-"""PoseTrack JSON formats (2018/2021 per-video files and the 2017 annolist), parsed and written.
+"""PoseTrack JSON formats (2018/2021 per-video files and the 2017 annolist), parsed.
 
 This module is the one reader of the PoseTrack files: the evaluator, the training data and
 the app's record I/O all go through it. It holds plain column arrays in the 17 PoseTrack slots
-(see shared/docs/POSETRACK.md); no files are written here (the app writes atomically).
+(see shared/docs/POSETRACK.md); :mod:`diffpose.posetrack_writer` turns them back into JSON
+objects (the app writes the files, atomically).
 
 Shape letters: N persons, K = 17 keypoints, P polygon points.
 """
@@ -17,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from diffpose.json_checks import first_unsafe_value
 from diffpose.keypoints import (
     KEYPOINT_NAMES,
     NUM_KEYPOINTS,
     POSETRACK17_TO_POSETRACK,
-    SKELETON_1BASED,
 )
 
 __all__ = [
@@ -31,8 +32,6 @@ __all__ = [
     "frame_id_for",
     "load_posetrack",
     "parse_posetrack",
-    "to_posetrack17",
-    "to_posetrack18",
 ]
 
 _SEQ_RE = re.compile(r"(?P<seq>\d+)_(?P<src>mpiinew|mpii|bonn)(?:_|$)")
@@ -133,13 +132,24 @@ def load_posetrack(path: str | Path) -> PoseTrackVideo:
         raise PoseTrackFormatError(path, "<file>", f"not UTF-8 text ({exc})") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise PoseTrackFormatError(path, "<file>", "nested too deeply to read") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
         raise PoseTrackFormatError(path, "<file>", f"not valid JSON ({exc})") from None
     return parse_posetrack(data, source=str(path))
 
 
 def parse_posetrack(data: Any, source: str = "<memory>") -> PoseTrackVideo:
-    """Parse a loaded PoseTrack JSON object (any of the three formats)."""
+    """Parse a loaded PoseTrack JSON object (any of the three formats).
+
+    Raises:
+        PoseTrackFormatError: A missing or invalid field, an entry that is not an object, a
+            number that is NaN, infinite or beyond float32, or nesting deeper than any
+            PoseTrack file has (:mod:`diffpose.json_checks`); the message names the field.
+    """
+    unsafe = first_unsafe_value(data)
+    if unsafe is not None:
+        raise PoseTrackFormatError(source, *unsafe)
     if not isinstance(data, dict):
         raise PoseTrackFormatError(
             source, "<root>", f"expected an object, got {type(data).__name__}"
@@ -164,6 +174,22 @@ def _get(obj: Any, key: str, where: str, source: str, kind: type | tuple = objec
             source, f"{where}.{key}" if where else key, f"wrong type {type(value).__name__}"
         )
     return value
+
+
+def _integer(value: Any, where: str, source: str) -> int:
+    """An id or count: a JSON number, or a string of digits (some files quote image ids)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise PoseTrackFormatError(source, where, f"expected an integer, got {value!r:.40}")
+
+
+def _number(value: Any, where: str, source: str) -> float:
+    """A coordinate, score or flag: a JSON number (true/false count as 1/0)."""
+    if isinstance(value, int | float):
+        return float(value)
+    raise PoseTrackFormatError(source, where, f"expected a number, got {value!r:.40}")
 
 
 def _numbers(value: Any, n: int | None, where: str, source: str) -> np.ndarray:
@@ -221,13 +247,18 @@ def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
     order, n_file = _slot_order(data, source)
     by_image: dict[int, list[tuple[int, dict]]] = {}
     for a_idx, ann in enumerate(annotations):
-        image_id = _get(ann, "image_id", f"annotations[{a_idx}]", source, (int, float, str))
-        by_image.setdefault(int(image_id), []).append((a_idx, ann))
+        where = f"annotations[{a_idx}]"
+        image_id = _get(ann, "image_id", where, source, (int, float, str))
+        by_image.setdefault(_integer(image_id, f"{where}.image_id", source), []).append(
+            (a_idx, ann)
+        )
     fmt = "2021" if any(isinstance(a, dict) and "person_id" in a for a in annotations) else "2018"
     frames, vid_id = [], ""
     for i_idx, img in enumerate(images):
         where = f"images[{i_idx}]"
-        image_id = int(_get(img, "id", where, source, (int, float, str)))
+        image_id = _integer(
+            _get(img, "id", where, source, (int, float, str)), f"{where}.id", source
+        )
         file_name = str(_get(img, "file_name", where, source, str))
         vid_id = vid_id or str(img.get("vid_id", ""))
         regions: tuple[np.ndarray, ...] = ()
@@ -274,14 +305,14 @@ def _parse_person_2018(ann: dict, where: str, source: str, order: np.ndarray, n_
         "keypoints": kp,
         "scores": scores,
         "score": float(ann["score"]) if isinstance(ann.get("score"), int | float) else np.nan,
-        "track_id": int(track_id),
+        "track_id": _integer(track_id, f"{where}.track_id", source),
         "bbox": _numbers(ann["bbox"], 4, f"{where}.bbox", source)
         if "bbox" in ann
         else np.full(4, np.nan),
         "bbox_head": _numbers(ann["bbox_head"], 4, f"{where}.bbox_head", source)
         if "bbox_head" in ann
         else np.full(4, np.nan),
-        "id": int(ann.get("id", -1)),
+        "id": _integer(ann.get("id", -1), f"{where}.id", source),
         "extras": {k: v for k, v in ann.items() if k not in _ANN_KEYS},
     }
 
@@ -323,6 +354,18 @@ def _one(obj: dict, key: str, where: str, source: str) -> Any:
     return value
 
 
+def _one_number(obj: dict, key: str, where: str, source: str) -> float:
+    return _number(_one(obj, key, where, source), f"{where}.{key}", source)
+
+
+def _list(obj: dict, key: str, where: str, source: str) -> list:
+    """An optional list field (absent or null: empty)."""
+    value = obj.get(key) or []
+    if not isinstance(value, list):
+        raise PoseTrackFormatError(source, f"{where}.{key}", f"expected a list, got {value!r:.40}")
+    return value
+
+
 def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
     annolist = _get(data, "annolist", "", source, list)
     frames = []
@@ -330,15 +373,20 @@ def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
         where = f"annolist[{i_idx}]"
         image = _one(entry, "image", where, source)
         name = str(_get(image, "name", f"{where}.image[0]", source, str))
-        imgnum = int(_one(entry, "imgnum", where, source)) if "imgnum" in entry else i_idx + 1
+        imgnum = (
+            _integer(_one(entry, "imgnum", where, source), f"{where}.imgnum", source)
+            if "imgnum" in entry
+            else i_idx + 1
+        )
         regions = []
-        for r_idx, region in enumerate(entry.get("ignore_regions", []) or []):
-            pts = _get(region, "point", f"{where}.ignore_regions[{r_idx}]", source, list)
+        for r_idx, region in enumerate(_list(entry, "ignore_regions", where, source)):
+            rwhere = f"{where}.ignore_regions[{r_idx}]"
+            pts = _get(region, "point", rwhere, source, list)
             regions.append(
                 np.array(
                     [
-                        [float(_one(p, "x", "", source)), float(_one(p, "y", "", source))]
-                        for p in pts
+                        [_one_number(p, c, f"{rwhere}.point[{p_idx}]", source) for c in "xy"]
+                        for p_idx, p in enumerate(pts)
                     ]
                 ).reshape(-1, 2)
             )
@@ -368,147 +416,39 @@ def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
 
 
 def _parse_rect_2017(rect: dict, where: str, source: str) -> dict:
+    if not isinstance(rect, dict):
+        raise PoseTrackFormatError(source, where, f"expected an object, got {type(rect).__name__}")
     kp = np.zeros((NUM_KEYPOINTS, 3))
     scores = np.full(NUM_KEYPOINTS, np.nan)
-    annopoints = rect.get("annopoints") or []
+    annopoints = _list(rect, "annopoints", where, source)
     points = (
-        annopoints[0].get("point", []) if annopoints and isinstance(annopoints[0], dict) else []
+        _list(annopoints[0], "point", f"{where}.annopoints[0]", source)
+        if annopoints and isinstance(annopoints[0], dict)
+        else []
     )
     for p_idx, pt in enumerate(points):
         pwhere = f"{where}.annopoints[0].point[{p_idx}]"
-        joint = int(_one(pt, "id", pwhere, source))
+        joint = _integer(_one(pt, "id", pwhere, source), f"{pwhere}.id", source)
         if joint not in POSETRACK17_TO_POSETRACK:
             raise PoseTrackFormatError(source, f"{pwhere}.id", f"joint id {joint} not in 0..14")
         slot = POSETRACK17_TO_POSETRACK[joint]
-        vis = float(_one(pt, "is_visible", pwhere, source)) if "is_visible" in pt else 1.0
-        kp[slot] = (float(_one(pt, "x", pwhere, source)), float(_one(pt, "y", pwhere, source)), vis)
+        vis = _one_number(pt, "is_visible", pwhere, source) if "is_visible" in pt else 1.0
+        kp[slot] = (_one_number(pt, "x", pwhere, source), _one_number(pt, "y", pwhere, source), vis)
         if "score" in pt:
-            scores[slot] = float(_one(pt, "score", pwhere, source))
+            scores[slot] = _one_number(pt, "score", pwhere, source)
     head = np.full(4, np.nan)
     if all(k in rect for k in ("x1", "y1", "x2", "y2")):
-        x1, y1, x2, y2 = (float(_one(rect, k, where, source)) for k in ("x1", "y1", "x2", "y2"))
+        x1, y1, x2, y2 = (_one_number(rect, k, where, source) for k in ("x1", "y1", "x2", "y2"))
         head = np.array([x1, y1, x2 - x1, y2 - y1])
     return {
         "keypoints": kp,
         "scores": scores,
-        "score": float(_one(rect, "score", where, source)) if "score" in rect else np.nan,
-        "track_id": int(_one(rect, "track_id", where, source)) if "track_id" in rect else 0,
+        "score": _one_number(rect, "score", where, source) if "score" in rect else np.nan,
+        "track_id": _integer(_one(rect, "track_id", where, source), f"{where}.track_id", source)
+        if "track_id" in rect
+        else 0,
         "bbox": np.full(4, np.nan),
         "bbox_head": head,
         "id": -1,
         "extras": {},
     }
-
-
-def _num(x: float) -> float | int:
-    """JSON number: ints stay ints so files stay compact and diffable."""
-    xf = float(x)
-    return int(xf) if xf.is_integer() and abs(xf) < 2**53 else xf
-
-
-def to_posetrack18(video: PoseTrackVideo, fmt: str = "2018") -> dict:
-    """The PoseTrack 2018 (or 2021, adding ``person_id``) JSON object of a video.
-
-    Every frame is written, persons or not; annotation ids default to
-    ``image_id * 100 + person index`` as poseval's converter does.
-    """
-    if fmt not in ("2018", "2021"):
-        raise ValueError(f"fmt must be '2018' or '2021', got {fmt!r}")
-    images, annotations = [], []
-    for fr in video.frames:
-        img = {
-            **fr.image_extras,
-            "id": fr.image_id,
-            "file_name": fr.file_name,
-            "frame_id": fr.image_id,
-            "vid_id": video.vid_id,
-            "nframes": video.num_frames,
-            "is_labeled": bool(fr.is_labeled),
-        }
-        if fmt == "2021":
-            img["has_labeled_person"] = bool(fr.num_persons)
-        if fr.ignore_regions:
-            img["ignore_regions_x"] = [[_num(v) for v in p[:, 0]] for p in fr.ignore_regions]
-            img["ignore_regions_y"] = [[_num(v) for v in p[:, 1]] for p in fr.ignore_regions]
-        images.append(img)
-        for p in range(fr.num_persons):
-            ann: dict[str, Any] = dict(fr.person_extras[p]) if fr.person_extras else {}
-            ann_id = (
-                int(fr.annotation_ids[p]) if fr.annotation_ids[p] >= 0 else fr.image_id * 100 + p
-            )
-            ann.update(
-                id=ann_id,
-                image_id=fr.image_id,
-                category_id=1,
-                track_id=int(fr.track_ids[p]),
-                keypoints=[_num(v) for v in fr.keypoints[p].reshape(-1)],
-            )
-            if fmt == "2021":
-                ann.setdefault("person_id", int(fr.track_ids[p]))
-            for key, arr in (("bbox", fr.boxes_xywh), ("bbox_head", fr.head_boxes_xywh)):
-                if np.all(np.isfinite(arr[p])):
-                    ann[key] = [_num(v) for v in arr[p]]
-            if np.any(np.isfinite(fr.keypoint_scores[p])):
-                ann["scores"] = [_num(v) for v in np.nan_to_num(fr.keypoint_scores[p], nan=0.0)]
-            if np.isfinite(fr.person_scores[p]):
-                ann["score"] = _num(fr.person_scores[p])
-            annotations.append(ann)
-    categories = [
-        {
-            "supercategory": "person",
-            "id": 1,
-            "name": "person",
-            "keypoints": list(KEYPOINT_NAMES),
-            "skeleton": [list(e) for e in SKELETON_1BASED],
-        }
-    ]
-    return {"images": images, "annotations": annotations, "categories": categories}
-
-
-def to_posetrack17(video: PoseTrackVideo) -> dict:
-    """The PoseTrack 2017 annolist JSON object of a video (ears are dropped: no 2017 id)."""
-    slot_to_id = {slot: jid for jid, slot in POSETRACK17_TO_POSETRACK.items()}
-    annolist = []
-    for idx, fr in enumerate(video.frames):
-        present = fr.present()
-        rects = []
-        for p in range(fr.num_persons):
-            points = []
-            for jid in range(15):
-                slot = POSETRACK17_TO_POSETRACK[jid]
-                if not present[p, slot]:
-                    continue
-                x, y, v = fr.keypoints[p, slot]
-                pt = {"id": [jid], "x": [_num(x)], "y": [_num(y)], "is_visible": [_num(v)]}
-                if np.isfinite(fr.keypoint_scores[p, slot]):
-                    pt["score"] = [_num(fr.keypoint_scores[p, slot])]
-                points.append(pt)
-            points.sort(key=lambda pt: slot_to_id[POSETRACK17_TO_POSETRACK[pt["id"][0]]])
-            rect: dict[str, Any] = {
-                "track_id": [int(fr.track_ids[p])],
-                "annopoints": [{"point": points}],
-            }
-            hb = fr.head_boxes_xywh[p]
-            if np.all(np.isfinite(hb)):
-                rect.update(
-                    x1=[_num(hb[0])],
-                    y1=[_num(hb[1])],
-                    x2=[_num(hb[0] + hb[2])],
-                    y2=[_num(hb[1] + hb[3])],
-                )
-            if np.isfinite(fr.person_scores[p]):
-                rect["score"] = [_num(fr.person_scores[p])]
-            rects.append(rect)
-        entry: dict[str, Any] = {
-            "image": [{"name": fr.file_name}],
-            "imgnum": [idx + 1],
-            "is_labeled": [int(fr.is_labeled)],
-            "annorect": rects,
-        }
-        if fr.ignore_regions:
-            entry["ignore_regions"] = [
-                {"point": [{"x": [_num(x)], "y": [_num(y)]} for x, y in poly]}
-                for poly in fr.ignore_regions
-            ]
-        annolist.append(entry)
-    return {"annolist": annolist}

@@ -23,13 +23,13 @@ import numpy as np
 
 from diffpose.keypoints import NUM_KEYPOINTS
 from diffpose.posetrack_format import (
+    PoseTrackFormatError,
     PoseTrackFrame,
     PoseTrackVideo,
     frame_id_for,
     load_posetrack,
-    to_posetrack17,
-    to_posetrack18,
 )
+from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = [
@@ -168,9 +168,7 @@ def read_posetrack(
         spread = np.full((fr.num_persons, NUM_KEYPOINTS), np.nan, np.float32)
         edited = np.zeros(fr.num_persons, bool)
         for p, extra in enumerate(fr.person_extras):
-            if isinstance(extra.get(SPREAD_KEY), list) and len(extra[SPREAD_KEY]) == NUM_KEYPOINTS:
-                spread[p] = [np.nan if s is None else s for s in extra[SPREAD_KEY]]
-            edited[p] = bool(extra.get(EDITED_KEY, False))
+            spread[p], edited[p] = _extras(extra, f"image {fr.image_id}, person {p}", path)
         scores = np.where(
             np.isnan(fr.keypoint_scores), present.astype(np.float64), fr.keypoint_scores
         )
@@ -205,6 +203,32 @@ def read_posetrack(
         sequence_name=name or Path(path).stem,
     )
     return VideoResult(meta, tuple(records))
+
+
+def _extras(extra: dict, where: str, path: str | Path) -> tuple[np.ndarray, bool]:
+    """An annotation's spread (17 numbers or nulls; NaN where null or absent) and edit flag.
+
+    Raises:
+        PoseTrackFormatError: Either key present with another type.
+    """
+    spread = np.full(NUM_KEYPOINTS, np.nan, np.float32)
+    raw = extra.get(SPREAD_KEY)
+    if raw is not None:
+        numbers = isinstance(raw, list) and len(raw) == NUM_KEYPOINTS
+        if not numbers or not all(_number_or_null(s) for s in raw):
+            raise PoseTrackFormatError(path, f"{where}: {SPREAD_KEY}",
+                                       f"expected {NUM_KEYPOINTS} numbers or nulls")  # fmt: skip
+        spread[:] = [np.nan if s is None else s for s in raw]
+    edited = extra.get(EDITED_KEY, False)
+    if not isinstance(edited, bool):
+        raise PoseTrackFormatError(
+            path, f"{where}: {EDITED_KEY}", f"expected true or false, got {edited!r:.40}"
+        )
+    return spread, edited
+
+
+def _number_or_null(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def _guess_size(video: PoseTrackVideo) -> tuple[int, int]:

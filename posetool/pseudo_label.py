@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
-from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, to_posetrack18
+from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo
+from diffpose.posetrack_writer import to_posetrack18
 from posetool.posetrack_io import atomic_write_text
 from posetool.video_io import VideoReader
 

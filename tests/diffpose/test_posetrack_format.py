@@ -1,4 +1,5 @@
-"""PoseTrack 2017/2018/2021 parsing, writing and conversion on the real sample files."""
+"""PoseTrack 2017/2018/2021 parsing (diffpose.posetrack_format), writing
+(diffpose.posetrack_writer) and conversion on the real sample files."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from diffpose.posetrack_format import (
     frame_id_for,
     load_posetrack,
     parse_posetrack,
-    to_posetrack17,
-    to_posetrack18,
 )
+from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 
 
 def test_frame_id_rule():
