@@ -16,6 +16,25 @@ TRUST_HELP = ("Load --detector-weights (or the YAML key) that are not the offici
               "file: only for weights whose source you trust.")  # fmt: skip
 
 
+def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
+    """Log at INFO with --verbose; otherwise keep OpenCV/FFmpeg console noise away."""
+    import logging
+
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        return
+    from posetool.video_io import quiet_video_backends
+
+    quiet_video_backends()
+
+
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbosity,
+    help="Log progress details, and let OpenCV/FFmpeg print their own messages about broken "
+         "videos (hidden by default).",
+)  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posetool")
 def main() -> None:
@@ -57,6 +76,7 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
 
 
 @main.command("pseudo-label")
+@verbose_option
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Output root (PoseTrack layout: annotations/train/*.json, images/).")  # fmt: skip
@@ -130,6 +150,7 @@ def info_command() -> None:
 
 
 @main.command("view")
+@verbose_option
 @click.argument("video", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--poses", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PoseTrack JSON of the video (default: <stem>.json beside it).")  # fmt: skip
@@ -142,6 +163,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 
 # ----- run / render (the pipeline) --------------------------------------------------------
 @main.command("run")
+@verbose_option
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: NAME.json (+ NAME.overlay.mp4), NAME.summary.json, run_summary.json, config.yaml.")  # fmt: skip
@@ -314,6 +336,7 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
 
 
 @main.command("render")
+@verbose_option
 @click.argument("video", type=click.Path(exists=True, path_type=Path))
 @click.argument("poses", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),

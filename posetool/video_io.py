@@ -18,12 +18,16 @@ Decisions that matter downstream:
   landed. For image folders the index is the file's position in the sorted folder, so a
   broken image is skipped without shifting the others.
 - Memory: one frame at a time plus one float per frame seen (the seek table).
+- Console: OpenCV's ``[ WARN:0@...]`` lines and FFmpeg's (``moov atom not found``) are off
+  unless asked for (:func:`quiet_video_backends`); decode problems reach the user through
+  :class:`DecodeReport` and :class:`VideoOpenError` instead.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,8 +46,23 @@ _ROTATE_CODES = {
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
 }
+#: FFmpeg's AV_LOG_QUIET; OpenCV passes OPENCV_FFMPEG_LOGLEVEL to av_log_set_level.
+_FFMPEG_QUIET = "-8"
 _FORWARD_WINDOW = 64  # read_frame decodes forward instead of seeking when this close ahead
 _MSEC_TOLERANCE = 0.5
+
+
+def quiet_video_backends() -> None:
+    """Keep OpenCV's and FFmpeg's messages about broken files off the console.
+
+    FFmpeg's level is read when OpenCV first opens a video (tested with opencv-python 5.0:
+    setting ``OPENCV_FFMPEG_LOGLEVEL`` later has no effect, and
+    ``cv2.utils.logging.setLogLevel`` silences OpenCV's own lines but not FFmpeg's), so call
+    this before any video is opened. Levels the user set in the environment are kept.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class VideoOpenError(RuntimeError):

@@ -258,3 +258,38 @@ def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
         res = CliRunner().invoke(main, ["run", str(src), "-o", str(tmp_path / "out"), *how])
         assert res.exit_code == 1 and "--trust-detector-weights" in res.output, res.output
         assert "unpickling can run code" in res.output and "Traceback" not in res.output
+
+
+def test_vanished_output_folder_stops_the_batch(config, models, tmp_path) -> None:
+    import shutil
+
+    inputs = [write_video(tmp_path / "in" / f"v{i}.mp4", seed=i) for i in range(3)]
+    out = tmp_path / "out"
+    ended: list[str] = []
+
+    def remove_folder(summary) -> None:
+        ended.append(summary.status)
+        shutil.rmtree(out)
+
+    with pytest.raises(OutputFolderError, match="stopped after 2 of 3 inputs"):
+        run_batch(inputs, out, config, models=models, on_video_end=remove_folder)
+    assert ended == ["ok"]
+
+
+def test_cli_full_disk_one_message(config, tmp_path, monkeypatch) -> None:
+    import posetool.posetrack_io as io
+
+    inputs = [write_video(tmp_path / "in" / f"v{i}.mp4", seed=i) for i in range(3)]
+    real = io.atomic_write_text
+
+    def full_after_config(path, text):
+        if Path(path).name != "config.yaml":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, text)
+
+    monkeypatch.setattr(io, "atomic_write_text", full_after_config)
+    args = ["run", *map(str, inputs), "-o", str(tmp_path / "out"), "--imgsz", "64"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert res.output.count("No space left on device") == 1, res.output
+    assert "stopped after 1 of 3 inputs" in res.output and "Traceback" not in res.output
