@@ -7,6 +7,9 @@ atomically (temporary file + rename):
 - ``NAME.json``: PoseTrack JSON, every frame present; the per-joint ensemble spread (image px)
   rides in each annotation as the extra key ``keypoint_spread_px``.
 - ``NAME.overlay.mp4`` with ``render``: boxes, track ids and skeletons over the frames.
+
+Both are written as frames finish (no record is kept), so memory does not grow with the
+length of the video (bench/bench_memory.py).
 - ``NAME.summary.json``: frames, persons, tracks, speed per stage, decode report and what the
   outputs were made from (:mod:`posetool.provenance`); "running" before the outputs are
   written, "ok" once they all are, "failed" after an error.
@@ -42,7 +45,7 @@ from posetool.pipeline import (
     ProgressFn,
     VideoSummary,
     load_models,
-    process_video,
+    stream_video,
 )
 from posetool.provenance import (
     PROVENANCE_KEY,
@@ -134,21 +137,42 @@ class _SummaryFile:
 def _process_one(path: Path, name: str, config: PipelineConfig,
                  models: PipelineModels, progress: ProgressFn | None,
                  record: _SummaryFile) -> VideoSummary:  # fmt: skip
-    from posetool.posetrack_io import write_posetrack
+    """Run one input, streaming its records into the JSON (and overlay) as frames finish."""
+    from contextlib import ExitStack
+
+    from posetool.posetrack_stream import PoseTrackStreamWriter
+    from posetool.records import VideoMeta
+    from posetool.render import OverlayWriter
+    from posetool.video_io import VideoReader
 
     record.save(VideoSummary(str(path), name, status="running"))
-    result, summary = process_video(path, config, models, progress)
-    summary.name = name
     paths = record.paths
-    write_posetrack(result, paths["json"], config.fmt, provenance=provenance("posetrack"))
-    record.wrote("json")
-    summary.outputs["json"] = str(paths["json"])
-    if config.render:
-        from posetool.render import render_video
+    with VideoReader(path, image_fps=config.image_fps) as reader:
+        probe = reader.probe
+    size_wh = (probe.width, probe.height)
+    sequence = VideoMeta(path, probe.fps, 0, *size_wh).sequence_name
+    with ExitStack() as stack:
+        json_out = stack.enter_context(PoseTrackStreamWriter(
+            paths["json"], sequence, config.fmt, provenance=provenance("posetrack")))  # fmt: skip
+        overlay = None
+        if config.render:
+            overlay = stack.enter_context(OverlayWriter(paths["video"], probe.fps, size_wh))
 
-        render_video(path, result, paths["video"], max_frames=len(result.frames))
-        record.wrote("video")
-        summary.outputs["video"] = str(paths["video"])
+        def sink(frame_record, frame_bgr) -> None:
+            json_out.add(frame_record)
+            if overlay is not None and frame_bgr is not None:
+                overlay.add(frame_bgr, frame_record)
+
+        _, summary = stream_video(path, config, sink, models, progress,
+                                  keep_frames=config.render)  # fmt: skip
+        json_out.commit()
+        record.wrote("json")
+        summary.outputs["json"] = str(paths["json"])
+        if overlay is not None:
+            overlay.commit()
+            record.wrote("video")
+            summary.outputs["video"] = str(paths["video"])
+    summary.name = name
     summary.outputs["summary"] = str(paths["summary"])
     record.save(summary)
     return summary

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -25,8 +26,8 @@ from posetool.records import FrameRecord, VideoMeta, VideoResult
 from trackers import ByteTrackConfig
 
 __all__ = [
-    "PipelineCancelled", "PipelineConfig", "PipelineModels", "VideoSummary", "load_models",
-    "process_video", "run_video",
+    "PipelineCancelled", "PipelineConfig", "PipelineModels", "RecordSink", "VideoSummary",
+    "load_models", "process_video", "run_video", "stream_video",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -203,23 +204,33 @@ class VideoSummary:
                 f"tracks, {self.fps:.2f} frames/s ({stages}){warn}")  # fmt: skip
 
 
-def process_video(
-    path: str | Path, config: PipelineConfig, models: PipelineModels | None = None,
-    progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-    estimator_probe: Callable[[object], None] | None = None,
-) -> tuple[VideoResult, VideoSummary]:  # fmt: skip
-    """Run detect → track → estimate over one video file or image folder.
+RecordSink = Callable[[FrameRecord, np.ndarray | None], None]
+
+
+def stream_video(
+    path: str | Path, config: PipelineConfig, sink: RecordSink,
+    models: PipelineModels | None = None, progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    estimator_probe: Callable[[object], None] | None = None, keep_frames: bool = False,
+) -> tuple[VideoMeta, VideoSummary]:  # fmt: skip
+    """Run detect → track → estimate over one video file or image folder, handing each
+    frame's record to ``sink`` as soon as it is complete, in frame order; nothing is kept, so
+    memory does not grow with the video's length.
 
     Args:
         path: Video file or image folder.
         config: Run settings.
+        sink: Called with each record and, with ``keep_frames``, its decoded frame (BGR
+            uint8; None where decoding failed or without ``keep_frames``).
         models: Prebuilt models (built from ``config`` when None).
         progress: Called with (frames done, frames expected) after each frame.
         cancel: When set, the run stops with :class:`PipelineCancelled`.
         estimator_probe: Called with the PoseEstimator after every frame (tests, benches).
+        keep_frames: Hold each decoded frame until its record is ready (the 2δ+1 window and
+            the frames in flight: a bounded number) to hand both to ``sink``.
 
     Returns:
-        The poses of every frame (frames that failed to decode are present, empty) and a summary.
+        The video's metadata (frame count = records emitted) and a summary.
 
     Raises:
         VideoOpenError: The input cannot be opened.
@@ -236,8 +247,18 @@ def process_video(
     path = Path(path)
     models = models or load_models(config)
     clock = dict.fromkeys(STAGES, 0.0)
-    records: list[FrameRecord] = []
-    timestamps: list[float] = []
+    timestamps = array("d")
+    frames_held: dict[int, np.ndarray | None] = {}
+    counts = {"records": 0, "persons": 0}
+    track_ids: set[int] = set()
+
+    def emit(records: list[FrameRecord]) -> None:
+        for record in records:
+            counts["records"] += 1
+            counts["persons"] += record.num_persons
+            track_ids.update(record.track_ids.tolist())
+            sink(record, frames_held.pop(record.frame_index, None))
+
     start = time.perf_counter()
     with VideoReader(path, image_fps=config.image_fps) as reader, ExitStack() as stack:
         probe = reader.probe
@@ -257,25 +278,27 @@ def process_video(
         for tf in frames:
             if cancel is not None and cancel.is_set():
                 raise PipelineCancelled(str(path))
-            records += estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
-                                      tf.track_ids, tf.boxes_xyxy, tf.scores)  # fmt: skip
+            if keep_frames:
+                frames_held[tf.frame_index] = tf.frame_bgr
+            emit(estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
+                                tf.track_ids, tf.boxes_xyxy, tf.scores))  # fmt: skip
             timestamps.append(tf.timestamp_s)
             if estimator_probe is not None:
                 estimator_probe(estimator)
             if progress is not None:
                 progress(len(timestamps), max(total, len(timestamps)))
-        records += estimator.flush()
+        emit(estimator.flush())
         clock["pose"] = estimator.busy_seconds
         report = reader.report
-    meta = VideoMeta(path=path, fps=probe.fps, frame_count=len(records), width=probe.width,
+    n = counts["records"]
+    meta = VideoMeta(path=path, fps=probe.fps, frame_count=n, width=probe.width,
                      height=probe.height, rotation_deg=probe.rotation_deg,
                      timestamps_s=np.asarray(timestamps))  # fmt: skip
-    result = VideoResult(meta, tuple(records))
     seconds = time.perf_counter() - start
     summary = VideoSummary(
-        input=str(path), name=meta.sequence_name, frames=len(records),
-        persons=int(sum(r.num_persons for r in records)), tracks=len(result.track_ids()),
-        seconds=round(seconds, 3), fps=round(len(records) / seconds, 3) if seconds else 0.0,
+        input=str(path), name=meta.sequence_name, frames=n, persons=counts["persons"],
+        tracks=len(track_ids), seconds=round(seconds, 3),
+        fps=round(n / seconds, 3) if seconds else 0.0,
         stage_seconds={k: round(v, 3) for k, v in clock.items()},
         decode={"expected_frames": report.expected_frames,
                 "decoded_frames": report.decoded_frames, "failed_frames": report.failed_frames,
@@ -283,7 +306,25 @@ def process_video(
                 "timestamp_fallbacks": report.timestamp_fallbacks,
                 "complete": report.complete or bool(config.max_frames)},
     )  # fmt: skip
-    return result, summary
+    return meta, summary
+
+
+def process_video(
+    path: str | Path, config: PipelineConfig, models: PipelineModels | None = None,
+    progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+    estimator_probe: Callable[[object], None] | None = None,
+) -> tuple[VideoResult, VideoSummary]:  # fmt: skip
+    """:func:`stream_video` with every record kept: the poses of every frame (frames that
+    failed to decode are present, empty) and a summary.
+
+    Raises:
+        VideoOpenError: The input cannot be opened.
+        PipelineCancelled: ``cancel`` was set.
+    """
+    records: list[FrameRecord] = []
+    meta, summary = stream_video(path, config, lambda record, _frame: records.append(record),
+                                 models, progress, cancel, estimator_probe)  # fmt: skip
+    return VideoResult(meta, tuple(records)), summary
 
 
 def run_video(path: str | Path, progress: ProgressFn | None = None,

@@ -33,8 +33,8 @@ from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = [
-    "atomic_write_text", "give_plain_file_mode", "read_posetrack", "video_to_posetrack",
-    "write_posetrack",
+    "atomic_write_text", "give_plain_file_mode", "posetrack_vid_id", "read_posetrack",
+    "record_to_posetrack_frame", "video_to_posetrack", "write_posetrack",
 ]  # fmt: skip
 
 SPREAD_KEY = "keypoint_spread_px"
@@ -74,7 +74,8 @@ def _xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frame_to_posetrack(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
+def record_to_posetrack_frame(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
+    """The neutral PoseTrack structure of one frame record (ids from ``sequence``)."""
     image_id = frame_id_for(sequence, fr.frame_index)
     image_id = fr.frame_index if image_id is None else image_id
     n = fr.num_persons
@@ -110,22 +111,22 @@ def _frame_to_posetrack(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
 def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
     """The neutral PoseTrack structure of a video result (every frame present)."""
     seq = result.meta.sequence_name
-    frames = tuple(_frame_to_posetrack(fr, seq) for fr in result.frames)
-    vid = seq.split("_")[0] if frame_id_for(seq, 0) is not None else seq
-    return PoseTrackVideo(source=str(result.meta.path), fmt="2018", vid_id=vid, frames=frames)
+    frames = tuple(record_to_posetrack_frame(fr, seq) for fr in result.frames)
+    return PoseTrackVideo(source=str(result.meta.path), fmt="2018", vid_id=posetrack_vid_id(seq),
+                          frames=frames)  # fmt: skip
 
 
-def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018",
-                    provenance: dict | None = None) -> Path:  # fmt: skip
-    """Write a video result as PoseTrack ``2018``, ``2021`` or ``2017`` JSON, atomically.
+def posetrack_vid_id(sequence: str) -> str:
+    """``vid_id`` of a sequence: the PoseTrack number (``009473``) or the whole name."""
+    return sequence.split("_")[0] if frame_id_for(sequence, 0) is not None else sequence
 
-    ``provenance``, when given, is stored under the top-level key ``posetool`` (who wrote the
-    file; PoseTrack readers, poseval too, ignore unknown top-level keys).
-    """
+
+def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018") -> Path:
+    """Write a whole video result as PoseTrack ``2018``, ``2021`` or ``2017`` JSON,
+    atomically (the batch writes frame by frame instead:
+    :class:`posetool.posetrack_stream.PoseTrackStreamWriter`)."""
     video = video_to_posetrack(result)
     data = to_posetrack17(video) if fmt == "2017" else to_posetrack18(video, fmt)
-    if provenance is not None:
-        data["posetool"] = provenance
     path = Path(path)
     atomic_write_text(path, json.dumps(data, allow_nan=False))
     return path

@@ -19,7 +19,7 @@ import numpy as np
 from diffpose.keypoints import SKELETON
 from posetool.records import FrameRecord, VideoResult
 
-__all__ = ["draw_frame", "render_video", "track_color_bgr"]
+__all__ = ["OverlayWriter", "draw_frame", "render_video", "track_color_bgr"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,65 @@ def draw_frame(frame_bgr: np.ndarray, record: FrameRecord, min_score: float = 0.
     return out
 
 
+class OverlayWriter:
+    """An overlay mp4 written frame by frame, atomically: the file appears only once
+    :meth:`commit` is called, with the mode a plain ``open()`` gives (as the JSON beside it);
+    leaving the ``with`` block without it removes the temporary file.
+
+    Args:
+        out_path: The mp4 to write.
+        fps: Frame rate.
+        size_wh: (width, height); frames of another size are resized.
+        min_score: Joints scoring below this are not drawn.
+
+    Raises:
+        OSError: No video writer can be opened in the output folder.
+    """
+
+    def __init__(self, out_path: str | Path, fps: float, size_wh: tuple[int, int],
+                 min_score: float = 0.1) -> None:  # fmt: skip
+        self.out_path = Path(out_path)
+        self.size_wh = size_wh
+        self.min_score = min_score
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.out_path.stem}.", suffix=".tmp.mp4",
+                                   dir=self.out_path.parent)  # fmt: skip
+        os.close(fd)
+        self._tmp: Path | None = Path(tmp)
+        self._writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, size_wh)
+        if not self._writer.isOpened():
+            self._discard()
+            raise OSError(f"cannot open a video writer for '{self.out_path}'")
+
+    def __enter__(self) -> OverlayWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._discard()
+
+    def add(self, frame_bgr: np.ndarray, record: FrameRecord | None) -> None:
+        """Append a frame, with ``record``'s persons drawn on it when given."""
+        img = frame_bgr if record is None else draw_frame(frame_bgr, record, self.min_score)
+        if img.shape[1::-1] != self.size_wh:
+            img = cv2.resize(img, self.size_wh)
+        self._writer.write(img)
+
+    def commit(self) -> Path:
+        """Close the video and rename it into place."""
+        from posetool.posetrack_io import give_plain_file_mode
+
+        self._writer.release()
+        give_plain_file_mode(self._tmp)
+        os.replace(self._tmp, self.out_path)
+        self._tmp = None
+        return self.out_path
+
+    def _discard(self) -> None:
+        self._writer.release()  # a no-op once released
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
 def render_video(
     video_path: str | Path, result: VideoResult, out_path: str | Path,
     progress: Callable[[int, int], None] | None = None, min_score: float = 0.1,
@@ -72,40 +131,17 @@ def render_video(
         VideoOpenError: The video cannot be opened.
         OSError: The output cannot be written.
     """
-    from posetool.posetrack_io import give_plain_file_mode
     from posetool.video_io import VideoReader
 
-    out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp.mp4",
-                               dir=out_path.parent)  # fmt: skip
-    os.close(fd)
-    writer = None
-    try:
-        fps = result.meta.fps
-        with VideoReader(video_path, image_fps=fps) as reader:
-            size = (reader.probe.width, reader.probe.height)
-            writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-            if not writer.isOpened():
-                raise OSError(f"cannot open a video writer for '{out_path}'")
-            n = len(result.frames)
+    n = len(result.frames)
+    with VideoReader(video_path, image_fps=result.meta.fps) as reader:
+        size = (reader.probe.width, reader.probe.height)
+        with OverlayWriter(out_path, result.meta.fps, size, min_score) as overlay:
             for frame in reader:
                 if max_frames and frame.frame_index >= max_frames:
                     break
-                img = frame.frame_bgr
-                if frame.frame_index < n:
-                    img = draw_frame(img, result.frames[frame.frame_index], min_score)
-                if img.shape[1::-1] != size:
-                    img = cv2.resize(img, size)
-                writer.write(img)
+                i = frame.frame_index
+                overlay.add(frame.frame_bgr, result.frames[i] if i < n else None)
                 if progress is not None:
-                    progress(min(frame.frame_index + 1, n), n)
-        writer.release()
-        writer = None
-        give_plain_file_mode(tmp)  # as the JSON beside it, not mkstemp's 0600
-        os.replace(tmp, out_path)
-    except BaseException:
-        if writer is not None:
-            writer.release()
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_path
+                    progress(min(i + 1, n), n)
+            return overlay.commit()

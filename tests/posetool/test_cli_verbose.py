@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def _render(video: Path, poses: Path, out: Path, *extra: str) -> subprocess.Comp
 
 def test_broken_video_noise_only_with_verbose(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
-    broken.write_bytes(os.urandom(4096))  # no moov atom
+    broken.write_bytes(struct.pack(">I4s4sI4s", 20, b"ftyp", b"isom", 512, b"isom") + bytes(4096))
     poses = tmp_path / "broken.json"
     poses.write_text(json.dumps({"images": [], "annotations": []}))
     quiet = _render(broken, poses, tmp_path / "o.mp4")
@@ -32,3 +33,4 @@ def test_broken_video_noise_only_with_verbose(tmp_path: Path) -> None:
     assert "moov atom" not in quiet.stderr and "WARN" not in quiet.stderr, quiet.stderr
     loud = _render(broken, poses, tmp_path / "o.mp4", "--verbose")
     assert loud.returncode == 1 and "moov atom not found" in loud.stderr, loud.stderr
+    assert "WARN" in loud.stderr

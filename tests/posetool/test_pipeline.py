@@ -290,16 +290,12 @@ def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_pa
         atomic_write_text(out / "x.json", "{}")
     assert list(out.iterdir()) == []
     monkeypatch.undo()
-    calls = {"n": 0}
-    real = io.atomic_write_text
+    from posetool.posetrack_stream import PoseTrackStreamWriter
 
-    def fail_on_json(path, text):
-        calls["n"] += 1
-        if str(path).endswith("demo.json") or Path(path).name == "street_mmpose_demo.json":
-            boom(None)
-        return real(path, text)
+    def fail_mid_stream(self, items):
+        raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(io, "atomic_write_text", fail_on_json)
+    monkeypatch.setattr(PoseTrackStreamWriter, "_write_items", fail_mid_stream)
     batch = run_batch([shared_data / DEMO], out, config, models=models)
     assert batch.failed == 1 and "disk full" in batch.videos[0].error
     names = sorted(p.name for p in out.iterdir())

@@ -97,3 +97,37 @@ def test_atomic_write_respects_umask(tmp_path):
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("fmt", ["2018", "2021", "2017"])
+@pytest.mark.parametrize("name", ["my video", "009473_mpii_test"])
+def test_streamed_file_equals_the_whole_video_file(tmp_path, fmt, name):
+    from posetool.posetrack_stream import PoseTrackStreamWriter
+
+    result = _result(n_frames=4, name=name)
+    whole = write_posetrack(result, tmp_path / "whole.json", fmt=fmt)
+    old = os.umask(0o022)
+    try:
+        with PoseTrackStreamWriter(tmp_path / "streamed.json", result.meta.sequence_name, fmt,
+                                   provenance={"writer": "test"}) as out:  # fmt: skip
+            for record in result.frames:
+                out.add(record)
+            streamed = out.commit()
+    finally:
+        os.umask(old)
+    data = json.loads(streamed.read_text())
+    assert data.pop("posetool") == {"writer": "test"}
+    assert data == json.loads(whole.read_text())
+    assert streamed.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.json", "whole.json"]
+
+
+def test_stream_left_unfinished_leaves_nothing(tmp_path):
+    from posetool.posetrack_stream import PoseTrackStreamWriter
+
+    result = _result()
+    with pytest.raises(ValueError, match="frame 2 given, frame 1 expected"):
+        with PoseTrackStreamWriter(tmp_path / "x.json", "x") as out:
+            out.add(result.frames[0])
+            out.add(result.frames[2])
+    assert list(tmp_path.iterdir()) == []
