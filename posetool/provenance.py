@@ -79,9 +79,11 @@ def settings_identity(config) -> dict[str, Any]:
     from posetool.weights import default_weights_path
 
     settings = {k: v for k, v in asdict(config).items() if k not in _NEUTRAL_FIELDS}
-    settings["pose_checkpoint_file"] = file_identity(config.pose.checkpoint_path(), True)
     weights = Path(config.detector_weights) if config.detector_weights else default_weights_path()
-    settings["detector_weights_file"] = file_identity(weights, True)
+    for key, path in (("pose_checkpoint_file", config.pose.checkpoint_path()),
+                      ("detector_weights_file", weights)):  # fmt: skip
+        # a missing file fails later, when the models load, with its own message
+        settings[key] = file_identity(path, True) if path.is_file() else {"path": str(path)}
     settings["resolved_precision"] = {
         stage: str(resolve_precision(cfg.precision, cfg.device)).removeprefix("torch.")
         for stage, cfg in (("pose", config.pose), ("detector", config.detector))
@@ -132,13 +134,17 @@ def refusal_reason(paths: dict[str, Path], made_from: dict[str, Any] | None = No
     if summary is None:
         first = next(iter(existing.values()))
         return f"{first} was not written by posetool (no '{PROVENANCE_KEY}' summary beside it)"
-    recorded_input = (summary.get("made_from") or {}).get("input", {}).get("path")
-    if made_from is not None and recorded_input not in (None, made_from["input"]["path"]):
+    outputs = {k: p for k, p in existing.items() if k != "summary"}
+    recorded_input = ((summary.get("made_from") or {}).get("input") or {}).get("path")
+    if (
+        outputs
+        and made_from is not None
+        and recorded_input not in (None, made_from["input"]["path"])
+    ):
         return f"{paths['summary']} holds the outputs of another input, '{recorded_input}'"
     digests = summary.get("output_sha256") or {}
-    for key, path in existing.items():
-        if key != "summary" and digests.get(key) != sha256_of_file(path):
-            return f"{path} changed since posetool wrote it"
+    for path in (p for k, p in outputs.items() if digests.get(k) != sha256_of_file(p)):
+        return f"{path} changed since posetool wrote it"
     return ""
 
 

@@ -293,3 +293,18 @@ def test_cli_full_disk_one_message(config, tmp_path, monkeypatch) -> None:
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
     assert res.output.count("No space left on device") == 1, res.output
     assert "stopped after 1 of 3 inputs" in res.output and "Traceback" not in res.output
+
+
+def test_a_failed_summary_of_another_input_is_no_obstacle(config, models, tmp_path) -> None:
+    broken = tmp_path / "a" / "cam.mp4"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a video")
+    out = tmp_path / "out"
+    assert _status(run_batch([broken], out, config, models=models)) == {"cam.mp4": "failed"}
+    assert json.loads((out / "cam.summary.json").read_text())["status"] == "failed"
+    good = write_video(tmp_path / "b" / "cam.mp4")
+    assert _status(run_batch([good], out, config, models=models)) == {"cam.mp4": "ok"}
+    # but the outputs of b/cam.mp4 are not replaced by those of another cam.mp4
+    other = write_video(tmp_path / "c" / "cam.mp4", seed=3)
+    batch = run_batch([other], out, config, models=models)
+    assert _status(batch) == {"cam.mp4": "refused"} and "another input" in batch.videos[0].error
