@@ -254,8 +254,11 @@ def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
     src = write_video(tmp_path / "in" / "x.mp4")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"detector_weights: {other}\n")
-    for how in (["--detector-weights", str(other)], ["--config", str(cfg)]):
-        res = CliRunner().invoke(main, ["run", str(src), "-o", str(tmp_path / "out"), *how])
+    out = ["-o", str(tmp_path / "out")]
+    for args in (["run", str(src), *out, "--detector-weights", str(other)],
+                 ["run", str(src), *out, "--config", str(cfg)],
+                 ["pseudo-label", str(src), *out, "--detector-weights", str(other)]):  # fmt: skip
+        res = CliRunner().invoke(main, args)
         assert res.exit_code == 1 and "--trust-detector-weights" in res.output, res.output
         assert "unpickling can run code" in res.output and "Traceback" not in res.output
 
