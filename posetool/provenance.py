@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -100,19 +101,18 @@ def read_summary(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and PROVENANCE_KEY in data else None
 
 
+_EDITED = re.compile(rb'"human_edited"\s*:\s*true')
+
+
 def _human_edited_persons(path: Path) -> int:
-    """How many annotations of a PoseTrack file say ``human_edited: true`` (0 if unreadable)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return 0
-    if not isinstance(data, dict):
-        return 0
-    count = sum(isinstance(a, dict) and a.get("human_edited") is True
-                for a in data.get("annotations") or [])  # fmt: skip
-    for entry in data.get("annolist") or []:  # 2017: edits ride in the annorects
-        rects = entry.get("annorect", []) if isinstance(entry, dict) else []
-        count += sum(isinstance(r, dict) and r.get("human_edited") is True for r in rects)
+    """How many annotations of a PoseTrack file say ``human_edited: true``, counted on the
+    bytes in chunks (a long video's JSON is never loaded whole)."""
+    count, tail = 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            buffer = tail + chunk
+            count += sum(m.end() > len(tail) for m in _EDITED.finditer(buffer))
+            tail = buffer[-64:]
     return count
 
 
@@ -122,19 +122,19 @@ def refusal_reason(paths: dict[str, Path], made_from: dict[str, Any] | None = No
 
     Args:
         paths: The output files of one input (:func:`posetool.batch_outputs.output_paths`).
-        made_from: This run's input identity; a summary made from another input (same name,
-            other folder) is kept too.
+        made_from: This run's input identity; outputs made from another input (same name,
+            other folder) are kept too.
     """
     existing = {k: p for k, p in paths.items() if p.exists()}
-    if not existing:
-        return ""
-    if "json" in existing and (edited := _human_edited_persons(existing["json"])):
-        return f"{existing['json']} holds {edited} person(s) edited by hand (human_edited)"
+    outputs = {k: p for k, p in existing.items() if k != "summary"}
     summary = read_summary(paths["summary"])
     if summary is None:
-        first = next(iter(existing.values()))
-        return f"{first} was not written by posetool (no '{PROVENANCE_KEY}' summary beside it)"
-    outputs = {k: p for k, p in existing.items() if k != "summary"}
+        if not existing:
+            return ""
+        return _edited_reason(outputs) or (
+            f"{next(iter(existing.values()))} was not written by posetool "
+            f"(no '{PROVENANCE_KEY}' summary beside it)"
+        )  # fmt: skip
     recorded_input = ((summary.get("made_from") or {}).get("input") or {}).get("path")
     if (
         outputs
@@ -144,7 +144,13 @@ def refusal_reason(paths: dict[str, Path], made_from: dict[str, Any] | None = No
         return f"{paths['summary']} holds the outputs of another input, '{recorded_input}'"
     digests = summary.get("output_sha256") or {}
     for path in (p for k, p in outputs.items() if digests.get(k) != sha256_of_file(p)):
-        return f"{path} changed since posetool wrote it"
+        return _edited_reason(outputs) or f"{path} changed since posetool wrote it"
+    return ""  # every output is exactly as the batch wrote it (which never marks edits)
+
+
+def _edited_reason(outputs: dict[str, Path]) -> str:
+    if "json" in outputs and (edited := _human_edited_persons(outputs["json"])):
+        return f"{outputs['json']} holds {edited} person(s) edited by hand (human_edited)"
     return ""
 
 
