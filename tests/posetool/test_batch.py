@@ -311,3 +311,19 @@ def test_a_failed_summary_of_another_input_is_no_obstacle(config, models, tmp_pa
     other = write_video(tmp_path / "c" / "cam.mp4", seed=3)
     batch = run_batch([other], out, config, models=models)
     assert _status(batch) == {"cam.mp4": "refused"} and "another input" in batch.videos[0].error
+
+
+def test_image_folder_identity_follows_its_images(tmp_path) -> None:
+    from posetool.provenance import input_identity
+
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), np.full((8, 8, 3), i, np.uint8))
+    first = input_identity(folder)
+    assert first["images"] == 3 and input_identity(folder) == first
+    (folder / "notes.txt").write_text("not an image")  # not part of the input
+    assert input_identity(folder) == first
+    cv2.imwrite(str(folder / "000001.jpg"), np.full((8, 8, 3), 200, np.uint8))
+    os.utime(folder / "000001.jpg", ns=(1, 1))
+    assert input_identity(folder) != first
