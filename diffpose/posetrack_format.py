@@ -24,6 +24,15 @@ from diffpose.keypoints import (
     NUM_KEYPOINTS,
     POSETRACK17_TO_POSETRACK,
 )
+from diffpose.posetrack_fields import (
+    PoseTrackFormatError,
+    as_integer,
+    as_numbers,
+    optional_list,
+    require,
+    single,
+    single_number,
+)
 
 __all__ = [
     "PoseTrackFormatError",
@@ -36,16 +45,6 @@ __all__ = [
 
 _SEQ_RE = re.compile(r"(?P<seq>\d+)_(?P<src>mpiinew|mpii|bonn)(?:_|$)")
 _SOURCE_CODE = {"mpii": 1, "bonn": 2, "mpiinew": 3}
-
-
-class PoseTrackFormatError(ValueError):
-    """A PoseTrack file is malformed; the message names the file and the field."""
-
-    def __init__(self, source: str | Path, field_path: str, problem: str) -> None:
-        self.source = str(source)
-        self.field_path = field_path
-        self.problem = problem
-        super().__init__(f"{source}: {field_path}: {problem}")
 
 
 def frame_id_for(sequence_name: str, frame_index: int) -> int | None:
@@ -163,45 +162,6 @@ def parse_posetrack(data: Any, source: str = "<memory>") -> PoseTrackVideo:
     )
 
 
-def _get(obj: Any, key: str, where: str, source: str, kind: type | tuple = object) -> Any:
-    if not isinstance(obj, dict):
-        raise PoseTrackFormatError(source, where, f"expected an object, got {type(obj).__name__}")
-    if key not in obj:
-        raise PoseTrackFormatError(source, f"{where}.{key}" if where else key, "missing")
-    value = obj[key]
-    if not isinstance(value, kind):
-        raise PoseTrackFormatError(
-            source, f"{where}.{key}" if where else key, f"wrong type {type(value).__name__}"
-        )
-    return value
-
-
-def _integer(value: Any, where: str, source: str) -> int:
-    """An id or count: a JSON number, or a string of digits (some files quote image ids)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise PoseTrackFormatError(source, where, f"expected an integer, got {value!r:.40}")
-
-
-def _number(value: Any, where: str, source: str) -> float:
-    """A coordinate, score or flag: a JSON number (true/false count as 1/0)."""
-    if isinstance(value, int | float):
-        return float(value)
-    raise PoseTrackFormatError(source, where, f"expected a number, got {value!r:.40}")
-
-
-def _numbers(value: Any, n: int | None, where: str, source: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise PoseTrackFormatError(source, where, "expected a list of numbers") from None
-    if n is not None and arr.size != n:
-        raise PoseTrackFormatError(source, where, f"expected {n} numbers, got {arr.size}")
-    return arr
-
-
 def _slot_order(data: dict, source: str) -> tuple[np.ndarray, int]:
     """Index into the file's keypoint list for each of our 17 slots (-1: absent), and its length."""
     cats = data.get("categories")
@@ -227,8 +187,8 @@ def _parse_regions(xs: Any, ys: Any, where: str, source: str) -> tuple[np.ndarra
         )
     polys = []
     for i, (px, py) in enumerate(zip(xs, ys, strict=True)):
-        ax = _numbers(px, None, f"{where}_x[{i}]", source)
-        ay = _numbers(py, None, f"{where}_y[{i}]", source)
+        ax = as_numbers(px, None, f"{where}_x[{i}]", source)
+        ay = as_numbers(py, None, f"{where}_y[{i}]", source)
         if ax.size != ay.size:
             raise PoseTrackFormatError(source, f"{where}[{i}]", "x and y lengths differ")
         polys.append(np.stack([ax, ay], axis=1))
@@ -240,7 +200,7 @@ _ANN_KEYS = {"image_id", "id", "track_id", "bbox", "bbox_head", "keypoints", "sc
 
 
 def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
-    images = _get(data, "images", "", source, list)
+    images = require(data, "images", "", source, list)
     annotations = data.get("annotations", [])
     if not isinstance(annotations, list):
         raise PoseTrackFormatError(source, "annotations", "expected a list")
@@ -248,18 +208,18 @@ def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
     by_image: dict[int, list[tuple[int, dict]]] = {}
     for a_idx, ann in enumerate(annotations):
         where = f"annotations[{a_idx}]"
-        image_id = _get(ann, "image_id", where, source, (int, float, str))
-        by_image.setdefault(_integer(image_id, f"{where}.image_id", source), []).append(
+        image_id = require(ann, "image_id", where, source, (int, float, str))
+        by_image.setdefault(as_integer(image_id, f"{where}.image_id", source), []).append(
             (a_idx, ann)
         )
     fmt = "2021" if any(isinstance(a, dict) and "person_id" in a for a in annotations) else "2018"
     frames, vid_id = [], ""
     for i_idx, img in enumerate(images):
         where = f"images[{i_idx}]"
-        image_id = _integer(
-            _get(img, "id", where, source, (int, float, str)), f"{where}.id", source
+        image_id = as_integer(
+            require(img, "id", where, source, (int, float, str)), f"{where}.id", source
         )
-        file_name = str(_get(img, "file_name", where, source, str))
+        file_name = str(require(img, "file_name", where, source, str))
         vid_id = vid_id or str(img.get("vid_id", ""))
         regions: tuple[np.ndarray, ...] = ()
         if "ignore_regions_x" in img or "ignore_regions_y" in img:
@@ -289,8 +249,8 @@ def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
 
 
 def _parse_person_2018(ann: dict, where: str, source: str, order: np.ndarray, n_file: int) -> dict:
-    flat = _numbers(
-        _get(ann, "keypoints", where, source, list), 3 * n_file, f"{where}.keypoints", source
+    flat = as_numbers(
+        require(ann, "keypoints", where, source, list), 3 * n_file, f"{where}.keypoints", source
     )
     file_kp = flat.reshape(n_file, 3)
     kp = np.zeros((NUM_KEYPOINTS, 3))
@@ -298,21 +258,21 @@ def _parse_person_2018(ann: dict, where: str, source: str, order: np.ndarray, n_
     scores = np.full(NUM_KEYPOINTS, np.nan)
     raw_scores = ann.get("scores")
     if raw_scores:  # poseval treats an empty list as "no scores"
-        s = _numbers(raw_scores, n_file, f"{where}.scores", source)
+        s = as_numbers(raw_scores, n_file, f"{where}.scores", source)
         scores[order >= 0] = s[order[order >= 0]]
-    track_id = _get(ann, "track_id", where, source, (int, float))
+    track_id = require(ann, "track_id", where, source, (int, float))
     return {
         "keypoints": kp,
         "scores": scores,
         "score": float(ann["score"]) if isinstance(ann.get("score"), int | float) else np.nan,
-        "track_id": _integer(track_id, f"{where}.track_id", source),
-        "bbox": _numbers(ann["bbox"], 4, f"{where}.bbox", source)
+        "track_id": as_integer(track_id, f"{where}.track_id", source),
+        "bbox": as_numbers(ann["bbox"], 4, f"{where}.bbox", source)
         if "bbox" in ann
         else np.full(4, np.nan),
-        "bbox_head": _numbers(ann["bbox_head"], 4, f"{where}.bbox_head", source)
+        "bbox_head": as_numbers(ann["bbox_head"], 4, f"{where}.bbox_head", source)
         if "bbox_head" in ann
         else np.full(4, np.nan),
-        "id": _integer(ann.get("id", -1), f"{where}.id", source),
+        "id": as_integer(ann.get("id", -1), f"{where}.id", source),
         "extras": {k: v for k, v in ann.items() if k not in _ANN_KEYS},
     }
 
@@ -342,60 +302,36 @@ def _frame_from_persons(
     )
 
 
-def _one(obj: dict, key: str, where: str, source: str) -> Any:
-    """PoseTrack 2017 wraps every value in a one-element list."""
-    value = _get(obj, key, where, source)
-    if isinstance(value, list):
-        if len(value) != 1:
-            raise PoseTrackFormatError(
-                source, f"{where}.{key}", f"expected one value, got {len(value)}"
-            )
-        return value[0]
-    return value
-
-
-def _one_number(obj: dict, key: str, where: str, source: str) -> float:
-    return _number(_one(obj, key, where, source), f"{where}.{key}", source)
-
-
-def _list(obj: dict, key: str, where: str, source: str) -> list:
-    """An optional list field (absent or null: empty)."""
-    value = obj.get(key) or []
-    if not isinstance(value, list):
-        raise PoseTrackFormatError(source, f"{where}.{key}", f"expected a list, got {value!r:.40}")
-    return value
-
-
 def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
-    annolist = _get(data, "annolist", "", source, list)
+    annolist = require(data, "annolist", "", source, list)
     frames = []
     for i_idx, entry in enumerate(annolist):
         where = f"annolist[{i_idx}]"
-        image = _one(entry, "image", where, source)
-        name = str(_get(image, "name", f"{where}.image[0]", source, str))
+        image = single(entry, "image", where, source)
+        name = str(require(image, "name", f"{where}.image[0]", source, str))
         imgnum = (
-            _integer(_one(entry, "imgnum", where, source), f"{where}.imgnum", source)
+            as_integer(single(entry, "imgnum", where, source), f"{where}.imgnum", source)
             if "imgnum" in entry
             else i_idx + 1
         )
         regions = []
-        for r_idx, region in enumerate(_list(entry, "ignore_regions", where, source)):
+        for r_idx, region in enumerate(optional_list(entry, "ignore_regions", where, source)):
             rwhere = f"{where}.ignore_regions[{r_idx}]"
-            pts = _get(region, "point", rwhere, source, list)
+            pts = require(region, "point", rwhere, source, list)
             regions.append(
                 np.array(
                     [
-                        [_one_number(p, c, f"{rwhere}.point[{p_idx}]", source) for c in "xy"]
+                        [single_number(p, c, f"{rwhere}.point[{p_idx}]", source) for c in "xy"]
                         for p_idx, p in enumerate(pts)
                     ]
                 ).reshape(-1, 2)
             )
         persons = [
             _parse_rect_2017(rect, f"{where}.annorect[{r_idx}]", source)
-            for r_idx, rect in enumerate(_get(entry, "annorect", where, source, list))
+            for r_idx, rect in enumerate(require(entry, "annorect", where, source, list))
         ]
         is_labeled = (
-            bool(_one(entry, "is_labeled", where, source))
+            bool(single(entry, "is_labeled", where, source))
             if "is_labeled" in entry
             else bool(persons)
         )
@@ -420,31 +356,35 @@ def _parse_rect_2017(rect: dict, where: str, source: str) -> dict:
         raise PoseTrackFormatError(source, where, f"expected an object, got {type(rect).__name__}")
     kp = np.zeros((NUM_KEYPOINTS, 3))
     scores = np.full(NUM_KEYPOINTS, np.nan)
-    annopoints = _list(rect, "annopoints", where, source)
+    annopoints = optional_list(rect, "annopoints", where, source)
     points = (
-        _list(annopoints[0], "point", f"{where}.annopoints[0]", source)
+        optional_list(annopoints[0], "point", f"{where}.annopoints[0]", source)
         if annopoints and isinstance(annopoints[0], dict)
         else []
     )
     for p_idx, pt in enumerate(points):
         pwhere = f"{where}.annopoints[0].point[{p_idx}]"
-        joint = _integer(_one(pt, "id", pwhere, source), f"{pwhere}.id", source)
+        joint = as_integer(single(pt, "id", pwhere, source), f"{pwhere}.id", source)
         if joint not in POSETRACK17_TO_POSETRACK:
             raise PoseTrackFormatError(source, f"{pwhere}.id", f"joint id {joint} not in 0..14")
         slot = POSETRACK17_TO_POSETRACK[joint]
-        vis = _one_number(pt, "is_visible", pwhere, source) if "is_visible" in pt else 1.0
-        kp[slot] = (_one_number(pt, "x", pwhere, source), _one_number(pt, "y", pwhere, source), vis)
+        vis = single_number(pt, "is_visible", pwhere, source) if "is_visible" in pt else 1.0
+        kp[slot] = (
+            single_number(pt, "x", pwhere, source),
+            single_number(pt, "y", pwhere, source),
+            vis,
+        )
         if "score" in pt:
-            scores[slot] = _one_number(pt, "score", pwhere, source)
+            scores[slot] = single_number(pt, "score", pwhere, source)
     head = np.full(4, np.nan)
     if all(k in rect for k in ("x1", "y1", "x2", "y2")):
-        x1, y1, x2, y2 = (_one_number(rect, k, where, source) for k in ("x1", "y1", "x2", "y2"))
+        x1, y1, x2, y2 = (single_number(rect, k, where, source) for k in ("x1", "y1", "x2", "y2"))
         head = np.array([x1, y1, x2 - x1, y2 - y1])
     return {
         "keypoints": kp,
         "scores": scores,
-        "score": _one_number(rect, "score", where, source) if "score" in rect else np.nan,
-        "track_id": _integer(_one(rect, "track_id", where, source), f"{where}.track_id", source)
+        "score": single_number(rect, "score", where, source) if "score" in rect else np.nan,
+        "track_id": as_integer(single(rect, "track_id", where, source), f"{where}.track_id", source)
         if "track_id" in rect
         else 0,
         "bbox": np.full(4, np.nan),
