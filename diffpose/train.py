@@ -11,6 +11,12 @@ on them (epoch e uses version e mod A): the same model, many times faster on a C
 
 Data specs (repeat ``--data``): ``lsp:ROOT[:split]``, ``posetrack:ROOT:split`` (also for
 pseudo-labelled video written by ``posetool pseudo-label``), ``coco:JSON:IMAGE_ROOT[:layout]``.
+
+A model that refines the detector's pose (``decoder.prior``, the ``cpu`` preset) needs the
+detector's pose of every sample: ``--priors FILE.npz`` (``posetool detector-priors``).
+Checkpoints are chosen on ``--val-lsp ROOT:split`` (PCKh@0.5; ``lsp:ROOT:val`` is LSP train
+images 901–1000, left out of ``lsp:ROOT:fit``) or on PoseTrack files (``--val-gt``); never
+choose on a set you report.
 """
 
 from __future__ import annotations
@@ -33,13 +39,17 @@ from diffpose.data.clip_dataset import ClipDataset
 from diffpose.data.coco import load_coco_keypoints
 from diffpose.data.lsp import load_lsp
 from diffpose.data.posetrack import load_posetrack_dataset
+from diffpose.data.priors import attach_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
-from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.heatmaps import keypoints_to_heatmaps, prior_heatmaps
 from diffpose.model import DiffPose
 
 LOG = logging.getLogger("diffpose.train")
-PRESETS = {"cpu": DiffPoseConfig.cpu, "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny}
+PRESETS = {
+    "cpu": DiffPoseConfig.cpu, "cpu-paper": DiffPoseConfig.cpu_paper,
+    "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,14 @@ def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.
     ).float()
 
 
+def _prior(model: DiffPose, prior_hm: torch.Tensor, prior_scores: torch.Tensor, device):
+    """The detector-pose heatmaps of a batch, or None for a model without a prior."""
+    if not model.uses_prior:
+        return None
+    return prior_heatmaps(prior_hm.to(device).float(), prior_scores.to(device),
+                          model.heatmap_size, model.sigma)  # fmt: skip
+
+
 @torch.no_grad()
 def build_feature_cache(
     model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
@@ -108,14 +126,14 @@ def build_feature_cache(
 
     Static clips without motion repeat one frame: its features are computed once.
     """
-    feats, kps, weights = [], [], []
+    feats, kps, weights, priors, prior_scores = [], [], [], [], []
     model.eval()
     key = model.num_frames // 2
     static = torch.tensor([s.static and ds.static_motion_px == 0 for s in ds.samples])
     for v in range(versions):
         ds.set_epoch(v)
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-        f_v, k_v, w_v = [], [], []
+        f_v, k_v, w_v, p_v, s_v = [], [], [], [], []
         for batch in loader:
             clips, idx = batch["clip"], batch["index"]
             out = torch.empty(
@@ -135,25 +153,31 @@ def build_feature_cache(
             f_v.append(out)
             k_v.append(batch["keypoints_hm"])
             w_v.append(batch["weights"])
+            p_v.append(batch["prior_hm"])
+            s_v.append(batch["prior_scores"])
         feats.append(torch.cat(f_v))
         kps.append(torch.cat(k_v))
         weights.append(torch.cat(w_v))
+        priors.append(torch.cat(p_v))
+        prior_scores.append(torch.cat(s_v))
         LOG.info("feature cache: version %d/%d done (%d clips)", v + 1, versions, len(ds))
-    return torch.stack(feats), torch.stack(kps), torch.stack(weights)
+    return (torch.stack(feats), torch.stack(kps), torch.stack(weights), torch.stack(priors),
+            torch.stack(prior_scores))  # fmt: skip
 
 
 def _epoch_cached(
     model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar
 ) -> float:
-    feats, kps, weights = cache
+    feats, kps, weights, priors, prior_scores = cache
     v = epoch % feats.shape[0]
     order = torch.randperm(feats.shape[1], generator=gen)
     total, n = 0.0, 0
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
+        prior = _prior(model, priors[v, idx], prior_scores[v, idx], "cpu")
         loss = model.loss_from_features(
-            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen
+            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen, prior=prior
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -168,9 +192,10 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar) -> fl
     total, n = 0.0, 0
     for batch in loader:
         heatmaps, w = _targets(batch, model, device)
+        prior = _prior(model, batch["prior_hm"], batch["prior_scores"], device)
         clips = batch["clip"].to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
-            loss = ddp_model(clips, heatmaps, w, gen)
+            loss = ddp_model(clips, heatmaps, w, gen, prior)
         opt.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -192,18 +217,28 @@ class _LossModule(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, clips, heatmaps, weights, generator=None):
+    def forward(self, clips, heatmaps, weights, generator=None, prior=None):
         # A CPU generator cannot draw CUDA noise; on CUDA the global RNG (seeded) is used.
         return self.model.loss(
-            clips, heatmaps, weights, generator=generator if clips.device.type == "cpu" else None
+            clips,
+            heatmaps,
+            weights,
+            generator=generator if clips.device.type == "cpu" else None,
+            prior=prior,
         )
 
 
 def train(
     model_cfg: DiffPoseConfig, cfg: TrainConfig, data: list[str], out_dir: str | Path,
     val_gt: list[str] | None = None, val_root: str | None = None, resume: str | None = None,
+    priors: list[str] | None = None, val_lsp: str | None = None,
 ) -> Path:  # fmt: skip
-    """Run training; returns the path of the best (or last) checkpoint."""
+    """Run training; returns the path of the best (or last) checkpoint.
+
+    ``priors``: detector-pose files of the samples (models that refine the detector's pose);
+    ``val_lsp``: "ROOT:split" of LSP samples to choose the checkpoint on (PCKh@0.5), used
+    instead of the PoseTrack files ``val_gt``.
+    """
     from tqdm import tqdm
 
     world, rank, local_rank = _dist_info()
@@ -227,6 +262,17 @@ def train(
         ]
     if not samples:
         raise ValueError(f"no training samples in {data}")
+    if model_cfg.decoder.prior and not priors:
+        raise ValueError("this model refines the detector's pose: pass --priors "
+                         "(posetool detector-priors on the same --data)")  # fmt: skip
+    if priors:
+        samples = attach_priors(samples, *priors)
+    val_samples = None
+    if val_lsp:
+        root, _, split = val_lsp.rpartition(":")
+        val_samples = load_lsp(root, split, model_cfg.delta)
+        if priors:
+            val_samples = attach_priors(val_samples, *priors)
     counts: dict[str, int] = {}
     for s in samples:
         counts[s.source] = counts.get(s.source, 0) + 1
@@ -277,7 +323,8 @@ def train(
     log_path = out / "log.csv"
     if rank == 0 and not (resume and log_path.exists()):
         with log_path.open("w", newline="") as fh:
-            csv.writer(fh).writerow(["epoch", "loss", "lr", "map_total", "seconds"])
+            metric = "val_pckh" if val_lsp else "map_total"
+            csv.writer(fh).writerow(["epoch", "loss", "lr", metric, "seconds"])
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         model.train()
@@ -295,12 +342,12 @@ def train(
         sched.step()
         m_ap = float("nan")
         last_epoch = epoch + 1 == cfg.epochs
-        if (
-            rank == 0
-            and val_gt
-            and cfg.val_every
-            and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
-        ):
+        due = cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
+        if rank == 0 and due and val_samples:
+            from diffpose.validation import lsp_pckh
+
+            m_ap = lsp_pckh(model, val_samples, steps=cfg.val_steps, ensemble=cfg.val_ensemble)
+        elif rank == 0 and due and val_gt:
             from diffpose.validation import posetrack_map
 
             m_ap = posetrack_map(
@@ -310,8 +357,9 @@ def train(
             _save_epoch(model, opt, sched, gen, epoch, best, out)
             if not np.isnan(m_ap) and m_ap > best:
                 best = m_ap
+                metric = "val_pckh" if val_samples else "map_total"
                 save_checkpoint(
-                    model, out / "best.safetensors", extra={"epoch": epoch, "map_total": m_ap}
+                    model, out / "best.safetensors", extra={"epoch": epoch, metric: m_ap}
                 )
             with log_path.open("a", newline="") as fh:
                 csv.writer(fh).writerow(
@@ -324,7 +372,7 @@ def train(
                     ]
                 )
             LOG.info(
-                "epoch %d loss %.5f lr %.1e mAP %.2f (%.0f s)",
+                "epoch %d loss %.5f lr %.1e validation %.2f (%.0f s)",
                 epoch + 1,
                 loss,
                 lr,
@@ -360,6 +408,12 @@ def main(argv: list[str] | None = None) -> Path:
         "--val-gt", nargs="*", default=None, help="PoseTrack GT JSON files for validation"
     )
     p.add_argument("--val-root", default=None, help="image root of the validation files")
+    p.add_argument("--val-lsp", default=None,
+                   help="ROOT:split of LSP samples to choose the checkpoint on (PCKh@0.5), "
+                        "e.g. ../shared/data/lsp:val; replaces --val-gt")  # fmt: skip
+    p.add_argument("--priors", nargs="*", default=None,
+                   help="detector-pose .npz files (posetool detector-priors) for models "
+                        "that refine the detector's pose")  # fmt: skip
     p.add_argument("--out", required=True)
     p.add_argument("--resume", default=None)
     defaults = TrainConfig()
@@ -394,12 +448,20 @@ def main(argv: list[str] | None = None) -> Path:
 
     (out / "train_config.json").write_text(
         json.dumps(
-            {"model": model_cfg.to_dict(), "train": asdict(cfg), "data": a.data},
+            {
+                "model": model_cfg.to_dict(),
+                "train": asdict(cfg),
+                "data": a.data,
+                "priors": a.priors,
+                "val_lsp": a.val_lsp,
+                "val_gt": a.val_gt,
+            },
             indent=2,
             default=str,
         )
     )
-    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume)
+    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume, a.priors,
+                 a.val_lsp)  # fmt: skip
 
 
 if __name__ == "__main__":
