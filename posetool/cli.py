@@ -83,6 +83,30 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
     )
 
 
+@main.command("detector-priors")
+@click.option("--data", "specs", multiple=True, required=True,
+              help="Data spec as diffpose.train takes it (lsp:ROOT:split, posetrack:ROOT:split, "
+                   "coco:JSON:ROOT); repeatable.")  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="Output .npz (diffpose.train --priors).")  # fmt: skip
+@click.option("--delta", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--imgsz", type=click.IntRange(32), default=640, show_default=True,
+              help="Detector input size (the pipeline's: 640; --fast: 480).")  # fmt: skip
+def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int) -> None:
+    """The detector's pose of each sample, for training a model that refines it."""
+    from diffpose.train import load_data_spec
+    from posetool.detector import DetectorConfig, PersonDetector
+    from posetool.detector_priors import write_sample_priors
+    from posetool.pipeline import PipelineConfig
+
+    samples = [s for spec in specs for s in load_data_spec(spec, delta)]
+    # the pipeline's detector settings, keypoints on (float32: reproducible files)
+    base = PipelineConfig().detector
+    cfg = DetectorConfig(imgsz=imgsz, conf=base.conf, iou=base.iou, precision="fp32")
+    matched = write_sample_priors(samples, PersonDetector(cfg), out_path)
+    click.echo(f"{matched}/{len(samples)} samples matched a detection -> {out_path}")
+
+
 @main.command("info")
 def info_command() -> None:
     """Versions, the YOLO weights found, and the compute device."""
@@ -160,8 +184,11 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option(
     "--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
 )
+@click.option("--preset", type=click.Choice(["refine", "paper"]), default=None,
+              help="refine: DiffPose refining the detector's own keypoints [default]; paper: "
+                   "the paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).")  # fmt: skip
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="DiffPose checkpoint [default: resources/diffpose_cpu.safetensors].")  # fmt: skip
+              help="DiffPose checkpoint [default: the preset's, in resources/].")  # fmt: skip
 @click.option(
     "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
 )
@@ -179,8 +206,8 @@ def view_command(video: Path | None, poses: Path | None) -> None:
               help="Several frames at once, detection and pose, each op on one thread "
                    "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
-                precision, imgsz, conf, detector_weights, checkpoint, render_flag, fmt, max_frames,
-                threads, pipelined) -> None:  # fmt: skip
+                precision, imgsz, conf, detector_weights, preset, checkpoint, render_flag, fmt,
+                max_frames, threads, pipelined) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -189,7 +216,7 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
     """
     overrides = {
         "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
-                 "precision": precision,
+                 "precision": precision, "preset": preset,
                  "checkpoint": str(checkpoint) if checkpoint else None},
         "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
         "detector_weights": str(detector_weights) if detector_weights else None,
