@@ -13,22 +13,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from posetool.gui.app import create_application  # noqa: E402
-from posetool.gui.main_window import MainWindow  # noqa: E402
 from posetool.posetrack_io import read_posetrack, write_posetrack  # noqa: E402
 from posetool.records import FrameRecord, VideoMeta, VideoResult  # noqa: E402
 
 N_FRAMES = 300  # basketball_mmaction2.mp4
-
-
-@pytest.fixture(scope="session")
-def qapp_cls():
-    create_application()  # removes cv2's Qt variables before pytest-qt's QApplication exists
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication
 
 
 @pytest.fixture
@@ -60,24 +50,6 @@ def _poses(video, tmp_path):
     path = tmp_path / "basketball_mmaction2.json"
     write_posetrack(VideoResult(meta, tuple(frames)), path)
     return path
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    answers = []
-
-    def make(**kwargs):
-        settings = QSettings(str(tmp_path / "viewer.ini"), QSettings.Format.IniFormat)
-        kwargs.setdefault("confirm_unsaved", lambda _w: answers.pop(0) if answers else "discard")
-        window = MainWindow(settings=settings, **kwargs)
-        qtbot.addWidget(window)
-        window.resize(1200, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    make.answers = answers
-    return make
 
 
 def _wait_frame(qtbot, window, index):
