@@ -98,15 +98,13 @@ class FileActions:
     def save(self, session: AnnotationSession) -> bool:
         """Save to the session's file; on failure say why and where a recovery copy went.
         Returns whether it saved."""
-        had_backup = session.backup
         try:
             path = session.save()
         except Exception as exc:  # noqa: BLE001 - any failure keeps the window and the edits
             _LOG.warning("saving failed: %s", exc, exc_info=True)
             self._inform("Save failed", f"{exc}\n\n{self._recovery_note(session)}")
             return False
-        kept = session.backup
-        extra = f" (the original is kept as {kept.name})" if kept and kept != had_backup else ""
+        extra = f" (the original is kept as {session.backup.name})" if session.backup else ""
         self._status(f"Saved {path}{extra}")
         return True
 

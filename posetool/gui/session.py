@@ -21,6 +21,7 @@ from posetool.gui.edits import FrameEdit
 from posetool.gui.journal import EditJournal, JournalContents, JournalEntry
 from posetool.gui.pose_file import (
     PoseSource,
+    backup_path,
     keep_backup,
     load_poses,
     write_poses,
@@ -106,7 +107,7 @@ class AnnotationSession:
         self.frame = 0
         self.selection = Selection()
         self.recovered_from: Path | None = None
-        self.backup: Path | None = None  # the copy of the original the first save kept
+        self.backup: Path | None = None  # the original's copy, set by the first save over it
         self.journal_error: str | None = None  # why edits are not being journaled, if so
         self._base = base
         self._snapshot = () if base else tuple(f for f in result.frames if not _is_blank(f))
@@ -369,10 +370,12 @@ class AnnotationSession:
         target = Path(path) if path is not None else self.json_path
         if target is None:
             raise ValueError("no file to save to; give a path")
-        if target not in self._written:
-            self.backup = keep_backup(target) or self.backup
+        first = target not in self._written
+        if first:
+            keep_backup(target)
         write_poses(self.result, target, self.source, fmt)
         self._written.add(target)
+        self.backup = backup_path(target) if first and backup_path(target).is_file() else None
         self._remove_journal()
         self.json_path = target
         self._base = journal_io.file_fingerprint(target)
