@@ -326,7 +326,8 @@ class AnnotationSession:
             elif entry is not None:
                 self._journal.append(entry)
         except OSError as exc:
-            self.journal_error = f"{journal_io.journal_path(self.json_path)}: {exc}"
+            reason = exc.strerror or str(exc)  # stable wording: the window says it once
+            self.journal_error = f"{journal_io.journal_path(self.json_path)}: {reason}"
             _LOG.error("edits are not being journaled: %s", self.journal_error)
             self._close_journal()
         else:
@@ -348,7 +349,11 @@ class AnnotationSession:
     def _remove_journal(self) -> None:
         self._close_journal()
         if self.json_path is not None:
-            journal_io.journal_path(self.json_path).unlink(missing_ok=True)
+            path = journal_io.journal_path(self.json_path)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:  # left behind: replaying it later gives the same poses
+                _LOG.warning("could not remove %s: %s", path, exc)
 
     # -- saving ------------------------------------------------------------------------------
 

@@ -159,3 +159,20 @@ def test_viewer_killed_mid_session_loses_no_edit(make_window, tiny_video, tmp_pa
     assert s.result.frames[8].track_ids.tolist() == [1]  # the split was undone ...
     assert s.redo_text.startswith("split track 1")  # ... and can be redone
     assert json.loads(poses.read_text()) == before
+
+
+def test_frame_count_mismatch_and_journal_trouble_are_shown(make_window, tiny_video):
+    video, poses = tiny_video
+    data = json.loads(poses.read_text())
+    data["images"] = data["images"][:10]  # poses for 10 of the 12 frames
+    poses.write_text(json.dumps(data))
+    journal_path(poses).mkdir()  # something in the journal's way: it cannot be written
+    window, shown = _messages(make_window)
+    window.open_input(video, poses)
+    assert "clip.json has poses for 10 frames, the video has 12" in window.notice.text()
+    window.view.keypointMoved.emit(1, 6, 20.0, 21.0)
+    assert window.session.record.keypoints_xy[0, 6].tolist() == [20.0, 21.0]  # edit made
+    assert shown[-1][0] == "Edits are not protected" and "clip.json.journal" in shown[-1][1]
+    assert "Edits are not journaled" in window.notice.text()
+    window.view.keypointMoved.emit(1, 7, 22.0, 23.0)
+    assert len(shown) == 1  # said once, not at every edit
