@@ -153,7 +153,9 @@ def test_playback_uncertain_lanes_and_help(make_window, qtbot, video, tmp_path):
     qtbot.keyClick(window.view, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
     assert s.frame == 9  # last frame with persons
     assert window.view.overlay._uncertain.all()
-    assert window.timeline.lanes._present.shape == (3, N_FRAMES)
+    spans = window.timeline.lanes.spans
+    assert spans.ids == [1, 2, 3] and spans.frame_count == N_FRAMES
+    assert spans.present[3].pairs() == [(5, 10)]
     qtbot.keyClick(window.view, Qt.Key.Key_F1)
     assert window.help.isVisible() and len(window.help.rows) > 10
     qtbot.keyClick(window.help, Qt.Key.Key_Escape)
