@@ -5,7 +5,7 @@ saying what the edits apply to: the poses file as the session loaded it (its siz
 or empty frames (nothing was on disk; a ``snapshot`` line then holds the frames the session
 started from, e.g. a result fresh from the pipeline). Every further line is one operation:
 ``apply`` (the frames an edit replaces, as complete records, and its description), ``undo`` or
-``redo``. Each line is written, flushed and fsynced before the edit returns, so no edit is lost
+``redo``; a record's columns are base64 of their raw bytes. Each line is written, flushed and fsynced before the edit returns, so no edit is lost
 to a crash or a kill; a line torn by a crash mid-write can only be the last one, and replay
 ignores it. A clean save, or the analyst discarding the edits, removes the journal; a journal
 the analyst declines to recover, or one that cannot be read, is renamed aside, never deleted.
@@ -19,12 +19,14 @@ import json
 import os
 import tempfile
 import time
+from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from diffpose.keypoints import NUM_KEYPOINTS
 from posetool.gui.edits import EditError, FrameEdit
 from posetool.records import FrameRecord, VideoResult
 
@@ -43,8 +45,14 @@ __all__ = [
 
 SUFFIX = ".journal"
 FORMAT_VERSION = 1
-_COLUMNS = ("boxes_xyxy", "box_scores", "track_ids", "keypoints_xy", "keypoint_scores",
-            "keypoint_spread_px", "keypoint_visible", "head_boxes_xyxy", "human_edited")  # fmt: skip
+#: Per-person columns of a record: dtype and shape after the person axis. Stored as base64 of
+#: the raw little-endian bytes: exact, NaN-safe, and ~10x faster than lists of floats.
+_COLUMNS = {
+    "boxes_xyxy": ("<f4", (4,)), "box_scores": ("<f4", ()), "track_ids": ("<i8", ()),
+    "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)), "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),
+    "keypoint_spread_px": ("<f4", (NUM_KEYPOINTS,)), "keypoint_visible": ("|b1", (NUM_KEYPOINTS,)),
+    "head_boxes_xyxy": ("<f4", (4,)), "human_edited": ("|b1", ()),
+}  # fmt: skip
 OPS = ("snapshot", "apply", "undo", "redo")
 
 
@@ -76,15 +84,18 @@ def set_aside(path: str | Path, why: str) -> Path:
 
 
 def _record_to_json(rec: FrameRecord) -> dict:
-    out = {name: getattr(rec, name).tolist() for name in _COLUMNS}
-    out.update(frame_index=rec.frame_index, timestamp_s=rec.timestamp_s,
-               is_labeled=rec.is_labeled, image_file=rec.image_file,
-               ignore_regions=[p.tolist() for p in rec.ignore_regions])  # fmt: skip
-    return out
+    columns = {name: b64encode(np.ascontiguousarray(getattr(rec, name), dtype)).decode("ascii")
+               for name, (dtype, _) in _COLUMNS.items()} if rec.num_persons else {}  # fmt: skip
+    return {"frame_index": rec.frame_index, "timestamp_s": rec.timestamp_s,
+            "is_labeled": rec.is_labeled, "image_file": rec.image_file,
+            "ignore_regions": [p.tolist() for p in rec.ignore_regions],
+            "persons": rec.num_persons, "columns": columns}  # fmt: skip
 
 
 def _record_from_json(data: dict) -> FrameRecord:
-    columns = {name: np.asarray(data[name]) for name in _COLUMNS}
+    n = int(data["persons"])
+    columns = {name: np.frombuffer(b64decode(data["columns"][name]) if n else b"", dtype)
+               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()}  # fmt: skip
     return FrameRecord(frame_index=data["frame_index"], timestamp_s=data["timestamp_s"],
                        is_labeled=data["is_labeled"], image_file=data["image_file"],
                        ignore_regions=tuple(np.asarray(p) for p in data["ignore_regions"]),
@@ -105,7 +116,7 @@ class JournalEntry:
         if self.op in ("apply", "snapshot"):
             data.update(description=self.description,
                         frames=[_record_to_json(r) for r in self.frames])  # fmt: skip
-        return json.dumps(data) + "\n"  # NaN stays NaN: unknown spread and head boxes
+        return json.dumps(data) + "\n"
 
 
 @dataclass(frozen=True, eq=False)
