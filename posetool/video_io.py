@@ -331,7 +331,7 @@ class VideoReader:
                 raise ValueError(f"{self.path}: cannot decode image {self._images[index].name}")
             return frame
         if self._seek_cap is None or not (0 <= index - self._seek_next <= _FORWARD_WINDOW):
-            if index - len(self._raw_msec) >= _FORWARD_WINDOW:  # far past the seek table
+            if index >= max(len(self._raw_msec), 1):  # past the seek table
                 frame = self._read_by_packet_time(index, should_stop)
                 if frame is not None:
                     return frame
