@@ -24,6 +24,14 @@ __all__ = ["FileActions"]
 _LOG = logging.getLogger(__name__)
 
 
+#: The viewer before the journal autosaved every 5 edits or 30 s to ``NAME.json`` + this.
+LEGACY_AUTOSAVE_SUFFIX = ".autosave.json"
+
+
+def _newer(path: Path, than: Path) -> bool:
+    return not than.exists() or path.stat().st_mtime_ns > than.stat().st_mtime_ns
+
+
 class FileActions:
     """The window's file operations, each safe against any failure.
 
@@ -65,8 +73,16 @@ class FileActions:
             return f"left at {path} ({exc})"
 
     def offer_recovery(self, session: AnnotationSession) -> None:
-        """Offer back the edits a session on the same poses left in its journal."""
-        path = journal.journal_path(session.json_path) if session.json_path else None
+        """Offer back the edits a session on the same poses left in its journal (and point
+        to an autosave sidecar of the viewer before the journal, newer than the poses)."""
+        if session.json_path is None:
+            return
+        legacy = session.json_path.with_name(session.json_path.name + LEGACY_AUTOSAVE_SUFFIX)
+        if legacy.is_file() and _newer(legacy, session.json_path):
+            self._inform("Older autosave found",
+                         f"{legacy} holds unsaved edits of an older posetool viewer. Open it "
+                         "as the poses file (File > Open, then choose it) to recover them.")  # fmt: skip
+        path = journal.journal_path(session.json_path)
         try:
             contents = session.find_journal()
         except Exception as exc:  # noqa: BLE001 - an unreadable journal is kept, not lost

@@ -176,3 +176,13 @@ def test_frame_count_mismatch_and_journal_trouble_are_shown(make_window, tiny_vi
     assert "Edits are not journaled" in window.notice.text()
     window.view.keypointMoved.emit(1, 7, 22.0, 23.0)
     assert len(shown) == 1  # said once, not at every edit
+
+
+def test_an_older_viewers_autosave_is_pointed_to(make_window, tiny_video):
+    video, poses = tiny_video
+    sidecar = poses.with_name("clip.json.autosave.json")  # what the viewer wrote before
+    sidecar.write_text(poses.read_text())
+    os.utime(sidecar, ns=(poses.stat().st_atime_ns, poses.stat().st_mtime_ns + 10**9))
+    window, shown = _messages(make_window)
+    window.open_input(video, poses)
+    assert shown == [("Older autosave found", shown[0][1])] and str(sidecar) in shown[0][1]
