@@ -194,10 +194,8 @@ class MainWindow(QMainWindow):
         session = self.files.open(video, poses, self._saved_thresholds())
         if session is None:
             return False
-        self._install(session, video, answer)
+        self._install(session, video, answer)  # its notes (e.g. frame counts) show in the notice
         self.files.offer_recovery(session)
-        for note in session.notes:
-            self.statusBar().showMessage(note)
         return True
 
     def _install(self, session: AnnotationSession, video: Path, answer: str) -> None:
