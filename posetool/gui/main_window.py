@@ -409,8 +409,11 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:
             json_path = media.default_json_path(video)
+            n = len(result.frames)
+            notes = (f"the pipeline gave {n} frames, the video announces {meta.frame_count}",)
             try:
                 session = AnnotationSession(align_result(result, meta), json_path,
+                                            notes=notes if n != meta.frame_count else (),
                                             thresholds=self._saved_thresholds())  # fmt: skip
             except Exception as exc:  # noqa: BLE001
                 self._inform("Pipeline result not usable", str(exc))

@@ -198,6 +198,7 @@ def test_pipeline_runs_in_a_worker_and_cancels(make_window, qtbot, video, tmp_pa
         pass
     qtbot.waitUntil(lambda: window.session is not None, timeout=5_000)
     assert ran.is_set() and window.session.dirty and window.session.frame_count == N_FRAMES
+    assert window.notice.text() == ""  # as many frames as the video announces
 
     def slow(path, progress, cancel):
         while not cancel.wait(0.01):

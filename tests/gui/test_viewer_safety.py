@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from posetool.gui.journal import journal_path  # noqa: E402
 from posetool.gui.pose_file import backup_path  # noqa: E402
 from posetool.gui.session import AnnotationSession  # noqa: E402
 from posetool.posetrack_io import read_posetrack  # noqa: E402
+from posetool.records import VideoResult  # noqa: E402
+from tests.gui.conftest import tiny_poses  # noqa: E402
 
 
 def _messages(make_window, **kwargs):
@@ -186,3 +189,29 @@ def test_an_older_viewers_autosave_is_pointed_to(make_window, tiny_video):
     window, shown = _messages(make_window)
     window.open_input(video, poses)
     assert shown == [("Older autosave found", shown[0][1])] and str(sidecar) in shown[0][1]
+
+
+def test_pipeline_result_is_journaled_at_once_and_its_frame_count_shown(
+    make_window, qtbot, tiny_video
+):
+    video, poses = tiny_video
+    poses.unlink()  # no poses yet: the result exists only in the window
+
+    def run_fn(path, progress, cancel):
+        result = tiny_poses(path)
+        return VideoResult(replace(result.meta, frame_count=10), result.frames[:10])
+
+    window = make_window(run_fn=run_fn)
+    runner = window.run_pipeline(video)
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        pass
+    qtbot.waitUntil(lambda: window.session is not None, timeout=5_000)
+    assert "the pipeline gave 10 frames, the video announces 12" in window.notice.text()
+    assert journal_path(poses).is_file()  # a crash now loses nothing
+    meta = window.session.result.meta
+    again = AnnotationSession.open(meta, poses)
+    again.recover(again.find_journal())
+    assert [fr.track_ids.tolist() for fr in again.result.frames[:10]] == [
+        fr.track_ids.tolist() for fr in window.session.result.frames[:10]
+    ]
+    assert again.dirty
