@@ -242,9 +242,21 @@ def _run_on_workers(ray, plan: WorkerPlan, config: PipelineConfig,
             job = queue.popleft()
             running[actor.run.remote(job[1], job[2], out_dir)] = (actor, job)
 
+    def load(pool: list) -> None:
+        """Load the models on ``pool``; if that fails other than for a missing file (a
+        corrupt checkpoint...), every video left fails with the error, as in the local run."""
+        try:
+            _get(ray, [actor.load.remote() for actor in pool])
+        except Exception as exc:
+            if isinstance(exc, ImportError | MemoryError) or is_setup_error(exc):
+                raise
+            while queue:
+                i, path, name = queue.popleft()
+                finish(i, failed_summary(Path(path), name, exc))
+
     try:
         pool = [new_worker() for _ in range(plan.workers)]
-        _get(ray, [actor.load.remote() for actor in pool])
+        load(pool)
         for actor in pool:
             submit(actor)
         while running:
@@ -259,7 +271,7 @@ def _run_on_workers(ray, plan: WorkerPlan, config: PipelineConfig,
                     f"the Ray worker running it died twice: {str(exc).splitlines()[0]}"))  # fmt: skip
                 if queue:
                     actor = new_worker()
-                    _get(ray, [actor.load.remote()])
+                    load([actor])
             finish(i, summary)
             submit(actor)
     finally:

@@ -175,6 +175,36 @@ def test_cluster_run_matches_local_run_then_resumes(driver_env, shared_data, tmp
 
 
 @pytest.mark.slow
+def test_unreadable_checkpoint_fails_every_input_as_locally(driver_env, shared_data,
+                                                           tmp_path) -> None:  # fmt: skip
+    src = _inputs(shared_data, tmp_path / "in")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(os.urandom(1000))
+    res = _run("run", src / "rue.mp4", src / "squat.mp4", "-o", tmp_path / "out", *FAST,
+               "--checkpoint", bad, "--engine", "ray", "--ray-address", driver_env)  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert "0 ok, 0 skipped, 2 failed" in res.output
+    for name in ("rue.mp4", "squat.mp4"):
+        assert f"FAILED {src / name}: ValueError: {bad} is not a readable DiffPose" in res.output
+
+
+@pytest.mark.slow
+def test_without_address_a_local_instance_runs_and_stops(ray_head, shared_data, tmp_path,
+                                                          monkeypatch) -> None:  # fmt: skip
+    import ray
+
+    for key, value in ray_head[1].items():  # its own token, not one written to ~/.ray
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    src = _inputs(shared_data, tmp_path / "in")
+    res = _run("run", src / "rue.mp4", "-o", tmp_path / "out", *FAST, "--engine", "ray")
+    assert res.exit_code == 0, res.output
+    assert "1 ok, 0 skipped, 0 failed" in res.output
+    assert (tmp_path / "out" / "rue.json").is_file()
+    assert not ray.is_initialized()
+
+
+@pytest.mark.slow
 def test_ctrl_c_cancels_the_cluster_work(driver_env, shared_data, tmp_path) -> None:
     import ray
 
