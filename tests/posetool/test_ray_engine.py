@@ -67,6 +67,15 @@ def test_ray_address_needs_the_ray_engine(tmp_path) -> None:
     assert res.exit_code == 2 and "--ray-address needs --engine ray" in res.output
 
 
+def test_without_ray_installed_the_engine_says_how_to_get_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not read: Ray is missing before any video is opened")
+    res = CliRunner().invoke(main, ["run", str(video), "-o", str(tmp_path / "o"),
+                                    "--engine", "ray"])  # fmt: skip
+    assert res.exit_code == 1 and "pip install 'posetool[ray]'" in res.output, res.output
+
+
 # ----- a real Ray head -------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -105,7 +114,7 @@ def ray_head():
                 pytest.fail("ray start did not come up within 60 s")
         else:
             pytest.fail(f"ray start exited with {head.wait()}")
-        yield f"127.0.0.1:{port}", auth
+        yield f"127.0.0.1:{port}", auth, head.pid  # the pid is its process group's id
     finally:
         _stop_group(head)
         shutil.rmtree(temp, ignore_errors=True)
@@ -129,7 +138,7 @@ def _stop_group(proc: subprocess.Popen) -> None:
 
 @pytest.fixture
 def driver_env(ray_head, monkeypatch):
-    address, auth = ray_head
+    address, auth, _ = ray_head
     for key, value in auth.items():
         monkeypatch.setenv(key, value)
     return address
@@ -202,6 +211,53 @@ def test_without_address_a_local_instance_runs_and_stops(ray_head, shared_data, 
     assert "1 ok, 0 skipped, 0 failed" in res.output
     assert (tmp_path / "out" / "rue.json").is_file()
     assert not ray.is_initialized()
+
+
+def _running_worker_pid(group: int) -> int | None:
+    """The pid of a worker of this test's Ray head that is running a video: Ray titles it
+    ``ray::VideoWorker.run`` meanwhile; workers lead their own process group, their parent
+    (the raylet) is in the head's."""
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if not title.startswith(b"ray::VideoWorker.run"):
+                continue
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if os.getpgid(parent) == group:
+                return int(proc.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_video_is_restarted_and_the_video_run_again(
+    ray_head, driver_env, shared_data, tmp_path
+) -> None:
+    import threading
+
+    src = _inputs(shared_data, tmp_path / "in")
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            pid = _running_worker_pid(ray_head[2])
+            if pid is not None:
+                time.sleep(0.5)  # into the video
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    res = _run("run", src / "squat.mp4", "-o", tmp_path / "out", "--steps", "1", "--ensemble",
+               "1", "--max-frames", "12", "--engine", "ray", "--ray-address", driver_env)  # fmt: skip
+    killer.join()
+    assert killed, "no worker was seen running the video"
+    assert res.exit_code == 0, res.output
+    assert "1 ok, 0 skipped, 0 failed" in res.output
+    assert len(json.loads((tmp_path / "out" / "squat.json").read_text())["images"]) == 12
 
 
 @pytest.mark.slow
