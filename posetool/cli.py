@@ -206,8 +206,8 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
     }  # fmt: skip
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address needs --engine ray")
-    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides, ray_address
-                           if engine == "ray" else None, engine == "ray"))  # fmt: skip
+    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides, engine,
+                           ray_address))  # fmt: skip
 
 
 def _prune(values: dict) -> dict:
@@ -224,9 +224,9 @@ def _prune(values: dict) -> dict:
 
 
 def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
-                  overrides: dict, ray_address: str | None = None, on_ray: bool = False) -> int:  # fmt: skip
-    """Resolve the config (preset < --config file < options), run the batch (here, or on Ray
-    with ``on_ray``), report."""
+                  overrides: dict, engine: str = "local", ray_address: str | None = None) -> int:  # fmt: skip
+    """Resolve the config (preset < --config file < options), run the batch on ``engine``
+    ("local" or "ray"), report."""
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
     from posetool.pipeline import PipelineConfig, run_batch
@@ -279,7 +279,7 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
     click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
                f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
     try:
-        if on_ray:
+        if engine == "ray":
             batch = _run_on_ray(paths, out_dir, config, resume, ray_address)
         else:
             batch = run_batch(paths, out_dir, config, resume=resume, on_video_start=on_start,
