@@ -20,6 +20,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# The tests also cover the optional Ray engine (posetool run --engine ray): its extra on top.
+RAY_STAMP := $(VENV)/.installed-ray
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
 # Main job on bundled defaults: the shipped DiffPose checkpoint on a real video (the first
 # 150 frames of shared/data's dancer, or ultralytics' bundled photos without shared/data),
 # PoseTrack JSON + overlay video in out/demo, then the JSON checked with our evaluator.
@@ -57,7 +63,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check posetool diffpose trackers tests bench
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint
+test: $(RAY_STAMP) lint
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -205,9 +205,17 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--pipelined/--sequential", default=None,
               help="Several frames at once, detection and pose, each op on one thread "
                    "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: one task per video on Ray workers that load the models once "
+                   "(pip install 'posetool[ray]'); --threads is then each worker's cores "
+                   "[default: a share of the cluster's].")  # fmt: skip
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --engine ray: an existing cluster (auto, host:port) [default: start "
+                   "a local Ray instance for the run]. Inputs and OUT must be at the same "
+                   "path on every node.")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, crop_mode, device,
                 precision, imgsz, conf, detector_weights, preset, checkpoint, render_flag, fmt,
-                max_frames, threads, pipelined) -> None:  # fmt: skip
+                max_frames, threads, pipelined, engine, ray_address) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -223,7 +231,10 @@ def run_command(inputs, out_dir, config_file, fast, resume, steps, ensemble, cro
         "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
         "pipelined": pipelined,
     }  # fmt: skip
-    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides))
+    if ray_address and engine != "ray":
+        raise click.UsageError("--ray-address needs --engine ray")
+    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, resume, overrides, engine,
+                           ray_address))  # fmt: skip
 
 
 def _prune(values: dict) -> dict:
@@ -240,8 +251,9 @@ def _prune(values: dict) -> dict:
 
 
 def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
-                  overrides: dict) -> int:  # fmt: skip
-    """Resolve the config (preset < --config file < options), run the batch, report."""
+                  overrides: dict, engine: str = "local", ray_address: str | None = None) -> int:  # fmt: skip
+    """Resolve the config (preset < --config file < options), run the batch on ``engine``
+    ("local" or "ray"), report."""
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
     from posetool.pipeline import PipelineConfig, run_batch
@@ -294,8 +306,11 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
     click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
                f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
     try:
-        batch = run_batch(paths, out_dir, config, resume=resume, on_video_start=on_start,
-                          on_video_end=on_end)  # fmt: skip
+        if engine == "ray":
+            batch = _run_on_ray(paths, out_dir, config, resume, ray_address)
+        else:
+            batch = run_batch(paths, out_dir, config, resume=resume, on_video_start=on_start,
+                              on_video_end=on_end)  # fmt: skip
     except (WeightsError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -314,6 +329,36 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, resume: bool,
         if video.status == "failed":
             click.echo(f"FAILED {video.input}: {video.error}", err=True)
     return 1 if batch.failed else 0
+
+
+def _run_on_ray(paths: list[Path], out_dir: Path, config, resume: bool, address: str | None):
+    """The batch on Ray, with one progress bar over the videos and a line per video as it
+    finishes (videos run side by side, so there is no per-frame bar)."""
+    from tqdm import tqdm
+
+    from posetool.ray_engine import RayEngineError, run_batch_ray
+
+    total = len(paths)
+    bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True)
+    finished: list = []
+
+    def on_plan(plan, videos: int) -> None:
+        tqdm.write(f"ray: {plan.workers} worker(s), {plan.cpus_per_worker} CPU(s)"
+                   f"{' + 1 GPU' if plan.gpus_per_worker else ''} each, {videos} video(s) to run")  # fmt: skip
+
+    def on_end(summary) -> None:
+        finished.append(summary)
+        tqdm.write(f"[{len(finished)}/{total}] {summary.line()}")
+        bar.set_postfix_str(summary.status)
+        bar.update(1)
+
+    try:
+        return run_batch_ray(paths, out_dir, config, resume=resume, address=address,
+                             on_plan=on_plan, on_video_end=on_end)  # fmt: skip
+    except RayEngineError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
 
 
 @main.command("render")

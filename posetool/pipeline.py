@@ -37,7 +37,8 @@ from trackers import ByteTrackConfig
 
 __all__ = [
     "BatchSummary", "PipelineCancelled", "PipelineConfig", "PipelineModels", "VideoSummary",
-    "load_models", "output_names", "process_video", "run_batch", "run_video",
+    "failed_summary", "is_complete", "is_setup_error", "load_models", "output_names",
+    "process_and_write", "process_video", "run_batch", "run_video",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -384,7 +385,7 @@ def run_batch(
         OSError: The output folder cannot be created or written.
     """
     from posetool.config_file import dump_config
-    from posetool.posetrack_io import atomic_write_text, write_posetrack
+    from posetool.posetrack_io import atomic_write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -392,31 +393,19 @@ def run_batch(
     batch = BatchSummary()
     start = time.perf_counter()
     for i, (path, name) in enumerate(zip(inputs, output_names(inputs), strict=True)):
-        paths = output_paths(out_dir, name)
         if resume and is_complete(out_dir, name, config.render):
             summary = VideoSummary(str(path), name, status="skipped", error="complete")
         else:
             progress = on_video_start(i, path, name, _expected(path)) if on_video_start else None
             try:
                 models = models or load_models(config)
-                result, summary = process_video(path, config, models, progress)
-                summary.name = name
-                write_posetrack(result, paths["json"], config.fmt)
-                summary.outputs["json"] = str(paths["json"])
-                if config.render:
-                    from posetool.render import render_video
-
-                    render_video(path, result, paths["video"], max_frames=len(result.frames))
-                    summary.outputs["video"] = str(paths["video"])
-                summary.outputs["summary"] = str(paths["summary"])
-                atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=1))
+                summary = process_and_write(path, name, out_dir, config, models, progress)
             except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
                 if isinstance(exc, ImportError | MemoryError):
                     raise
                 logger.debug("input %s failed", path, exc_info=True)
-                summary = VideoSummary(str(path), name, status="failed",
-                                       error=f"{type(exc).__name__}: {exc}")  # fmt: skip
-                if _is_setup_error(exc):
+                summary = failed_summary(path, name, exc)
+                if is_setup_error(exc):
                     batch.videos.append(summary)
                     raise
         batch.videos.append(summary)
@@ -427,7 +416,40 @@ def run_batch(
     return batch
 
 
-def _is_setup_error(exc: Exception) -> bool:
+def process_and_write(
+    path: Path, name: str, out_dir: Path, config: PipelineConfig, models: PipelineModels,
+    progress: ProgressFn | None = None,
+) -> VideoSummary:  # fmt: skip
+    """Run one input and write its outputs (see the module docstring), each atomically, the
+    summary last; shared by :func:`run_batch` and the Ray engine's workers.
+
+    Raises:
+        Whatever :func:`process_video` or the writers raise; the caller decides whether the
+        batch goes on (:func:`failed_summary`, :func:`is_setup_error`).
+    """
+    from posetool.posetrack_io import atomic_write_text, write_posetrack
+
+    paths = output_paths(out_dir, name)
+    result, summary = process_video(path, config, models, progress)
+    summary.name = name
+    write_posetrack(result, paths["json"], config.fmt)
+    summary.outputs["json"] = str(paths["json"])
+    if config.render:
+        from posetool.render import render_video
+
+        render_video(path, result, paths["video"], max_frames=len(result.frames))
+        summary.outputs["video"] = str(paths["video"])
+    summary.outputs["summary"] = str(paths["summary"])
+    atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=1))
+    return summary
+
+
+def failed_summary(path: Path, name: str, exc: BaseException) -> VideoSummary:
+    """The summary of an input that failed with ``exc`` (the error names its type)."""
+    return VideoSummary(str(path), name, status="failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def is_setup_error(exc: BaseException) -> bool:
     """Errors that would fail every input alike (missing weights or checkpoint)."""
     from posetool.weights import WeightsError
 
