@@ -398,6 +398,26 @@ def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> N
     os.replace(tmp, out / "last.pt")
 
 
+def with_overrides(cfg: DiffPoseConfig, overrides: list[str]) -> DiffPoseConfig:
+    """``cfg`` with ``KEY=VALUE`` settings (dotted keys, YAML values) replaced; unknown keys
+    and bad values raise ValueError naming them."""
+    import yaml
+
+    data = cfg.to_dict()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: use KEY=VALUE, e.g. delta=0")
+        *parents, leaf = key.strip().split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"--set {item!r}: no settings group {part!r}")
+            node = node[part]
+        node[leaf] = yaml.safe_load(value)
+    return DiffPoseConfig.from_dict(data)
+
+
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(
         prog="python -m diffpose.train", description=__doc__.split("\n\n")[0]
@@ -433,6 +453,9 @@ def main(argv: list[str] | None = None) -> Path:
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
     p.add_argument("--no-amp", action="store_true")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one model setting of the preset, e.g. delta=0 or "
+                        "decoder.interaction=direct (ablations); repeatable")  # fmt: skip
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig(
@@ -441,7 +464,7 @@ def main(argv: list[str] | None = None) -> Path:
         feature_cache=a.feature_cache, val_steps=a.val_steps, val_ensemble=a.val_ensemble,
         max_samples=a.max_samples, amp=not a.no_amp,
     )  # fmt: skip
-    model_cfg = PRESETS[a.preset]()
+    model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     import json
