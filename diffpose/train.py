@@ -98,6 +98,23 @@ def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
     )
 
 
+def _cache_key(model_cfg: DiffPoseConfig, cfg: TrainConfig, samples: list[PoseSample]) -> str:
+    """What a feature cache depends on: samples (with priors), augmentation, backbone, δ."""
+    import hashlib
+
+    from diffpose.data.priors import sample_key
+
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(sample_key(s).encode())
+        if s.prior_xy is not None:
+            h.update(np.asarray(s.prior_xy, np.float32).tobytes())
+    for part in (model_cfg.delta, model_cfg.image_size, model_cfg.backbone, cfg.augment,
+                 cfg.seed, cfg.feature_cache):  # fmt: skip
+        h.update(repr(part).encode())
+    return h.hexdigest()
+
+
 def _dist_info() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
@@ -232,12 +249,14 @@ def train(
     model_cfg: DiffPoseConfig, cfg: TrainConfig, data: list[str], out_dir: str | Path,
     val_gt: list[str] | None = None, val_root: str | None = None, resume: str | None = None,
     priors: list[str] | None = None, val_lsp: str | None = None,
+    cache_file: str | None = None,
 ) -> Path:  # fmt: skip
     """Run training; returns the path of the best (or last) checkpoint.
 
     ``priors``: detector-pose files of the samples (models that refine the detector's pose);
     ``val_lsp``: "ROOT:split" of LSP samples to choose the checkpoint on (PCKh@0.5), used
-    instead of the PoseTrack files ``val_gt``.
+    instead of the PoseTrack files ``val_gt``; ``cache_file``: keep the feature cache there
+    and reuse it when data, augmentation, backbone and δ match (ablations share it).
     """
     from tqdm import tqdm
 
@@ -306,8 +325,22 @@ def train(
     cache = None
     if use_cache:
         t0 = time.time()
-        cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size, cfg.workers)
-        LOG.info("feature cache built in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
+        key = _cache_key(model_cfg, cfg, samples)
+        if cache_file and Path(cache_file).is_file():
+            stored = torch.load(cache_file, weights_only=True)
+            if stored.get("key") == key:
+                cache = tuple(stored["tensors"])
+                LOG.info("feature cache read from %s", cache_file)
+            else:
+                LOG.info("feature cache %s is for other data or settings: rebuilt", cache_file)
+        if cache is None:
+            cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size,
+                                        cfg.workers)  # fmt: skip
+            if cache_file:
+                tmp = Path(str(cache_file) + ".tmp")
+                torch.save({"key": key, "tensors": list(cache)}, tmp)
+                os.replace(tmp, cache_file)
+        LOG.info("feature cache ready in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
     ddp_model = _LossModule(model)
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -434,6 +467,9 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--priors", nargs="*", default=None,
                    help="detector-pose .npz files (posetool detector-priors) for models "
                         "that refine the detector's pose")  # fmt: skip
+    p.add_argument("--feature-cache-file", default=None,
+                   help="keep the --feature-cache tensors in this file and reuse them when "
+                        "data, augmentation, backbone and delta match")  # fmt: skip
     p.add_argument("--out", required=True)
     p.add_argument("--resume", default=None)
     defaults = TrainConfig()
@@ -484,7 +520,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
     )
     return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume, a.priors,
-                 a.val_lsp)  # fmt: skip
+                 a.val_lsp, a.feature_cache_file)  # fmt: skip
 
 
 if __name__ == "__main__":
