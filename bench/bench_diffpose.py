@@ -7,7 +7,7 @@ Per person-frame costs: one frame's backbone (per-frame features are reused acro
 windows that contain the frame), one STRL pass over the clip, and the decoder (its per-clip
 cache plus steps × one batched pass over the N ensemble members). Random weights: the cost
 does not depend on them. The paper preset (ViT-H) is timed at batch 1 with one clip. The CPU
-preset is timed at each ``--precision`` (bf16: bfloat16 weights, see diffpose.precision; on
+presets (the default refiner and the paper-faithful one) are timed at each ``--precision`` (bf16: bfloat16 weights, see diffpose.precision; on
 a CPU without native bfloat16 it is emulated and slow).
 """
 
@@ -54,7 +54,10 @@ def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: in
     frames = torch.randn(persons, 3, *cfg.image_size)
     bb = _ms(lambda: model.frame_features(frames), repeats) / persons
     feats = model.frame_features(frames)[:, None].expand(-1, t, -1, -1, -1).contiguous()
-    strl = _ms(lambda: model.condition(feats), repeats) / persons  # STRL + decoder cache
+    prior = None
+    if model.uses_prior:  # the refiner also takes the detector's pose as heatmaps
+        prior = torch.rand(persons, cfg.num_keypoints, *cfg.heatmap_size)
+    strl = _ms(lambda: model.condition(feats, prior), repeats) / persons  # STRL + decoder cache
     print(f"backbone {bb:.2f} ms/frame | STRL + decoder cache {strl:.2f} ms/clip")
     print("steps  N   decoder ms/person-frame   total ms/person-frame (backbone+STRL+decoder)")
     for steps in grid[0]:
@@ -62,7 +65,7 @@ def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: in
             g = torch.Generator().manual_seed(0)
 
             def sample(steps=steps, n=n, g=g):
-                model.sample_heatmaps(feats, steps=steps, ensemble=n, generator=g)
+                model.sample_heatmaps(feats, steps=steps, ensemble=n, generator=g, prior=prior)
 
             dec = _ms(sample, repeats) / persons - strl  # sample_heatmaps includes condition()
             print(f"{steps:>5} {n:>3}   {dec:>10.2f}               {bb + strl + dec:>10.2f}")
@@ -81,8 +84,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     for name in args.precision:
-        bench_preset("cpu", DiffPoseConfig.cpu(), args.persons, ((1, 2, 4), (1, 5, 10)),
-                     args.repeats, resolve_precision(name, "cpu"))  # fmt: skip
+        for preset, cfg in (("cpu (refine, default)", DiffPoseConfig.cpu()),
+                            ("cpu-paper", DiffPoseConfig.cpu_paper())):  # fmt: skip
+            bench_preset(preset, cfg, args.persons, ((1, 2, 4), (1, 5, 10)), args.repeats,
+                         resolve_precision(name, "cpu"))  # fmt: skip
     if not args.skip_paper:
         # ViT-H on a CPU: one clip, one repeat, the paper's inference setting and the cheapest.
         bench_preset("paper", DiffPoseConfig.paper(), 1, ((1, 4), (1, 10)), 1)

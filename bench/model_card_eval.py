@@ -1,15 +1,24 @@
-"""Accuracy figures for resources/MODEL_CARD.md: our DiffPose checkpoint vs the YOLO11n-pose peer.
+"""Accuracy figures for resources/MODEL_CARD.md: our DiffPose models vs the YOLO11n-pose peer.
 
-- PoseTrack mAP (poseval rules) on shared/data/posetrack18_sample with GT boxes and with the
-  sample's detected boxes (score >= 0.2; keypoint score = peak x box score);
-- PCKh@0.5 on the LSP test split (images 1001-2000; head size = head_top-neck distance,
-  since LSP has no head box);
-- the peer: ultralytics YOLO11n-pose run on the very same 256x192 crops (its COCO joints
-  mapped to PoseTrack; neck = shoulder midpoint, head_top = nose + (nose - neck));
-- the paper's two inference properties (Tables 6-7 analogues): N in {1, 5, 10} noise draws
-  and steps in {1, 2, 4}, without retraining.
+The peer is what a user would otherwise run: YOLO11n-pose (the same sha256-pinned weights) at
+640 px on the whole image, the keypoints of its detection. Our models see the same detection:
+the default one refines its keypoints (``decoder.prior``), the paper-faithful one
+(``--paper-checkpoint``) estimates from pure noise. The peer's COCO joints map to PoseTrack;
+it has no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck).
 
-Usage: python bench/model_card_eval.py [--checkpoint resources/diffpose_cpu.safetensors]
+- LSP test (images 1001–2000, real labels): PCKh@0.5 (head size = head_top–neck distance,
+  LSP has no head box) per joint group, on each image's labelled person (crop from the
+  label extent, prior = the YOLO detection overlapping it most; ``posetool
+  detector-priors`` writes them, ``--priors``).
+- PoseTrack sample (shared/data/posetrack18_sample, 3 frames, 14 persons): mAP by poseval's
+  rules, (a) on YOLO's own detections (box score ≥ 0.2; keypoint score = peak × box score),
+  i.e. the pipeline, and (b) on ground-truth boxes with the overlapping detection's prior.
+- ``--grid``: steps ∈ {1, 2, 4} × N ∈ {1, 5, 10} of the default model on LSP val (images
+  901–1000, the selection split: settings are chosen here) and LSP test (reported).
+
+None of these sets is used to choose a checkpoint (training chooses on LSP val).
+
+Usage: python bench/model_card_eval.py [--checkpoint C] [--paper-checkpoint P] [--grid]
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,208 +36,201 @@ import torch
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from diffpose.checkpoint import load_checkpoint  # noqa: E402
-from diffpose.data.clip_dataset import ClipDataset  # noqa: E402
 from diffpose.data.lsp import load_lsp  # noqa: E402
 from diffpose.data.posetrack import load_posetrack_file  # noqa: E402
-from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, invert_affine  # noqa: E402
+from diffpose.data.priors import attach_priors  # noqa: E402
+from diffpose.data.samples import PoseSample, window  # noqa: E402
 from diffpose.evaluation import evaluate_videos  # noqa: E402
-from diffpose.keypoints import COCO17_SHARED_EVALUATED, KEYPOINT_NAMES  # noqa: E402
+from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
 from diffpose.posetrack_format import load_posetrack  # noqa: E402
 from diffpose.precision import PRECISIONS, resolve_precision  # noqa: E402
 from diffpose.validation import (  # noqa: E402
     lsp_head_sizes,
     pckh,
-    posetrack_map,
     predict_samples,
     prediction_frame,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+GROUPS = {
+    "Head": ("head_bottom", "head_top"), "Shoulder": ("left_shoulder", "right_shoulder"),
+    "Elbow": ("left_elbow", "right_elbow"), "Wrist": ("left_wrist", "right_wrist"),
+    "Hip": ("left_hip", "right_hip"), "Knee": ("left_knee", "right_knee"),
+    "Ankle": ("left_ankle", "right_ankle"),
+}  # fmt: skip
+COLS = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
+MIN_BOX_SCORE = 0.2  # the pipeline's PoseConfig.min_box_score
 
 
-def detected_boxes(pt_root: Path, gt_files: list[Path], min_score: float = 0.2) -> dict:
-    dets = json.loads(
-        (pt_root / "annotations" / "test_posetrack18_human_detections.json").read_text()
-    )
-    by_image: dict[int, list] = {}
-    for d in dets:
-        if d["score"] >= min_score:
-            x, y, w, h = d["bbox"]
-            by_image.setdefault(d["image_id"], []).append(([x, y, x + w, y + h], d["score"]))
-    out = {}
-    for path in gt_files:
-        for f_idx, fr in enumerate(load_posetrack(path).frames):
-            out[(path.name, f_idx)] = by_image.get(fr.image_id, [])
+def peer_pose(samples: list[PoseSample]) -> tuple[np.ndarray, np.ndarray]:
+    """The peer's (S, 17, 2) keypoints and (S, 17) scores: the detection's own keypoints."""
+    xy = np.stack([s.prior_xy for s in samples]).astype(np.float64)
+    sc = np.stack([s.prior_scores for s in samples]).astype(np.float64)
+    xy[:, 1] = (xy[:, 5] + xy[:, 6]) / 2  # neck: shoulder midpoint
+    xy[:, 2] = xy[:, 0] + (xy[:, 0] - xy[:, 1])  # head top: nose mirrored away from the neck
+    sc[:, 1] = np.minimum(sc[:, 5], sc[:, 6])
+    sc[:, 2] = np.minimum(sc[:, 0], sc[:, 1])
+    return xy, sc
+
+
+def lsp_groups(xy: np.ndarray, samples: list[PoseSample]) -> dict[str, float]:
+    """PCKh@0.5 per joint group and in total (%)."""
+    gt = np.stack([s.keypoints_xy for s in samples])
+    w = np.stack([s.weights for s in samples])
+    total, per_joint = pckh(xy, gt, w, lsp_head_sizes(samples))
+    by_name = dict(zip(KEYPOINT_NAMES, per_joint, strict=True))
+    out = {g: float(np.mean([by_name[n] for n in names])) for g, names in GROUPS.items()}
+    out["Total"] = total
     return out
 
 
-class YoloPeer:
-    """YOLO11n-pose on a crop: the most confident person, joints mapped to PoseTrack slots."""
+def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str):
+    """Per GT file and frame: samples (with the detector's prior) and their box scores.
 
-    def __init__(self) -> None:
-        from posetool.detector import DetectorConfig, PersonDetector
+    ``boxes``: "yolo" (the detector's own boxes scoring ≥ 0.2, as the pipeline) or "gt"
+    (ground-truth boxes, prior from the detection overlapping each most).
+    """
+    import cv2
 
-        self.det = PersonDetector(DetectorConfig(imgsz=256, conf=0.05, precision="fp32"))
+    from posetool.detector_priors import box_iou, detections_prior
 
-    def predict(self, samples) -> tuple[np.ndarray, np.ndarray]:
-        ds = ClipDataset(samples, augment=None)
-        xy_all, sc_all = [], []
-        for i, s in enumerate(samples):
-            clip = ds[i]["clip"][len(s.frame_paths) // 2].numpy().transpose(1, 2, 0)
-            rgb = clip * np.array([0.229, 0.224, 0.225]) + np.array([0.485, 0.456, 0.406])
-            bgr = np.ascontiguousarray((rgb * 255).clip(0, 255).astype(np.uint8)[..., ::-1])
-            det = self.det.detect(bgr)
-            xy, sc = np.zeros((17, 2)), np.zeros(17)
-            if len(det):
-                j = int(np.argmax(det.scores))
-                shared = list(COCO17_SHARED_EVALUATED)
-                xy[shared] = det.keypoints_xy[j, shared]
-                sc[shared] = det.keypoint_scores[j, shared] * det.scores[j]
-                xy[1] = (xy[5] + xy[6]) / 2  # neck: shoulder midpoint
-                xy[2] = xy[0] + (xy[0] - xy[1])  # head top: nose mirrored away from the neck
-                sc[1] = min(sc[5], sc[6])
-                sc[2] = min(sc[0], sc[1])
-            inv = invert_affine(crop_affine(box_to_crop(s.box_xyxy)))
-            xy_all.append(apply_affine(xy, inv))
-            sc_all.append(sc)
-        return np.stack(xy_all), np.stack(sc_all)
+    jobs = {}
+    for path in gt_files:
+        gt = load_posetrack(path)
+        paths = [str(pt_root / f.file_name) for f in gt.frames]
+        for f_idx in range(len(gt.frames)):
+            det = detector.detect(cv2.imread(paths[f_idx]))
+            det_xy, det_sc = detections_prior(det.keypoints_xy, det.keypoint_scores)
+            samples, scores = [], []
+            if boxes == "yolo":
+                for j in np.flatnonzero(det.scores >= MIN_BOX_SCORE):
+                    samples.append(PoseSample(window(paths, f_idx, delta), np.zeros((17, 2)),
+                                              np.zeros(17), det.boxes_xyxy[j].astype(float),
+                                              prior_xy=det_xy[j], prior_scores=det_sc[j]))  # fmt: skip
+                    scores.append(float(det.scores[j]))
+            else:
+                for s in load_posetrack_file(path, pt_root, delta, min_joints=1):
+                    if s.frame_index != f_idx:
+                        continue
+                    iou = box_iou(np.asarray(s.box_xyxy, float), det.boxes_xyxy)
+                    j = int(np.argmax(iou)) if len(iou) else -1
+                    hit = j >= 0 and iou[j] >= 0.3
+                    samples.append(replace(
+                        s, prior_xy=det_xy[j] if hit else np.zeros((17, 2), np.float32),
+                        prior_scores=det_sc[j] if hit else np.zeros(17, np.float32)))  # fmt: skip
+                    scores.append(1.0)
+            jobs[(path, f_idx)] = (samples, np.asarray(scores, np.float64))
+    return jobs
 
 
-def peer_posetrack_map(peer: YoloPeer, gt_files, pt_root, boxes=None) -> float:
-    from dataclasses import replace
-
-    from diffpose.data.samples import PoseSample, window
-
+def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
+    """mAP columns of ``predict(samples) -> (xy, scores)`` on the prepared jobs."""
     pairs = []
     for path in gt_files:
         gt = load_posetrack(path)
         frames = []
         for f_idx, fr in enumerate(gt.frames):
-            if boxes is None:
-                samples = [
-                    s
-                    for s in load_posetrack_file(path, pt_root, 2, min_joints=1)
-                    if s.frame_index == f_idx
-                ]
-                box_scores = np.ones(len(samples))
+            samples, box_scores = jobs[(path, f_idx)]
+            if samples:
+                xy, sc = predict(samples)
             else:
-                paths = [str(pt_root / f.file_name) for f in gt.frames]
-                items = boxes.get((path.name, f_idx), [])
-                samples = [
-                    PoseSample(
-                        window(paths, f_idx, 2),
-                        np.zeros((17, 2)),
-                        np.zeros(17),
-                        np.asarray(b, float),
-                    )
-                    for b, _ in items
-                ]
-                box_scores = np.array([s for _, s in items])
-            n = len(samples)
-            xy, sc = peer.predict(samples) if n else (np.zeros((0, 17, 2)), np.zeros((0, 17)))
-            frames.append(prediction_frame(fr, xy, sc, box_scores.astype(np.float64)))
-        pairs.append((path.stem, gt, replace(gt, frames=tuple(frames), source=f"peer {path.name}")))
-    return evaluate_videos(pairs, tracking=False)
+                xy, sc = np.zeros((0, 17, 2)), np.zeros((0, 17))
+            frames.append(prediction_frame(fr, xy, sc, box_scores))
+        pairs.append((path.stem, gt, replace(gt, frames=tuple(frames), source=f"pred {path.name}")))
+    return evaluate_videos(pairs, tracking=False).ap_columns()
 
 
-def lsp_pckh(xy: np.ndarray, samples) -> tuple[float, np.ndarray]:
-    gt = np.stack([s.keypoints_xy for s in samples])
-    w = np.stack([s.weights for s in samples])
-    return pckh(xy, gt, w, lsp_head_sizes(samples))
+def model_predictor(model, steps: int, ensemble: int):
+    def predict(samples):
+        xy, sc, _ = predict_samples(model, samples, steps=steps, ensemble=ensemble)
+        return xy, sc
+
+    return predict
 
 
-def _summary(res_gt, res_det, lsp_total: float, lsp_joints, seconds: float) -> dict:
-    """One model's row of the JSON output."""
-    per_joint = dict(zip(KEYPOINT_NAMES, np.nan_to_num(lsp_joints).tolist(), strict=True))
-    return {"posetrack_gt_boxes": res_gt.ap_columns(), "posetrack_det_boxes": res_det.ap_columns(),
-            "lsp_pckh": lsp_total, "lsp_pckh_per_joint": per_joint, "seconds": seconds}  # fmt: skip
+def peer_predictor(samples):
+    return peer_pose(samples)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=str(ROOT / "resources" / "diffpose_cpu.safetensors"))
-    p.add_argument(
-        "--lsp-limit", type=int, default=0, help="evaluate only the first N LSP test images"
-    )
+    p.add_argument("--paper-checkpoint",
+                   default=str(ROOT / "resources" / "diffpose_cpu_paper.safetensors"),
+                   help="the paper-faithful preset (pure noise, no prior); '' to skip")  # fmt: skip
+    p.add_argument("--priors", default=str(ROOT / "out" / "priors.npz"),
+                   help="posetool detector-priors output covering lsp:ROOT:all")  # fmt: skip
+    p.add_argument("--lsp-limit", type=int, default=0, help="only the first N LSP test images")
     p.add_argument("--out", default=str(ROOT / "out" / "model_card_eval.json"))
-    p.add_argument("--no-grid", action="store_true")
-    p.add_argument(
-        "--steps", type=int, default=1, help="DDIM steps of the main table (pipeline default)"
-    )
-    p.add_argument("--ensemble", type=int, default=5, help="noise draws of the main table")
+    p.add_argument("--grid", action="store_true", help="also the steps x N grid")
+    p.add_argument("--steps", type=int, default=1, help="DDIM steps (pipeline default)")
+    p.add_argument("--ensemble", type=int, default=5, help="noise draws (pipeline default)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="inference compute type (the pipeline's default is auto)")  # fmt: skip
-    p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training job)")
+    p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    from posetool.detector import DetectorConfig, PersonDetector
+
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))
-    lsp = load_lsp(DATA / "lsp", "test")
-    lsp = lsp[: a.lsp_limit] if a.lsp_limit else lsp
-    boxes = detected_boxes(pt_root, gt_files)
-    model = load_checkpoint(a.checkpoint).eval()
-    model.set_inference_dtype(resolve_precision(a.precision, "cpu"))
-    results: dict = {
-        "checkpoint": a.checkpoint,
-        "precision": str(model.inference_dtype),
-        "lsp_test_images": len(lsp),
-        "steps": a.steps,
-        "ensemble": a.ensemble,
-    }
+    lsp_test = attach_priors(load_lsp(DATA / "lsp", "test"), a.priors)
+    lsp_test = lsp_test[: a.lsp_limit] if a.lsp_limit else lsp_test
+    lsp_val = attach_priors(load_lsp(DATA / "lsp", "val"), a.priors)
+    detector = PersonDetector(DetectorConfig(imgsz=640, conf=0.1, precision="fp32"))
 
-    t0 = time.time()
-    res_gt = posetrack_map(model, gt_files, pt_root, steps=a.steps, ensemble=a.ensemble)
-    res_det = posetrack_map(
-        model, gt_files, pt_root, steps=a.steps, ensemble=a.ensemble, boxes=boxes
-    )
-    xy, _, _ = predict_samples(model, lsp, steps=a.steps, ensemble=a.ensemble)
-    lsp_total, lsp_joints = lsp_pckh(xy, lsp)
-    results["diffpose"] = _summary(res_gt, res_det, lsp_total, lsp_joints, time.time() - t0)
-    print(
-        f"DiffPose (steps {a.steps}, N {a.ensemble}, {a.precision}): PoseTrack GT boxes "
-        f"{res_gt.total_ap:.1f}, det boxes {res_det.total_ap:.1f}, LSP PCKh {lsp_total:.1f}"
-    )
+    models = {"DiffPose refiner (default)": a.checkpoint}
+    if a.paper_checkpoint:
+        models["DiffPose paper preset (pure noise)"] = a.paper_checkpoint
+    results: dict = {"lsp_test_images": len(lsp_test), "steps": a.steps, "ensemble": a.ensemble,
+                     "precision": a.precision, "rows": {}}  # fmt: skip
+    loaded = {}
+    for name, path in models.items():
+        model = load_checkpoint(path).eval()
+        model.set_inference_dtype(resolve_precision(a.precision, "cpu"))
+        loaded[name] = model
+    delta = next(iter(loaded.values())).num_frames // 2
+    jobs = {b: posetrack_samples(gt_files, pt_root, detector, delta, b) for b in ("yolo", "gt")}
 
-    t0 = time.time()
-    peer = YoloPeer()
-    peer_gt = peer_posetrack_map(peer, gt_files, pt_root)
-    peer_det = peer_posetrack_map(peer, gt_files, pt_root, boxes)
-    pxy, _ = peer.predict(lsp)
-    peer_lsp, peer_joints = lsp_pckh(pxy, lsp)
-    results["yolo11n_pose_peer"] = _summary(
-        peer_gt, peer_det, peer_lsp, peer_joints, time.time() - t0
-    )
-    print(
-        f"YOLO11n-pose peer: PoseTrack GT boxes {peer_gt.total_ap:.1f}, det boxes {peer_det.total_ap:.1f}, LSP PCKh {peer_lsp:.1f}"
-    )
+    predictors = {name: model_predictor(m, a.steps, a.ensemble) for name, m in loaded.items()}
+    predictors["YOLO11n-pose 640 px (peer)"] = peer_predictor
+    for name, predict in predictors.items():
+        t0 = time.time()
+        row = {
+            "lsp_pckh": lsp_groups(predict(lsp_test)[0], lsp_test),
+            "posetrack_yolo_boxes": posetrack_map(jobs["yolo"], gt_files, predict),
+            "posetrack_gt_boxes": posetrack_map(jobs["gt"], gt_files, predict),
+            "seconds": time.time() - t0,
+        }
+        results["rows"][name] = row
+        print(f"{name}: LSP PCKh {row['lsp_pckh']['Total']:.1f}, PoseTrack mAP (YOLO boxes) "
+              f"{row['posetrack_yolo_boxes']['Total']:.1f}, (GT boxes) "
+              f"{row['posetrack_gt_boxes']['Total']:.1f}", flush=True)  # fmt: skip
 
-    cols = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
-    print("\n| model | boxes | " + " | ".join(cols) + " | LSP PCKh@0.5 |")
-    print("|---" * (len(cols) + 3) + "|")
-    for name, key in (
-        ("DiffPose cpu (ours)", "diffpose"),
-        ("YOLO11n-pose (peer)", "yolo11n_pose_peer"),
-    ):
-        for label, bkey in (("GT", "posetrack_gt_boxes"), ("detected", "posetrack_det_boxes")):
-            vals = " | ".join(f"{results[key][bkey][c]:.1f}" for c in cols)
-            print(f"| {name} | {label} | {vals} | {results[key]['lsp_pckh']:.1f} |")
+    for key, title in (("lsp_pckh", "LSP test PCKh@0.5"),
+                       ("posetrack_yolo_boxes", "PoseTrack sample mAP, YOLO boxes (pipeline)"),
+                       ("posetrack_gt_boxes", "PoseTrack sample mAP, GT boxes")):  # fmt: skip
+        print(f"\n{title}\n\n| model | " + " | ".join(COLS) + " |")
+        print("|---" * (len(COLS) + 1) + "|")
+        for name, row in results["rows"].items():
+            print(f"| {name} | " + " | ".join(f"{row[key][c]:.1f}" for c in COLS) + " |")
 
-    if not a.no_grid:
-        grid = {}
+    if a.grid:
+        model = loaded["DiffPose refiner (default)"]
         print(
-            "\n| steps | N | PoseTrack mAP (GT boxes) | LSP PCKh@0.5 | ms per LSP clip (read, crop, 5-frame backbone, sampling) |"
+            "\n| steps | N | LSP val PCKh (selection) | LSP test PCKh | PoseTrack mAP (YOLO boxes) |"
         )
         print("|---|---|---|---|---|")
+        grid = {}
         for steps in (1, 2, 4):
             for n in (1, 5, 10):
-                m_ap = posetrack_map(model, gt_files, pt_root, steps=steps, ensemble=n).total_ap
-                t = time.time()
-                xy, _, _ = predict_samples(model, lsp, steps=steps, ensemble=n)
-                ms = 1000 * (time.time() - t) / len(lsp)
-                pk = lsp_pckh(xy, lsp)[0]
-                grid[f"steps{steps}_N{n}"] = {"map": m_ap, "lsp_pckh": pk, "ms_per_person": ms}
-                print(f"| {steps} | {n} | {m_ap:.1f} | {pk:.1f} | {ms:.1f} |", flush=True)
+                predict = model_predictor(model, steps, n)
+                val = lsp_groups(predict(lsp_val)[0], lsp_val)["Total"]
+                test = lsp_groups(predict(lsp_test)[0], lsp_test)["Total"]
+                m_ap = posetrack_map(jobs["yolo"], gt_files, predict)["Total"]
+                grid[f"steps{steps}_N{n}"] = {"lsp_val": val, "lsp_test": test, "map": m_ap}
+                print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(results, indent=2))

@@ -131,6 +131,10 @@ class DecoderConfig:
             3×3 detection head.
         interaction: "lookup" (LMSFI) or "direct" (the paper's Direct baseline, Table 4).
         scales: 3 (multi-scale) or 1 (the Low-resolution baseline, Table 5).
+        prior: refine the detector's pose: its keypoints, as Gaussian heatmaps scaled by
+            their confidence, enter the decoder beside x_t, and the decoder predicts x0 as
+            that prior plus a learned correction (zero at initialisation). False is the
+            paper's decoder, which sees only x_t and 𝔽.
     """
 
     dims: tuple[int, int, int] = (256, 128, 64)
@@ -141,6 +145,7 @@ class DecoderConfig:
     head_channels: int = 64
     interaction: str = "lookup"
     scales: int = 3
+    prior: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
@@ -234,13 +239,25 @@ class DiffPoseConfig:
 
     @classmethod
     def cpu(cls) -> DiffPoseConfig:
-        """The shipped CPU model: frozen YOLO11n-pose neck features and a light STRL/decoder.
+        """The shipped CPU model: :meth:`cpu_paper` refining the detector's own pose.
 
-        Sized for the crowd-video speed goal of the pipeline (bench/bench_pipeline.py): the
-        STRL mixes the 2δ+1 frames on an 8×6 token grid (patch 2, 240 tokens; the full 16×12
-        grid, 960 tokens, made its attention most of the cost per person), and the key frame's
-        own 16×12 features are added back to 𝔽 (key_frame_skip): patch 2 alone regressed
-        wrists toward the elbows (resources/MODEL_CARD.md).
+        The decoder also sees the YOLO11n-pose keypoints of the person (``decoder.prior``)
+        and predicts them plus a learned correction, with a wider head (24 channels: the
+        correction of 17 joints went through 8). resources/MODEL_CARD.md has why.
+        """
+        base = cls.cpu_paper()
+        return replace(base, decoder=replace(base.decoder, prior=True, head_channels=24))
+
+    @classmethod
+    def cpu_paper(cls) -> DiffPoseConfig:
+        """The paper-faithful CPU model: pure-noise start, the paper's LMSFI, no prior.
+
+        Frozen YOLO11n-pose neck features and a light STRL/decoder, sized for the crowd-video
+        speed goal of the pipeline (bench/bench_pipeline.py): the STRL mixes the 2δ+1 frames
+        on an 8×6 token grid (patch 2, 240 tokens; the full 16×12 grid, 960 tokens, made its
+        attention most of the cost per person), and the key frame's own 16×12 features are
+        added back to 𝔽 (key_frame_skip): patch 2 alone regressed wrists toward the elbows
+        (resources/MODEL_CARD.md).
         """
         return cls(
             delta=2,

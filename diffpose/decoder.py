@@ -56,6 +56,7 @@ class ConditionCache(NamedTuple):
     g2: torch.Tensor | None
     f3: torch.Tensor | None  # 𝔽³ (B, d3, 4h, 4w)
     g3: torch.Tensor | None
+    prior: torch.Tensor | None = None  # detector-pose prior as x0 signal (B, K, H, W)
 
 
 def _per_clip(x: torch.Tensor, batch: int) -> torch.Tensor:
@@ -164,6 +165,9 @@ class PoseDecoder(nn.Module):
         interaction: "lookup" (LMSFI) or "direct" (Table 4 baseline).
         scales: 3, or 1 for the Low-resolution baseline (Table 5).
         out_bias: initial bias of the head (the background level of the signal, −scale).
+        prior: refine a prior pose (``DecoderConfig.prior``): the prior's signal maps enter
+            beside x_t and the output is prior + correction, the correction head starting
+            at zero so that an untrained decoder returns the prior.
     """
 
     def __init__(
@@ -181,6 +185,7 @@ class PoseDecoder(nn.Module):
         interaction: str = "lookup",
         scales: int = 3,
         out_bias: float = 0.0,
+        prior: bool = False,
     ) -> None:
         super().__init__()
         if interaction not in ("lookup", "direct") or scales not in (1, 3):
@@ -188,6 +193,7 @@ class PoseDecoder(nn.Module):
         d1, d2, d3 = dims
         h, w = feature_size
         self.scales = scales
+        self.prior = prior
         self.heatmap_size = (4 * h, 4 * w)
         lookup = interaction == "lookup"
         # Pairwise size-matched features (§3.3): deconvolutions give 𝔽 at 1×, 2×, 4× ...
@@ -196,7 +202,7 @@ class PoseDecoder(nn.Module):
             self.deconv2 = nn.ConvTranspose2d(cond_channels, d2, 4, stride=2, padding=1)
             self.deconv3 = nn.ConvTranspose2d(d2, d3, 4, stride=2, padding=1)
         # ... and strided convolutions give the noisy-heatmap features x̄³ → x̄² → x̄¹.
-        self.heat_embed = nn.Conv2d(num_keypoints, d3, 1)
+        self.heat_embed = nn.Conv2d(num_keypoints * (2 if prior else 1), d3, 1)
         self.step_embed = StepEmbedding(dim=max(32, d3 * 2), out_channels=d3)
         self.down2 = nn.Conv2d(d3, d2, 3, stride=2, padding=1)
         self.down1 = nn.Conv2d(d2, d1, 3, stride=2, padding=1)
@@ -209,17 +215,29 @@ class PoseDecoder(nn.Module):
             self.mid = ConvInteraction(dim=d2, out_channels=head_channels, lookup=lookup)
             self.high = ConvInteraction(dim=d3, out_channels=head_channels, lookup=lookup)
         self.head = nn.Conv2d(head_channels, num_keypoints, 3, padding=1)  # 3×3 detection head
-        nn.init.constant_(self.head.bias, out_bias)
+        if prior:  # x0 = prior + head(...): start from the prior
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        else:
+            nn.init.constant_(self.head.bias, out_bias)
 
-    def prepare(self, cond: torch.Tensor) -> ConditionCache:
-        """Per-clip part of the decoder: 𝔽¹, 𝔽², 𝔽³ and their global-context projections."""
+    def prepare(self, cond: torch.Tensor, prior: torch.Tensor | None = None) -> ConditionCache:
+        """Per-clip part of the decoder: 𝔽¹, 𝔽², 𝔽³ and their global-context projections;
+        ``prior`` (B, K, H, W) is the prior pose as x0 signal (required iff ``self.prior``)."""
+        if self.prior != (prior is not None):
+            need = "needs the detector's pose as prior" if self.prior else "takes no prior"
+            raise ValueError(f"this decoder {need}")
+        if prior is not None and (prior.shape[0] != cond.shape[0]
+                                  or tuple(prior.shape[-2:]) != self.heatmap_size):  # fmt: skip
+            raise ValueError(f"prior must be (B={cond.shape[0]}, K, {self.heatmap_size}), "
+                             f"got {tuple(prior.shape)}")  # fmt: skip
         f1 = F.relu(self.deconv1(cond)).flatten(2).transpose(1, 2)
         g1 = self.low.prepare(f1)
         if self.scales == 1:
-            return ConditionCache(f1, g1, None, None, None, None)
+            return ConditionCache(f1, g1, None, None, None, None, prior)
         f2 = F.relu(self.deconv2(cond))
         f3 = F.relu(self.deconv3(f2))
-        return ConditionCache(f1, g1, f2, self.mid.prepare(f2), f3, self.high.prepare(f3))
+        return ConditionCache(f1, g1, f2, self.mid.prepare(f2), f3, self.high.prepare(f3), prior)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
         """x_t (B·N, K, H, W), t (B·N,) integer steps, cache of batch B → x0 (B·N, K, H, W)."""
@@ -228,6 +246,12 @@ class PoseDecoder(nn.Module):
                 f"{x_t.shape[0]} samples is not a multiple of {cache.f1.shape[0]} clips"
             )
         scale, shift = self.step_embed(t)
+        prior = None
+        if cache.prior is not None:  # (B, K, H, W) → (B·N, K, H, W)
+            b = cache.prior.shape[0]
+            prior = cache.prior[:, None].expand(b, x_t.shape[0] // b, *cache.prior.shape[1:])
+            prior = prior.reshape(x_t.shape[0], *cache.prior.shape[1:]).to(x_t.dtype)
+            x_t = torch.cat([x_t, prior], dim=1)
         x3 = self.heat_embed(x_t) * (1 + scale) + shift  # step-adaptive x̄_t = x̄³
         x2 = F.relu(self.down2(x3))
         x1 = F.relu(self.down1(x2))
@@ -238,4 +262,6 @@ class PoseDecoder(nn.Module):
             mid = self.mid(x2, cache.f2, cache.g2)
             out = out + F.interpolate(mid, size=size, mode="bilinear")
             out = out + self.high(x3, cache.f3, cache.g3)
+        if prior is not None:
+            return prior + self.head(out)  # the prior pose, corrected
         return self.head(out)  # Ĥ = x0 prediction

@@ -38,6 +38,25 @@ def keypoints_to_heatmaps(
     return torch.exp(-(dx2 + dy2) / (2.0 * sigma * sigma))
 
 
+def prior_heatmaps(
+    keypoints_xy: torch.Tensor,
+    scores: torch.Tensor,
+    heatmap_size: tuple[int, int],
+    sigma: float = 2.0,
+) -> torch.Tensor:
+    """Heatmaps of a prior pose (the detector's keypoints): Gaussians with peak = confidence.
+
+    Args:
+        keypoints_xy: (B, K, 2) in heatmap pixels.
+        scores: (B, K) confidences in [0, 1]; 0 for joints the detector does not give.
+
+    Returns:
+        (B, K, h, w) float32 in [0, 1].
+    """
+    peak = scores.to(torch.float32).clamp(0.0, 1.0)[..., None, None]
+    return keypoints_to_heatmaps(keypoints_xy, heatmap_size, sigma) * peak
+
+
 def heatmaps_to_signal(heatmaps: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
     """x0 = (2H − 1)·scale, clamped to [−scale, scale] (DiffusionDet signal scaling)."""
     return ((heatmaps * 2.0 - 1.0) * scale).clamp(-scale, scale)

@@ -124,7 +124,7 @@ class DiffPose(nn.Module):
             feature_size=cfg.feature_size, dims=d.dims, num_heads=d.num_heads,
             refine_depth=d.refine_depth, interact_depth=d.interact_depth,
             mlp_ratio=d.mlp_ratio, head_channels=d.head_channels, interaction=d.interaction,
-            scales=d.scales, out_bias=-diff.signal_scale,
+            scales=d.scales, out_bias=-diff.signal_scale, prior=d.prior,
         )  # fmt: skip
         model = cls(
             backbone=backbone, strl=strl, decoder=decoder, num_frames=cfg.num_frames,
@@ -185,9 +185,25 @@ class DiffPose(nn.Module):
             )
         return self.frame_features(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
 
-    def condition(self, features: torch.Tensor) -> ConditionCache:
-        """STRL condition 𝔽 (Eq. 3) and the decoder's per-clip cache, once per clip."""
-        return self.decoder.prepare(self.strl(features.to(self.inference_dtype)))
+    @property
+    def uses_prior(self) -> bool:
+        """True for a model that refines the detector's pose (``decoder.prior``): every call
+        then takes ``prior`` heatmaps, see :func:`diffpose.heatmaps.prior_heatmaps`."""
+        return bool(self.decoder.prior)
+
+    def condition(
+        self, features: torch.Tensor, prior: torch.Tensor | None = None
+    ) -> ConditionCache:
+        """STRL condition 𝔽 (Eq. 3) and the decoder's per-clip cache, once per clip.
+
+        ``prior``: (B, K, h, w) heatmaps in [0, 1] of the detector's pose (models that
+        refine it only).
+        """
+        signal = None
+        if prior is not None:
+            signal = heatmaps_to_signal(prior.to(features.device).float(), self.signal_scale)
+            signal = signal.to(self.inference_dtype)
+        return self.decoder.prepare(self.strl(features.to(self.inference_dtype)), signal)
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
         """f_θ(x_t, 𝔽, t) → x0 signal (float32); x_t has B·N rows for a cache of B clips."""
@@ -203,6 +219,7 @@ class DiffPose(nn.Module):
         heatmaps: torch.Tensor,
         joint_weights: torch.Tensor,
         generator: torch.Generator | None = None,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Eq. 6 MSE between predicted and target heatmaps, weighted per joint.
 
@@ -211,9 +228,10 @@ class DiffPose(nn.Module):
             heatmaps: (B, K, h, w) Gaussian targets in [0, 1] (heatmap size).
             joint_weights: (B, K), 0 for joints the sample does not label.
             generator: for t ~ Uniform{0..T−1} and the noise ε.
+            prior: (B, K, h, w) detector-pose heatmaps (models that refine it only).
         """
         return self.loss_from_features(
-            self.clip_features(clips), heatmaps, joint_weights, generator
+            self.clip_features(clips), heatmaps, joint_weights, generator, prior
         )
 
     def loss_from_features(
@@ -222,6 +240,7 @@ class DiffPose(nn.Module):
         heatmaps: torch.Tensor,
         joint_weights: torch.Tensor,
         generator: torch.Generator | None = None,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache)."""
         b = features.shape[0]
@@ -229,7 +248,7 @@ class DiffPose(nn.Module):
             raise ValueError(f"heatmaps must be (B, K, {self.heatmap_size}), got {heatmaps.shape}")
         if joint_weights.shape != (b, self.num_keypoints):
             raise ValueError(f"joint_weights must be (B, K), got {tuple(joint_weights.shape)}")
-        cache = self.condition(features)
+        cache = self.condition(features, prior)
         x0 = heatmaps_to_signal(heatmaps, self.signal_scale)
         dev = features.device
         t = torch.randint(0, len(self.alphas_cumprod), (b,), generator=generator, device=dev)
@@ -250,15 +269,17 @@ class DiffPose(nn.Module):
         generator: torch.Generator | None = None,
         eta: float = 0.0,
         noise: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Denoise N noise draws per clip as one batch; (B, N, K, h, w) heatmaps in [0, 1].
 
         ``noise`` (N, K, h, w): the N starting draws x_T, shared by every clip (a stream
         draws them once instead of per clip); None draws fresh ones from ``generator``.
+        ``prior`` (B, K, h, w): the detector's pose as heatmaps (models that refine it).
         """
         if ensemble < 1:
             raise ValueError(f"ensemble must be >= 1, got {ensemble}")
-        cache = self.condition(features)
+        cache = self.condition(features, prior)
         b = features.shape[0]
         shape = (b * ensemble, self.num_keypoints, *self.heatmap_size)
         if noise is None:
@@ -283,14 +304,18 @@ class DiffPose(nn.Module):
         flip_features: torch.Tensor | None = None,
         eta: float = 0.0,
         noise: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
     ) -> PoseResult:
         """Poses from precomputed (B, T, C, h, w) features; ``flip_features`` (of the mirrored
-        clips) enables the flip test; ``noise`` as in :meth:`sample_heatmaps`."""
+        clips) enables the flip test; ``noise`` and ``prior`` as in :meth:`sample_heatmaps`."""
         with self._eval_mode():
-            members = self.sample_heatmaps(features, steps, ensemble, generator, eta, noise)
+            members = self.sample_heatmaps(features, steps, ensemble, generator, eta, noise, prior)
             if flip_features is not None:
+                flip_prior = None
+                if prior is not None:  # the mirrored clip's prior: mirrored, sides swapped
+                    flip_prior = flip_heatmaps_back(prior, flip_permutation())
                 flipped = self.sample_heatmaps(
-                    flip_features, steps, ensemble, generator, eta, noise
+                    flip_features, steps, ensemble, generator, eta, noise, flip_prior
                 )
                 members = torch.cat([members, flip_heatmaps_back(flipped, flip_permutation())], 1)
         return self._decode(members)
@@ -305,6 +330,7 @@ class DiffPose(nn.Module):
         flip_test: bool = False,
         eta: float = 0.0,
         noise: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
     ) -> PoseResult:
         """Key-frame poses of (B, T, 3, H, W) ImageNet-normalised clips (Algorithm 2).
 
@@ -315,11 +341,14 @@ class DiffPose(nn.Module):
             flip_test: also run the mirrored clips and average the flipped-back heatmaps.
             eta: DDIM stochasticity.
             noise: (N, K, h, w) starting draws shared by the clips (None: fresh draws).
+            prior: (B, K, h, w) heatmaps of the detector's pose (models that refine it only).
         """
         with self._eval_mode():
             features = self.clip_features(clips)
             flip = self.clip_features(clips.flip(-1)) if flip_test else None
-        return self.predict_from_features(features, steps, ensemble, generator, flip, eta, noise)
+        return self.predict_from_features(
+            features, steps, ensemble, generator, flip, eta, noise, prior
+        )
 
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:

@@ -11,6 +11,12 @@ on them (epoch e uses version e mod A): the same model, many times faster on a C
 
 Data specs (repeat ``--data``): ``lsp:ROOT[:split]``, ``posetrack:ROOT:split`` (also for
 pseudo-labelled video written by ``posetool pseudo-label``), ``coco:JSON:IMAGE_ROOT[:layout]``.
+
+A model that refines the detector's pose (``decoder.prior``, the ``cpu`` preset) needs the
+detector's pose of every sample: ``--priors FILE.npz`` (``posetool detector-priors``).
+Checkpoints are chosen on ``--val-lsp ROOT:split`` (PCKh@0.5; ``lsp:ROOT:val`` is LSP train
+images 901–1000, left out of ``lsp:ROOT:fit``) or on PoseTrack files (``--val-gt``); never
+choose on a set you report.
 """
 
 from __future__ import annotations
@@ -33,13 +39,17 @@ from diffpose.data.clip_dataset import ClipDataset
 from diffpose.data.coco import load_coco_keypoints
 from diffpose.data.lsp import load_lsp
 from diffpose.data.posetrack import load_posetrack_dataset
+from diffpose.data.priors import attach_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
-from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.heatmaps import keypoints_to_heatmaps, prior_heatmaps
 from diffpose.model import DiffPose
 
 LOG = logging.getLogger("diffpose.train")
-PRESETS = {"cpu": DiffPoseConfig.cpu, "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny}
+PRESETS = {
+    "cpu": DiffPoseConfig.cpu, "cpu-paper": DiffPoseConfig.cpu_paper,
+    "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,23 @@ def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
     )
 
 
+def _cache_key(model_cfg: DiffPoseConfig, cfg: TrainConfig, samples: list[PoseSample]) -> str:
+    """What a feature cache depends on: samples (with priors), augmentation, backbone, δ."""
+    import hashlib
+
+    from diffpose.data.priors import sample_key
+
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(sample_key(s).encode())
+        if s.prior_xy is not None:
+            h.update(np.asarray(s.prior_xy, np.float32).tobytes())
+    for part in (model_cfg.delta, model_cfg.image_size, model_cfg.backbone, cfg.augment,
+                 cfg.seed, cfg.feature_cache):  # fmt: skip
+        h.update(repr(part).encode())
+    return h.hexdigest()
+
+
 def _dist_info() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
@@ -100,6 +127,14 @@ def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.
     ).float()
 
 
+def _prior(model: DiffPose, prior_hm: torch.Tensor, prior_scores: torch.Tensor, device):
+    """The detector-pose heatmaps of a batch, or None for a model without a prior."""
+    if not model.uses_prior:
+        return None
+    return prior_heatmaps(prior_hm.to(device).float(), prior_scores.to(device),
+                          model.heatmap_size, model.sigma)  # fmt: skip
+
+
 @torch.no_grad()
 def build_feature_cache(
     model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
@@ -108,14 +143,14 @@ def build_feature_cache(
 
     Static clips without motion repeat one frame: its features are computed once.
     """
-    feats, kps, weights = [], [], []
+    feats, kps, weights, priors, prior_scores = [], [], [], [], []
     model.eval()
     key = model.num_frames // 2
     static = torch.tensor([s.static and ds.static_motion_px == 0 for s in ds.samples])
     for v in range(versions):
         ds.set_epoch(v)
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-        f_v, k_v, w_v = [], [], []
+        f_v, k_v, w_v, p_v, s_v = [], [], [], [], []
         for batch in loader:
             clips, idx = batch["clip"], batch["index"]
             out = torch.empty(
@@ -135,25 +170,31 @@ def build_feature_cache(
             f_v.append(out)
             k_v.append(batch["keypoints_hm"])
             w_v.append(batch["weights"])
+            p_v.append(batch["prior_hm"])
+            s_v.append(batch["prior_scores"])
         feats.append(torch.cat(f_v))
         kps.append(torch.cat(k_v))
         weights.append(torch.cat(w_v))
+        priors.append(torch.cat(p_v))
+        prior_scores.append(torch.cat(s_v))
         LOG.info("feature cache: version %d/%d done (%d clips)", v + 1, versions, len(ds))
-    return torch.stack(feats), torch.stack(kps), torch.stack(weights)
+    return (torch.stack(feats), torch.stack(kps), torch.stack(weights), torch.stack(priors),
+            torch.stack(prior_scores))  # fmt: skip
 
 
 def _epoch_cached(
     model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar
 ) -> float:
-    feats, kps, weights = cache
+    feats, kps, weights, priors, prior_scores = cache
     v = epoch % feats.shape[0]
     order = torch.randperm(feats.shape[1], generator=gen)
     total, n = 0.0, 0
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
+        prior = _prior(model, priors[v, idx], prior_scores[v, idx], "cpu")
         loss = model.loss_from_features(
-            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen
+            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen, prior=prior
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -168,9 +209,10 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar) -> fl
     total, n = 0.0, 0
     for batch in loader:
         heatmaps, w = _targets(batch, model, device)
+        prior = _prior(model, batch["prior_hm"], batch["prior_scores"], device)
         clips = batch["clip"].to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
-            loss = ddp_model(clips, heatmaps, w, gen)
+            loss = ddp_model(clips, heatmaps, w, gen, prior)
         opt.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -192,18 +234,30 @@ class _LossModule(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, clips, heatmaps, weights, generator=None):
+    def forward(self, clips, heatmaps, weights, generator=None, prior=None):
         # A CPU generator cannot draw CUDA noise; on CUDA the global RNG (seeded) is used.
         return self.model.loss(
-            clips, heatmaps, weights, generator=generator if clips.device.type == "cpu" else None
+            clips,
+            heatmaps,
+            weights,
+            generator=generator if clips.device.type == "cpu" else None,
+            prior=prior,
         )
 
 
 def train(
     model_cfg: DiffPoseConfig, cfg: TrainConfig, data: list[str], out_dir: str | Path,
     val_gt: list[str] | None = None, val_root: str | None = None, resume: str | None = None,
+    priors: list[str] | None = None, val_lsp: str | None = None,
+    cache_file: str | None = None,
 ) -> Path:  # fmt: skip
-    """Run training; returns the path of the best (or last) checkpoint."""
+    """Run training; returns the path of the best (or last) checkpoint.
+
+    ``priors``: detector-pose files of the samples (models that refine the detector's pose);
+    ``val_lsp``: "ROOT:split" of LSP samples to choose the checkpoint on (PCKh@0.5), used
+    instead of the PoseTrack files ``val_gt``; ``cache_file``: keep the feature cache there
+    and reuse it when data, augmentation, backbone and δ match (ablations share it).
+    """
     from tqdm import tqdm
 
     world, rank, local_rank = _dist_info()
@@ -227,6 +281,17 @@ def train(
         ]
     if not samples:
         raise ValueError(f"no training samples in {data}")
+    if model_cfg.decoder.prior and not priors:
+        raise ValueError("this model refines the detector's pose: pass --priors "
+                         "(posetool detector-priors on the same --data)")  # fmt: skip
+    if priors:
+        samples = attach_priors(samples, *priors)
+    val_samples = None
+    if val_lsp:
+        root, _, split = val_lsp.rpartition(":")
+        val_samples = load_lsp(root, split, model_cfg.delta)
+        if priors:
+            val_samples = attach_priors(val_samples, *priors)
     counts: dict[str, int] = {}
     for s in samples:
         counts[s.source] = counts.get(s.source, 0) + 1
@@ -260,8 +325,22 @@ def train(
     cache = None
     if use_cache:
         t0 = time.time()
-        cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size, cfg.workers)
-        LOG.info("feature cache built in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
+        key = _cache_key(model_cfg, cfg, samples)
+        if cache_file and Path(cache_file).is_file():
+            stored = torch.load(cache_file, weights_only=True)
+            if stored.get("key") == key:
+                cache = tuple(stored["tensors"])
+                LOG.info("feature cache read from %s", cache_file)
+            else:
+                LOG.info("feature cache %s is for other data or settings: rebuilt", cache_file)
+        if cache is None:
+            cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size,
+                                        cfg.workers)  # fmt: skip
+            if cache_file:
+                tmp = Path(str(cache_file) + ".tmp")
+                torch.save({"key": key, "tensors": list(cache)}, tmp)
+                os.replace(tmp, cache_file)
+        LOG.info("feature cache ready in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
     ddp_model = _LossModule(model)
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -277,7 +356,8 @@ def train(
     log_path = out / "log.csv"
     if rank == 0 and not (resume and log_path.exists()):
         with log_path.open("w", newline="") as fh:
-            csv.writer(fh).writerow(["epoch", "loss", "lr", "map_total", "seconds"])
+            metric = "val_pckh" if val_lsp else "map_total"
+            csv.writer(fh).writerow(["epoch", "loss", "lr", metric, "seconds"])
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         model.train()
@@ -295,12 +375,12 @@ def train(
         sched.step()
         m_ap = float("nan")
         last_epoch = epoch + 1 == cfg.epochs
-        if (
-            rank == 0
-            and val_gt
-            and cfg.val_every
-            and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
-        ):
+        due = cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
+        if rank == 0 and due and val_samples:
+            from diffpose.validation import lsp_pckh
+
+            m_ap = lsp_pckh(model, val_samples, steps=cfg.val_steps, ensemble=cfg.val_ensemble)
+        elif rank == 0 and due and val_gt:
             from diffpose.validation import posetrack_map
 
             m_ap = posetrack_map(
@@ -310,8 +390,9 @@ def train(
             _save_epoch(model, opt, sched, gen, epoch, best, out)
             if not np.isnan(m_ap) and m_ap > best:
                 best = m_ap
+                metric = "val_pckh" if val_samples else "map_total"
                 save_checkpoint(
-                    model, out / "best.safetensors", extra={"epoch": epoch, "map_total": m_ap}
+                    model, out / "best.safetensors", extra={"epoch": epoch, metric: m_ap}
                 )
             with log_path.open("a", newline="") as fh:
                 csv.writer(fh).writerow(
@@ -324,7 +405,7 @@ def train(
                     ]
                 )
             LOG.info(
-                "epoch %d loss %.5f lr %.1e mAP %.2f (%.0f s)",
+                "epoch %d loss %.5f lr %.1e validation %.2f (%.0f s)",
                 epoch + 1,
                 loss,
                 lr,
@@ -350,6 +431,26 @@ def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> N
     os.replace(tmp, out / "last.pt")
 
 
+def with_overrides(cfg: DiffPoseConfig, overrides: list[str]) -> DiffPoseConfig:
+    """``cfg`` with ``KEY=VALUE`` settings (dotted keys, YAML values) replaced; unknown keys
+    and bad values raise ValueError naming them."""
+    import yaml
+
+    data = cfg.to_dict()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: use KEY=VALUE, e.g. delta=0")
+        *parents, leaf = key.strip().split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"--set {item!r}: no settings group {part!r}")
+            node = node[part]
+        node[leaf] = yaml.safe_load(value)
+    return DiffPoseConfig.from_dict(data)
+
+
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(
         prog="python -m diffpose.train", description=__doc__.split("\n\n")[0]
@@ -360,6 +461,15 @@ def main(argv: list[str] | None = None) -> Path:
         "--val-gt", nargs="*", default=None, help="PoseTrack GT JSON files for validation"
     )
     p.add_argument("--val-root", default=None, help="image root of the validation files")
+    p.add_argument("--val-lsp", default=None,
+                   help="ROOT:split of LSP samples to choose the checkpoint on (PCKh@0.5), "
+                        "e.g. ../shared/data/lsp:val; replaces --val-gt")  # fmt: skip
+    p.add_argument("--priors", nargs="*", default=None,
+                   help="detector-pose .npz files (posetool detector-priors) for models "
+                        "that refine the detector's pose")  # fmt: skip
+    p.add_argument("--feature-cache-file", default=None,
+                   help="keep the --feature-cache tensors in this file and reuse them when "
+                        "data, augmentation, backbone and delta match")  # fmt: skip
     p.add_argument("--out", required=True)
     p.add_argument("--resume", default=None)
     defaults = TrainConfig()
@@ -379,6 +489,9 @@ def main(argv: list[str] | None = None) -> Path:
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
     p.add_argument("--no-amp", action="store_true")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one model setting of the preset, e.g. delta=0 or "
+                        "decoder.interaction=direct (ablations); repeatable")  # fmt: skip
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig(
@@ -387,19 +500,27 @@ def main(argv: list[str] | None = None) -> Path:
         feature_cache=a.feature_cache, val_steps=a.val_steps, val_ensemble=a.val_ensemble,
         max_samples=a.max_samples, amp=not a.no_amp,
     )  # fmt: skip
-    model_cfg = PRESETS[a.preset]()
+    model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     import json
 
     (out / "train_config.json").write_text(
         json.dumps(
-            {"model": model_cfg.to_dict(), "train": asdict(cfg), "data": a.data},
+            {
+                "model": model_cfg.to_dict(),
+                "train": asdict(cfg),
+                "data": a.data,
+                "priors": a.priors,
+                "val_lsp": a.val_lsp,
+                "val_gt": a.val_gt,
+            },
             indent=2,
             default=str,
         )
     )
-    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume)
+    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume, a.priors,
+                 a.val_lsp, a.feature_cache_file)  # fmt: skip
 
 
 if __name__ == "__main__":

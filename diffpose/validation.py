@@ -20,6 +20,7 @@ from diffpose.data.posetrack import load_posetrack_file
 from diffpose.data.samples import PoseSample, window
 from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, invert_affine
 from diffpose.evaluation import EvaluationResult, evaluate_videos
+from diffpose.heatmaps import prior_heatmaps
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_posetrack
 
@@ -37,10 +38,19 @@ def predict_samples(
     out_xy, out_scores, out_spread = [], [], []
     for start in range(0, len(samples), batch_size):
         idx = range(start, min(start + batch_size, len(samples)))
-        clips = torch.stack([ds[i]["clip"] for i in idx]).to(device)
+        items = [ds[i] for i in idx]
+        clips = torch.stack([it["clip"] for it in items]).to(device)
+        prior = None
+        if model.uses_prior:
+            prior = prior_heatmaps(
+                torch.stack([it["prior_hm"] for it in items]),
+                torch.stack([it["prior_scores"] for it in items]),
+                model.heatmap_size, model.sigma,
+            )  # fmt: skip
         res = model.predict(
-            clips, steps=steps, ensemble=ensemble, generator=gen, flip_test=flip_test
-        )
+            clips, steps=steps, ensemble=ensemble, generator=gen, flip_test=flip_test,
+            prior=prior,
+        )  # fmt: skip
         for row, i in enumerate(idx):
             affine = crop_affine(box_to_crop(samples[i].box_xyxy, crop_hw), crop_hw)
             inv = invert_affine(affine)
@@ -97,6 +107,16 @@ def lsp_head_sizes(samples: Sequence[PoseSample]) -> np.ndarray:
     return np.array([np.linalg.norm(s.keypoints_xy[2] - s.keypoints_xy[1]) for s in samples])
 
 
+def lsp_pckh(model, samples: Sequence[PoseSample], *, steps: int = 1,
+             ensemble: int = 5) -> float:  # fmt: skip
+    """PCKh@0.5 (%) of ``model`` on LSP samples (their own boxes; priors attached if the
+    model refines the detector's pose)."""
+    xy, _, _ = predict_samples(model, samples, steps=steps, ensemble=ensemble)
+    gt = np.stack([s.keypoints_xy for s in samples])
+    weights = np.stack([s.weights for s in samples])
+    return pckh(xy, gt, weights, lsp_head_sizes(samples))[0]
+
+
 def posetrack_map(
     model, gt_files: Sequence[str | Path], image_root: str | Path, *, steps: int = 4,
     ensemble: int = 10, boxes: dict | None = None, seed: int = 0,
@@ -147,4 +167,11 @@ def posetrack_map(
     return evaluate_videos(pairs, tracking=False)
 
 
-__all__ = ["lsp_head_sizes", "pckh", "posetrack_map", "prediction_frame", "predict_samples"]
+__all__ = [
+    "lsp_head_sizes",
+    "lsp_pckh",
+    "pckh",
+    "posetrack_map",
+    "prediction_frame",
+    "predict_samples",
+]

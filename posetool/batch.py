@@ -1,5 +1,7 @@
-"""The batch runner: every input through :func:`posetool.pipeline.process_video`, outputs
-written safely, one failing input recorded while the batch goes on.
+"""The batch runner: every input through :func:`posetool.pipeline.stream_video`, outputs
+written safely, one failing input recorded while the batch goes on. The Ray engine
+(:mod:`posetool.ray_engine`) runs the same steps: :func:`prepare_output_folder` and
+:func:`not_run_summary` on the driver, :func:`process_and_write` on its workers.
 
 Outputs of an input named ``NAME`` (names: :mod:`posetool.batch_outputs`), each written
 atomically (temporary file + rename):
@@ -27,7 +29,8 @@ import errno
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +61,9 @@ from posetool.provenance import (
     sha256_of_file,
 )
 
-__all__ = ["BatchSummary", "OutputConflictError", "OutputFolderError", "run_batch"]
+__all__ = ["BatchSummary", "OutputConflictError", "OutputFolderError", "failed_summary",
+           "is_setup_error", "not_run_summary", "prepare_output_folder", "process_and_write",
+           "recorded_run", "run_batch"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,11 @@ _CONFIG_MARK = "# written by posetool"
 
 class OutputFolderError(OSError):
     """The output folder can take no more files (full disk, gone, read-only): the batch stops."""
+
+    def after(self, done: int, total: int) -> OutputFolderError:
+        """The same error, saying how far the batch got."""
+        return OutputFolderError(self.errno, f"stopped after {done} of {total} inputs: "
+                                             f"{self.strerror}")  # fmt: skip
 
 
 @dataclass
@@ -145,7 +155,6 @@ def _process_one(path: Path, name: str, config: PipelineConfig,
     from posetool.render import OverlayWriter
     from posetool.video_io import VideoReader
 
-    record.save(VideoSummary(str(path), name, status="running"))
     paths = record.paths
     with VideoReader(path, image_fps=config.image_fps) as reader:
         probe = reader.probe
@@ -178,6 +187,89 @@ def _process_one(path: Path, name: str, config: PipelineConfig,
     return summary
 
 
+def process_and_write(
+    path: Path, name: str, out_dir: Path, config: PipelineConfig, made_from: dict[str, Any],
+    models: Callable[[], PipelineModels], progress: ProgressFn | None = None,
+) -> VideoSummary:  # fmt: skip
+    """Run one input and write its outputs (see the module docstring), its summary first as
+    "running", then "ok" or "failed"; shared by :func:`run_batch` and the Ray engine's workers.
+
+    Args:
+        path, name: The input and its output name (:func:`~posetool.batch_outputs.output_names`).
+        out_dir: The output folder (:func:`prepare_output_folder`).
+        config: Run settings.
+        made_from: What the outputs are made from (:func:`not_run_summary`).
+        models: Gives the models, building them on first use (a failure to build them is this
+            input's failure unless it is a setup error).
+        progress: Called with (frames done, frames expected).
+
+    Returns:
+        The input's summary, "failed" when this input failed (the batch goes on).
+
+    Raises:
+        ImportError, MemoryError: Raised as they are.
+        WeightsError, FileNotFoundError: A setup error (:func:`is_setup_error`), every input
+            would fail alike.
+        OutputFolderError: The output folder takes no more files (full disk, gone).
+    """
+    record = _SummaryFile(output_paths(out_dir, name), made_from)
+    try:
+        record.save(VideoSummary(str(path), name, status="running"))
+        return _process_one(path, name, config, models(), progress, record)
+    except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
+        if isinstance(exc, ImportError | MemoryError):
+            raise
+        logger.debug("input %s failed", path, exc_info=True)
+        summary = failed_summary(path, name, exc)
+        _save_quietly(record, summary)
+        if is_setup_error(exc):
+            raise
+        if _is_folder_error(exc, out_dir):
+            raise OutputFolderError(exc.errno, f"the output folder '{out_dir}' takes no more "
+                                    f"files ({exc.strerror or exc})") from exc  # fmt: skip
+        return summary
+
+
+def prepare_output_folder(inputs: Sequence[Path], out_dir: Path, config: PipelineConfig,
+                          overwrite: bool) -> list[str]:  # fmt: skip
+    """Create the output folder, check that no output would replace an input or a run file
+    posetool did not write, and write ``config.yaml``; return the inputs' output names.
+
+    Raises:
+        OutputConflictError: An output would replace an input, or a run file not posetool's.
+        OSError: The output folder cannot be created or written.
+    """
+    from posetool.config_file import dump_config
+    from posetool.posetrack_io import atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = output_names(inputs)
+    check_no_input_overwritten(inputs, out_dir, names)
+    _check_run_files(out_dir, overwrite)
+    atomic_write_text(out_dir / "config.yaml", f"{_CONFIG_MARK}\n{dump_config(config)}")
+    return names
+
+
+@contextmanager
+def recorded_run(out_dir: Path, batch: BatchSummary) -> Iterator[BatchSummary]:
+    """Time the run and write ``run_summary.json`` when it ends; when it stops on an error
+    (Ctrl-C included), what was done so far, if the folder still takes it."""
+    from posetool.posetrack_io import atomic_write_text
+
+    start = time.perf_counter()
+    try:
+        yield batch
+    except BaseException:
+        batch.seconds = time.perf_counter() - start
+        try:
+            atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
+        except OSError:
+            logger.debug("cannot write the run summary to %s", out_dir, exc_info=True)
+        raise
+    batch.seconds = time.perf_counter() - start
+    atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
+
+
 def run_batch(
     inputs: Sequence[Path], out_dir: str | Path, config: PipelineConfig, *, resume: bool = False,
     overwrite: bool = False, trust_detector_weights: bool = False,
@@ -204,67 +296,45 @@ def run_batch(
         OutputFolderError: The output folder filled up or vanished (the batch stopped).
         OSError: The output folder cannot be created or written.
     """
-    from posetool.config_file import dump_config
-    from posetool.posetrack_io import atomic_write_text
-
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = output_names(inputs)
-    check_no_input_overwritten(inputs, out_dir, names)
-    _check_run_files(out_dir, overwrite)
-    atomic_write_text(out_dir / "config.yaml", f"{_CONFIG_MARK}\n{dump_config(config)}")
+    names = prepare_output_folder(inputs, out_dir, config, overwrite)
     settings = settings_identity(config)
-    batch = BatchSummary()
-    start = time.perf_counter()
-    try:
+    built = [models] if models is not None else []
+
+    def get_models() -> PipelineModels:
+        if not built:
+            built.append(load_models(config, trust_detector_weights))
+        return built[0]
+
+    with recorded_run(out_dir, BatchSummary()) as batch:
         for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
-            paths = output_paths(out_dir, name)
-            summary, made_from = _without_running(path, name, paths, settings, resume,
-                                                  overwrite, config.render)  # fmt: skip
+            summary, made_from = not_run_summary(path, name, out_dir, settings, resume,
+                                                 overwrite, config.render)  # fmt: skip
             if summary is None:
                 progress = (
                     on_video_start(i, path, name, _expected(path)) if on_video_start else None
                 )
-                record = _SummaryFile(paths, made_from)
                 try:
-                    models = models or load_models(config, trust_detector_weights)
-                    summary = _process_one(path, name, config, models, progress, record)
-                except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
-                    if isinstance(exc, ImportError | MemoryError):
-                        raise
-                    logger.debug("input %s failed", path, exc_info=True)
-                    summary = VideoSummary(str(path), name, status="failed",
-                                           error=f"{type(exc).__name__}: {exc}")  # fmt: skip
-                    _save_quietly(record, summary)
-                    if _is_setup_error(exc):
-                        batch.videos.append(summary)
-                        raise
-                    if _is_folder_error(exc, out_dir):
-                        batch.videos.append(summary)
-                        raise OutputFolderError(
-                            exc.errno, f"stopped after {i + 1} of {len(inputs)} inputs: the "
-                            f"output folder '{out_dir}' takes no more files ({exc.strerror or exc})"
-                        ) from exc  # fmt: skip
+                    summary = process_and_write(path, name, out_dir, config, made_from,
+                                                get_models, progress)  # fmt: skip
+                except OutputFolderError as exc:
+                    batch.videos.append(failed_summary(path, name, exc))
+                    raise exc.after(i + 1, len(inputs)) from exc
+                except Exception as exc:
+                    batch.videos.append(failed_summary(path, name, exc))
+                    raise
             batch.videos.append(summary)
             if on_video_end:
                 on_video_end(summary)
-    except BaseException:
-        batch.seconds = time.perf_counter() - start
-        try:  # what was done so far, when the folder still takes it
-            atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
-        except OSError:
-            logger.debug("cannot write the run summary to %s", out_dir, exc_info=True)
-        raise
-    batch.seconds = time.perf_counter() - start
-    atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
     return batch
 
 
-def _without_running(path: Path, name: str, paths: dict[str, Path], settings: dict,
-                     resume: bool, overwrite: bool,
-                     render: bool) -> tuple[VideoSummary | None, dict]:  # fmt: skip
+def not_run_summary(path: Path, name: str, out_dir: Path, settings: dict, resume: bool,
+                    overwrite: bool, render: bool) -> tuple[VideoSummary | None, dict]:  # fmt: skip
     """The summary of an input that is not run (skipped as complete, refused, unreadable),
-    or None; and what its outputs would be made from."""
+    or None; and what its outputs would be made from (``settings``:
+    :func:`~posetool.provenance.settings_identity`)."""
+    paths = output_paths(out_dir, name)
     try:
         made_from = {"input": input_identity(path), "settings": settings}
     except OSError as exc:
@@ -276,6 +346,11 @@ def _without_running(path: Path, name: str, paths: dict[str, Path], settings: di
         return VideoSummary(str(path), name, status="refused",
                             error=f"kept: {reason}; pass --overwrite to replace it"), made_from  # fmt: skip
     return None, made_from
+
+
+def failed_summary(path: Path, name: str, exc: BaseException) -> VideoSummary:
+    """The summary of an input that failed with ``exc`` (the error names its type)."""
+    return VideoSummary(str(path), name, status="failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _save_quietly(record: _SummaryFile, summary: VideoSummary) -> None:
@@ -293,7 +368,7 @@ def _is_folder_error(exc: Exception, out_dir: Path) -> bool:
     return exc.errno in _FOLDER_ERRNOS or not out_dir.is_dir()
 
 
-def _is_setup_error(exc: Exception) -> bool:
+def is_setup_error(exc: BaseException) -> bool:
     """Errors that would fail every input alike (missing weights or checkpoint)."""
     from posetool.weights import WeightsError
 

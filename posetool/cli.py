@@ -115,6 +115,30 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
     )
 
 
+@main.command("detector-priors")
+@click.option("--data", "specs", multiple=True, required=True,
+              help="Data spec as diffpose.train takes it (lsp:ROOT:split, posetrack:ROOT:split, "
+                   "coco:JSON:ROOT); repeatable.")  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="Output .npz (diffpose.train --priors).")  # fmt: skip
+@click.option("--delta", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--imgsz", type=click.IntRange(32), default=640, show_default=True,
+              help="Detector input size (the pipeline's: 640; --fast: 480).")  # fmt: skip
+def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int) -> None:
+    """The detector's pose of each sample, for training a model that refines it."""
+    from diffpose.train import load_data_spec
+    from posetool.detector import DetectorConfig, PersonDetector
+    from posetool.detector_priors import write_sample_priors
+    from posetool.pipeline import PipelineConfig
+
+    samples = [s for spec in specs for s in load_data_spec(spec, delta)]
+    # the pipeline's detector settings, keypoints on (float32: reproducible files)
+    base = PipelineConfig().detector
+    cfg = DetectorConfig(imgsz=imgsz, conf=base.conf, iou=base.iou, precision="fp32")
+    matched = write_sample_priors(samples, PersonDetector(cfg), out_path)
+    click.echo(f"{matched}/{len(samples)} samples matched a detection -> {out_path}")
+
+
 @main.command("info")
 def info_command() -> None:
     """Versions, the YOLO weights found, and the compute device."""
@@ -199,8 +223,11 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
 @click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
+@click.option("--preset", type=click.Choice(["refine", "paper"]), default=None,
+              help="refine: DiffPose refining the detector's own keypoints [default]; paper: "
+                   "the paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).")  # fmt: skip
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="DiffPose checkpoint [default: resources/diffpose_cpu.safetensors].")  # fmt: skip
+              help="DiffPose checkpoint [default: the preset's, in resources/].")  # fmt: skip
 @click.option(
     "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
 )
@@ -217,9 +244,18 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--pipelined/--sequential", default=None,
               help="Several frames at once, detection and pose, each op on one thread "
                    "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: one task per video on Ray workers that load the models once "
+                   "(pip install 'posetool[ray]'); --threads is then each worker's cores "
+                   "[default: a share of the cluster's].")  # fmt: skip
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --engine ray: an existing cluster (auto, host:port) [default: start "
+                   "a local Ray instance for the run]. Inputs and OUT must be at the same "
+                   "path on every node.")  # fmt: skip
 def run_command(inputs, out_dir, config_file, fast, resume, overwrite, steps, ensemble, crop_mode,
-                device, precision, imgsz, conf, detector_weights, trust_detector_weights,
-                checkpoint, render_flag, fmt, max_frames, threads, pipelined) -> None:  # fmt: skip
+                device, precision, imgsz, conf, detector_weights, trust_detector_weights, preset,
+                checkpoint, render_flag, fmt, max_frames, threads, pipelined, engine,
+                ray_address) -> None:  # fmt: skip
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -230,16 +266,19 @@ def run_command(inputs, out_dir, config_file, fast, resume, overwrite, steps, en
     """
     overrides = {
         "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
-                 "precision": precision,
+                 "precision": precision, "preset": preset,
                  "checkpoint": str(checkpoint) if checkpoint else None},
         "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
         "detector_weights": str(detector_weights) if detector_weights else None,
         "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
         "pipelined": pipelined,
     }  # fmt: skip
+    if ray_address and engine != "ray":
+        raise click.UsageError("--ray-address needs --engine ray")
     sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, overrides,
                            {"resume": resume, "overwrite": overwrite,
-                            "trust_detector_weights": trust_detector_weights}))  # fmt: skip
+                            "trust_detector_weights": trust_detector_weights},
+                           engine, ray_address))  # fmt: skip
 
 
 def _prune(values: dict) -> dict:
@@ -256,8 +295,11 @@ def _prune(values: dict) -> dict:
 
 
 def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dict,
-                  batch_options: dict) -> int:  # fmt: skip
-    """Resolve the config (preset < --config file < options), run the batch, report."""
+                  batch_options: dict, engine: str = "local",
+                  ray_address: str | None = None) -> int:  # fmt: skip
+    """Resolve the config (preset < --config file < options), run the batch on ``engine``
+    ("local" or "ray") with ``batch_options`` (resume, overwrite, trust_detector_weights),
+    report."""
     from posetool.batch import OutputConflictError, OutputFolderError, run_batch
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
@@ -311,8 +353,11 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
     click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
                f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
     try:
-        batch = run_batch(paths, out_dir, config, on_video_start=on_start, on_video_end=on_end,
-                          **batch_options)  # fmt: skip
+        if engine == "ray":
+            batch = _run_on_ray(paths, out_dir, config, batch_options, ray_address)
+        else:
+            batch = run_batch(paths, out_dir, config, on_video_start=on_start,
+                              on_video_end=on_end, **batch_options)  # fmt: skip
     except (WeightsError, FileNotFoundError, OutputConflictError, OutputFolderError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -333,6 +378,37 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
             label = "FAILED" if video.status == "failed" else "KEPT"
             click.echo(f"{label} {video.input}: {video.error}", err=True)
     return 1 if batch.failed or batch.refused else 0
+
+
+def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
+                address: str | None):  # fmt: skip
+    """The batch on Ray, with one progress bar over the videos and a line per video as it
+    finishes (videos run side by side, so there is no per-frame bar)."""
+    from tqdm import tqdm
+
+    from posetool.ray_engine import RayEngineError, run_batch_ray
+
+    total = len(paths)
+    bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True)
+    finished: list = []
+
+    def on_plan(plan, videos: int) -> None:
+        tqdm.write(f"ray: {plan.workers} worker(s), {plan.cpus_per_worker} CPU(s)"
+                   f"{' + 1 GPU' if plan.gpus_per_worker else ''} each, {videos} video(s) to run")  # fmt: skip
+
+    def on_end(summary) -> None:
+        finished.append(summary)
+        tqdm.write(f"[{len(finished)}/{total}] {summary.line()}")
+        bar.set_postfix_str(summary.status)
+        bar.update(1)
+
+    try:
+        return run_batch_ray(paths, out_dir, config, address=address, on_plan=on_plan,
+                             on_video_end=on_end, **batch_options)  # fmt: skip
+    except RayEngineError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
 
 
 @main.command("render")

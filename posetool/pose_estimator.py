@@ -54,8 +54,10 @@ from diffpose.data.transforms import (
 )
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from diffpose.precision import PRECISIONS
+from posetool.detector_priors import detections_prior
 from posetool.records import FrameRecord
 from posetool.timed_tasks import BusySeconds, submit_timed
+from posetool.tracked_frames import TrackedFrame
 
 __all__ = [
     "CROP_MODES", "PoseConfig", "PoseEstimator", "default_checkpoint_path",
@@ -65,18 +67,24 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CROP_MODES = ("own_box", "key_box")
+#: Shipped checkpoints by preset: "refine" refines the detector's keypoints (the default,
+#: resources/MODEL_CARD.md); "paper" is the paper's pure-noise DiffPose on the same data.
+PRESET_CHECKPOINTS = {
+    "refine": "diffpose_cpu.safetensors", "paper": "diffpose_cpu_paper.safetensors",
+}  # fmt: skip
 BOX_ENLARGE = 1.25  # docs/POSETRACK.md: boxes enlarged by 25 %
 
 
-def default_checkpoint_path() -> Path:
-    """The shipped ``diffpose_cpu.safetensors``: in ``resources/`` beside the ``posetool``
-    package (a checkout or an editable install), else where a wheel install puts it
-    (``<prefix>/share/posetool/resources``); the checkout path when neither has it."""
+def default_checkpoint_path(preset: str = "refine") -> Path:
+    """The shipped checkpoint of ``preset`` (:data:`PRESET_CHECKPOINTS`): in ``resources/``
+    beside the ``posetool`` package (a checkout or an editable install), else where a wheel
+    install puts it (``<prefix>/share/posetool/resources``); the checkout path when neither
+    has it."""
     import sys
 
     import posetool
 
-    name = "diffpose_cpu.safetensors"
+    name = PRESET_CHECKPOINTS[preset]
     checkout = Path(posetool.__file__).resolve().parents[1] / "resources" / name
     installed = Path(sys.prefix) / "share" / "posetool" / "resources" / name
     return installed if not checkout.is_file() and installed.is_file() else checkout
@@ -93,7 +101,9 @@ class PoseConfig:
         crop_mode: ``own_box`` (per-frame features reused across windows) or ``key_box``
             (the paper: the whole window cropped with the key frame's box).
         device: Torch device string.
-        checkpoint: DiffPose checkpoint file; "" uses :func:`default_checkpoint_path`.
+        preset: "refine" (the default: DiffPose refining the detector's own keypoints) or
+            "paper" (the paper's DiffPose from pure noise); picks the shipped checkpoint.
+        checkpoint: DiffPose checkpoint file; "" uses the preset's shipped one.
         batch_size: Most person-windows (clips) per model call.
         min_box_score: Tracked boxes scoring below this are dropped (PoseTrack test rule).
         seed: Seed of the N noise draws, drawn once per estimator and shared by every person
@@ -106,6 +116,7 @@ class PoseConfig:
     steps: int = 1
     ensemble: int = 5
     crop_mode: Literal["own_box", "key_box"] = "own_box"
+    preset: Literal["refine", "paper"] = "refine"
     device: str = "cpu"
     checkpoint: str = ""
     batch_size: int = 32
@@ -119,6 +130,9 @@ class PoseConfig:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.ensemble < 1:
             raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
+        if self.preset not in PRESET_CHECKPOINTS:
+            raise ValueError(f"preset must be one of {tuple(PRESET_CHECKPOINTS)}, "
+                             f"got {self.preset!r}")  # fmt: skip
         if self.crop_mode not in CROP_MODES:
             raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {self.crop_mode!r}")
         if self.batch_size < 1:
@@ -133,7 +147,7 @@ class PoseConfig:
             )
 
     def checkpoint_path(self) -> Path:
-        return Path(self.checkpoint) if self.checkpoint else default_checkpoint_path()
+        return Path(self.checkpoint) if self.checkpoint else default_checkpoint_path(self.preset)
 
 
 @dataclass
@@ -146,6 +160,8 @@ class _BufferedFrame:
     boxes_xyxy: np.ndarray  # (N, 4)
     scores: np.ndarray  # (N,)
     affines: np.ndarray  # (N, 2, 3) image → crop, own box
+    prior_xy: np.ndarray  # (N, K, 2) the detector's pose, image px, PoseTrack slots
+    prior_scores: np.ndarray  # (N, K)
     frame_bgr: np.ndarray | None = None  # key_box mode only
     features: Future | None = None  # own_box: of a dict track id → (C, h, w) tensor
 
@@ -217,22 +233,25 @@ class PoseEstimator:
         return len(self._buffer)
 
     # ----- streaming ---------------------------------------------------------------------
-    def push(self, frame_index: int, timestamp_s: float, frame_bgr: np.ndarray | None,
-             track_ids, boxes_xyxy, scores) -> list[FrameRecord]:  # fmt: skip
+    def push(self, frame: TrackedFrame) -> list[FrameRecord]:
         """Add a frame and its tracks; return the records that became complete (frame t-δ,
         or, with an executor, whichever earlier frames are finished).
 
-        ``frame_bgr`` may be None for a frame that could not be decoded (it must then carry
-        no tracks).
+        ``frame.frame_bgr`` may be None for a frame that could not be decoded (it must then
+        carry no tracks). A model that refines the detector's pose uses the frame's
+        detector keypoints.
         """
-        ids = np.asarray(track_ids, np.int64).reshape(-1)
-        boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
-        sc = np.asarray(scores, np.float32).reshape(-1)
+        frame_bgr = frame.frame_bgr
+        ids = np.asarray(frame.track_ids, np.int64).reshape(-1)
+        boxes = np.asarray(frame.boxes_xyxy, np.float32).reshape(-1, 4)
+        sc = np.asarray(frame.scores, np.float32).reshape(-1)
+        prior_xy, prior_scores = detections_prior(frame.keypoints_xy, frame.keypoint_scores)
         keep = sc >= self.config.min_box_score
         if frame_bgr is None:
             keep[:] = False
         ids, boxes, sc = ids[keep], boxes[keep], sc[keep]
-        entry = _BufferedFrame(frame_index, timestamp_s, ids, boxes, sc, self._affines(boxes))
+        entry = _BufferedFrame(frame.frame_index, frame.timestamp_s, ids, boxes, sc,
+                               self._affines(boxes), prior_xy[keep], prior_scores[keep])  # fmt: skip
         if self.config.crop_mode == "key_box":
             entry.frame_bgr = frame_bgr if len(ids) else None
         elif len(ids):
@@ -374,13 +393,14 @@ class PoseEstimator:
         cfg = self.config
         entry = entries[key]
         windows = [self._window(entries, key, int(entry.track_ids[r])) for r in rows]
+        prior = self._prior(entry, rows)
         if cfg.crop_mode == "own_box":
             feats = torch.stack([
                 torch.stack([e.features.result()[int(e.track_ids[r])] for e, r in win])
                 for win in windows
             ])  # fmt: skip
             return self.model.predict_from_features(
-                feats, cfg.steps, cfg.ensemble, None, noise=self._noise
+                feats, cfg.steps, cfg.ensemble, None, noise=self._noise, prior=prior
             )
         crops = np.stack(
             [
@@ -390,7 +410,23 @@ class PoseEstimator:
         )  # fmt: skip  (B, T, 3, H, W), every frame with the key frame's affine
         clips = torch.from_numpy(crops).to(cfg.device)
         return self.model.predict(clips, cfg.steps, cfg.ensemble, None, cfg.flip_test,
-                                  noise=self._noise)  # fmt: skip
+                                  noise=self._noise, prior=prior)  # fmt: skip
+
+    def _prior(self, entry: _BufferedFrame, rows: range):
+        """(B, K, h, w) heatmaps of the detector's pose in the key frame's crops, or None for
+        a model that does not refine it."""
+        if not self.model.uses_prior:
+            return None
+        import torch
+
+        from diffpose.heatmaps import prior_heatmaps
+
+        stride = float(self.model.stride)
+        xy = np.stack([apply_affine(entry.prior_xy[r], entry.affines[r]) / stride for r in rows])
+        scores = entry.prior_scores[list(rows)]
+        return prior_heatmaps(torch.from_numpy(xy.astype(np.float32)),
+                              torch.from_numpy(scores), self.model.heatmap_size,
+                              self.model.sigma).to(self.config.device)  # fmt: skip
 
 
 def head_boxes_from_keypoints(keypoints_xy: np.ndarray, pad: float = 1.2) -> np.ndarray:

@@ -34,7 +34,7 @@ from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = [
     "atomic_write_text", "give_plain_file_mode", "posetrack_vid_id", "read_posetrack",
-    "record_to_posetrack_frame", "video_to_posetrack", "write_posetrack",
+    "record_to_posetrack_frame", "result_from_posetrack", "video_to_posetrack", "write_posetrack",
 ]  # fmt: skip
 
 SPREAD_KEY = "keypoint_spread_px"
@@ -162,7 +162,20 @@ def read_posetrack(
     Raises:
         PoseTrackFormatError: malformed file (names the file and field).
     """
-    video = load_posetrack(path)
+    return result_from_posetrack(load_posetrack(path), path, video_path, fps, size)
+
+
+def result_from_posetrack(
+    video: PoseTrackVideo, path: str | Path, video_path: str | Path | None = None,
+    fps: float = 25.0, size: tuple[int, int] | None = None,
+) -> VideoResult:  # fmt: skip
+    """The :class:`VideoResult` of a parsed PoseTrack file, one record per image in file order.
+
+    Args:
+        video: the parsed file.
+        path: the JSON file it came from (names the sequence when the images do not).
+        video_path, fps, size: as for :func:`read_posetrack`.
+    """
     records = []
     for idx, fr in enumerate(video.frames):
         present = fr.present()

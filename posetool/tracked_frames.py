@@ -22,7 +22,12 @@ __all__ = ["TrackedFrame", "decoded_frames", "tracked_frames"]
 
 @dataclass(frozen=True)
 class TrackedFrame:
-    """One frame after detection and tracking; ``frame_bgr`` None where it failed to decode."""
+    """One frame after detection and tracking; ``frame_bgr`` None where it failed to decode.
+
+    ``keypoints_xy`` (M, 17, 2) image px and ``keypoint_scores`` (M, 17): the detector's COCO
+    keypoints of the detection each track matched (zero scores where the detector computed
+    none).
+    """
 
     frame_index: int
     timestamp_s: float
@@ -30,6 +35,8 @@ class TrackedFrame:
     track_ids: np.ndarray
     boxes_xyxy: np.ndarray
     scores: np.ndarray
+    keypoints_xy: np.ndarray
+    keypoint_scores: np.ndarray
 
 
 def decoded_frames(reader, limit: int,
@@ -85,16 +92,18 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
         index, stamp, frame_bgr, found = waiting.popleft()
         if found is None:  # no image: no detections
             boxes, scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+            kp, kp_scores = np.zeros((0, 17, 2), np.float32), np.zeros((0, 17), np.float32)
         else:
             det = found.result()
             boxes, scores = det.boxes_xyxy, det.scores
+            kp, kp_scores = det.keypoints_xy, det.keypoint_scores
             clock["detect"] = busy.total
         t0 = time.perf_counter()
         tracks = tracker.update(boxes, scores)
         clock["track"] += time.perf_counter() - t0
-        return TrackedFrame(
-            index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy, tracks.scores
-        )
+        rows = tracks.det_indices
+        return TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
+                            tracks.scores, kp[rows], kp_scores[rows])  # fmt: skip
 
     for index, stamp, frame_bgr in decoded:
         found = None

@@ -15,8 +15,11 @@ Decisions that matter downstream:
 - ``frame_index`` of a video is the position in decode order; ``CAP_PROP_POS_FRAMES`` seeking
   counts container entries instead (an AVI dropped-frame entry shifts it by one), so
   ``read_frame`` seeks by the decoder timestamp recorded while streaming and checks where it
-  landed. For image folders the index is the file's position in the sorted folder, so a
-  broken image is skipped without shifting the others.
+  landed; far past what was streamed, by the frame's time from the container's packets
+  (:mod:`posetool.video_index`, read without decoding), checked against the decoder too.
+  Decoding forward from the start is the exact fallback; ``should_stop`` cancels it. For
+  image folders the index is the file's position in the sorted folder, so a broken image is
+  skipped without shifting the others.
 - Memory: one frame at a time plus one float per frame seen (the seek table).
 - Console: OpenCV's ``[ WARN:0@...]`` lines and FFmpeg's (``moov atom not found``) are off
   unless asked for (:func:`quiet_video_backends`); decode problems reach the user through
@@ -29,7 +32,7 @@ import logging
 import math
 import os
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -38,6 +41,7 @@ import cv2
 import numpy as np
 
 from posetool.inputs import IMAGE_SUFFIXES, image_files
+from posetool.video_index import ReadCancelled, packet_times_ms
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +215,7 @@ class VideoReader:
         self._seek_next = 0  # decode-order index the seek capture reads next
         self._images: list[Path] = []
         self._raw_msec = array("d")  # decoder timestamp per decode-order index (the seek table)
+        self._packet_msec: np.ndarray | None = None  # frame times from the packets, once read
         self._end_index: int | None = None  # decoded frame count once the end was seen
         self._decoded = self._failed = self._fallbacks = 0
         self._iterated = False
@@ -318,16 +323,22 @@ class VideoReader:
             logger.warning("%s: decoded %d of %d announced frames", self.path, self._decoded,
                            self.probe.frame_count)  # fmt: skip
 
-    def read_frame(self, index: int) -> np.ndarray:
+    def read_frame(self, index: int, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """Return the frame ``index`` as iteration yields it (BGR uint8, rotated).
 
         Close ahead of the last read it decodes forward; otherwise it seeks to the decoder
-        timestamp recorded for ``index`` and checks it landed there, decoding from the start
-        as the exact fallback (only files with broken timestamps pay that).
+        timestamp recorded for ``index`` or, past the recorded ones, to the frame's time from
+        the container's packets, and checks it landed there; decoding from the start is the
+        exact fallback (only files with broken timestamps pay that).
+
+        Args:
+            index: decode-order frame index.
+            should_stop: looked at while indexing or decoding forward; True cancels.
 
         Raises:
             IndexError: ``index`` is negative or past the last decodable frame.
             ValueError: The image at ``index`` of an image folder cannot be decoded.
+            ReadCancelled: ``should_stop()`` returned True (the reader stays usable).
         """
         if index < 0 or (self._end_index is not None and index >= self._end_index):
             raise IndexError(f"{self.path}: frame {index} out of range")
@@ -339,9 +350,30 @@ class VideoReader:
                 raise ValueError(f"{self.path}: cannot decode image {self._images[index].name}")
             return frame
         if self._seek_cap is None or not (0 <= index - self._seek_next <= _FORWARD_WINDOW):
+            if index >= max(len(self._raw_msec), 1):  # past the seek table
+                frame = self._read_by_packet_time(index, should_stop)
+                if frame is not None:
+                    return frame
             if not self._seek_to(index):
                 self._reopen_seek()
-        return self._decode_forward(index)
+        return self._decode_forward(index, should_stop)
+
+    def _read_by_packet_time(self, index: int,
+                             should_stop: Callable[[], bool] | None) -> np.ndarray | None:  # fmt: skip
+        """Frame ``index`` sought by its time from the packets and verified, or None (then
+        the packet times are not used again: the decoder disagrees with them)."""
+        if self._packet_msec is None:
+            self._packet_msec = packet_times_ms(self.path, should_stop)
+        times = self._packet_msec
+        if not (1 <= index < len(times)) or not self._land_before(index, times[index - 1]):
+            return None
+        frame = self._decode_forward(index, should_stop)
+        assert self._seek_cap is not None
+        if abs(self._seek_cap.get(cv2.CAP_PROP_POS_MSEC) - times[index]) <= _MSEC_TOLERANCE:
+            return frame
+        logger.debug("%s: decoder times disagree with packet times", self.path)
+        self._packet_msec = np.zeros(0)
+        return None
 
     def _reopen_seek(self) -> None:
         if self._seek_cap is not None:
@@ -357,23 +389,30 @@ class VideoReader:
         target = self._raw_msec[known]
         if self._raw_msec[known - 1] >= target:  # non-increasing timestamps: cannot trust them
             return False
+        return self._land_before(known, self._raw_msec[known - 1])
+
+    def _land_before(self, index: int, msec_before: float) -> bool:
+        """Seek to the frame before ``index`` (at ``msec_before``) and check it landed there;
+        ``_decode_forward`` then steps onto ``index``."""
         if self._seek_cap is None:
             self._reopen_seek()
         assert self._seek_cap is not None
-        # Seek just before the target, then let _decode_forward step onto it and verify.
-        self._seek_cap.set(cv2.CAP_PROP_POS_MSEC, self._raw_msec[known - 1])
+        self._seek_cap.set(cv2.CAP_PROP_POS_MSEC, msec_before)
         if not self._seek_cap.grab():
             return False
         landed = self._seek_cap.get(cv2.CAP_PROP_POS_MSEC)
-        if abs(landed - self._raw_msec[known - 1]) > _MSEC_TOLERANCE:
+        if abs(landed - msec_before) > _MSEC_TOLERANCE:
             return False
-        self._seek_next = known
+        self._seek_next = index
         return True
 
-    def _decode_forward(self, index: int) -> np.ndarray:
+    def _decode_forward(self, index: int,
+                        should_stop: Callable[[], bool] | None = None) -> np.ndarray:  # fmt: skip
         cap = self._seek_cap
         assert cap is not None
         while self._seek_next < index:
+            if should_stop is not None and self._seek_next % 8 == 0 and should_stop():
+                raise ReadCancelled(f"{self.path}: reading frame {index} stopped")
             if not cap.grab():
                 raise IndexError(f"{self.path}: frame {index} is past the last decodable frame")
             if self._seek_next == len(self._raw_msec):  # extend the table past the stream

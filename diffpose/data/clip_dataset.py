@@ -3,7 +3,8 @@
 Each item: ``clip`` (T, 3, H, W) ImageNet-normalised RGB crops sharing the key frame's affine,
 ``heatmaps`` (K, h, w) Gaussian targets (peak 1), ``keypoints_hm`` (K, 2) targets in heatmap
 pixels, ``weights`` (K,) per-joint loss weights (0 for unlabelled joints and joints that fall
-outside the crop). Static clips (one still image) may get small random motion between copies.
+outside the crop), ``prior_hm`` (K, 2) and ``prior_scores`` (K,): the detector's pose under the
+same affine (zero scores for samples without one). Static clips (one still image) may get small random motion between copies.
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ class ClipDataset(Dataset):
         h, w = self.crop_hw
         inside = (kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) & (kp[:, 1] < h)
         weights = weights * inside
+        prior_xy, prior_scores = np.zeros_like(kp), np.zeros(len(kp), np.float32)
+        if s.prior_xy is not None:
+            prior_xy = apply_affine(s.prior_xy, affine)
+            prior_scores = np.asarray(s.prior_scores, np.float32).copy()
+            if flip:
+                prior_xy, prior_scores = flip_keypoint_slots(prior_xy, prior_scores)
         kp_hm = torch.from_numpy((kp / self.stride).astype(np.float32))
         hm_size = (h // self.stride, w // self.stride)
         heatmaps = keypoints_to_heatmaps(kp_hm[None], hm_size, self.sigma)[0]
@@ -120,5 +127,7 @@ class ClipDataset(Dataset):
             "heatmaps": heatmaps,
             "keypoints_hm": kp_hm,
             "weights": torch.from_numpy(weights),
+            "prior_hm": torch.from_numpy((prior_xy / self.stride).astype(np.float32)),
+            "prior_scores": torch.from_numpy(prior_scores.astype(np.float32)),
             "index": torch.tensor(index),
         }

@@ -15,7 +15,8 @@ from diffpose.keypoints import to_posetrack
 
 
 def load_lsp(root: str | Path, split: str = "train", delta: int = 2) -> list[PoseSample]:
-    """LSP samples of ``split`` ("train": images 1..1000, "test": 1001..2000, "all")."""
+    """LSP samples of ``split``: "train" (images 1..1000), "test" (1001..2000), "all", or
+    the train split cut for model selection: "fit" (1..900) and "val" (901..1000)."""
     from scipy.io import loadmat
 
     root = Path(root)
@@ -26,7 +27,8 @@ def load_lsp(root: str | Path, split: str = "train", delta: int = 2) -> list[Pos
     if joints.shape[:2] != (3, 14):
         raise ValueError(f"{mat_path}: expected joints of shape (3, 14, N), got {joints.shape}")
     n = joints.shape[2]
-    ranges = {"train": range(0, min(1000, n)), "test": range(1000, n), "all": range(n)}
+    ranges = {"train": range(0, min(1000, n)), "test": range(1000, n), "all": range(n),
+              "fit": range(0, min(900, n)), "val": range(900, min(1000, n))}  # fmt: skip
     if split not in ranges:
         raise ValueError(f"split must be one of {sorted(ranges)}, got {split!r}")
     samples = []

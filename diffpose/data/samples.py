@@ -26,6 +26,9 @@ class PoseSample:
         static: True when the frames are copies of one still image.
         source: dataset name, for counts in the model card.
         frame_index: index of the key frame in its sequence file (-1 for still images).
+        prior_xy: (K, 2) the detector's pose of this person in image pixels (PoseTrack
+            slots), for models that refine it; None where none was computed.
+        prior_scores: (K,) its keypoint confidences (0 for slots the detector lacks).
     """
 
     frame_paths: tuple[str, ...]
@@ -35,6 +38,8 @@ class PoseSample:
     static: bool = False
     source: str = ""
     frame_index: int = -1
+    prior_xy: np.ndarray | None = None
+    prior_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) % 2 != 1:
@@ -47,6 +52,18 @@ class PoseSample:
             raise ValueError("keypoints_xy must be (17, 2) and weights (17,)")
         if np.shape(self.box_xyxy) != (4,):
             raise ValueError(f"box_xyxy must be (4,), got {np.shape(self.box_xyxy)}")
+        if (self.prior_xy is None) != (self.prior_scores is None):
+            raise ValueError("prior_xy and prior_scores come together")
+        if self.prior_xy is not None and (
+            np.shape(self.prior_xy) != (NUM_KEYPOINTS, 2)
+            or np.shape(self.prior_scores) != (NUM_KEYPOINTS,)
+        ):
+            raise ValueError("prior_xy must be (17, 2) and prior_scores (17,)")
+
+    @property
+    def key_frame_path(self) -> str:
+        """The labelled frame (the middle of the clip)."""
+        return self.frame_paths[len(self.frame_paths) // 2]
 
 
 def keypoint_box(

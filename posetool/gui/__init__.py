@@ -1,8 +1,9 @@
 """posetool viewer: a PySide6 desktop app to review, correct and export poses.
 
 This package is the only place in posetool that imports PySide6, and only in its widget
-modules: ``session``, ``edits`` and ``autosave`` are Qt-free and hold all the logic, so they
-are tested without Qt. Importing this package itself does not import PySide6.
+modules: ``session``, ``edits``, ``journal``, ``pose_file``, ``uncertainty`` and
+``track_spans`` are Qt-free and hold all the logic, so they are tested without Qt. Importing
+this package itself does not import PySide6.
 
 cv2 and PySide6 coexistence: the non-headless ``opencv-python`` wheel ships its own Qt
 plugins and, when ``cv2`` is imported, points ``QT_QPA_PLATFORM_PLUGIN_PATH`` (and

@@ -3,8 +3,10 @@
 :class:`FrameSource` lives on the GUI thread; it owns a QThread running a
 :class:`DecodeWorker`, which owns its own :class:`~posetool.video_io.VideoReader` (readers are
 never shared between threads). Requests are coalesced: while the worker decodes, only the
-newest request is kept, so scrubbing the slider never queues a backlog. Decoded frames come
-back as QImage through a signal and are kept in a small LRU cache.
+newest request is kept, so scrubbing the slider never queues a backlog; a newer request (or
+closing) also cancels a long read under way (the first jump far into a video is sought by
+time and needs none, but a file whose timestamps cannot be trusted decodes from the start).
+Decoded frames come back as QImage through a signal and are kept in a small LRU cache.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
+from posetool.video_index import ReadCancelled
 from posetool.video_io import VideoOpenError, VideoReader
 
 __all__ = ["DecodeWorker", "FrameSource", "bgr_to_qimage"]
@@ -46,11 +49,20 @@ class DecodeWorker(QObject):
         self._reader: VideoReader | None = None
         self._lock = threading.Lock()
         self._wanted: int | None = None
+        self._stopping = threading.Event()
 
     def want(self, index: int) -> None:
         """Record the newest wanted frame (any thread); the decode slot reads it."""
         with self._lock:
             self._wanted = index
+
+    def stop(self) -> None:
+        """Cancel the read under way (any thread): the source is closing."""
+        self._stopping.set()
+
+    def _superseded(self) -> bool:
+        """Whether the read under way is no longer wanted (newer request, or closing)."""
+        return self._stopping.is_set() or self._wanted is not None
 
     @Slot()
     def decode_wanted(self) -> None:
@@ -62,7 +74,9 @@ class DecodeWorker(QObject):
         try:
             if self._reader is None:
                 self._reader = VideoReader(self._path, image_fps=self._image_fps)
-            image = bgr_to_qimage(self._reader.read_frame(index))
+            image = bgr_to_qimage(self._reader.read_frame(index, self._superseded))
+        except ReadCancelled:
+            return  # the newer request has its own queued decode
         except (IndexError, ValueError, VideoOpenError) as exc:
             self.failed.emit(index, str(exc))
             return
@@ -128,6 +142,7 @@ class FrameSource(QObject):
     def close(self) -> None:
         """Stop the worker thread and release its reader."""
         if self._thread.isRunning():
+            self._worker.stop()
             self._thread.quit()
             self._thread.wait()
             self._worker.close()

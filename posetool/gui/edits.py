@@ -4,7 +4,8 @@ Each edit function looks at the current result and returns a :class:`FrameEdit`:
 records it replaces, before and after. Records are immutable, so a command is just those two
 snapshots; applying and reverting swap them in. Every person an edit changes (or creates) is
 marked ``human_edited`` so evaluation can tell the model from the analyst. A joint the analyst
-places is certain: its score becomes 1 and its ensemble spread 0.
+places is certain: its score becomes 1 and its ensemble spread 0. An edit whose records would
+hold a coordinate, score or box that is not a finite number cannot be made (:class:`EditError`).
 
 Qt-free. Shape letters: N persons, K keypoints.
 """
@@ -38,6 +39,10 @@ class EditError(ValueError):
     """An edit that cannot be made (says why, for the status bar)."""
 
 
+#: Columns an edit may never leave NaN or infinite (spread and head boxes use NaN: unknown).
+_FINITE_COLUMNS = ("keypoints_xy", "keypoint_scores", "boxes_xyxy", "box_scores")
+
+
 @dataclass(frozen=True)
 class FrameEdit:
     """An undoable change: the frames it touches, as they were and as they become.
@@ -51,6 +56,14 @@ class FrameEdit:
     description: str
     before: dict[int, FrameRecord]
     after: dict[int, FrameRecord]
+
+    def __post_init__(self) -> None:
+        for idx, rec in self.after.items():
+            if rec.frame_index != idx:
+                raise EditError(f"the record for frame {idx} says frame {rec.frame_index}")
+            for name in _FINITE_COLUMNS:
+                if not np.all(np.isfinite(getattr(rec, name))):
+                    raise EditError(f"refused: {name} in frame {idx} would not be a number")
 
     def apply(self, result: VideoResult) -> VideoResult:
         """The result with this edit made."""
@@ -171,6 +184,8 @@ def add_person(
     if rec.index_of_track(tid) is not None:
         raise EditError(f"track {tid} is already in frame {frame}")
     x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    if not np.all(np.isfinite([x1, y1, x2, y2])):
+        raise EditError(f"refused: the box {x1, y1, x2, y2} is not made of numbers")
     box = np.array([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)], np.float32)
     person = {
         "boxes_xyxy": box, "box_scores": np.float32(1.0), "track_ids": np.int64(tid),

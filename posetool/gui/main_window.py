@@ -1,6 +1,9 @@
 """The viewer's main window: wires the session model to the frame view, timeline, side panel,
 decoder thread, pipeline runner, shortcuts and settings. No editing logic lives here: input
 becomes :mod:`posetool.gui.edits` commands applied to the :class:`AnnotationSession`.
+
+Open, save and export go through :class:`~posetool.gui.file_actions.FileActions`: every error
+is shown, and the window and the edits stay.
 """
 
 from __future__ import annotations
@@ -9,41 +12,32 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressDialog,
     QVBoxLayout,
     QWidget,
 )
 
 from posetool.gui import edits, media
 from posetool.gui.decoder import FrameSource
+from posetool.gui.dialogs import ask_recover, ask_unsaved
+from posetool.gui.file_actions import FileActions
 from posetool.gui.frame_view import FrameView
 from posetool.gui.help_overlay import HelpOverlay
-from posetool.gui.pipeline_worker import PipelineRunner, RunFn, resolve_run_fn
+from posetool.gui.pipeline_worker import PipelineRunner, RunFn, resolve_run_fn, run_with_progress
 from posetool.gui.session import AnnotationSession, UncertaintyThresholds, align_result
 from posetool.gui.side_panel import SidePanel
 from posetool.gui.timeline import Timeline
 
-__all__ = ["MainWindow", "ask_unsaved"]
+__all__ = ["MainWindow"]
 
 _LOG = logging.getLogger(__name__)
-AUTOSAVE_INTERVAL_MS = 30_000
-
-
-def ask_unsaved(parent: QWidget) -> str:
-    """Ask what to do with unsaved changes: "save", "discard" or "cancel"."""
-    buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-               | QMessageBox.StandardButton.Cancel)  # fmt: skip
-    answer = QMessageBox.warning(parent, "Unsaved changes",
-                                 "The poses have unsaved changes. Save them first?", buttons)  # fmt: skip
-    return {QMessageBox.StandardButton.Save: "save",
-            QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -55,17 +49,21 @@ class MainWindow(QMainWindow):
             "discard" or "cancel" (tests inject an answer instead of a dialog).
         run_fn: the pipeline callable (default: ``posetool.pipeline.run_video`` if present).
         inform: shows a message to the analyst (default: a message box).
+        confirm_recover: asked whether to recover the edits of a journal a crashed session
+            left (gets the question's text, returns True to recover).
     """
 
     def __init__(self, settings: QSettings | None = None,
                  confirm_unsaved: Callable[[QWidget], str] = ask_unsaved,
                  run_fn: RunFn | None = None,
-                 inform: Callable[[str, str], None] | None = None) -> None:  # fmt: skip
+                 inform: Callable[[str, str], None] | None = None,
+                 confirm_recover: Callable[[QWidget, str], bool] = ask_recover) -> None:  # fmt: skip
         super().__init__()
         self.settings = settings or QSettings("posetool", "viewer")
-        self._confirm_unsaved = confirm_unsaved
         self._run_fn = run_fn
-        self._inform = inform or (lambda title, text: QMessageBox.information(self, title, text))
+        self._inform = inform or (lambda title, text: QMessageBox.warning(self, title, text))
+        status = lambda text: self.statusBar().showMessage(text, 8000)  # noqa: E731
+        self.files = FileActions(self, self._inform, status, confirm_unsaved, confirm_recover)
         self.session: AnnotationSession | None = None
         self.source: FrameSource | None = None
         self.runner: PipelineRunner | None = None
@@ -87,10 +85,11 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.help = HelpOverlay(self._shortcut_rows(), central)
+        self.notice = QLabel()  # what the analyst must keep in mind: mismatches, journal trouble
+        self.notice.setStyleSheet("color: #e0a000")
+        self.statusBar().addPermanentWidget(self.notice)
+        self._shown_journal_error: str | None = None
         self._connect()
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.timeout.connect(self._autosave)
-        self._autosave_timer.start(AUTOSAVE_INTERVAL_MS)
         self.panel.set_thresholds(self._saved_thresholds())
         geometry = self.settings.value("geometry")
         if geometry is not None:
@@ -185,20 +184,23 @@ class MainWindow(QMainWindow):
 
     def open_input(self, video: str | Path, poses: str | Path | None = None) -> bool:
         """Open a video file or image folder with its PoseTrack JSON (found beside it if not
-        given; none: start empty). Returns False if the analyst kept the current session."""
-        if not self._may_discard():
+        given; none: start empty), offering back unsaved edits a crash left. Returns False if
+        the current session stays: the analyst kept it, or the input could not be opened (the
+        reason is shown)."""
+        answer = self.files.may_end(self.session)
+        if answer is None:
             return False
         video = Path(video)
-        meta = media.probe_video(video)
-        json_path = Path(poses) if poses else media.find_poses_json(video)
-        json_path = json_path or media.default_json_path(video)
-        session = AnnotationSession.open(meta, json_path, thresholds=self._saved_thresholds())
-        self._install(session, video)
-        if session.recovered_from is not None:
-            self.statusBar().showMessage(f"Recovered unsaved edits from {session.recovered_from}")
+        session = self.files.open(video, poses, self._saved_thresholds())
+        if session is None:
+            return False
+        self._install(session, video, answer)  # its notes (e.g. frame counts) show in the notice
+        self.files.offer_recovery(session)
         return True
 
-    def _install(self, session: AnnotationSession, video: Path) -> None:
+    def _install(self, session: AnnotationSession, video: Path, answer: str) -> None:
+        """Show ``session``; the one it replaces ends (``answer`` from ``files.may_end``)."""
+        self.files.retire(self.session, answer)
         if self.source is not None:
             self.source.close()
         self.session = session
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         if what in ("data", "saved"):
             self.timeline.lanes.set_data(s.result)
             self._refresh_title()
+            self._refresh_notice()
         sel = s.selection
         self.view.set_poses(s.record, s.uncertain_mask(), (sel.track_id, sel.joint))
         self.timeline.set_frame(s.frame, s.frame_count, s.record.timestamp_s)
@@ -243,6 +246,21 @@ class MainWindow(QMainWindow):
         if self.session is not None and index == self.session.frame:
             self.view.set_image(None)
             self.statusBar().showMessage(f"frame {index}: {message}", 5000)
+
+    def _refresh_notice(self) -> None:
+        """Keep the notes on the poses and any journal trouble in view; a new journal
+        failure also gets a message box."""
+        s = self.session
+        error = s.journal_error if s else None
+        lines = list(s.notes if s else ()) + (
+            [f"Edits are not journaled: {error}"] if error else []
+        )
+        self.notice.setText(" · ".join(lines))
+        self.notice.setToolTip("\n".join(lines))
+        if error and error != self._shown_journal_error:
+            self._inform("Edits are not protected", f"The edit journal cannot be written:\n"
+                         f"{error}\nSave, or Export to another folder, to keep your work.")  # fmt: skip
+        self._shown_journal_error = error
 
     def _refresh_title(self) -> None:
         s = self.session
@@ -278,7 +296,7 @@ class MainWindow(QMainWindow):
             return
         try:
             edit = make(self.session)
-        except edits.EditError as exc:
+        except ValueError as exc:  # EditError, or a record refusing the values
             self.statusBar().showMessage(str(exc), 5000)
             return
         if edit is not None:
@@ -346,15 +364,8 @@ class MainWindow(QMainWindow):
     # -- saving, pipeline, closing -----------------------------------------------------------
 
     def save(self) -> bool:
-        if self.session is None:
-            return True
-        try:
-            path = self.session.save()
-        except OSError as exc:  # read-only data folder, full disk: keep editing, say why
-            self._inform("Save failed", f"{exc}\nUse Export to write the poses elsewhere.")
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 3000)
-        return True
+        """Save; a failure is shown with where a recovery copy went. Returns whether it saved."""
+        return self.session is None or self.files.save(self.session)
 
     def export_dialog(self) -> None:
         if self.session is None:
@@ -364,11 +375,11 @@ class MainWindow(QMainWindow):
             self, "Export PoseTrack", start, "PoseTrack 2018 (*.json);;PoseTrack 2021 (*.json)"
         )
         if path:
-            self.session.export(path, fmt="2021" if "2021" in chosen else "2018")
+            self.export(path, fmt="2021" if "2021" in chosen else "2018")
 
-    def _autosave(self) -> None:
-        if self.session is not None:
-            self.session.autosave()
+    def export(self, path: str | Path, fmt: str = "2018") -> bool:
+        """Export a copy; a failure is shown. Returns whether it was written."""
+        return self.session is not None and self.files.export(self.session, path, fmt)
 
     def run_dialog(self) -> None:
         start = str(self.settings.value("lastDir", str(Path.home())))
@@ -383,50 +394,42 @@ class MainWindow(QMainWindow):
         if run_fn is None:
             self._inform("Pipeline not available", why)
             return None
-        if not self._may_discard():
+        answer = self.files.may_end(self.session)
+        if answer is None:
             return None
         video = Path(video)
-        meta = media.probe_video(video)
-        dialog = QProgressDialog(f"Estimating poses in {video.name}…", "Cancel", 0, 0, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.runner = runner = PipelineRunner(run_fn, video, self)
-        runner.progress.connect(
-            lambda done, total: (dialog.setMaximum(total), dialog.setValue(done))
-        )
-        dialog.canceled.connect(runner.cancel)
+        try:
+            meta = media.probe_video(video)
+        except Exception as exc:  # noqa: BLE001 - say it, keep the window
+            self._inform("Could not open", f"{video}:\n{exc}")
+            return None
+        self.runner = runner = run_with_progress(self, run_fn, video)
         runner.cancelled.connect(lambda: self.statusBar().showMessage("Pipeline cancelled", 5000))
         runner.failed.connect(lambda msg: self._inform("Pipeline failed", msg))
-        for signal in (runner.finished, runner.failed, runner.cancelled):
-            signal.connect(dialog.reset)
 
         def done(result) -> None:
             json_path = media.default_json_path(video)
-            session = AnnotationSession(align_result(result, meta), json_path,
-                                        thresholds=self._saved_thresholds())  # fmt: skip
-            session.mark_unsaved()
-            self._install(session, video)
+            n = len(result.frames)
+            notes = (f"the pipeline gave {n} frames, the video announces {meta.frame_count}",)
+            try:
+                session = AnnotationSession(align_result(result, meta), json_path,
+                                            notes=notes if n != meta.frame_count else (),
+                                            thresholds=self._saved_thresholds())  # fmt: skip
+            except Exception as exc:  # noqa: BLE001
+                self._inform("Pipeline result not usable", str(exc))
+                return
+            self._install(session, video, answer)
+            self.files.start_unsaved(session)
 
         runner.finished.connect(done)
-        runner.start()
-        dialog.show()
         return runner
 
-    def _may_discard(self) -> bool:
-        """True if there is nothing unsaved, or the analyst saved or chose to discard it."""
-        if self.session is None or not self.session.dirty:
-            return True
-        answer = self._confirm_unsaved(self)
-        if answer == "save":
-            return self.save()
-        if answer == "discard":
-            self.session.discard_autosave()
-            return True
-        return False
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if not self._may_discard():
+        answer = self.files.may_end(self.session)
+        if answer is None:  # cancelled, or the save failed: the edits stay open
             event.ignore()
             return
+        self.files.retire(self.session, answer)
         if self.runner is not None and self.runner.running:
             self.runner.cancel()
             self.runner.wait()

@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from posetool.records import VideoResult
 
-__all__ = ["PipelineCancelled", "PipelineRunner", "RunFn", "resolve_run_fn"]
+__all__ = ["PipelineCancelled", "PipelineRunner", "RunFn", "resolve_run_fn", "run_with_progress"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -107,3 +108,18 @@ class PipelineRunner(QObject):
     @property
     def running(self) -> bool:
         return self._thread.isRunning()
+
+
+def run_with_progress(parent: QWidget, run_fn: RunFn, video: Path) -> PipelineRunner:
+    """Start ``run_fn`` on ``video`` with a window-modal progress dialog whose Cancel stops
+    it; connect to the runner's signals for the outcome."""
+    dialog = QProgressDialog(f"Estimating poses in {video.name}…", "Cancel", 0, 0, parent)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    runner = PipelineRunner(run_fn, video, parent)
+    runner.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+    dialog.canceled.connect(runner.cancel)
+    for signal in (runner.finished, runner.failed, runner.cancelled):
+        signal.connect(dialog.reset)
+    runner.start()
+    dialog.show()
+    return runner

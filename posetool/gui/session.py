@@ -2,6 +2,8 @@
 
 Widgets read the session and call its methods; it notifies them through plain callbacks
 (:meth:`AnnotationSession.subscribe`), so the whole editing logic is tested without Qt.
+Every edit, undo and redo is written to the session's journal (:mod:`posetool.gui.journal`)
+before the call returns; :meth:`AnnotationSession.recover` replays a journal left by a crash.
 Shape letters: N persons, K keypoints.
 """
 
@@ -14,9 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from posetool.gui import autosave
+from posetool.gui import journal as journal_io
 from posetool.gui.edits import FrameEdit
-from posetool.posetrack_io import read_posetrack, write_posetrack
+from posetool.gui.journal import EditJournal, JournalContents, JournalEntry
+from posetool.gui.pose_file import (
+    PoseSource,
+    backup_path,
+    keep_backup,
+    load_poses,
+    write_poses,
+    write_recovery_copy,
+)
+from posetool.gui.uncertainty import UncertaintyThresholds
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = ["AnnotationSession", "Selection", "UncertaintyThresholds", "align_result"]
@@ -30,31 +41,6 @@ class Selection:
 
     track_id: int | None = None
     joint: int | None = None
-
-
-@dataclass(frozen=True)
-class UncertaintyThresholds:
-    """When a visible joint counts as uncertain.
-
-    Attributes:
-        spread_px: ensemble spread above this (pixels) is uncertain.
-        min_score: a score below this is uncertain.
-    """
-
-    spread_px: float = 8.0
-    min_score: float = 0.3
-
-    def __post_init__(self) -> None:
-        if not self.spread_px > 0:
-            raise ValueError(f"spread_px must be > 0, got {self.spread_px}")
-        if not 0 <= self.min_score <= 1:
-            raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
-
-    def mask(self, record: FrameRecord) -> np.ndarray:
-        """(N, K) bool, visible joints of ``record`` that are uncertain."""
-        spread = np.nan_to_num(record.keypoint_spread_px, nan=0.0)
-        bad = (spread > self.spread_px) | (record.keypoint_scores < self.min_score)
-        return bad & record.keypoint_visible
 
 
 def _empty_frame(index: int, timestamp_s: float) -> FrameRecord:
@@ -82,64 +68,118 @@ def align_result(result: VideoResult | None, meta: VideoMeta) -> VideoResult:
     return VideoResult(new_meta, tuple(frames))
 
 
+def _is_blank(record: FrameRecord) -> bool:
+    """Whether ``record`` holds nothing an empty frame of :func:`align_result` lacks."""
+    return not (record.num_persons or record.is_labeled or record.ignore_regions
+                or record.image_file)  # fmt: skip
+
+
+def _entry(edit: FrameEdit) -> JournalEntry:
+    return JournalEntry("apply", edit.description, tuple(edit.after.values()))
+
+
 class AnnotationSession:
     """Everything the analyst is doing with one video.
 
     Args:
         result: the poses, one record per frame.
-        json_path: where Save writes (and the autosave sidecar lives beside).
-        autosave_every: write the sidecar after this many edits (0 = never by count).
+        json_path: where Save writes; the journal lives beside it (None: no journal).
+        source: the poses file as opened; Save keeps what it holds that was not edited.
+        base: fingerprint of ``json_path`` when ``result`` was read from it (see
+            :func:`~posetool.gui.journal.file_fingerprint`); None when ``result`` is not on
+            disk, and then the journal starts with a snapshot of it.
+        notes: what the analyst should be told about the poses (e.g. a frame-count mismatch).
         thresholds: what counts as an uncertain joint.
     """
 
     def __init__(
         self, result: VideoResult, json_path: str | Path | None = None, *,
-        autosave_every: int = 5, thresholds: UncertaintyThresholds | None = None,
+        source: PoseSource | None = None, base: dict | None = None,
+        notes: tuple[str, ...] = (), thresholds: UncertaintyThresholds | None = None,
     ) -> None:  # fmt: skip
         if result.meta.frame_count == 0:
             raise ValueError(f"{result.meta.path}: the video has no frames")
         self.result = result
         self.json_path = Path(json_path) if json_path is not None else None
-        self.autosave_every = autosave_every
+        self.source = source
+        self.notes = tuple(notes)
         self.thresholds = thresholds or UncertaintyThresholds()
         self.frame = 0
         self.selection = Selection()
         self.recovered_from: Path | None = None
+        self.backup: Path | None = None  # the original's copy, set by the first save over it
+        self.journal_error: str | None = None  # why edits are not being journaled, if so
+        self._base = base
+        self._snapshot = () if base else tuple(f for f in result.frames if not _is_blank(f))
+        self._journal: EditJournal | None = None
+        self._written: set[Path] = set()  # files this session saved (no backup of those)
         self._undo: list[FrameEdit] = []
         self._redo: list[FrameEdit] = []
         self._saved_top: FrameEdit | None = None  # top of the undo stack at the last save
         self._unsaved_recovery = False
-        self._edits_since_autosave = 0
         self._listeners: list[Callable[[str], None]] = []
 
-    # -- opening -----------------------------------------------------------------------------
+    # -- opening and recovery ----------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, meta: VideoMeta, json_path: str | Path | None, *, recover: bool = True, **kwargs
-    ) -> AnnotationSession:
+    def open(cls, meta: VideoMeta, json_path: str | Path | None, **kwargs) -> AnnotationSession:
         """A session on the video ``meta`` with the poses of ``json_path`` (if it exists).
 
-        If an autosave sidecar newer than ``json_path`` exists and ``recover`` is set, the
-        sidecar is loaded instead and the session starts dirty (``recovered_from`` names it).
+        Raises:
+            PoseTrackFormatError: the poses file is malformed (names the file and field).
+            OSError: it cannot be read.
         """
         json_path = Path(json_path) if json_path is not None else None
-        source = None
-        side = autosave.recoverable_sidecar(json_path) if json_path and recover else None
-        if side is not None:
-            source = side
-        elif json_path is not None and json_path.is_file():
-            source = json_path
-        loaded = None
-        if source is not None:
-            loaded = read_posetrack(source, video_path=meta.path, fps=meta.fps,
-                                    size=(meta.width, meta.height))  # fmt: skip
-        session = cls(align_result(loaded, meta), json_path, **kwargs)
-        if side is not None:
-            _LOG.warning("recovered unsaved edits from %s", side)
-            session.recovered_from = side
-            session._unsaved_recovery = True  # the file on disk lacks these edits
-        return session
+        if json_path is None or not json_path.is_file():
+            return cls(align_result(None, meta), json_path, **kwargs)
+        base = journal_io.file_fingerprint(json_path)
+        loaded = load_poses(json_path, meta)
+        return cls(loaded.result, json_path, source=loaded.source, base=base,
+                   notes=loaded.notes, **kwargs)  # fmt: skip
+
+    def find_journal(self) -> JournalContents | None:
+        """The journal a session that did not save left beside ``json_path``, if it holds
+        edits (an empty one is removed).
+
+        Raises:
+            JournalError: there is a journal but it cannot be read.
+        """
+        path = journal_io.journal_path(self.json_path) if self.json_path else None
+        if path is None or not path.is_file():
+            return None
+        contents = journal_io.read_journal(path)
+        if not contents.has_work:
+            path.unlink(missing_ok=True)
+            return None
+        return contents
+
+    def journal_base_changed(self, contents: JournalContents) -> bool:
+        """Whether the poses file changed since the journal's edits were made on it."""
+        return contents.base is not None and contents.base != self._base
+
+    def recover(self, contents: JournalContents) -> int:
+        """Replay the journal ``contents`` (see :meth:`find_journal`), undo history included;
+        the journal then goes on from there. Returns how many edits it held.
+
+        Raises:
+            JournalError: an operation cannot be replayed (the session is left unchanged).
+        """
+        start = align_result(None, self.result.meta) if contents.base is None else self.result
+        self.result, self._undo, self._redo, snapshot = journal_io.replay(contents, start)
+        self._saved_top = None
+        self._unsaved_recovery = bool(snapshot)  # the file on disk lacks the snapshot
+        if contents.base is None:
+            self._base = None
+        self._snapshot = tuple(snapshot)
+        self.recovered_from = contents.path
+        self._close_journal()
+        self._sync_journal()  # rewritten from what was replayed: a torn tail is gone
+        self._changed()
+        return contents.edit_count
+
+    def set_journal_aside(self, contents: JournalContents, why: str = "declined") -> Path:
+        """Rename the journal out of the way (kept, never deleted); returns its new path."""
+        return journal_io.set_aside(contents.path, why)
 
     # -- observers ---------------------------------------------------------------------------
 
@@ -209,10 +249,11 @@ class AnnotationSession:
     # -- edits and history -------------------------------------------------------------------
 
     def apply(self, edit: FrameEdit) -> None:
-        """Make ``edit`` and push it on the undo stack (clears redo)."""
+        """Make ``edit``, push it on the undo stack (clears redo) and journal it."""
         self.result = edit.apply(self.result)
         self._undo.append(edit)
         self._redo.clear()
+        self._log(_entry(edit))
         self._changed()
 
     def undo(self) -> FrameEdit | None:
@@ -222,6 +263,7 @@ class AnnotationSession:
         edit = self._undo.pop()
         self.result = edit.revert(self.result)
         self._redo.append(edit)
+        self._log(JournalEntry("undo"))
         self._changed()
         return edit
 
@@ -232,6 +274,7 @@ class AnnotationSession:
         edit = self._redo.pop()
         self.result = edit.apply(self.result)
         self._undo.append(edit)
+        self._log(JournalEntry("redo"))
         self._changed()
         return edit
 
@@ -252,15 +295,65 @@ class AnnotationSession:
         return self._redo[-1].description if self._redo else ""
 
     def _changed(self) -> None:
-        self._edits_since_autosave += 1
         if (
             self.selection.track_id is not None
             and self.record.index_of_track(self.selection.track_id) is None
         ):
             self.selection = Selection()
-        if self.autosave_every and self._edits_since_autosave >= self.autosave_every:
-            self.autosave()
         self._notify("data")
+
+    # -- the journal -------------------------------------------------------------------------
+
+    def _history_entries(self) -> list[JournalEntry]:
+        """Operations that rebuild the undo and redo stacks from the base."""
+        entries = [JournalEntry("snapshot", "", self._snapshot)] if self._snapshot else []
+        entries += [_entry(e) for e in self._undo] + [_entry(e) for e in reversed(self._redo)]
+        return entries + [JournalEntry("undo")] * len(self._redo)
+
+    def _log(self, entry: JournalEntry | None) -> None:
+        """Put ``entry`` in the journal, starting it (from the whole history) if there is none.
+
+        A failure (full disk, read-only folder) never stops the edit: it is kept in
+        ``journal_error`` for the window to show, and the next operation starts the journal
+        again from the whole history.
+        """
+        if self.json_path is None:
+            return
+        try:
+            if self._journal is None:
+                self._journal = EditJournal.create(journal_io.journal_path(self.json_path),
+                                                   self._base, tuple(self._history_entries()))  # fmt: skip
+            elif entry is not None:
+                self._journal.append(entry)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)  # stable wording: the window says it once
+            self.journal_error = f"{journal_io.journal_path(self.json_path)}: {reason}"
+            _LOG.error("edits are not being journaled: %s", self.journal_error)
+            self._close_journal()
+        else:
+            self.journal_error = None
+
+    def _sync_journal(self) -> None:
+        """Start the journal now if there is something unsaved (e.g. a pipeline result)."""
+        if self.dirty:
+            self._log(None)
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.close()
+            except OSError as exc:
+                _LOG.warning("closing %s: %s", self._journal.path, exc)
+            self._journal = None
+
+    def _remove_journal(self) -> None:
+        self._close_journal()
+        if self.json_path is not None:
+            path = journal_io.journal_path(self.json_path)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:  # left behind: replaying it later gives the same poses
+                _LOG.warning("could not remove %s: %s", path, exc)
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -271,47 +364,61 @@ class AnnotationSession:
         return self._unsaved_recovery or top is not self._saved_top
 
     def save(self, path: str | Path | None = None, fmt: str = "2018") -> Path:
-        """Write the result as PoseTrack ``fmt`` JSON (every frame present).
+        """Write the result as PoseTrack ``fmt`` JSON (every frame present), keeping what the
+        opened file held and the analyst did not change.
 
-        Saving to ``json_path`` (or to a new path, which becomes ``json_path``) clears the
-        dirty flag and removes the autosave sidecar.
+        The first save of the session over an existing file keeps a copy of the file as
+        ``NAME.json.orig`` (``backup``; an existing one is never overwritten). Saving to
+        ``json_path`` (or to a new path, which becomes ``json_path``) clears the dirty flag
+        and removes the journal: the file now holds every edit.
         """
         target = Path(path) if path is not None else self.json_path
         if target is None:
             raise ValueError("no file to save to; give a path")
-        write_posetrack(self.result, target, fmt=fmt)
-        if self.json_path is not None and self.json_path != target:
-            autosave.remove_sidecar(self.json_path)
+        first = target not in self._written
+        if first:
+            keep_backup(target)
+        write_poses(self.result, target, self.source, fmt)
+        self._written.add(target)
+        self.backup = backup_path(target) if first and backup_path(target).is_file() else None
+        self._remove_journal()
         self.json_path = target
-        autosave.remove_sidecar(target)
+        self._base = journal_io.file_fingerprint(target)
+        self._snapshot = ()
         self._saved_top = self._undo[-1] if self._undo else None
         self._unsaved_recovery = False
-        self._edits_since_autosave = 0
         self.recovered_from = None
         self._notify("saved")
         return target
 
     def export(self, path: str | Path, fmt: str = "2018") -> Path:
         """Write a copy as PoseTrack ``fmt`` JSON without changing where Save goes."""
-        return write_posetrack(self.result, path, fmt=fmt)
+        return write_poses(self.result, path, self.source, fmt)
 
-    def autosave(self) -> Path | None:
-        """Write the sidecar if there are unsaved changes; returns it (None if nothing to do)."""
-        self._edits_since_autosave = 0
-        if not self.dirty or self.json_path is None:
-            return None
-        try:
-            return autosave.write_sidecar(self.result, self.json_path)
-        except OSError as exc:  # a full disk must not kill the editing session
-            _LOG.error("autosave to %s failed: %s", autosave.autosave_path(self.json_path), exc)
-            return None
+    def write_recovery_copy(self) -> Path:
+        """Write the poses where it works, after a failed save (see
+        :func:`~posetool.gui.pose_file.write_recovery_copy`); returns the file.
+
+        Raises:
+            OSError: no folder could take it.
+        """
+        json_path = self.json_path or self.result.meta.path.with_suffix(".json")
+        return write_recovery_copy(self.result, json_path, self.source)
 
     def mark_unsaved(self) -> None:
-        """Flag the result as not on disk (e.g. fresh from the pipeline)."""
+        """Flag the result as not on disk (e.g. fresh from the pipeline); the journal starts
+        at once with a snapshot of it."""
         self._unsaved_recovery = True
+        self._sync_journal()
         self._notify("data")
 
-    def discard_autosave(self) -> None:
-        """Remove the sidecar (the analyst chose to close without saving)."""
-        if self.json_path is not None:
-            autosave.remove_sidecar(self.json_path)
+    def discard_journal(self) -> None:
+        """Remove the journal: the analyst chose to drop the unsaved edits."""
+        self._remove_journal()
+
+    def close(self) -> None:
+        """End the session: the journal is kept while there are unsaved edits, else removed."""
+        if self.dirty:
+            self._close_journal()
+        else:
+            self._remove_journal()

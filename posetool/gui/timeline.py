@@ -1,9 +1,9 @@
 """Timeline: slider, play/pause at the video's frame rate, step, jump to a frame, next
-uncertain; and track lanes showing where each track exists (custom paint)."""
+uncertain; and track lanes showing where each track exists (custom paint, from per-track
+frame runs that an edit updates where it changed, see :mod:`posetool.gui.track_spans`)."""
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
@@ -17,22 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from posetool.gui.colors import track_rgb
+from posetool.gui.track_spans import TrackSpans
 from posetool.records import VideoResult
 
-__all__ = ["Timeline", "TrackLanes", "track_presence"]
-
-
-def track_presence(result: VideoResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids (T,), present (T, F) bool, edited (T, F) bool) for the tracks of ``result``."""
-    ids = result.track_ids()
-    row = {int(t): i for i, t in enumerate(ids)}
-    present = np.zeros((len(ids), len(result.frames)), bool)
-    edited = np.zeros_like(present)
-    for fr in result.frames:
-        for p, tid in enumerate(fr.track_ids):
-            present[row[int(tid)], fr.frame_index] = True
-            edited[row[int(tid)], fr.frame_index] = fr.human_edited[p]
-    return ids, present, edited
+__all__ = ["Timeline", "TrackLanes"]
 
 
 class TrackLanes(QWidget):
@@ -47,15 +35,16 @@ class TrackLanes(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._ids = np.zeros(0, np.int64)
-        self._present = np.zeros((0, 1), bool)
-        self._edited = np.zeros((0, 1), bool)
+        self.spans = TrackSpans()
+        self._ids: list[int] = []
         self._frame = 0
         self._selected: int | None = None
         self.setMinimumHeight(24)
 
     def set_data(self, result: VideoResult) -> None:
-        self._ids, self._present, self._edited = track_presence(result)
+        """Follow ``result`` (only the frames an edit replaced are looked at)."""
+        self.spans.update(result)
+        self._ids = self.spans.ids
         self.setMinimumHeight(max(24, min(len(self._ids), 16) * self.LANE_PX + 4))
         self.update()
 
@@ -69,16 +58,16 @@ class TrackLanes(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(40, 40, 40))
-        n_frames = max(self._present.shape[1], 1)
+        n_frames = max(self.spans.frame_count, 1)
         fw = self.width() / n_frames
         lh = self._lane_height()
         for row, tid in enumerate(self._ids):
             y = 2 + row * lh
-            r, g, b = track_rgb(int(tid))
-            base = QColor(r, g, b, 255 if int(tid) == self._selected else 170)
-            for start, stop in _runs(self._present[row]):
+            r, g, b = track_rgb(tid)
+            base = QColor(r, g, b, 255 if tid == self._selected else 170)
+            for start, stop in self.spans.present[tid].pairs():
                 painter.fillRect(QRectF(start * fw, y, (stop - start) * fw, lh - 1), base)
-            for start, stop in _runs(self._edited[row]):
+            for start, stop in self.spans.edited[tid].pairs():
                 painter.fillRect(QRectF(start * fw, y + lh / 2, (stop - start) * fw, lh / 2 - 1),
                                  base.darker(170))  # fmt: skip
         painter.setPen(QColor(255, 255, 255))
@@ -87,18 +76,11 @@ class TrackLanes(QWidget):
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        n_frames = max(self._present.shape[1], 1)
+        n_frames = max(self.spans.frame_count, 1)
         frame = int(event.position().x() / max(self.width(), 1) * n_frames)
         row = int((event.position().y() - 2) // self._lane_height())
-        tid = int(self._ids[row]) if 0 <= row < len(self._ids) else -1
+        tid = self._ids[row] if 0 <= row < len(self._ids) else -1
         self.clicked.emit(min(max(frame, 0), n_frames - 1), tid)
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) runs of True in a 1-D bool array."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 class Timeline(QWidget):

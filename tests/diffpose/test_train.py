@@ -77,3 +77,15 @@ def test_ddp_two_processes_gloo(shared_data, tmp_path):
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert len(rows) == 1
     assert load_checkpoint(out / "final.safetensors").num_frames == 3
+
+
+def test_set_overrides_change_one_setting_and_name_bad_keys() -> None:
+    from diffpose.config import DiffPoseConfig
+    from diffpose.train import with_overrides
+
+    cfg = with_overrides(DiffPoseConfig.cpu(), ["delta=0", "decoder.interaction=direct"])
+    assert cfg.delta == 0 and cfg.decoder.interaction == "direct" and cfg.decoder.prior
+    with pytest.raises(ValueError, match="did you mean 'decoder.interaction'"):
+        with_overrides(DiffPoseConfig.cpu(), ["decoder.interactoin=direct"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        with_overrides(DiffPoseConfig.cpu(), ["delta"])

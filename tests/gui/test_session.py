@@ -1,16 +1,16 @@
 """The Qt-free session model: every edit kind with undo/redo, merge/split semantics,
-human_edited flags, export + read back, autosave recovery after a simulated crash."""
+human_edited flags, export + read back, journal recovery after a simulated crash."""
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 
 import numpy as np
 import pytest
 
 from posetool.gui import edits
-from posetool.gui.autosave import autosave_path
+from posetool.gui.journal import JournalError, journal_path, read_journal
 from posetool.gui.session import AnnotationSession, UncertaintyThresholds
 from posetool.posetrack_io import read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
@@ -38,7 +38,7 @@ def _result(tracks_per_frame, tmp_path=None) -> VideoResult:
 @pytest.fixture
 def session(tmp_path) -> AnnotationSession:
     result = _result([[1, 2], [1, 2], [1, 2], [1, 3], [3]])
-    return AnnotationSession(result, tmp_path / "clip.json", autosave_every=0)
+    return AnnotationSession(result, tmp_path / "clip.json")
 
 
 def _frame_state(session):
@@ -168,39 +168,98 @@ def test_save_every_frame_2021_and_read_back(session, tmp_path):
         np.testing.assert_allclose(fr.keypoints_xy[0, 16], [400.0, 300.0])
 
 
-def test_autosave_recovery_after_simulated_crash(tmp_path):
+def test_journal_recovery_after_simulated_crash(tmp_path):
     json_path = tmp_path / "clip.json"
     result = _result([[1, 2], [1, 2], [2]])
     write_posetrack(result, json_path)
     meta = result.meta
-    first = AnnotationSession.open(meta, json_path, autosave_every=2)
-    assert first.recovered_from is None and not first.dirty
+    first = AnnotationSession.open(meta, json_path)
+    assert first.find_journal() is None and not first.dirty
     first.apply(edits.move_keypoint(first.result, 2, 2, 3, (77.0, 88.0)))
-    assert not autosave_path(json_path).exists()  # one edit: not yet
+    assert journal_path(json_path).is_file()  # the first edit is on disk at once
     first.apply(edits.split_track(first.result, 1, 1)[0])
-    side = autosave_path(json_path)
-    assert side.is_file()
-    # "crash": the session is dropped without saving; the sidecar is newer than the file
-    stat = json_path.stat()
-    os.utime(side, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    del first
+    first.apply(edits.delete_person(first.result, 0, 1))
+    first.undo()  # the undo history is journaled too
+    del first  # "crash": dropped without saving or closing
     again = AnnotationSession.open(meta, json_path)
-    assert again.recovered_from == side and again.dirty
+    assert not again.dirty and again.result.frames[1].track_ids.tolist() == [1, 2]
+    contents = again.find_journal()
+    assert contents.edit_count == 3 and not again.journal_base_changed(contents)
+    assert again.recover(contents) == 3
+    assert again.recovered_from == journal_path(json_path) and again.dirty
     np.testing.assert_allclose(again.result.frames[2].keypoints_xy[0, 3], [77.0, 88.0])
     assert again.result.frames[1].track_ids.tolist() == [3, 2]
+    assert again.result.frames[0].track_ids.tolist() == [1, 2]  # the delete was undone
+    assert again.can_redo and again.redo().description == "delete track 1"
+    assert again.result.frames[0].track_ids.tolist() == [2]
     again.save()
-    assert not side.exists() and not again.dirty
-    # an old sidecar (older than the file) is ignored
-    write_posetrack(result, side)
-    os.utime(side, ns=(stat.st_atime_ns, json_path.stat().st_mtime_ns - 1_000_000_000))
-    assert AnnotationSession.open(meta, json_path).recovered_from is None
+    assert not journal_path(json_path).exists() and not again.dirty
+    assert AnnotationSession.open(meta, json_path).find_journal() is None
+
+
+def test_journal_of_a_pipeline_result_replays_from_its_snapshot(tmp_path):
+    json_path = tmp_path / "clip.json"  # never saved: the journal must carry the result
+    first = AnnotationSession(_result([[1, 2], [1], [2]]), json_path)
+    first.mark_unsaved()
+    assert journal_path(json_path).is_file()
+    first.apply(edits.delete_person(first.result, 0, 2))
+    first.close()  # closed unsaved (as after a declined save): the journal stays
+    again = AnnotationSession.open(first.result.meta, json_path)
+    assert again.record.num_persons == 0  # no file yet
+    assert again.recover(again.find_journal()) == 1
+    assert [fr.track_ids.tolist() for fr in again.result.frames] == [[1], [1], [2]]
+    again.undo()
+    assert again.result.frames[0].track_ids.tolist() == [1, 2] and again.dirty
+
+
+def test_journal_torn_last_line_is_ignored_and_bad_lines_refused(tmp_path):
+    json_path = tmp_path / "clip.json"
+    result = _result([[1], [1]])
+    write_posetrack(result, json_path)
+    first = AnnotationSession.open(result.meta, json_path)
+    first.apply(edits.move_keypoint(first.result, 1, 1, 0, (5.0, 6.0)))
+    first.apply(edits.move_keypoint(first.result, 0, 1, 0, (7.0, 8.0)))
+    path = journal_path(json_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])  # killed while writing the second edit
+    again = AnnotationSession.open(result.meta, json_path)
+    assert again.recover(again.find_journal()) == 1
+    np.testing.assert_allclose(again.result.frames[1].keypoints_xy[0, 0], [5.0, 6.0])
+    assert path.read_bytes().endswith(b"\n")  # rewritten without the torn line
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([lines[0], b"{not json", lines[1], b""]))
+    with pytest.raises(JournalError, match="line 2"):
+        AnnotationSession.open(result.meta, json_path).find_journal()
+
+
+def test_journal_failure_never_stops_an_edit(tmp_path):
+    json_path = tmp_path / "gone" / "clip.json"  # the folder vanished: no journal possible
+    session = AnnotationSession(_result([[1]]), json_path)
+    session.apply(edits.move_keypoint(session.result, 0, 1, 0, (5.0, 6.0)))
+    assert session.journal_error and "clip.json.journal" in session.journal_error
+    assert session.result.frames[0].keypoints_xy[0, 0].tolist() == [5.0, 6.0]
+    json_path.parent.mkdir()
+    session.apply(edits.move_keypoint(session.result, 0, 1, 1, (7.0, 8.0)))
+    assert session.journal_error is None
+    assert read_journal(journal_path(json_path)).edit_count == 2  # started from the history
+
+
+def test_edits_that_would_make_nan_are_refused(session):
+    with pytest.raises(edits.EditError, match="not be a number"):
+        edits.move_keypoint(session.result, 0, 1, 3, (float("nan"), 5.0))
+    with pytest.raises(edits.EditError, match="not be a number"):
+        edits.move_keypoint(session.result, 0, 1, 3, (float("inf"), 5.0))
+    with pytest.raises(edits.EditError, match="not made of numbers"):
+        edits.add_person(session.result, 0, (0, float("nan"), 10, 10))
+    assert not session.dirty
 
 
 def test_real_gt_file_edits_survive_round_trip(posetrack_sample, tmp_path):
-    gt = posetrack_sample / "annotations" / "val" / "012834_mpii_test.json"
+    gt = tmp_path / "012834_mpii_test.json"  # a copy: the session journals beside its file
+    shutil.copy(posetrack_sample / "annotations" / "val" / gt.name, gt)
     result = read_posetrack(gt)
     meta = VideoMeta(path=gt, fps=25, frame_count=1, width=1920, height=1080)
-    session = AnnotationSession.open(meta, gt, recover=False)
+    session = AnnotationSession.open(meta, gt)
     assert session.record.num_persons == 11
     tid = int(session.record.track_ids[0])
     session.apply(edits.move_keypoint(session.result, 0, tid, 0, (10.0, 20.0)))

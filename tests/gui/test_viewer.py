@@ -13,22 +13,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from posetool.gui.app import create_application  # noqa: E402
-from posetool.gui.main_window import MainWindow  # noqa: E402
 from posetool.posetrack_io import read_posetrack, write_posetrack  # noqa: E402
 from posetool.records import FrameRecord, VideoMeta, VideoResult  # noqa: E402
 
 N_FRAMES = 300  # basketball_mmaction2.mp4
-
-
-@pytest.fixture(scope="session")
-def qapp_cls():
-    create_application()  # removes cv2's Qt variables before pytest-qt's QApplication exists
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication
 
 
 @pytest.fixture
@@ -60,24 +50,6 @@ def _poses(video, tmp_path):
     path = tmp_path / "basketball_mmaction2.json"
     write_posetrack(VideoResult(meta, tuple(frames)), path)
     return path
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    answers = []
-
-    def make(**kwargs):
-        settings = QSettings(str(tmp_path / "viewer.ini"), QSettings.Format.IniFormat)
-        kwargs.setdefault("confirm_unsaved", lambda _w: answers.pop(0) if answers else "discard")
-        window = MainWindow(settings=settings, **kwargs)
-        qtbot.addWidget(window)
-        window.resize(1200, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    make.answers = answers
-    return make
 
 
 def _wait_frame(qtbot, window, index):
@@ -181,7 +153,9 @@ def test_playback_uncertain_lanes_and_help(make_window, qtbot, video, tmp_path):
     qtbot.keyClick(window.view, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
     assert s.frame == 9  # last frame with persons
     assert window.view.overlay._uncertain.all()
-    assert window.timeline.lanes._present.shape == (3, N_FRAMES)
+    spans = window.timeline.lanes.spans
+    assert spans.ids == [1, 2, 3] and spans.frame_count == N_FRAMES
+    assert spans.present[3].pairs() == [(5, 10)]
     qtbot.keyClick(window.view, Qt.Key.Key_F1)
     assert window.help.isVisible() and len(window.help.rows) > 10
     qtbot.keyClick(window.help, Qt.Key.Key_Escape)
@@ -224,6 +198,7 @@ def test_pipeline_runs_in_a_worker_and_cancels(make_window, qtbot, video, tmp_pa
         pass
     qtbot.waitUntil(lambda: window.session is not None, timeout=5_000)
     assert ran.is_set() and window.session.dirty and window.session.frame_count == N_FRAMES
+    assert window.notice.text() == ""  # as many frames as the video announces
 
     def slow(path, progress, cancel):
         while not cancel.wait(0.01):

@@ -32,6 +32,7 @@ from posetool.pipeline import (
 )
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
 from posetool.posetrack_io import write_posetrack
+from tests.posetool.frames import tracked
 
 DEMO = "videos/street_mmpose_demo.mp4"  # 5 frames, several people
 SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
@@ -114,7 +115,7 @@ def test_key_frame_repeated_where_track_is_absent(models, shared_data) -> None:
     out = []
     for i in range(5):
         ids = [7] if i == 2 else []
-        out += est.push(i, i / 30, frame, ids, box[: len(ids)], np.full(len(ids), 0.9))
+        out += est.push(tracked(i, frame, ids, box[: len(ids)], np.full(len(ids), 0.9)))
         if i == 2:
             entries = list(est._buffer)
             windows = est._window(entries, len(entries) - 1, 7)
@@ -122,7 +123,7 @@ def test_key_frame_repeated_where_track_is_absent(models, shared_data) -> None:
     out += est.flush()
     assert [fr.frame_index for fr in out] == list(range(5))
     assert [fr.num_persons for fr in out] == [0, 0, 1, 0, 0]
-    low = est.push(0, 0.0, frame, [1], box, [0.1]) + est.flush()
+    low = est.push(tracked(0, frame, [1], box, [0.1])) + est.flush()
     assert low[0].num_persons == 0  # box score < 0.2 dropped
 
 
@@ -360,7 +361,7 @@ def test_a_persons_pose_does_not_depend_on_the_others(models, shared_data) -> No
         est = PoseEstimator(models.pose_model, PoseConfig(steps=1, ensemble=3))
         out = []
         for i in range(3):
-            out += est.push(i, i / 30, frame, [1, 2][:n], boxes[:n], np.full(n, 0.9))
+            out += est.push(tracked(i, frame, [1, 2][:n], boxes[:n], np.full(n, 0.9)))
         results.append((out + est.flush())[1])
     alone, together = results
     assert together.num_persons == 2

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
+from tests.posetool.frames import tracked
 
 FRAME = "posetrack18_sample/videos/000001_mpiinew_test/000000.jpg"
 BOXES = np.array([[100, 100, 220, 400], [400, 120, 520, 420]], np.float32)
@@ -50,7 +51,7 @@ def _stream(est: PoseEstimator, frame: np.ndarray, n: int = 9, watch=None) -> li
     for i in range(n):
         ids = [1, 2] if i < 4 else [1]  # track 2 leaves after frame 3
         boxes = BOXES[: len(ids)] + i  # moving a pixel a frame
-        out += est.push(i, i / 30, frame, ids, boxes, np.full(len(ids), 0.9))
+        out += est.push(tracked(i, frame, ids, boxes, np.full(len(ids), 0.9)))
         if watch is not None:
             watch(est)
     return out + est.flush()

@@ -31,7 +31,9 @@ class SlowDetector:
             self.running -= 1
         x = float(frame_bgr[0, 0, 0])
         return SimpleNamespace(boxes_xyxy=np.array([[x, 0, x + 1, 1]], np.float32),
-                               scores=np.ones(1, np.float32))  # fmt: skip
+                               scores=np.ones(1, np.float32),
+                               keypoints_xy=np.full((1, 17, 2), x, np.float32),
+                               keypoint_scores=np.ones((1, 17), np.float32))  # fmt: skip
 
 
 class OrderTracker:
@@ -43,7 +45,7 @@ class OrderTracker:
     def update(self, boxes, scores):
         self.seen.append(float(boxes[0, 0]) if len(boxes) else -1.0)
         ids = np.arange(len(boxes))
-        return SimpleNamespace(track_ids=ids, boxes_xyxy=boxes, scores=scores)
+        return SimpleNamespace(track_ids=ids, boxes_xyxy=boxes, scores=scores, det_indices=ids)
 
 
 def _decoded(n: int):
@@ -91,3 +93,37 @@ def test_a_detection_error_reaches_the_caller_in_order() -> None:
             for f in frames:
                 got.append(f.frame_index)
     assert got == [0, 1, 2, 3, 4]
+
+
+def test_each_track_carries_the_keypoints_of_its_detection() -> None:
+    """The detector's keypoints follow the tracker's det_indices, not the detection order."""
+
+    class TwoPeople:
+        def detect(self, frame_bgr):
+            return SimpleNamespace(
+                boxes_xyxy=np.array([[0, 0, 1, 1], [5, 5, 6, 6]], np.float32),
+                scores=np.ones(2, np.float32),
+                keypoints_xy=np.stack([np.full((17, 2), 1.0), np.full((17, 2), 2.0)]),
+                keypoint_scores=np.stack([np.full(17, 0.1), np.full(17, 0.2)]),
+            )
+
+    class Reversed:
+        def update(self, boxes, scores):
+            return SimpleNamespace(track_ids=np.array([7, 8]), boxes_xyxy=boxes[::-1],
+                                   scores=scores[::-1], det_indices=np.array([1, 0]))  # fmt: skip
+
+    (frame,) = tracked_frames(_decoded(1), TwoPeople(), Reversed(),
+                              {"decode": 0.0, "detect": 0.0, "track": 0.0})  # fmt: skip
+    assert frame.keypoints_xy[:, 0, 0].tolist() == [2.0, 1.0]
+    assert np.allclose(frame.keypoint_scores[:, 0], [0.2, 0.1])
+
+
+def test_detections_prior_keeps_the_shared_joints_only() -> None:
+    from posetool.detector_priors import box_iou, detections_prior
+
+    kp = np.arange(17 * 2, dtype=np.float32).reshape(1, 17, 2)
+    xy, scores = detections_prior(kp, np.full((1, 17), 0.7, np.float32))
+    assert scores[0].tolist()[:5] == pytest.approx([0.7, 0.0, 0.0, 0.0, 0.0])  # nose only
+    assert np.all(scores[0, 5:] == pytest.approx(0.7)) and np.array_equal(xy[0, 5:], kp[0, 5:])
+    assert box_iou(np.array([0, 0, 2, 2.0]), np.array([[1, 1, 3, 3.0], [5, 5, 6, 6]])) == \
+        pytest.approx([1 / 7, 0.0])  # fmt: skip

@@ -1,0 +1,71 @@
+"""The detector's pose per training sample, stored beside the data: write once, attach later.
+
+A model that refines the detector's pose (``DecoderConfig.prior``) trains on samples that
+carry it (:attr:`PoseSample.prior_xy`). The detector lives in the app (``posetool
+detector-priors`` computes them); this file format is the hand-over: an ``.npz`` with
+``keys`` (S,) str, ``keypoints_xy`` (S, K, 2) image pixels in PoseTrack slots and ``scores``
+(S, K). A sample's key is its key frame's absolute path and its box to 0.1 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from diffpose.data.samples import PoseSample
+from diffpose.keypoints import NUM_KEYPOINTS
+
+
+def sample_key(sample: PoseSample) -> str:
+    """The identity of a sample across runs: key frame path and box."""
+    box = ",".join(f"{v:.1f}" for v in np.asarray(sample.box_xyxy, np.float64))
+    return f"{Path(sample.key_frame_path).resolve()}|{box}"
+
+
+def save_priors(path: str | Path, samples: Sequence[PoseSample], keypoints_xy: np.ndarray,
+                scores: np.ndarray) -> None:  # fmt: skip
+    """Write the priors of ``samples`` (arrays in sample order) atomically."""
+    n = len(samples)
+    keypoints_xy = np.asarray(keypoints_xy, np.float32)
+    scores = np.asarray(scores, np.float32)
+    if keypoints_xy.shape != (n, NUM_KEYPOINTS, 2) or scores.shape != (n, NUM_KEYPOINTS):
+        raise ValueError(f"need ({n}, 17, 2) keypoints and ({n}, 17) scores, got "
+                         f"{keypoints_xy.shape} and {scores.shape}")  # fmt: skip
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    keys = np.array([sample_key(s) for s in samples])
+    np.savez_compressed(tmp, keys=keys, keypoints_xy=keypoints_xy, scores=scores)
+    tmp.replace(path)
+
+
+def attach_priors(samples: Sequence[PoseSample], *paths: str | Path) -> list[PoseSample]:
+    """``samples`` with their priors from the ``.npz`` files ``paths``.
+
+    Raises:
+        ValueError: a sample has no prior in any of the files (name the first few).
+    """
+    table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for path in paths:
+        with np.load(path, allow_pickle=False) as data:
+            for key, xy, sc in zip(data["keys"], data["keypoints_xy"], data["scores"],
+                                   strict=True):  # fmt: skip
+                table[str(key)] = (xy, sc)
+    out, missing = [], []
+    for s in samples:
+        hit = table.get(sample_key(s))
+        if hit is None:
+            missing.append(sample_key(s))
+            continue
+        out.append(replace(s, prior_xy=hit[0].astype(np.float64), prior_scores=hit[1]))
+    if missing:
+        names = ", ".join(missing[:3])
+        raise ValueError(f"{len(missing)} samples have no detector prior in "
+                         f"{[str(p) for p in paths]} (e.g. {names}): run posetool "
+                         "detector-priors on the same data")  # fmt: skip
+    return out
+
+
+__all__ = ["attach_priors", "sample_key", "save_priors"]

@@ -1,0 +1,96 @@
+"""The detector's own pose of each training or evaluation sample (for refining models).
+
+A DiffPose that refines the detector's pose (``DecoderConfig.prior``) is trained and scored
+on what the pipeline gives it: YOLO11n-pose run on the whole frame at the pipeline's size,
+its detection that overlaps the sample's person box most (IoU ≥ ``min_iou``), that detection's
+13 COCO joints in the PoseTrack slots they share. A sample no detection overlaps gets a
+zero-score prior (the model then estimates the pose on its own, as the pipeline never asks
+it to). :func:`detections_prior` is the one mapping from :class:`Detections` to the prior
+for both the pipeline and these files.
+
+Shape letters: S samples, N detections, K = 17 PoseTrack slots.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from diffpose.data.priors import save_priors
+from diffpose.data.samples import PoseSample
+from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
+from posetool.detector import Detections, PersonDetector
+
+__all__ = ["box_iou", "detections_prior", "sample_priors", "write_sample_priors"]
+
+LOG = logging.getLogger(__name__)
+
+
+def detections_prior(
+    keypoints_xy: np.ndarray, keypoint_scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 17, 2) COCO keypoints and (N, 17) confidences → PoseTrack slots (N, K, 2), (N, K).
+
+    Only the 13 joints both layouts share and PoseTrack evaluates are carried; head_bottom,
+    head_top and the ear placeholders get score 0.
+    """
+    kp = np.asarray(keypoints_xy, np.float32).reshape(-1, 17, 2)
+    sc = np.asarray(keypoint_scores, np.float32).reshape(-1, 17)
+    xy = np.zeros((len(kp), NUM_KEYPOINTS, 2), np.float32)
+    scores = np.zeros((len(kp), NUM_KEYPOINTS), np.float32)
+    shared = list(COCO17_SHARED_EVALUATED)  # the same slot index in both layouts
+    xy[:, shared] = kp[:, shared]
+    scores[:, shared] = np.nan_to_num(sc[:, shared]).clip(0.0, 1.0)
+    return xy, scores
+
+
+def box_iou(box_xyxy: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+    """IoU of one (4,) box with each of (N, 4) boxes."""
+    b = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    x1 = np.maximum(box_xyxy[0], b[:, 0])
+    y1 = np.maximum(box_xyxy[1], b[:, 1])
+    x2 = np.minimum(box_xyxy[2], b[:, 2])
+    y2 = np.minimum(box_xyxy[3], b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (box_xyxy[2] - box_xyxy[0]) * (box_xyxy[3] - box_xyxy[1])
+    areas = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def sample_priors(samples: Sequence[PoseSample], detector: PersonDetector,
+                  min_iou: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Priors of ``samples``: (S, K, 2) image px, (S, K) scores and (S, 4) matched boxes
+    (NaN where no detection overlaps the sample's box). Each key frame is detected once."""
+    by_frame: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        by_frame.setdefault(s.key_frame_path, []).append(i)
+    xy = np.zeros((len(samples), NUM_KEYPOINTS, 2), np.float32)
+    scores = np.zeros((len(samples), NUM_KEYPOINTS), np.float32)
+    boxes = np.full((len(samples), 4), np.nan, np.float32)
+    for n, (path, rows) in enumerate(by_frame.items()):
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"{path}: cannot read image")
+        det: Detections = detector.detect(image)
+        if len(det):
+            det_xy, det_scores = detections_prior(det.keypoints_xy, det.keypoint_scores)
+            for i in rows:
+                iou = box_iou(np.asarray(samples[i].box_xyxy, np.float64), det.boxes_xyxy)
+                j = int(np.argmax(iou))
+                if iou[j] >= min_iou:
+                    xy[i], scores[i], boxes[i] = det_xy[j], det_scores[j], det.boxes_xyxy[j]
+        if (n + 1) % 500 == 0:
+            LOG.info("detector priors: %d/%d frames", n + 1, len(by_frame))
+    return xy, scores, boxes
+
+
+def write_sample_priors(samples: Sequence[PoseSample], detector: PersonDetector,
+                        out_path: str | Path, min_iou: float = 0.3) -> int:  # fmt: skip
+    """Compute and save the priors of ``samples``; returns how many matched a detection."""
+    xy, scores, boxes = sample_priors(samples, detector, min_iou)
+    save_priors(out_path, samples, xy, scores)
+    return int(np.isfinite(boxes[:, 0]).sum())

@@ -1,0 +1,124 @@
+"""Refining the detector's pose (``decoder.prior``): the model, the data and the prior files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from diffpose.config import DiffPoseConfig
+from diffpose.data.clip_dataset import ClipDataset
+from diffpose.data.priors import attach_priors, sample_key, save_priors
+from diffpose.data.samples import PoseSample
+from diffpose.data.transforms import AugmentConfig
+from diffpose.heatmaps import prior_heatmaps
+from diffpose.keypoints import flip_permutation
+from diffpose.model import DiffPose
+
+
+def _prior_model(seed: int = 0) -> DiffPose:
+    torch.manual_seed(seed)
+    cfg = DiffPoseConfig.tiny()
+    return DiffPose.from_config(replace(cfg, decoder=replace(cfg.decoder, prior=True)))
+
+
+def _prior(b: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand((b, 17, 2), generator=g) * torch.tensor([40.0, 56.0]) + 4
+    return xy, prior_heatmaps(xy, torch.ones(b, 17), (64, 48))
+
+
+def test_an_untrained_refiner_returns_the_prior_and_learns_from_there() -> None:
+    model = _prior_model()
+    clips = torch.randn(2, model.num_frames, 3, 256, 192)
+    xy, prior = _prior(2)
+    res = model.predict(clips, steps=1, ensemble=2, prior=prior)
+    gap = np.abs(res.keypoints_xy / 4 - xy.numpy())
+    assert gap.max() <= 0.5  # heatmap decoding's quarter-pixel shifts only
+    # one step of training moves it: the correction head is trainable from zero
+    target_xy = xy + 3.0
+    target = prior_heatmaps(target_xy, torch.ones(2, 17), (64, 48))
+    opt = torch.optim.AdamW(model.decoder.parameters(), lr=1e-3)
+
+    def loss() -> torch.Tensor:  # the same t and noise every time
+        gen = torch.Generator().manual_seed(1)
+        return model.loss(clips, target, torch.ones(2, 17), generator=gen, prior=prior)
+
+    first = loss().item()
+    for _ in range(5):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().item() < first
+
+
+def test_a_refiner_needs_its_prior_and_a_paper_model_refuses_one() -> None:
+    clips = torch.randn(1, 3, 3, 256, 192)
+    with pytest.raises(ValueError, match="needs the detector's pose"):
+        _prior_model().predict(clips, steps=1, ensemble=1)
+    torch.manual_seed(0)
+    paper = DiffPose.from_config(DiffPoseConfig.tiny())
+    with pytest.raises(ValueError, match="takes no prior"):
+        paper.predict(clips, steps=1, ensemble=1, prior=_prior(1)[1])
+    assert not paper.uses_prior and _prior_model().uses_prior
+
+
+def test_shipped_presets() -> None:
+    assert DiffPoseConfig.cpu().decoder.prior
+    assert not DiffPoseConfig.cpu_paper().decoder.prior
+    assert DiffPoseConfig.cpu().backbone == DiffPoseConfig.cpu_paper().backbone
+
+
+def _sample(tmp_path, prior: bool = True) -> PoseSample:
+    import cv2
+
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), np.zeros((200, 160, 3), np.uint8))
+    kp = np.tile([[60.0, 80.0]], (17, 1))
+    kp[5], kp[6] = [50, 70], [110, 70]  # shoulders: left on the image's left
+    extra = {}
+    if prior:
+        extra = dict(prior_xy=kp + 4.0, prior_scores=np.linspace(0.1, 0.9, 17).astype(np.float32))
+    return PoseSample((str(path),) * 3, kp, np.ones(17), np.array([20.0, 20.0, 140.0, 180.0]),
+                      static=True, **extra)  # fmt: skip
+
+
+def test_the_prior_follows_the_crop_and_the_flip(tmp_path) -> None:
+    s = _sample(tmp_path)
+    plain = ClipDataset([s], augment=None)[0]
+    assert torch.allclose(plain["prior_hm"], plain["keypoints_hm"] + 4.0 / 4 * _scale(s), atol=1e-3)
+    assert torch.allclose(plain["prior_scores"], torch.from_numpy(s.prior_scores))
+    flip_only = AugmentConfig(rotation_prob=0.0, scale_factor=0.0, half_body_prob=0.0,
+                              flip_prob=1.0)  # fmt: skip
+    flipped = ClipDataset([s], augment=flip_only)[0]
+    perm = list(flip_permutation())
+    assert torch.allclose(flipped["prior_scores"], torch.from_numpy(s.prior_scores[perm]))
+    # after the flip the prior still sits beside the target of the same slot
+    gap = flipped["prior_hm"] - flipped["keypoints_hm"]
+    assert torch.allclose(gap[:, 1], torch.full((17,), gap[0, 1].item()), atol=1e-3)
+    none = ClipDataset([_sample(tmp_path, prior=False)], augment=None)[0]
+    assert float(none["prior_scores"].abs().sum()) == 0.0
+
+
+def _scale(s: PoseSample) -> float:
+    from diffpose.data.transforms import box_to_crop, crop_affine
+
+    affine = crop_affine(box_to_crop(s.box_xyxy), (256, 192))
+    return float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+
+
+def test_prior_files_round_trip_and_name_what_is_missing(tmp_path) -> None:
+    s = _sample(tmp_path, prior=False)
+    other = replace(s, box_xyxy=np.array([0.0, 0.0, 10.0, 10.0]))
+    xy = np.full((1, 17, 2), 7.0, np.float32)
+    sc = np.full((1, 17), 0.5, np.float32)
+    save_priors(tmp_path / "p.npz", [s], xy, sc)
+    (got,) = attach_priors([s], tmp_path / "p.npz")
+    assert np.allclose(got.prior_xy, 7.0) and np.allclose(got.prior_scores, 0.5)
+    with pytest.raises(ValueError, match="1 samples have no detector prior"):
+        attach_priors([s, other], tmp_path / "p.npz")
+    assert sample_key(s) != sample_key(other)
+    with pytest.raises(ValueError, match="prior_xy and prior_scores"):
+        PoseSample(s.frame_paths, s.keypoints_xy, s.weights, s.box_xyxy, prior_xy=xy[0])
