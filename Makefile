@@ -29,11 +29,13 @@ $(RAY_STAMP): $(STAMP)
 # Main job on bundled defaults: the shipped DiffPose checkpoint on a real video (the first
 # 150 frames of shared/data's dancer, or ultralytics' bundled photos without shared/data),
 # PoseTrack JSON + overlay video in out/demo, then the JSON checked with our evaluator.
+# --overwrite: out/demo is the demo's own scratch output, replaced on every run, even when an
+# older posetool wrote it (without a provenance summary, which `run` would otherwise keep).
 DEMO_INPUT ?= $(if $(wildcard $(DATA)/videos/dancer_mgt.avi),$(DATA)/videos/dancer_mgt.avi,$(ASSETS))
 DEMO_JSON = $(OUT)/$(basename $(notdir $(DEMO_INPUT))).json
 demo: $(STAMP)
 	$(BIN)/posetool info
-	$(BIN)/posetool run $(DEMO_INPUT) -o $(OUT) --render --max-frames 150
+	$(BIN)/posetool run $(DEMO_INPUT) -o $(OUT) --render --max-frames 150 --overwrite
 	$(BIN)/posetool eval $(DEMO_JSON) $(DEMO_JSON) --keep-last-frame
 
 # The shipped checkpoints, reproduced from scratch (seeded): pseudo-labels, the detector's own
