@@ -31,6 +31,10 @@ class WeightsError(RuntimeError):
         where = f"'{self.path}'" if self.path is not None else f"package '{WEIGHTS_PACKAGE}'"
         super().__init__(f"detector weights {where}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its own arguments: a Ray worker's error reaches the driver pickled
+        return type(self), (self.path, self.reason)
+
 
 class UntrustedWeightsError(WeightsError):
     """Weights that are not the pinned official file and were not trusted explicitly."""

@@ -6,14 +6,16 @@ none of these runs needs one (the Ray head runs are in test_ray_engine.py)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import pickle
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from posetool.batch import OutputConflictError
+from posetool.batch import OutputConflictError, OutputFolderError
 from posetool.cli import main
 from posetool.pipeline import PipelineConfig
 from posetool.ray_engine import run_batch_ray
@@ -87,3 +89,16 @@ def test_cli_gives_the_ray_engine_the_local_options(tmp_path, monkeypatch) -> No
     assert {k: seen[k] for k in ("resume", "overwrite", "trust_detector_weights")} == {
         "resume": True, "overwrite": True, "trust_detector_weights": True,
     }  # fmt: skip
+
+
+def test_errors_that_stop_a_run_survive_the_trip_from_a_worker() -> None:
+    """A worker's setup or folder error reaches the driver pickled, as itself."""
+    from posetool.weights import UntrustedWeightsError, WeightsError
+
+    for error in (UntrustedWeightsError("/w/best.pt", "not the official file"),
+                  WeightsError(None, "not installed"),
+                  OutputFolderError(errno.ENOSPC, "the output folder takes no more files")):  # fmt: skip
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+    full = pickle.loads(pickle.dumps(OutputFolderError(errno.ENOSPC, "no space")))
+    assert str(full.after(2, 5)) == "[Errno 28] stopped after 2 of 5 inputs: no space"
