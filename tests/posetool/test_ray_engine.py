@@ -184,6 +184,33 @@ def test_cluster_run_matches_local_run_then_resumes(driver_env, shared_data, tmp
 
 
 @pytest.mark.slow
+def test_cluster_run_keeps_edits_and_refuses_untrusted_weights_as_locally(
+    driver_env, shared_data, tmp_path
+) -> None:
+    src = _inputs(shared_data, tmp_path / "in") / "squat.mp4"
+    out = tmp_path / "out"
+    on_ray = [*FAST, "--engine", "ray", "--ray-address", driver_env]
+    assert _run("run", src, "-o", out, *on_ray).exit_code == 0
+    doc = json.loads((out / "squat.json").read_text())
+    doc["annotations"][0]["human_edited"] = True  # the analyst's correction, saved over it
+    edited = json.dumps(doc)
+    (out / "squat.json").write_text(edited)
+    res = _run("run", src, "-o", out, *on_ray)
+    assert res.exit_code == 1 and "1 kept" in res.output and "KEPT" in res.output, res.output
+    assert (out / "squat.json").read_text() == edited
+    res = _run("run", src, "-o", out, *on_ray, "--overwrite")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "squat.summary.json").read_text())
+    assert "human_edited" not in (out / "squat.json").read_text()
+    assert summary["status"] == "ok" and set(summary["output_sha256"]) == {"json"}
+    assert summary["made_from"]["input"]["path"] == str(src.resolve())
+    other = tmp_path / "best.pt"
+    other.write_bytes(b"a pickle could run code here")
+    res = _run("run", src, "-o", tmp_path / "out2", *on_ray, "--detector-weights", other)
+    assert res.exit_code == 1 and "--trust-detector-weights" in res.output, res.output
+
+
+@pytest.mark.slow
 def test_unreadable_checkpoint_fails_every_input_as_locally(driver_env, shared_data,
                                                            tmp_path) -> None:  # fmt: skip
     src = _inputs(shared_data, tmp_path / "in")
