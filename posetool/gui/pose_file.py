@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 BACKUP_SUFFIX = ".orig"
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,24 +115,6 @@ def _parse_strict(path: Path) -> PoseTrackVideo:
         raise PoseTrackFormatError(path, "<file>", f"unreadable entry ({exc})") from None
 
 
-def _check_numbers(video: PoseTrackVideo, path: Path) -> None:
-    """Every number in range: finite (absent values are NaN) and within float32."""
-    for fr in video.frames:
-        columns = (("keypoints", fr.keypoints), ("scores", fr.keypoint_scores),
-                   ("score", fr.person_scores), ("bbox", fr.boxes_xywh),
-                   ("bbox_head", fr.head_boxes_xywh))  # fmt: skip
-        for name, values in columns:
-            bad = np.abs(np.where(np.isnan(values), 0.0, values)) > _FLOAT32_MAX  # inf too
-            if bad.any():
-                p = int(np.argwhere(bad)[0][0])
-                where = f"image {fr.image_id}, track {int(fr.track_ids[p])}: {name}"
-                raise PoseTrackFormatError(path, where, "number out of range (beyond float32)")
-        for i, poly in enumerate(fr.ignore_regions):
-            if not np.all(np.abs(poly) <= _FLOAT32_MAX):
-                where = f"image {fr.image_id}: ignore_regions[{i}]"
-                raise PoseTrackFormatError(path, where, "number out of range (beyond float32)")
-
-
 def _frame_indices(video: PoseTrackVideo, frame_count: int) -> list[int] | None:
     """The video frame of each image, from its id; None when the ids are not frame numbers."""
     ids = [fr.image_id for fr in video.frames]
@@ -158,8 +139,7 @@ def load_poses(path: str | Path, meta: VideoMeta) -> LoadedPoses:
         OSError: the file cannot be read.
     """
     path = Path(path)
-    video = _parse_strict(path)
-    _check_numbers(video, path)
+    video = _parse_strict(path)  # every number finite and within float32 (parse_posetrack)
     try:
         in_file_order = result_from_posetrack(video, path, meta.path, meta.fps,
                                               (meta.width, meta.height))  # fmt: skip
