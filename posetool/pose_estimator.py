@@ -4,7 +4,7 @@ Per track and frame t, the clip is the 2δ+1-frame window t-δ..t+δ of that tra
 track has no box in a neighbour frame (track ends, missed detections, video ends) the key frame
 is repeated, as the paper does at sequence ends. Two crop modes:
 
-- ``key_box`` (the paper, §4.1 of shared/papers/diffpose-iccv2023.md): every frame of the
+- ``key_box`` (the paper, §4.1): every frame of the
   window is cropped with the key frame's box affine, so each person-frame costs 2δ+1 backbone
   passes.
 - ``own_box``: each frame is cropped once with its own track box and its backbone features are
