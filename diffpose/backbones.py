@@ -182,7 +182,7 @@ class YoloBackbone(nn.Module):
         if freeze:
             self.requires_grad_(False)
             self.layers.eval()
-        # oneDNN's convolutions run ~25 % faster in channels-last layout on the CPU.
+        # oneDNN's convolutions run faster in channels-last layout on the CPU (README, Performance).
         self.layers.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> YoloBackbone:

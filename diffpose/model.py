@@ -147,8 +147,8 @@ class DiffPose(nn.Module):
             raise ValueError(f"inference dtype must be float32 or bfloat16, got {dtype}")
         for part in (self.backbone, self.strl, self.decoder):
             part.to(dtype)
-        # bfloat16 convolutions with the decoder's few channels run about 2× faster
-        # channels-last (bench/bench_diffpose.py)
+        # bfloat16 convolutions with the decoder's few channels run faster channels-last
+        # (bench/bench_diffpose.py; README, Performance)
         layout = torch.channels_last if dtype == torch.bfloat16 else torch.contiguous_format
         self.decoder.to(memory_format=layout)
         self.inference_dtype = dtype

@@ -41,10 +41,10 @@ class DetectorConfig:
             "bf16": the network runs in that type, except the head's last convolutions and
             the box and keypoint decoding, which stay float32.
         keypoints: Also compute YOLO's own 17 keypoints. The pseudo-label teacher needs
-            them; the pipeline does not (DiffPose estimates the poses), and skipping the
-            head's keypoint branch takes about a tenth off the detector's time
-            (bench/bench_detector.py). Without them, :class:`Detections` carry zero keypoints
-            scored 0.
+            them, and so does a DiffPose model that refines them (the pipeline turns them
+            on then); skipping the head's keypoint branch saves detector time
+            (bench/bench_detector.py; figures in the README, Performance). Without them,
+            :class:`Detections` carry zero keypoints scored 0.
     """
 
     imgsz: int = 640
@@ -216,9 +216,10 @@ class PersonDetector:
         after a first prediction, through ultralytics' internals: where they moved, a warning
         is logged and the network stays as ultralytics built it.
 
-        - bfloat16 (``precision``): about a third off the detector's time on a CPU with native
-          support (bench/bench_detector.py: 27.8 → 18.2 ms on one thread). The head's convolutions run in bfloat16 too, but
-          the last 1×1 of each branch, the DFL and the box and keypoint decoding stay float32.
+        - bfloat16 (``precision``): faster on a CPU with native support (bench/bench_detector.py;
+          figures in the README, Performance). The head's convolutions run in bfloat16 too,
+          but the last 1×1 of each branch, the DFL and the box and keypoint decoding stay
+          float32.
         - ``keypoints`` off: the keypoint branch (cv4) of a YOLO pose head is replaced by zeros
           (the keypoints decoded from them are dropped).
         """

@@ -202,7 +202,7 @@ class PoseEstimator:
         self._ready: list[tuple[list[_BufferedFrame], int]] = []  # records to submit
         self._pending: deque[Future] = deque()  # records submitted, in frame order
         # The N starting draws x_T, drawn once and shared by every person and frame: drawing
-        # them per clip cost about 1 ms per person at N = 5, and with fixed draws a person's
+        # them per clip cost time per person (README, Performance), and with fixed draws a person's
         # result depends on its images only (not on who else is in the batch). Kept in the
         # model's dtype: no per-call cast of the B·N starting maps.
         shape = (self.config.ensemble, int(model.num_keypoints), *model.heatmap_size)
