@@ -1,8 +1,10 @@
 """Person detection with ultralytics YOLO pose weights (YOLO11n-pose by default).
 
 The only posetool module importing ultralytics, lazily inside ``PersonDetector`` so that
-importing posetool stays light. ``YOLO_OFFLINE=1`` is set (unless the user set it) before
-the import so ultralytics never goes online (update checks, events, downloads); prediction
+importing posetool stays light. The import goes through
+:func:`diffpose.yolo_weights.ultralytics_import_guard` (``YOLO_OFFLINE=1`` unless the user set
+it, so ultralytics never goes online; torch's thread count kept); the weights' name and digest
+live in :mod:`diffpose.yolo_weights` too (the YOLO backbone of DiffPose shares them); prediction
 runs with ``verbose=False`` and no plotting, so no font is fetched either.
 
 Shapes: N persons, K = 17 keypoints in the COCO layout, H, W image.
@@ -11,7 +13,6 @@ Shapes: N persons, K = 17 keypoints in the COCO layout, H, W image.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from diffpose.precision import PRECISIONS
-from posetool.weights import DEFAULT_WEIGHTS_SHA256, default_weights_path, verify_weights
+from diffpose.yolo_weights import (
+    YOLO_WEIGHTS_SHA256,
+    default_weights_path,
+    ultralytics_import_guard,
+    verify_weights,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +143,7 @@ class PersonDetector:
         if max_instances < 1:
             raise ValueError(f"max_instances must be >= 1, got {max_instances}")
         if weights is None:
-            weights, sha256 = default_weights_path(), DEFAULT_WEIGHTS_SHA256
+            weights, sha256 = default_weights_path(), YOLO_WEIGHTS_SHA256
         self.weights = verify_weights(weights, sha256)
         self._person_class = 0
         self._instances = []
@@ -164,10 +170,7 @@ class PersonDetector:
         return len(self._instances)
 
     def _load(self):
-        os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
-        from diffpose.torch_threads import keep_torch_threads
-
-        with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
+        with ultralytics_import_guard():  # offline, torch's thread count kept
             from ultralytics import YOLO  # the one place posetool imports ultralytics
 
             return YOLO(str(self.weights), task="pose")

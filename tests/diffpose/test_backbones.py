@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from diffpose.backbones import ViTBackbone, build_backbone, build_yolo_backbone, read_state_dict
+from diffpose.yolo_weights import WeightsError
 
 
 def _vit(**kw):
@@ -92,9 +93,9 @@ def test_yolo_backbone_loads_real_checkpoint(features):
 def test_yolo_weights_checksum_is_checked(tmp_path):
     fake = tmp_path / "yolo11n-pose.pt"
     fake.write_bytes(b"not the weights")
-    with pytest.raises(ValueError, match="yolo11n-pose.pt have sha256"):
+    with pytest.raises(WeightsError, match="yolo11n-pose.pt.*sha256 .* differs"):
         build_yolo_backbone(weights=fake)
-    with pytest.raises(FileNotFoundError, match="missing"):
+    with pytest.raises(WeightsError, match="missing.pt.*never downloaded"):
         build_yolo_backbone(weights=tmp_path / "missing.pt")
 
 

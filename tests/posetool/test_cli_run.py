@@ -82,7 +82,7 @@ def test_unknown_config_key_hint(tmp_path, shared_data) -> None:
     res = _run(
         "run", shared_data / "videos/street_mmpose_demo.mp4", "-o", tmp_path, "--config", cfg
     )
-    assert res.exit_code != 0 and "did you mean 'steps'" in res.output
+    assert res.exit_code != 0 and "did you mean 'pose.steps'" in res.output
 
 
 def test_empty_folder_clear_message(tmp_path) -> None:

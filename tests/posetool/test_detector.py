@@ -14,8 +14,10 @@ import pytest
 
 from posetool.detector import Detections, DetectorConfig, PersonDetector
 from posetool.video_io import VideoReader
-from posetool.weights import (
-    DEFAULT_WEIGHTS_SHA256,
+from diffpose.yolo_weights import (
+    YOLO_WEIGHTS_SHA256 as DEFAULT_WEIGHTS_SHA256,
+)
+from diffpose.yolo_weights import (
     WeightsError,
     default_weights_path,
     sha256_of,

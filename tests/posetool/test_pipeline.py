@@ -239,7 +239,7 @@ def test_config_yaml_round_trip_and_unknown_key(tmp_path) -> None:
     path.write_text(dump_config(cfg))
     assert load_config(path) == cfg
     assert config_from_dict({"pose": {"steps": 3}}).pose.steps == 3
-    with pytest.raises(ConfigFileError, match="did you mean 'ensemble'"):
+    with pytest.raises(ConfigFileError, match="did you mean 'pose.ensemble'"):
         config_from_dict({"pose": {"ensembel": 3}})
     with pytest.raises(ConfigFileError, match="steps must be >= 1"):
         config_from_dict({"pose": {"steps": 0}})
