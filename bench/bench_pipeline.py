@@ -60,7 +60,7 @@ def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
     from ultralytics import YOLO
 
     from diffpose.torch_threads import usable_cpu_count
-    from posetool.weights import default_weights_path
+    from diffpose.yolo_weights import default_weights_path
 
     model = YOLO(str(default_weights_path()), task="pose")
     import cv2
@@ -93,11 +93,19 @@ def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
             "ms_per_frame": 1000 * seconds / max(n, 1), "peak_mb": _peak_mb()}  # fmt: skip
 
 
+def keypoint_gap_px(keypoints_a_xy, keypoints_b_xy):
+    """(N, K) image-pixel distance between two predictions of the same persons (both already
+    mapped back to the image): the accuracy cost of own-box crops against key-box ones."""
+    import numpy as np
+
+    diff = np.asarray(keypoints_a_xy, np.float64) - np.asarray(keypoints_b_xy, np.float64)
+    return np.linalg.norm(diff, axis=-1)
+
+
 def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict:
     import numpy as np
 
     from diffpose.keypoints import EVALUATED_SLOTS
-    from diffpose.model import keypoint_gap_px
     from posetool.pipeline import PipelineConfig, load_models, process_video
     from posetool.pose_estimator import PoseConfig
 
@@ -115,10 +123,7 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
     for a, b in zip(results["own_box"].frames, results["key_box"].frames, strict=True):
         assert np.array_equal(a.track_ids, b.track_ids)  # same detector + tracker
         if a.num_persons:
-            eye = np.tile(np.eye(2, 3), (a.num_persons, 1, 1))
-            gaps.append(
-                keypoint_gap_px(a.keypoints_xy, eye, b.keypoints_xy, eye)[:, EVALUATED_SLOTS]
-            )
+            gaps.append(keypoint_gap_px(a.keypoints_xy, b.keypoints_xy)[:, EVALUATED_SLOTS])
     gap = np.concatenate(gaps) if gaps else np.zeros((0, 15))
     out.update(
         person_frames=len(gap),

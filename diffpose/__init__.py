@@ -1,6 +1,7 @@
 """DiffPose: spatio-temporal diffusion model for video-based human pose estimation.
 
-Feng et al., ICCV 2023 (shared/papers/diffpose-iccv2023.md).
+Feng et al., "DiffPose: SpatioTemporal Diffusion Model for Video-Based Human Pose
+Estimation", ICCV 2023; which file implements which section: docs/ARCHITECTURE.md.
 
 The public names below are imported lazily so that ``import diffpose`` stays light (no torch).
 """

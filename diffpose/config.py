@@ -9,9 +9,10 @@ setting), :meth:`DiffPoseConfig.cpu` (YOLO11n-pose backbone, the shipped CPU mod
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
 YOLO_FEATURES = ("backbone", "neck")
@@ -330,10 +331,5 @@ def _lists(value: Any) -> Any:
 def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__} needs a mapping, got {type(data).__name__}")
-    known = [f.name for f in fields(cls)]
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known: {known}"
-            raise ValueError(f"unknown config key '{prefix}{key}'{hint}")
+    check_known_keys(data, [f.name for f in fields(cls)], prefix.rstrip("."))
     return dict(data)

@@ -101,11 +101,6 @@ def heatmap_to_crop_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch
     return keypoints_xy * stride
 
 
-def crop_to_heatmap_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch.Tensor:
-    """Crop pixels → heatmap pixels (÷4 for a 256×192 crop)."""
-    return keypoints_xy / stride
-
-
 def flip_heatmaps_back(heatmaps: torch.Tensor, flip_perm: tuple[int, ...]) -> torch.Tensor:
     """Undo a horizontal flip of the input on predicted heatmaps (flip test).
 

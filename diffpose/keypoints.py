@@ -1,7 +1,7 @@
 """PoseTrack keypoint layout: the 17 slots, skeleton, flip pairs and maps from other layouts.
 
 Everything the app and the model library share about keypoints lives here
-(see shared/docs/POSETRACK.md). Shape letters: K keypoints.
+(see docs/POSETRACK.md). Shape letters: K keypoints.
 """
 
 from __future__ import annotations

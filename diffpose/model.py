@@ -147,8 +147,8 @@ class DiffPose(nn.Module):
             raise ValueError(f"inference dtype must be float32 or bfloat16, got {dtype}")
         for part in (self.backbone, self.strl, self.decoder):
             part.to(dtype)
-        # bfloat16 convolutions with the decoder's few channels run about 2× faster
-        # channels-last (bench/bench_diffpose.py)
+        # bfloat16 convolutions with the decoder's few channels run faster channels-last
+        # (bench/bench_diffpose.py; README, Performance)
         layout = torch.channels_last if dtype == torch.bfloat16 else torch.contiguous_format
         self.decoder.to(memory_format=layout)
         self.inference_dtype = dtype
@@ -375,33 +375,3 @@ class DiffPose(nn.Module):
             scores=scores.float().cpu().numpy(),
             spread=spread.float().cpu().numpy(),
         )
-
-
-def keypoint_gap_px(
-    keypoints_a_xy: np.ndarray,
-    crop_to_image_a: np.ndarray,
-    keypoints_b_xy: np.ndarray,
-    crop_to_image_b: np.ndarray,
-) -> np.ndarray:
-    """Per-joint image-pixel distance between two predictions made from different crops.
-
-    Measures the accuracy cost of reusing per-frame features (each frame cropped with its own
-    track box) versus the paper's shared key-frame affine: predict both ways, map each back to
-    the image with its crop→image affine, compare.
-
-    Args:
-        keypoints_a_xy, keypoints_b_xy: (B, K, 2) crop pixels.
-        crop_to_image_a, crop_to_image_b: (B, 2, 3) affines from crop to image pixels.
-
-    Returns:
-        (B, K) distances in image pixels.
-    """
-
-    def to_image(xy: np.ndarray, affine: np.ndarray) -> np.ndarray:
-        xy = np.asarray(xy, dtype=np.float64)
-        affine = np.asarray(affine, dtype=np.float64)
-        return np.einsum("bij,bkj->bki", affine[:, :, :2], xy) + affine[:, None, :, 2]
-
-    a = to_image(keypoints_a_xy, crop_to_image_a)
-    b = to_image(keypoints_b_xy, crop_to_image_b)
-    return np.linalg.norm(a - b, axis=-1)

@@ -1,7 +1,8 @@
 """Inference precision: float32, or bfloat16 weights where the device computes it natively.
 
-bfloat16 (DiffPose.set_inference_dtype) makes the backbone, STRL and decoder about 1.8× faster
-per person on CPUs with AVX512-BF16 or AMX (bench/bench_diffpose.py); elsewhere it is emulated
+bfloat16 (DiffPose.set_inference_dtype) makes the backbone, STRL and decoder faster per person
+on CPUs with AVX512-BF16 or AMX (bench/bench_diffpose.py; figures in the README, Performance);
+elsewhere it is emulated
 and slower, so ``"auto"`` picks it only there and on CUDA devices that support it. Training is
 unaffected (train.py has its own AMP on CUDA); the diffusion arithmetic and heatmap decoding
 stay float32.

@@ -8,10 +8,11 @@ dataclasses' own ``__post_init__``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from diffpose.config_keys import UnknownKeyError, check_known_keys
 
 __all__ = ["ConfigFileError", "config_from_dict", "dump_config", "load_config"]
 
@@ -25,14 +26,13 @@ def _merge(obj: Any, values: Any, where: str) -> Any:
         raise ConfigFileError(
             f"{where or 'config'}: expected a mapping, got {type(values).__name__}"
         )
-    known = {f.name: f for f in fields(obj)}
+    try:
+        check_known_keys(values, [f.name for f in fields(obj)], where)
+    except UnknownKeyError as exc:
+        raise ConfigFileError(str(exc)) from None
     changes = {}
     for key, value in values.items():
         name = f"{where}.{key}" if where else str(key)
-        if key not in known:
-            close = difflib.get_close_matches(str(key), list(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigFileError(f"unknown key '{name}'{hint} (known: {', '.join(known)})")
         current = getattr(obj, key)
         changes[key] = _merge(current, value, name) if is_dataclass(current) else value
     try:

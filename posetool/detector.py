@@ -1,8 +1,10 @@
 """Person detection with ultralytics YOLO pose weights (YOLO11n-pose by default).
 
 The only posetool module importing ultralytics, lazily inside ``PersonDetector`` so that
-importing posetool stays light. ``YOLO_OFFLINE=1`` is set (unless the user set it) before
-the import so ultralytics never goes online (update checks, events, downloads); prediction
+importing posetool stays light. The import goes through
+:func:`diffpose.yolo_weights.ultralytics_import_guard` (``YOLO_OFFLINE=1`` unless the user set
+it, so ultralytics never goes online; torch's thread count kept); the weights' name and digest
+live in :mod:`diffpose.yolo_weights` too (the YOLO backbone of DiffPose shares them); prediction
 runs with ``verbose=False`` and no plotting, so no font is fetched either.
 
 Shapes: N persons, K = 17 keypoints in the COCO layout, H, W image.
@@ -11,7 +13,6 @@ Shapes: N persons, K = 17 keypoints in the COCO layout, H, W image.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from diffpose.precision import PRECISIONS
-from posetool.weights import trusted_detector_weights, verify_weights
+from diffpose.yolo_weights import ultralytics_import_guard, verify_weights
+from posetool.weights import trusted_detector_weights
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,10 @@ class DetectorConfig:
             "bf16": the network runs in that type, except the head's last convolutions and
             the box and keypoint decoding, which stay float32.
         keypoints: Also compute YOLO's own 17 keypoints. The pseudo-label teacher needs
-            them; the pipeline does not (DiffPose estimates the poses), and skipping the
-            head's keypoint branch takes about a tenth off the detector's time
-            (bench/bench_detector.py). Without them, :class:`Detections` carry zero keypoints
-            scored 0.
+            them, and so does a DiffPose model that refines them (the pipeline turns them
+            on then); skipping the head's keypoint branch saves detector time
+            (bench/bench_detector.py; figures in the README, Performance). Without them,
+            :class:`Detections` carry zero keypoints scored 0.
     """
 
     imgsz: int = 640
@@ -168,10 +170,7 @@ class PersonDetector:
         return len(self._instances)
 
     def _load(self):
-        os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics reads it
-        from diffpose.torch_threads import keep_torch_threads
-
-        with keep_torch_threads():  # importing ultralytics sets OMP_NUM_THREADS=1
+        with ultralytics_import_guard():  # offline, torch's thread count kept
             from ultralytics import YOLO  # the one place posetool imports ultralytics
 
             return YOLO(str(self.weights), task="pose")
@@ -220,9 +219,10 @@ class PersonDetector:
         after a first prediction, through ultralytics' internals: where they moved, a warning
         is logged and the network stays as ultralytics built it.
 
-        - bfloat16 (``precision``): about a third off the detector's time on a CPU with native
-          support (bench/bench_detector.py: 27.8 → 18.2 ms on one thread). The head's convolutions run in bfloat16 too, but
-          the last 1×1 of each branch, the DFL and the box and keypoint decoding stay float32.
+        - bfloat16 (``precision``): faster on a CPU with native support (bench/bench_detector.py;
+          figures in the README, Performance). The head's convolutions run in bfloat16 too,
+          but the last 1×1 of each branch, the DFL and the box and keypoint decoding stay
+          float32.
         - ``keypoints`` off: the keypoint branch (cv4) of a YOLO pose head is replaced by zeros
           (the keypoints decoded from them are dropped).
         """

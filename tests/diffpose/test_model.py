@@ -8,7 +8,7 @@ import torch
 
 from diffpose.config import DecoderConfig, DiffPoseConfig
 from diffpose.heatmaps import keypoints_to_heatmaps
-from diffpose.model import DiffPose, keypoint_gap_px
+from diffpose.model import DiffPose
 
 
 def _model(delta=1, seed=0, **kwargs) -> DiffPose:
@@ -114,14 +114,6 @@ def test_one_batch_overfit_puts_keypoints_on_targets():
     res = model.predict_from_features(feats, steps=2, ensemble=4, generator=g)
     err = np.linalg.norm(res.keypoints_xy - targets_hm.numpy() * 4, axis=-1)
     assert np.median(err) <= 8.0, err  # crop px (2 heatmap px)
-
-
-def test_keypoint_gap_px_maps_through_affines():
-    kp = np.array([[[10.0, 20.0], [0.0, 0.0]]])
-    ident = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
-    shifted = np.array([[[1.0, 0, -3.0], [0, 1.0, -4.0]]])
-    gap = keypoint_gap_px(kp, ident, kp, shifted)
-    np.testing.assert_allclose(gap, [[5.0, 5.0]])
 
 
 def test_key_frame_skip_adds_the_middle_frames_features():

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from posetool.posetrack_io import read_posetrack, write_posetrack  # noqa: E402
 from posetool.records import FrameRecord, VideoMeta, VideoResult  # noqa: E402
+from tests.required import missing_input
 
 N_FRAMES = 300  # basketball_mmaction2.mp4
 
@@ -25,7 +26,7 @@ N_FRAMES = 300  # basketball_mmaction2.mp4
 def video(shared_data):
     path = shared_data / "videos" / "basketball_mmaction2.mp4"
     if not path.is_file():
-        pytest.skip(f"{path} is absent")
+        missing_input(f"{path} is absent")
     return path
 
 

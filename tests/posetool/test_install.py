@@ -8,10 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import posetool
 from posetool.pose_estimator import default_checkpoint_path
+from tests.required import missing_input
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "diffpose_cpu.safetensors"
@@ -19,7 +18,7 @@ NAME = "diffpose_cpu.safetensors"
 
 def test_the_wheel_carries_the_checkpoint_and_model_card(tmp_path: Path) -> None:
     if not (ROOT / "resources" / NAME).is_file():
-        pytest.skip(f"no checkpoint in {ROOT / 'resources'}")
+        missing_input(f"no checkpoint in {ROOT / 'resources'}")
     src = tmp_path / "src"
     for part in ("posetool", "diffpose", "trackers", "resources"):
         shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))

@@ -15,6 +15,7 @@ import torch
 
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
 from tests.posetool.frames import tracked
+from tests.required import missing_input
 
 FRAME = "posetrack18_sample/videos/000001_mpiinew_test/000000.jpg"
 BOXES = np.array([[100, 100, 220, 400], [400, 120, 520, 420]], np.float32)
@@ -23,7 +24,7 @@ BOXES = np.array([[100, 100, 220, 400], [400, 120, 520, 420]], np.float32)
 @pytest.fixture(scope="module")
 def pose_model():
     if not default_checkpoint_path().is_file():
-        pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
     from posetool.pose_estimator import load_pose_model
 
     return load_pose_model(PoseConfig())
@@ -33,7 +34,7 @@ def pose_model():
 def frame(shared_data):
     image = cv2.imread(str(shared_data / FRAME))
     if image is None:
-        pytest.skip(f"{shared_data / FRAME} is absent")
+        missing_input(f"{shared_data / FRAME} is absent")
     return image
 
 

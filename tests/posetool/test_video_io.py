@@ -13,12 +13,13 @@ import pytest
 
 from posetool.inputs import discover_inputs
 from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader
+from tests.required import missing_input
 
 
 def _video(shared_data: Path, name: str) -> Path:
     path = shared_data / "videos" / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent")
+        missing_input(f"{path} is absent")
     return path
 
 

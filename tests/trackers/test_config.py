@@ -50,10 +50,3 @@ def test_buffer_in_seconds_follows_fps():
     for fps in (0, -25, float("nan")):
         with pytest.raises(ValueError):
             cfg.buffer_frames(fps)
-
-
-def test_from_dict_round_trip_and_unknown_key_hint():
-    cfg = ByteTrackConfig(match_thresh=0.7, track_buffer_s=3.0)
-    assert ByteTrackConfig.from_dict(dataclasses.asdict(cfg)) == cfg
-    with pytest.raises(ValueError, match="did you mean 'match_thresh'"):
-        ByteTrackConfig.from_dict({"match_tresh": 0.7})

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.required import missing_input
 from trackers import ByteTracker
 from trackers.matching import iou_matrix
 
@@ -23,7 +24,7 @@ METRICS = ["mota", "idf1", "num_switches", "num_false_positives", "num_misses", 
 def _mot_root(shared_data: Path) -> Path:
     root = shared_data / "mot15_gt" / "train"
     if not root.is_dir():
-        pytest.skip(f"{root} is absent")
+        missing_input(f"{root} is absent")
     return root
 
 

@@ -1,0 +1,138 @@
+"""DiffPose inference settings and the shipped checkpoints: which file a preset loads, and
+loading it.
+
+``CheckpointNotFoundError`` is the typed error for a missing checkpoint: a batch stops on it
+(every input would fail alike) instead of recording one failure per input.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from diffpose.precision import PRECISIONS
+
+__all__ = [
+    "CROP_MODES",
+    "PRESET_CHECKPOINTS",
+    "CheckpointNotFoundError",
+    "PoseConfig",
+    "default_checkpoint_path",
+    "load_pose_model",
+]
+
+logger = logging.getLogger(__name__)
+
+CROP_MODES = ("own_box", "key_box")
+#: Shipped checkpoints by preset: "refine" refines the detector's keypoints (the default,
+#: resources/MODEL_CARD.md); "paper" is the paper's pure-noise DiffPose on the same data.
+PRESET_CHECKPOINTS = {
+    "refine": "diffpose_cpu.safetensors",
+    "paper": "diffpose_cpu_paper.safetensors",
+}
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+    """The DiffPose checkpoint a config names does not exist; the message names the path."""
+
+
+def default_checkpoint_path(preset: str = "refine") -> Path:
+    """The shipped checkpoint of ``preset`` (:data:`PRESET_CHECKPOINTS`): in ``resources/``
+    beside the ``posetool`` package (a checkout or an editable install), else where a wheel
+    install puts it (``<prefix>/share/posetool/resources``); the checkout path when neither
+    has it."""
+    import sys
+
+    import posetool
+
+    name = PRESET_CHECKPOINTS[preset]
+    checkout = Path(posetool.__file__).resolve().parents[1] / "resources" / name
+    installed = Path(sys.prefix) / "share" / "posetool" / "resources" / name
+    return installed if not checkout.is_file() and installed.is_file() else checkout
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """DiffPose inference settings.
+
+    Attributes:
+        steps: DDIM sampling steps. Default 1: the shipped model is most accurate with one
+            step (resources/MODEL_CARD.md, steps x N grid; the paper uses 4).
+        ensemble: Noise draws averaged per person (paper: 10; 5 keeps a spread signal).
+        crop_mode: ``own_box`` (per-frame features reused across windows) or ``key_box``
+            (the paper: the whole window cropped with the key frame's box).
+        device: Torch device string.
+        preset: "refine" (the default: DiffPose refining the detector's own keypoints) or
+            "paper" (the paper's DiffPose from pure noise); picks the shipped checkpoint.
+        checkpoint: DiffPose checkpoint file; "" uses the preset's shipped one.
+        batch_size: Most person-windows (clips) per model call.
+        min_box_score: Tracked boxes scoring below this are dropped (PoseTrack test rule).
+        seed: Seed of the N noise draws, drawn once per estimator and shared by every person
+            and frame (results are reproducible).
+        flip_test: Also run mirrored clips and average (doubles the cost).
+        precision: "auto" (bfloat16 where the device computes it natively, else float32),
+            "fp32" or "bf16" (diffpose.precision); the accuracy cost is in MODEL_CARD.md.
+    """
+
+    steps: int = 1
+    ensemble: int = 5
+    crop_mode: Literal["own_box", "key_box"] = "own_box"
+    preset: Literal["refine", "paper"] = "refine"
+    device: str = "cpu"
+    checkpoint: str = ""
+    batch_size: int = 32
+    min_box_score: float = 0.2
+    seed: int = 0
+    flip_test: bool = False
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
+        if self.preset not in PRESET_CHECKPOINTS:
+            raise ValueError(
+                f"preset must be one of {tuple(PRESET_CHECKPOINTS)}, got {self.preset!r}"
+            )
+        if self.crop_mode not in CROP_MODES:
+            raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {self.crop_mode!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not 0.0 <= self.min_box_score <= 1.0:
+            raise ValueError(f"min_box_score must be in [0, 1], got {self.min_box_score}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.flip_test and self.crop_mode != "key_box":
+            raise ValueError(
+                "flip_test needs crop_mode 'key_box' (own_box caches unflipped features)"
+            )
+
+    def checkpoint_path(self) -> Path:
+        return Path(self.checkpoint) if self.checkpoint else default_checkpoint_path(self.preset)
+
+
+def load_pose_model(config: PoseConfig):
+    """The DiffPose model of ``config.checkpoint`` on ``config.device``, in eval mode.
+
+    Raises:
+        CheckpointNotFoundError: The checkpoint does not exist.
+    """
+    from diffpose import load_checkpoint
+    from diffpose.precision import resolve_precision
+
+    path = config.checkpoint_path()
+    if not path.is_file():
+        raise CheckpointNotFoundError(f"DiffPose checkpoint '{path}' not found (pass --checkpoint)")
+    model = load_checkpoint(path, map_location=config.device)
+    model.set_inference_dtype(resolve_precision(config.precision, config.device))
+    logger.info(
+        "DiffPose %s: T=%d, crop %s, %s",
+        path.name,
+        model.num_frames,
+        model.image_size,
+        model.inference_dtype,
+    )
+    return model.eval()

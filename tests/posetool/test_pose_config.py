@@ -1,0 +1,26 @@
+"""Pose settings and the checkpoint lookup, without loading a model."""
+
+from __future__ import annotations
+
+import pytest
+
+from posetool.pose_config import (
+    CheckpointNotFoundError,
+    PoseConfig,
+    default_checkpoint_path,
+    load_pose_model,
+)
+
+
+def test_missing_checkpoint_is_a_typed_error_naming_the_file(tmp_path) -> None:
+    missing = tmp_path / "gone.safetensors"
+    with pytest.raises(CheckpointNotFoundError, match="gone.safetensors") as info:
+        load_pose_model(PoseConfig(checkpoint=str(missing)))
+    assert isinstance(info.value, FileNotFoundError)  # callers catching that still do
+
+
+def test_presets_pick_their_shipped_file() -> None:
+    assert default_checkpoint_path("refine").name == "diffpose_cpu.safetensors"
+    assert PoseConfig(preset="paper").checkpoint_path().name == "diffpose_cpu_paper.safetensors"
+    with pytest.raises(ValueError, match="preset"):
+        PoseConfig(preset="nope")
