@@ -8,8 +8,9 @@ the frame-id rule ``T*10^10 + seq*10^4 + frame``; otherwise the image id is the 
 index. Annotation ids are ``image_id * 100 + person index`` (poseval's converter scheme) and
 file names ``images/<sequence>/<frame:06d>.jpg`` unless the record carries its own.
 
-Per-joint ensemble spread and the analyst's edit flags travel inside each annotation as the
-extra keys ``keypoint_spread_px`` and ``human_edited`` (poseval ignores unknown keys).
+Per-joint ensemble spread and the analyst's flags travel inside each annotation as the extra
+keys ``keypoint_spread_px``, ``human_edited``, ``reviewed`` and ``interpolated`` (a flag is
+written only when true; poseval ignores unknown keys).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ __all__ = [
 
 SPREAD_KEY = "keypoint_spread_px"
 EDITED_KEY = "human_edited"
+REVIEWED_KEY = "reviewed"
+INTERPOLATED_KEY = "interpolated"
+#: Per-person bool columns of a record written as annotation keys (only when true).
+FLAG_KEYS: dict[str, str] = {
+    "human_edited": EDITED_KEY, "reviewed": REVIEWED_KEY, "interpolated": INTERPOLATED_KEY,
+}  # fmt: skip
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -87,8 +94,9 @@ def _frame_to_posetrack(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
         spread = fr.keypoint_spread_px[p]
         if np.any(np.isfinite(spread)):
             extra[SPREAD_KEY] = [None if not np.isfinite(s) else float(s) for s in spread]
-        if fr.human_edited[p]:
-            extra[EDITED_KEY] = True
+        for column, key in FLAG_KEYS.items():
+            if getattr(fr, column)[p]:
+                extra[key] = True
         extras.append(extra)
     return PoseTrackFrame(
         image_id=image_id,
@@ -171,11 +179,12 @@ def result_from_posetrack(
     for idx, fr in enumerate(video.frames):
         present = fr.present()
         spread = np.full((fr.num_persons, NUM_KEYPOINTS), np.nan, np.float32)
-        edited = np.zeros(fr.num_persons, bool)
+        flags = {column: np.zeros(fr.num_persons, bool) for column in FLAG_KEYS}
         for p, extra in enumerate(fr.person_extras):
             if isinstance(extra.get(SPREAD_KEY), list) and len(extra[SPREAD_KEY]) == NUM_KEYPOINTS:
                 spread[p] = [np.nan if s is None else s for s in extra[SPREAD_KEY]]
-            edited[p] = bool(extra.get(EDITED_KEY, False))
+            for column, key in FLAG_KEYS.items():
+                flags[column][p] = bool(extra.get(key, False))
         scores = np.where(
             np.isnan(fr.keypoint_scores), present.astype(np.float64), fr.keypoint_scores
         )
@@ -192,7 +201,7 @@ def result_from_posetrack(
                 keypoint_spread_px=spread,
                 keypoint_visible=present,
                 head_boxes_xyxy=_xywh_to_xyxy(fr.head_boxes_xywh),
-                human_edited=edited,
+                **flags,
                 is_labeled=fr.is_labeled,
                 ignore_regions=fr.ignore_regions,
                 image_file=fr.file_name,

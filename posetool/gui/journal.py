@@ -52,7 +52,10 @@ _COLUMNS = {
     "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)), "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),
     "keypoint_spread_px": ("<f4", (NUM_KEYPOINTS,)), "keypoint_visible": ("|b1", (NUM_KEYPOINTS,)),
     "head_boxes_xyxy": ("<f4", (4,)), "human_edited": ("|b1", ()),
+    "reviewed": ("|b1", ()), "interpolated": ("|b1", ()),
 }  # fmt: skip
+#: Columns a journal of an older viewer lacks; they start as the record's default.
+_OPTIONAL_COLUMNS = ("reviewed", "interpolated")
 OPS = ("snapshot", "apply", "undo", "redo")
 
 
@@ -94,8 +97,10 @@ def _record_to_json(rec: FrameRecord) -> dict:
 
 def _record_from_json(data: dict) -> FrameRecord:
     n = int(data["persons"])
-    columns = {name: np.frombuffer(b64decode(data["columns"][name]) if n else b"", dtype)
-               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()}  # fmt: skip
+    stored = data["columns"]
+    columns = {name: np.frombuffer(b64decode(stored[name]) if n else b"", dtype)
+               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()
+               if not n or name in stored or name not in _OPTIONAL_COLUMNS}  # fmt: skip
     return FrameRecord(frame_index=data["frame_index"], timestamp_s=data["timestamp_s"],
                        is_labeled=data["is_labeled"], image_file=data["image_file"],
                        ignore_regions=tuple(np.asarray(p) for p in data["ignore_regions"]),
