@@ -9,7 +9,7 @@ The view only forwards input as signals; the main window turns them into session
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -140,6 +140,18 @@ class FrameView(QGraphicsView):
         return (f"track {tid}: {KEYPOINT_NAMES[k]}{state}\n"
                 f"score {self._record.keypoint_scores[p, k]:.2f}{spread_text}")  # fmt: skip
 
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """A tooltip names the joint under the pointer (the scene's own would hide it)."""
+        if event.type() == QEvent.Type.ToolTip:
+            tip = self.joint_tooltip(self.mapToScene(event.pos()))
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
         if not self.show_legend:
             return
@@ -238,11 +250,6 @@ class FrameView(QGraphicsView):
             h.setValue(h.value() - int(delta.x()))
             v.setValue(v.value() - int(delta.y()))
         else:
-            tip = self.joint_tooltip(pos)
-            if tip:
-                QToolTip.showText(event.globalPosition().toPoint(), tip, self)
-            else:
-                QToolTip.hideText()
             super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override

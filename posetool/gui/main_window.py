@@ -229,9 +229,9 @@ class MainWindow(QMainWindow):
             self.source.request(s.frame)
         if what in ("data", "saved"):
             self.timeline.lanes.set_data(s.result)
-            self.tools.on_session(what)
             self._refresh_title()
             self._refresh_notice()
+        self.tools.on_session(what)
         sel = s.selection
         self.view.set_poses(s.record, s.uncertain_mask(), (sel.track_id, sel.joint))
         self.timeline.set_frame(s.frame, s.frame_count, s.record.timestamp_s)

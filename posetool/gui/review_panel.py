@@ -11,9 +11,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,11 +30,14 @@ __all__ = ["MAX_ROWS", "ReviewPanel"]
 MAX_ROWS = 2000
 
 
-def _row_text(item: ReviewItem) -> str:
-    mark = "✓" if item.reviewed else "•"
-    spread = "" if item.spread_px != item.spread_px else f"  spread {item.spread_px:.1f} px"
-    return (f"{mark} frame {item.frame}  track {item.track_id}  {KEYPOINT_NAMES[item.joint]}"
-            f"{spread}  score {item.score:.2f}")  # fmt: skip
+#: The list's columns; a row is :func:`_row_cells` of an item.
+COLUMNS = ("frame", "track", "worst joint", "spread px", "score")
+
+
+def _row_cells(item: ReviewItem) -> list[str]:
+    spread = "" if item.spread_px != item.spread_px else f"{item.spread_px:.1f}"
+    return [f"{'✓ ' if item.reviewed else ''}{item.frame}", str(item.track_id),
+            KEYPOINT_NAMES[item.joint], spread, f"{item.score:.2f}"]  # fmt: skip
 
 
 class ReviewPanel(QWidget):
@@ -50,8 +54,12 @@ class ReviewPanel(QWidget):
         self.joint_filter.addItem("all joints", None)
         for k, name in enumerate(KEYPOINT_NAMES):
             self.joint_filter.addItem(name, k)
-        self.list = QListWidget()
-        self.list.setMinimumWidth(300)
+        self.list = QTreeWidget()
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setHeaderLabels(list(COLUMNS))
+        self.list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.list.setMinimumWidth(400)
         form = QFormLayout()
         form.addRow("Track", self.track_filter)
         form.addRow("Joint", self.joint_filter)
@@ -64,7 +72,9 @@ class ReviewPanel(QWidget):
         self._set_tracks([])
         self.track_filter.currentIndexChanged.connect(self._on_filter)
         self.joint_filter.currentIndexChanged.connect(self._on_filter)
-        self.list.itemClicked.connect(lambda it: self.activate(self.list.row(it)))
+        self.list.itemClicked.connect(
+            lambda it, _col: self.activate(self.list.indexOfTopLevelItem(it))
+        )
 
     # -- data --------------------------------------------------------------------------------
 
@@ -101,21 +111,42 @@ class ReviewPanel(QWidget):
         if self._result is not None:
             self._refill()
 
+    @property
+    def current_row(self) -> int:
+        """The chosen row, -1 for none."""
+        item = self.list.currentItem()
+        return self.list.indexOfTopLevelItem(item) if item is not None else -1
+
+    def row_text(self, row: int) -> str:
+        """The text of ``row`` as shown, cells joined by spaces."""
+        item = self.list.topLevelItem(row)
+        return " ".join(item.text(c) for c in range(len(COLUMNS))).strip()
+
+    def _select_row(self, row: int) -> None:
+        item = self.list.topLevelItem(row)
+        self.list.setCurrentItem(item)
+        self.list.scrollToItem(item)
+
     def _refill(self) -> None:
-        row = self.list.currentRow()
+        row = self.current_row
         current = self.queue.items[row] if 0 <= row < len(self.queue.items) else None
         items = self.queue.update(self._result)
         self.list.blockSignals(True)
         self.list.clear()
+        rows = []
         for item in items[:MAX_ROWS]:
-            row_item = QListWidgetItem(_row_text(item))
+            row_item = QTreeWidgetItem(_row_cells(item))
+            for c in (0, 1, 3, 4):
+                row_item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight)
             if item.reviewed:
-                row_item.setForeground(Qt.GlobalColor.gray)
-            self.list.addItem(row_item)
+                for c in range(len(COLUMNS)):
+                    row_item.setForeground(c, Qt.GlobalColor.gray)
+            rows.append(row_item)
+        self.list.addTopLevelItems(rows)
         if current is not None:
             at = self.queue.index_of(current.frame, current.track_id)
             if at is not None and at < MAX_ROWS:
-                self.list.setCurrentRow(at)
+                self._select_row(at)
         self.list.blockSignals(False)
         shown = "" if len(items) <= MAX_ROWS else f" (first {MAX_ROWS} listed)"
         self.count.setText(f"{self.queue.left} of {len(items)} uncertain person-frames left "
@@ -123,16 +154,24 @@ class ReviewPanel(QWidget):
 
     # -- navigation --------------------------------------------------------------------------
 
+    def follow(self, frame: int, track_id: int | None) -> None:
+        """Highlight the item of the person shown (kept where it is not in the queue)."""
+        at = self.queue.index_of(frame, track_id) if track_id is not None else None
+        if at is not None and at < MAX_ROWS and at != self.current_row:
+            self.list.blockSignals(True)
+            self._select_row(at)
+            self.list.blockSignals(False)
+
     def activate(self, row: int) -> None:
         """Choose the item at ``row``."""
         if 0 <= row < min(len(self.queue.items), MAX_ROWS):
-            self.list.setCurrentRow(row)
+            self._select_row(row)
             item = self.queue.items[row]
             self.itemActivated.emit(item.frame, item.track_id, item.joint)
 
     def step(self, direction: int) -> bool:
         """Go to the next (``direction`` > 0) or previous item not yet reviewed; False if none."""
-        row = self.list.currentRow()
+        row = self.current_row
         start = row if row >= 0 else (-1 if direction > 0 else len(self.queue.items))
         found = self.queue.next_unreviewed(start, direction)
         if found is None or found >= MAX_ROWS:

@@ -79,6 +79,7 @@ class ReviewTools:
                 self.review.queue.set_thresholds(s.thresholds)
             self.review.set_result(s.result)
             self.tracks.set_result(s.result)
+        self.review.follow(s.frame, s.selection.track_id)
 
     def _go_to(self, frame: int, track: int, joint: int | None) -> None:
         s = self.window.session

@@ -13,7 +13,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF  # noqa: E402
+from PySide6.QtGui import QHelpEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
 from posetool.gui.colors import LEFT_RGB, RIGHT_RGB  # noqa: E402
@@ -69,6 +71,10 @@ def test_left_and_right_limbs_differ_hover_names_legend_toggles(make_window, tin
     tip = window.view.joint_tooltip(QPointF(*kp[L_WRIST]))
     assert tip.startswith("track 1: left_wrist") and "score 0.80" in tip
     assert window.view.joint_tooltip(QPointF(-50.0, -50.0)) == ""
+    at = window.view.mapFromScene(QPointF(*kp[L_WRIST]))  # the tooltip event shows it
+    help_event = QHelpEvent(QEvent.Type.ToolTip, at, window.view.viewport().mapToGlobal(at))
+    QApplication.sendEvent(window.view.viewport(), help_event)
+    assert QToolTip.isVisible() and QToolTip.text() == tip
     corner = (12, window.view.viewport().height() - 12)
     shot = lambda: window.view.viewport().grab().toImage().pixelColor(*corner).name()  # noqa: E731
     with_legend = shot()
@@ -110,17 +116,22 @@ def test_review_queue_keys_mark_and_save(make_window, tiny_video, qtbot):
     assert (s.frame, s.selection.track_id, s.selection.joint) == (7, 1, L_WRIST)
     _trigger(window, "mark_reviewed")  # marks it and moves on to frame 5
     assert s.result.frames[7].reviewed.tolist() == [True] and s.frame == 5
-    assert panel.count.text().startswith("3 of 4 ")
+    assert panel.count.text().startswith("3 of 4 ") and panel.row_text(0).startswith("✓ 7 1 ")
     _trigger(window, "review_prev")  # the reviewed one is skipped: nothing before
+    assert s.frame == 5
+    s.set_frame(3)
+    s.select(2)  # going there by hand highlights its row: the keys go on from it
+    assert panel.row_text(panel.current_row).startswith("3 2 ")
+    _trigger(window, "review_prev")
     assert s.frame == 5
     _trigger(window, "undo")
     assert not s.result.frames[7].reviewed.any() and panel.count.text().startswith("4 of 4")
     _trigger(window, "redo")
     panel.track_filter.setCurrentIndex(panel.track_filter.findData(2))
-    assert panel.list.count() == 1 and "track 2" in panel.list.item(0).text()
+    assert panel.list.topLevelItemCount() == 1 and panel.row_text(0) == "3 2 left_wrist 23.0 0.80"
     panel.track_filter.setCurrentIndex(0)
     panel.joint_filter.setCurrentIndex(panel.joint_filter.findData(0))  # nose: none uncertain
-    assert panel.list.count() == 0
+    assert panel.list.topLevelItemCount() == 0
     assert window.save()
     anns = json.loads(poses.read_text())["annotations"]
     assert [a["image_id"] for a in anns if a.get("reviewed")] == [7]
@@ -140,6 +151,7 @@ def test_interpolate_action_fills_between_keyframes(make_window, tiny_video):
     p = s.record.index_of_track(1)
     assert s.record.keypoints_xy[p, 0].tolist() == pytest.approx([30.0, 20.0])
     assert s.record.interpolated[p] and not s.record.human_edited[p]
+    assert "interpolated between keyframes" in window.panel.info.text()
     assert s.undo_text == "interpolate track 1 between frames 0 and 4"
     _trigger(window, "undo")
     assert not s.record.interpolated.any()
