@@ -134,17 +134,25 @@ class JournalContents:
             frames (the journal then starts with a snapshot).
         entries: the operations, in order (a torn last line left out).
         modified_s: when the last operation was written (file mtime, seconds since the epoch).
+        saved: how many leading entries the poses file already holds (a journal started after
+            a save begins with the history that was saved).
     """
 
     path: Path
     base: dict | None
     entries: tuple[JournalEntry, ...]
     modified_s: float
+    saved: int = 0
 
     @property
     def edit_count(self) -> int:
         """How many edits (``apply`` operations) it holds."""
         return sum(e.op == "apply" for e in self.entries)
+
+    @property
+    def unsaved_count(self) -> int:
+        """How many of its edits (``apply`` operations) the poses file lacks."""
+        return sum(e.op == "apply" for e in self.entries[self.saved :])
 
     @property
     def has_work(self) -> bool:
@@ -188,8 +196,10 @@ def read_journal(path: str | Path) -> JournalContents:
             raise JournalError(f"{path}: line {number}: {exc}") from None
         entries.append(_entry_from_line(data, f"{path}: line {number}"))
     base = header.get("base")
+    saved = header.get("saved", 0)
+    saved = saved if isinstance(saved, int) and 0 <= saved <= len(entries) else 0
     return JournalContents(path, base if isinstance(base, dict) else None, tuple(entries),
-                           path.stat().st_mtime)  # fmt: skip
+                           path.stat().st_mtime, saved)  # fmt: skip
 
 
 class EditJournal:
@@ -204,11 +214,12 @@ class EditJournal:
 
     @classmethod
     def create(cls, path: str | Path, base: dict | None,
-               entries: tuple[JournalEntry, ...] = ()) -> EditJournal:  # fmt: skip
+               entries: tuple[JournalEntry, ...] = (), saved: int = 0) -> EditJournal:  # fmt: skip
         """Start the journal ``path`` (atomically replacing any there) with a header naming
-        ``base`` and the given ``entries`` (a snapshot, or the operations of a recovery)."""
+        ``base`` and the given ``entries`` (a snapshot, or the session's history), of which
+        the first ``saved`` are already in ``base``."""
         path = Path(path)
-        header = {"posetool_journal": FORMAT_VERSION, "base": base,
+        header = {"posetool_journal": FORMAT_VERSION, "base": base, "saved": saved,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
