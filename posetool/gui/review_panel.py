@@ -1,5 +1,7 @@
 """The review panel: the person-frames the model was least sure of, worst first, with the count
 left to review and filters by track and joint (the ranking is :mod:`posetool.gui.review_queue`).
+The list is a view on a table model over the queue: only the rows on screen are drawn, so a
+video with 100k uncertain person-frames lists them all and an edit redraws one screenful.
 
 Click a row (or step with the window's next/previous review shortcuts) to go to that frame with
 the person and its worst joint selected.
@@ -7,14 +9,15 @@ the person and its worst joint selected.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QHeaderView,
     QLabel,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,11 +27,7 @@ from posetool.gui.review_queue import QueueFilter, ReviewItem, ReviewQueue
 from posetool.gui.uncertainty import UncertaintyThresholds
 from posetool.records import VideoResult
 
-__all__ = ["MAX_ROWS", "ReviewPanel"]
-
-#: Rows listed at most (the count covers them all); a long video can rank 100k person-frames.
-MAX_ROWS = 2000
-
+__all__ = ["ReviewModel", "ReviewPanel"]
 
 #: The list's columns; a row is :func:`_row_cells` of an item.
 COLUMNS = ("frame", "track", "worst joint", "spread px", "score")
@@ -38,6 +37,40 @@ def _row_cells(item: ReviewItem) -> list[str]:
     spread = "" if item.spread_px != item.spread_px else f"{item.spread_px:.1f}"
     return [f"{'✓ ' if item.reviewed else ''}{item.frame}", str(item.track_id),
             KEYPOINT_NAMES[item.joint], spread, f"{item.score:.2f}"]  # fmt: skip
+
+
+class ReviewModel(QAbstractTableModel):
+    """The queue's items as table rows (reviewed ones greyed)."""
+
+    def __init__(self, queue: ReviewQueue) -> None:
+        super().__init__()
+        self.queue = queue
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.queue.items)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+        item = self.queue.items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _row_cells(item)[index.column()]
+        if role == Qt.ItemDataRole.ForegroundRole and item.reviewed:
+            return QColor(Qt.GlobalColor.gray)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() != 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def refresh(self) -> None:
+        """The queue changed: every row may have."""
+        self.beginResetModel()
+        self.endResetModel()
 
 
 class ReviewPanel(QWidget):
@@ -54,12 +87,19 @@ class ReviewPanel(QWidget):
         self.joint_filter.addItem("all joints", None)
         for k, name in enumerate(KEYPOINT_NAMES):
             self.joint_filter.addItem(name, k)
-        self.list = QTreeWidget()
-        self.list.setRootIsDecorated(False)
-        self.list.setUniformRowHeights(True)
-        self.list.setHeaderLabels(list(COLUMNS))
-        self.list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.list.setMinimumWidth(400)
+        self.model = ReviewModel(self.queue)
+        self.list = QTableView()
+        self.list.setModel(self.model)
+        self.list.verticalHeader().hide()
+        self.list.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
+        self.list.setShowGrid(False)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        widths = (56, 44, 104, 70, 50)  # ResizeToContents would measure every row
+        for column, width in enumerate(widths):
+            self.list.setColumnWidth(column, width)
+        self.list.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.list.setMinimumWidth(sum(widths) + 24)  # + the scroll bar
         form = QFormLayout()
         form.addRow("Track", self.track_filter)
         form.addRow("Joint", self.joint_filter)
@@ -72,16 +112,15 @@ class ReviewPanel(QWidget):
         self._set_tracks([])
         self.track_filter.currentIndexChanged.connect(self._on_filter)
         self.joint_filter.currentIndexChanged.connect(self._on_filter)
-        self.list.itemClicked.connect(
-            lambda it, _col: self.activate(self.list.indexOfTopLevelItem(it))
-        )
+        self.list.clicked.connect(lambda index: self.activate(index.row()))
 
     # -- data --------------------------------------------------------------------------------
 
-    def set_result(self, result: VideoResult) -> None:
-        """Rank ``result`` again (only the frames an edit changed are measured)."""
+    def set_result(self, result: VideoResult, track_ids: list[int]) -> None:
+        """Rank ``result`` again (only the frames an edit changed are measured); its
+        ``track_ids`` (sorted) fill the track filter."""
         self._result = result
-        ids = [int(t) for t in result.track_ids()]
+        ids = list(track_ids)
         if ids != self._track_ids:
             self._set_tracks(ids)
         self._refill()
@@ -114,57 +153,41 @@ class ReviewPanel(QWidget):
     @property
     def current_row(self) -> int:
         """The chosen row, -1 for none."""
-        item = self.list.currentItem()
-        return self.list.indexOfTopLevelItem(item) if item is not None else -1
+        index = self.list.currentIndex()
+        return index.row() if index.isValid() else -1
 
     def row_text(self, row: int) -> str:
         """The text of ``row`` as shown, cells joined by spaces."""
-        item = self.list.topLevelItem(row)
-        return " ".join(item.text(c) for c in range(len(COLUMNS))).strip()
+        return " ".join(_row_cells(self.queue.items[row])).strip()
 
     def _select_row(self, row: int) -> None:
-        item = self.list.topLevelItem(row)
-        self.list.setCurrentItem(item)
-        self.list.scrollToItem(item)
+        index = self.model.index(row, 0)
+        self.list.setCurrentIndex(index)
+        self.list.scrollTo(index)
 
     def _refill(self) -> None:
         row = self.current_row
         current = self.queue.items[row] if 0 <= row < len(self.queue.items) else None
         items = self.queue.update(self._result)
-        self.list.blockSignals(True)
-        self.list.clear()
-        rows = []
-        for item in items[:MAX_ROWS]:
-            row_item = QTreeWidgetItem(_row_cells(item))
-            for c in (0, 1, 3, 4):
-                row_item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight)
-            if item.reviewed:
-                for c in range(len(COLUMNS)):
-                    row_item.setForeground(c, Qt.GlobalColor.gray)
-            rows.append(row_item)
-        self.list.addTopLevelItems(rows)
+        self.model.refresh()
         if current is not None:
             at = self.queue.index_of(current.frame, current.track_id)
-            if at is not None and at < MAX_ROWS:
+            if at is not None:
                 self._select_row(at)
-        self.list.blockSignals(False)
-        shown = "" if len(items) <= MAX_ROWS else f" (first {MAX_ROWS} listed)"
         self.count.setText(f"{self.queue.left} of {len(items)} uncertain person-frames left "
-                           f"to review{shown}")  # fmt: skip
+                           "to review")  # fmt: skip
 
     # -- navigation --------------------------------------------------------------------------
 
     def follow(self, frame: int, track_id: int | None) -> None:
         """Highlight the item of the person shown (kept where it is not in the queue)."""
         at = self.queue.index_of(frame, track_id) if track_id is not None else None
-        if at is not None and at < MAX_ROWS and at != self.current_row:
-            self.list.blockSignals(True)
+        if at is not None and at != self.current_row:
             self._select_row(at)
-            self.list.blockSignals(False)
 
     def activate(self, row: int) -> None:
         """Choose the item at ``row``."""
-        if 0 <= row < min(len(self.queue.items), MAX_ROWS):
+        if 0 <= row < len(self.queue.items):
             self._select_row(row)
             item = self.queue.items[row]
             self.itemActivated.emit(item.frame, item.track_id, item.joint)
@@ -174,7 +197,7 @@ class ReviewPanel(QWidget):
         row = self.current_row
         start = row if row >= 0 else (-1 if direction > 0 else len(self.queue.items))
         found = self.queue.next_unreviewed(start, direction)
-        if found is None or found >= MAX_ROWS:
+        if found is None:
             return False
         self.activate(found)
         return True

@@ -77,7 +77,7 @@ class ReviewTools:
         if what in ("data", "saved"):
             if self.review.queue.thresholds != s.thresholds:
                 self.review.queue.set_thresholds(s.thresholds)
-            self.review.set_result(s.result)
+            self.review.set_result(s.result, self.window.timeline.lanes.spans.ids)
             self.tracks.set_result(s.result)
         self.review.follow(s.frame, s.selection.track_id)
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from posetool.gui.track_events import DEFAULT_JUMP_RATIO, TrackEvent, track_events
+from posetool.gui.track_events import DEFAULT_JUMP_RATIO, TrackEvent, TrackEvents
 from posetool.records import VideoResult
 
 __all__ = ["TracksPanel"]
@@ -32,6 +32,7 @@ class TracksPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.events: list[TrackEvent] = []
+        self._finder = TrackEvents()
         self.jump_ratio = QDoubleSpinBox()
         self.jump_ratio.setRange(0.05, 10.0)
         self.jump_ratio.setSingleStep(0.1)
@@ -52,17 +53,31 @@ class TracksPanel(QWidget):
         layout.addWidget(swap)
         layout.addWidget(self.list, 1)
         self._result: VideoResult | None = None
-        self.jump_ratio.valueChanged.connect(lambda _v: self._refill())
+        self.jump_ratio.valueChanged.connect(self._on_ratio)
         self.list.itemClicked.connect(lambda it: self.activate(self.list.row(it)))
 
     def set_result(self, result: VideoResult) -> None:
+        """Follow ``result``; the events are found when the panel is shown (and then only
+        where an edit changed the frames)."""
         self._result = result
+        if self.isVisible():
+            self._refill()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._refill()
+
+    def _on_ratio(self, ratio: float) -> None:
+        self._finder = TrackEvents(ratio)
         self._refill()
 
     def _refill(self) -> None:
         if self._result is None:
             return
-        self.events = track_events(self._result, self.jump_ratio.value())
+        events = self._finder.update(self._result)
+        if events is self.events:
+            return
+        self.events = events
         row = self.list.currentRow()
         self.list.clear()
         self.list.addItems([e.describe() for e in self.events])
@@ -80,6 +95,7 @@ class TracksPanel(QWidget):
     def step(self, frame: int, direction: int) -> bool:
         """Go to the first event after ``frame`` (``direction`` > 0) or the last before it;
         events at ``frame`` are stepped through in list order. False if there is none."""
+        self._refill()  # the keys work with the panel hidden too
         row = self.list.currentRow()
         on_frame = 0 <= row < len(self.events) and self.events[row].frame == frame
         if direction > 0:

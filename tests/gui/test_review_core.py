@@ -16,7 +16,7 @@ from posetool.gui.edits import EditError
 from posetool.gui.journal import journal_path, read_journal
 from posetool.gui.review_queue import QueueFilter, ReviewQueue
 from posetool.gui.session import AnnotationSession
-from posetool.gui.track_events import track_events
+from posetool.gui.track_events import TrackEvents, track_events
 from posetool.gui.uncertainty import UncertaintyThresholds
 from posetool.posetrack_io import read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
@@ -263,10 +263,13 @@ def test_queue_measures_only_the_frames_an_edit_changed(monkeypatch):
     result = _uncertain()
     queue.update(result)
     calls = []
-    real = queue._frame_items
-    monkeypatch.setattr(queue, "_frame_items", lambda rec: calls.append(rec) or real(rec))
-    queue.update(edits.set_reviewed(result, 1, 2, True).apply(result))
-    assert [rec.frame_index for rec in calls] == [1]
+    real = queue._measure
+    monkeypatch.setattr(queue, "_measure", lambda recs: calls.append(list(recs)) or real(recs))
+    edited = edits.set_reviewed(result, 1, 2, True).apply(result)
+    items = queue.update(edited)
+    assert [[rec.frame_index for rec in recs] for recs in calls] == [[1]]
+    assert items == ReviewQueue().update(edited) and queue.left == 2  # as if ranked afresh
+    assert queue.index_of(1, 2) == 0 and queue.index_of(1, 1) is None
 
 
 # -- track events ----------------------------------------------------------------------------
@@ -282,3 +285,15 @@ def test_track_events_starts_ends_and_jumps():
     assert not [e for e in track_events(result, jump_ratio=5.0) if e.kind == "jump"]
     with pytest.raises(ValueError, match="jump_ratio"):
         track_events(result, 0.0)
+
+
+def test_track_events_follow_an_edit_from_the_frames_it_changed():
+    result = _result([[1, 2], [1, 2], [1, 2], [1, 2]])
+    finder = TrackEvents()
+    assert [e.kind for e in finder.update(result)] == ["start", "start", "end", "end"]
+    moved = edits.delete_person(result, 2, 2).apply(result)
+    events = finder.update(moved)
+    assert events == track_events(moved)
+    assert [(e.frame, e.track_id, e.kind) for e in events if e.track_id == 2] == [
+        (0, 2, "start"), (1, 2, "end"), (3, 2, "start"), (3, 2, "end")]  # fmt: skip
+    assert finder.update(moved) is events  # nothing changed: nothing looked at

@@ -128,10 +128,10 @@ def test_review_queue_keys_mark_and_save(make_window, tiny_video, qtbot):
     assert not s.result.frames[7].reviewed.any() and panel.count.text().startswith("4 of 4")
     _trigger(window, "redo")
     panel.track_filter.setCurrentIndex(panel.track_filter.findData(2))
-    assert panel.list.topLevelItemCount() == 1 and panel.row_text(0) == "3 2 left_wrist 23.0 0.80"
+    assert panel.model.rowCount() == 1 and panel.row_text(0) == "3 2 left_wrist 23.0 0.80"
     panel.track_filter.setCurrentIndex(0)
     panel.joint_filter.setCurrentIndex(panel.joint_filter.findData(0))  # nose: none uncertain
-    assert panel.list.topLevelItemCount() == 0
+    assert panel.model.rowCount() == 0
     assert window.save()
     anns = json.loads(poses.read_text())["annotations"]
     assert [a["image_id"] for a in anns if a.get("reviewed")] == [7]
@@ -165,6 +165,11 @@ def test_track_events_step_and_swap_ids_from_here(make_window, tiny_video):
     window = make_window()
     window.open_input(video, poses)
     s, tracks = window.session, window.tools.tracks
+    assert tracks.events == []  # found only when shown, or when its keys are used
+    _trigger(window, "event_next")
+    assert (s.frame, s.selection.track_id) == (5, 2)
+    s.set_frame(0)
+    window.tools.tabs.setCurrentWidget(tracks)
     assert [e.describe() for e in tracks.events][:3] == [
         "frame 0: track 1 starts", "frame 0: track 2 starts", "frame 5: track 2 ends"]  # fmt: skip
     _trigger(window, "event_next")
