@@ -309,10 +309,26 @@ def split_track(result: VideoResult, frame: int, track_id: int) -> tuple[FrameEd
     return _edit(result, f"split track {track_id} at frame {frame} -> {new_id}", after), new_id
 
 
+#: Limbs from the body outwards (left-side slots; each has its right mirror in FLIP_PAIRS).
+_LEFT_LIMBS = ((5, 7, 9), (11, 13, 15), (3,))
+
+
+def _limb_pairs(joint: int) -> tuple[tuple[int, int], ...]:
+    """The left/right pairs of the limb from ``joint`` outwards (shoulder: the whole arm;
+    elbow: elbow and wrist; wrist: the wrists; ear: the ears); none for a midline joint."""
+    mirror = dict(FLIP_PAIRS) | {b: a for a, b in FLIP_PAIRS}
+    left = joint if joint in dict(FLIP_PAIRS) else mirror.get(joint)
+    for limb in _LEFT_LIMBS:
+        if left in limb:
+            return tuple((k, mirror[k]) for k in limb[limb.index(left) :])
+    return ()
+
+
 def swap_left_right(result: VideoResult, frame: int, track_id: int,
                     joint: int | None = None) -> FrameEdit:  # fmt: skip
-    """Swap the left and right joints of ``track_id`` in ``frame``: the pair holding ``joint``
-    (e.g. both wrists), or every pair when ``joint`` is None. Positions, scores, spread and
+    """Swap the left and right joints of ``track_id`` in ``frame``: the limb from ``joint``
+    outwards (a wrist: both wrists; an elbow: elbows and wrists; a shoulder or hip: the whole
+    arm or leg), or every pair when ``joint`` is None. Positions, scores, spread and
     visibility move together.
 
     Raises:
@@ -321,10 +337,11 @@ def swap_left_right(result: VideoResult, frame: int, track_id: int,
     if joint is None:
         pairs, what = FLIP_PAIRS, "all left/right joints"
     else:
-        pairs = tuple(pair for pair in FLIP_PAIRS if joint in pair)
+        pairs = _limb_pairs(joint)
         if not pairs:
             raise EditError(f"{KEYPOINT_NAMES[joint]} has no left/right mirror")
-        what = KEYPOINT_NAMES[pairs[0][0]].removeprefix("left_") + " left/right"
+        names = [KEYPOINT_NAMES[a].removeprefix("left_") for a, _ in pairs]
+        what = "left/right " + "+".join(names)
     rec = result.frames[frame]
     p = _person(rec, track_id)
     cols = _columns(rec)

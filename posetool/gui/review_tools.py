@@ -41,7 +41,7 @@ class ReviewTools:
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         table = [
-            ("swap_lr_pair", "Swap left/right joint pair", "X", self.swap_pair),
+            ("swap_lr_pair", "Swap left/right limb (joint outwards)", "X", self.swap_pair),
             ("swap_lr_person", "Swap left/right (whole person)", "Shift+X", self.swap_person),
             ("interpolate", "Interpolate between keyframes", "I", self.interpolate),
             ("mark_reviewed", "Mark reviewed and go to next", "R", self.mark_reviewed),

@@ -92,11 +92,26 @@ def test_swap_left_right_pair_and_person_undoable(tmp_path):
     flipped = session.result.frames[0].keypoints_xy[0]
     assert flipped[L_KNEE].tolist() == old.keypoints_xy[0, L_KNEE + 1].tolist()
     assert flipped[0].tolist() == old.keypoints_xy[0, 0].tolist()  # the nose stays
+    session.undo()
+    hip = KEYPOINT_NAMES.index("left_hip")
+    session.apply(edits.swap_left_right(session.result, 0, 1, KEYPOINT_NAMES.index("right_elbow")))
+    arm = session.result.frames[0].keypoints_xy[0]
+    assert session.undo_text == "swap left/right elbow+wrist of track 1"
+    assert arm[L_WRIST].tolist() == old.keypoints_xy[0, R_WRIST].tolist()
+    assert arm[5].tolist() == old.keypoints_xy[0, 5].tolist()  # the shoulders stay
+    session.undo()
+    session.apply(edits.swap_left_right(session.result, 0, 1, hip))
+    assert session.undo_text == "swap left/right hip+knee+ankle of track 1"
+    assert (
+        session.result.frames[0].keypoints_xy[0, L_WRIST].tolist()
+        == old.keypoints_xy[0, L_WRIST].tolist()
+    )
     with pytest.raises(EditError, match="nose has no left/right mirror"):
         edits.swap_left_right(session.result, 0, 1, 0)
     # journaled: a crash now replays the swap
     contents = read_journal(journal_path(tmp_path / "clip.json"))
-    assert contents.edit_count == 2
+    ops = [e.op for e in contents.entries]  # the session was not on disk: a snapshot first
+    assert ops == ["snapshot", "apply", "undo", "apply", "undo", "apply", "undo", "apply"]
 
 
 def test_swap_tracks_from_a_frame_on():

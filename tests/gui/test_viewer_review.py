@@ -81,7 +81,9 @@ def test_left_and_right_limbs_differ_hover_names_legend_toggles(make_window, tin
     _trigger(window, "legend")
     assert not window.view.show_legend and shot() != with_legend
     rows = " ".join(text for _, text in window.help.rows)
-    assert "Swap left/right joint pair" in rows and "Interpolate between keyframes" in rows
+    assert (
+        "Swap left/right limb (joint outwards)" in rows and "Interpolate between keyframes" in rows
+    )
 
 
 def test_swap_left_right_actions_are_undoable(make_window, tiny_video):
