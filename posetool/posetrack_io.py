@@ -8,8 +8,9 @@ the frame-id rule ``T*10^10 + seq*10^4 + frame``; otherwise the image id is the 
 index. Annotation ids are ``image_id * 100 + person index`` (poseval's converter scheme) and
 file names ``images/<sequence>/<frame:06d>.jpg`` unless the record carries its own.
 
-Per-joint ensemble spread and the analyst's edit flags travel inside each annotation as the
-extra keys ``keypoint_spread_px`` and ``human_edited`` (poseval ignores unknown keys).
+Per-joint ensemble spread and the analyst's flags travel inside each annotation as the extra
+keys ``keypoint_spread_px``, ``human_edited``, ``reviewed`` and ``interpolated`` (a flag is
+written only when true; poseval ignores unknown keys).
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ __all__ = [
 
 SPREAD_KEY = "keypoint_spread_px"
 EDITED_KEY = "human_edited"
+REVIEWED_KEY = "reviewed"
+INTERPOLATED_KEY = "interpolated"
+#: Per-person bool columns of a record written as annotation keys (only when true).
+FLAG_KEYS: dict[str, str] = {
+    "human_edited": EDITED_KEY, "reviewed": REVIEWED_KEY, "interpolated": INTERPOLATED_KEY,
+}  # fmt: skip
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -89,8 +96,9 @@ def record_to_posetrack_frame(fr: FrameRecord, sequence: str) -> PoseTrackFrame:
         spread = fr.keypoint_spread_px[p]
         if np.any(np.isfinite(spread)):
             extra[SPREAD_KEY] = [None if not np.isfinite(s) else float(s) for s in spread]
-        if fr.human_edited[p]:
-            extra[EDITED_KEY] = True
+        for column, key in FLAG_KEYS.items():
+            if getattr(fr, column)[p]:
+                extra[key] = True
         extras.append(extra)
     return PoseTrackFrame(
         image_id=image_id,
@@ -180,9 +188,12 @@ def result_from_posetrack(
     for idx, fr in enumerate(video.frames):
         present = fr.present()
         spread = np.full((fr.num_persons, NUM_KEYPOINTS), np.nan, np.float32)
-        edited = np.zeros(fr.num_persons, bool)
+        flags = {column: np.zeros(fr.num_persons, bool) for column in FLAG_KEYS}
         for p, extra in enumerate(fr.person_extras):
-            spread[p], edited[p] = _extras(extra, f"image {fr.image_id}, person {p}", path)
+            where = f"image {fr.image_id}, person {p}"
+            spread[p], person_flags = _extras(extra, where, path)
+            for column, value in person_flags.items():
+                flags[column][p] = value
         scores = np.where(
             np.isnan(fr.keypoint_scores), present.astype(np.float64), fr.keypoint_scores
         )
@@ -199,7 +210,7 @@ def result_from_posetrack(
                 keypoint_spread_px=spread,
                 keypoint_visible=present,
                 head_boxes_xyxy=_xywh_to_xyxy(fr.head_boxes_xywh),
-                human_edited=edited,
+                **flags,
                 is_labeled=fr.is_labeled,
                 ignore_regions=fr.ignore_regions,
                 image_file=fr.file_name,
@@ -219,11 +230,12 @@ def result_from_posetrack(
     return VideoResult(meta, tuple(records))
 
 
-def _extras(extra: dict, where: str, path: str | Path) -> tuple[np.ndarray, bool]:
-    """An annotation's spread (17 numbers or nulls; NaN where null or absent) and edit flag.
+def _extras(extra: dict, where: str, path: str | Path) -> tuple[np.ndarray, dict[str, bool]]:
+    """An annotation's spread (17 numbers or nulls; NaN where null or absent) and its flags
+    (record column → value, False where absent; :data:`FLAG_KEYS`).
 
     Raises:
-        PoseTrackFormatError: Either key present with another type.
+        PoseTrackFormatError: A key present with another type.
     """
     spread = np.full(NUM_KEYPOINTS, np.nan, np.float32)
     raw = extra.get(SPREAD_KEY)
@@ -233,12 +245,15 @@ def _extras(extra: dict, where: str, path: str | Path) -> tuple[np.ndarray, bool
             raise PoseTrackFormatError(path, f"{where}: {SPREAD_KEY}",
                                        f"expected {NUM_KEYPOINTS} numbers or nulls")  # fmt: skip
         spread[:] = [np.nan if s is None else s for s in raw]
-    edited = extra.get(EDITED_KEY, False)
-    if not isinstance(edited, bool):
-        raise PoseTrackFormatError(
-            path, f"{where}: {EDITED_KEY}", f"expected true or false, got {edited!r:.40}"
-        )
-    return spread, edited
+    flags = {}
+    for column, key in FLAG_KEYS.items():
+        value = extra.get(key, False)
+        if not isinstance(value, bool):
+            raise PoseTrackFormatError(
+                path, f"{where}: {key}", f"expected true or false, got {value!r:.40}"
+            )
+        flags[column] = value
+    return spread, flags
 
 
 def _number_or_null(value: object) -> bool:

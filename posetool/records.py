@@ -50,6 +50,9 @@ class FrameRecord:
         keypoint_visible: (N, K) bool, whether the joint is present/labelled.
         head_boxes_xyxy: (N, 4) float32 head boxes (NaN where unknown).
         human_edited: (N,) bool, True where an analyst changed the person.
+        reviewed: (N,) bool, True where an analyst checked the person and found it right.
+        interpolated: (N,) bool, True where the pose was filled in between two keyframes
+            (frames an analyst edited) rather than estimated by the model.
         is_labeled: whether the frame carries labels (PoseTrack ``is_labeled``).
         ignore_regions: polygons, each an (P, 2) float32 array of image pixels.
         image_file: file name of the frame as written to PoseTrack JSON ("" if none).
@@ -70,6 +73,8 @@ class FrameRecord:
     keypoint_visible: np.ndarray | None = None
     head_boxes_xyxy: np.ndarray | None = None
     human_edited: np.ndarray | None = None
+    reviewed: np.ndarray | None = None
+    interpolated: np.ndarray | None = None
     is_labeled: bool = True
     ignore_regions: tuple[np.ndarray, ...] = ()
     image_file: str = ""
@@ -95,6 +100,8 @@ class FrameRecord:
             "keypoint_visible": (bool, (n, k), True),
             "head_boxes_xyxy": (np.float32, (n, 4), np.nan),
             "human_edited": (bool, (n,), False),
+            "reviewed": (bool, (n,), False),
+            "interpolated": (bool, (n,), False),
         }
         for name, (dtype, shape, fill) in defaults.items():
             value = getattr(self, name)
@@ -140,6 +147,8 @@ class FrameRecord:
             keypoint_visible=self.keypoint_visible[idx],
             head_boxes_xyxy=self.head_boxes_xyxy[idx],
             human_edited=self.human_edited[idx],
+            reviewed=self.reviewed[idx],
+            interpolated=self.interpolated[idx],
         )
 
     def index_of_track(self, track_id: int) -> int | None:

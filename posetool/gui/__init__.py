@@ -1,9 +1,10 @@
 """posetool viewer: a PySide6 desktop app to review, correct and export poses.
 
 This package is the only place in posetool that imports PySide6, and only in its widget
-modules: ``session``, ``edits``, ``journal``, ``pose_file``, ``uncertainty`` and
-``track_spans`` are Qt-free and hold all the logic, so they are tested without Qt. Importing
-this package itself does not import PySide6.
+modules: ``session``, ``edits``, ``journal``, ``pose_file``, ``uncertainty``, ``track_spans``,
+``colors``, ``interpolation``, ``review_queue`` and ``track_events`` are Qt-free and hold all
+the logic, so they are tested without Qt. Importing this package itself does not import
+PySide6.
 
 cv2 and PySide6 coexistence: the non-headless ``opencv-python`` wheel ships its own Qt
 plugins and, when ``cv2`` is imported, points ``QT_QPA_PLATFORM_PLUGIN_PATH`` (and

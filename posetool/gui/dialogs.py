@@ -28,7 +28,8 @@ def ask_unsaved(parent: QWidget) -> str:
 def recovery_question(contents: JournalContents, base_changed: bool) -> str:
     """The text offering to recover the edits of the journal ``contents``."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(contents.modified_s))
-    what = f"{contents.edit_count} edit(s)" if contents.edit_count else "a pipeline result"
+    count = contents.unsaved_count
+    what = f"{count} edit(s)" if count else "a pipeline result"
     text = (f"{what} made until {when} were not saved (the viewer did not close normally).\n"
             f"Recover them from {contents.path}?\n\n"
             "No keeps the journal aside, renamed, and opens the poses as saved.")  # fmt: skip

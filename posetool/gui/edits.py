@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from diffpose.keypoints import NUM_KEYPOINTS
+from diffpose.keypoints import FLIP_PAIRS, KEYPOINT_NAMES, NUM_KEYPOINTS
 from posetool.records import FrameRecord, VideoResult
 
 __all__ = [
@@ -29,7 +29,10 @@ __all__ = [
     "move_keypoint",
     "reassign_track",
     "set_visibility",
+    "set_reviewed",
     "split_track",
+    "swap_left_right",
+    "swap_tracks_from",
     "template_pose",
     "toggle_visibility",
 ]
@@ -96,8 +99,15 @@ def _person(record: FrameRecord, track_id: int) -> int:
 def _columns(record: FrameRecord) -> dict[str, np.ndarray]:
     """Writable copies of the per-person columns."""
     names = ("boxes_xyxy", "box_scores", "track_ids", "keypoints_xy", "keypoint_scores",
-             "keypoint_spread_px", "keypoint_visible", "head_boxes_xyxy", "human_edited")  # fmt: skip
+             "keypoint_spread_px", "keypoint_visible", "head_boxes_xyxy", "human_edited",
+             "reviewed", "interpolated")  # fmt: skip
     return {name: np.array(getattr(record, name)) for name in names}
+
+
+def _mark_edited(cols: dict[str, np.ndarray], p: int) -> None:
+    """Person ``p`` now holds the analyst's pose: edited, and no longer interpolated."""
+    cols["human_edited"][p] = True
+    cols["interpolated"][p] = False
 
 
 def move_keypoint(
@@ -111,7 +121,7 @@ def move_keypoint(
     cols["keypoint_visible"][p, joint] = True
     cols["keypoint_scores"][p, joint] = 1.0
     cols["keypoint_spread_px"][p, joint] = 0.0
-    cols["human_edited"][p] = True
+    _mark_edited(cols, p)
     return _edit(result, f"move joint {joint} of track {track_id}", {frame: replace(rec, **cols)})
 
 
@@ -123,7 +133,7 @@ def set_visibility(
     p = _person(rec, track_id)
     cols = _columns(rec)
     cols["keypoint_visible"][p, joint] = visible
-    cols["human_edited"][p] = True
+    _mark_edited(cols, p)
     word = "show" if visible else "hide"
     return _edit(result, f"{word} joint {joint} of track {track_id}", {frame: replace(rec, **cols)})
 
@@ -193,6 +203,7 @@ def add_person(
         "keypoint_spread_px": np.zeros(NUM_KEYPOINTS, np.float32),
         "keypoint_visible": np.zeros(NUM_KEYPOINTS, bool),
         "head_boxes_xyxy": np.full(4, np.nan, np.float32), "human_edited": np.bool_(True),
+        "reviewed": np.bool_(False), "interpolated": np.bool_(False),
     }  # fmt: skip
     return _edit(result, f"add track {tid}", {frame: _append_person(rec, person)}), tid
 
@@ -213,14 +224,15 @@ def copy_previous_pose(result: VideoResult, frame: int, track_id: int) -> FrameE
     src = _columns(prev)
     if p is None:
         person = {name: value[q] for name, value in src.items()}
-        person["human_edited"] = np.bool_(True)
+        person.update(human_edited=np.bool_(True), reviewed=np.bool_(False),
+                      interpolated=np.bool_(False))  # fmt: skip
         new = _append_person(rec, person)
     else:
         cols = _columns(rec)
         for name in ("keypoints_xy", "keypoint_scores", "keypoint_spread_px",
                      "keypoint_visible", "boxes_xyxy", "head_boxes_xyxy"):  # fmt: skip
             cols[name][p] = src[name][q]
-        cols["human_edited"][p] = True
+        _mark_edited(cols, p)
         new = replace(rec, **cols)
     return _edit(result, f"copy previous pose of track {track_id}", {frame: new})
 
@@ -295,3 +307,79 @@ def split_track(result: VideoResult, frame: int, track_id: int) -> tuple[FrameEd
         if new is not None:
             after[fr.frame_index] = new
     return _edit(result, f"split track {track_id} at frame {frame} -> {new_id}", after), new_id
+
+
+#: Limbs from the body outwards (left-side slots; each has its right mirror in FLIP_PAIRS).
+_LEFT_LIMBS = ((5, 7, 9), (11, 13, 15), (3,))
+
+
+def _limb_pairs(joint: int) -> tuple[tuple[int, int], ...]:
+    """The left/right pairs of the limb from ``joint`` outwards (shoulder: the whole arm;
+    elbow: elbow and wrist; wrist: the wrists; ear: the ears); none for a midline joint."""
+    mirror = dict(FLIP_PAIRS) | {b: a for a, b in FLIP_PAIRS}
+    left = joint if joint in dict(FLIP_PAIRS) else mirror.get(joint)
+    for limb in _LEFT_LIMBS:
+        if left in limb:
+            return tuple((k, mirror[k]) for k in limb[limb.index(left) :])
+    return ()
+
+
+def swap_left_right(result: VideoResult, frame: int, track_id: int,
+                    joint: int | None = None) -> FrameEdit:  # fmt: skip
+    """Swap the left and right joints of ``track_id`` in ``frame``: the limb from ``joint``
+    outwards (a wrist: both wrists; an elbow: elbows and wrists; a shoulder or hip: the whole
+    arm or leg), or every pair when ``joint`` is None. Positions, scores, spread and
+    visibility move together.
+
+    Raises:
+        EditError: ``joint`` has no left/right mirror (nose, head, neck).
+    """
+    if joint is None:
+        pairs, what = FLIP_PAIRS, "all left/right joints"
+    else:
+        pairs = _limb_pairs(joint)
+        if not pairs:
+            raise EditError(f"{KEYPOINT_NAMES[joint]} has no left/right mirror")
+        names = [KEYPOINT_NAMES[a].removeprefix("left_") for a, _ in pairs]
+        what = "left/right " + "+".join(names)
+    rec = result.frames[frame]
+    p = _person(rec, track_id)
+    cols = _columns(rec)
+    order = np.arange(NUM_KEYPOINTS)
+    for a, b in pairs:
+        order[a], order[b] = b, a
+    for name in ("keypoints_xy", "keypoint_scores", "keypoint_spread_px", "keypoint_visible"):
+        cols[name][p] = cols[name][p][order]
+    _mark_edited(cols, p)
+    return _edit(result, f"swap {what} of track {track_id}", {frame: replace(rec, **cols)})
+
+
+def swap_tracks_from(result: VideoResult, frame: int, track_a: int, track_b: int) -> FrameEdit:
+    """Exchange the ids ``track_a`` and ``track_b`` in ``frame`` and every frame after it: the
+    fix of an identity switch at ``frame``.
+
+    Raises:
+        EditError: the ids are equal, or neither is in ``frame`` or after it.
+    """
+    if track_a == track_b:
+        raise EditError(f"cannot swap track {track_a} with itself")
+    after = {}
+    for fr in result.frames[frame:]:
+        new = _renamed(fr, {track_a: track_b, track_b: track_a})
+        if new is not None:
+            after[fr.frame_index] = new
+    if not after:
+        raise EditError(f"neither track {track_a} nor {track_b} is in frame {frame} or later")
+    return _edit(result, f"swap tracks {track_a} and {track_b} from frame {frame}", after)
+
+
+def set_reviewed(result: VideoResult, frame: int, track_id: int, reviewed: bool) -> FrameEdit:
+    """Mark the person ``track_id`` of ``frame`` as checked by the analyst (or not). The pose
+    is unchanged, so the person does not become ``human_edited``."""
+    rec = result.frames[frame]
+    p = _person(rec, track_id)
+    cols = _columns(rec)
+    cols["reviewed"][p] = reviewed
+    word = "reviewed" if reviewed else "not reviewed"
+    return _edit(result, f"mark track {track_id} {word} in frame {frame}",
+                 {frame: replace(rec, **cols)})  # fmt: skip

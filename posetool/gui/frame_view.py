@@ -1,5 +1,7 @@
 """The frame view: the decoded image with the pose overlay; zoom (wheel), pan (drag on empty
 space or middle button), click to select, drag a joint to move it, draw a box to add one.
+Hovering a joint names it in a tooltip; a legend of the overlay's colours sits in the
+bottom-left corner (``show_legend``).
 
 The view only forwards input as signals; the main window turns them into session edits.
 """
@@ -7,14 +9,40 @@ The view only forwards input as signals; the main window turns them into session
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QToolTip,
+    QWidget,
+)
 
-from posetool.gui.overlay import PoseOverlay
+from diffpose.keypoints import KEYPOINT_NAMES
+from posetool.gui.colors import LEFT_RGB, RIGHT_RGB
+from posetool.gui.overlay import UNCERTAIN_RGB, PoseOverlay
 from posetool.records import FrameRecord
 
-__all__ = ["FrameView"]
+__all__ = ["LEGEND_ROWS", "FrameView"]
+
+#: The legend: (colour, kind, text); kind "line" or "ring".
+LEGEND_ROWS: tuple[tuple[tuple[int, int, int], str, str], ...] = (
+    (LEFT_RGB, "line", "left limbs"),
+    (RIGHT_RGB, "line", "right limbs"),
+    ((235, 235, 235), "line", "box, id, midline: person colour"),
+    (UNCERTAIN_RGB, "ring", "uncertain joint"),
+    ((235, 235, 235), "text", "✎ edited  ✓ reviewed  ≈ interpolated"),
+)
 
 PICK_RADIUS_PX = 12.0
 
@@ -49,6 +77,8 @@ class FrameView(QGraphicsView):
         self._box_from: QPointF | None = None
         self._user_zoomed = False
         self.add_box_mode = False
+        self.show_legend = True
+        self.setMouseTracking(True)  # hover names the joint under the pointer
 
     # -- content -----------------------------------------------------------------------------
 
@@ -93,6 +123,63 @@ class FrameView(QGraphicsView):
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         self.zoom(1.2 ** (event.angleDelta().y() / 120.0))
+
+    # -- hover and legend --------------------------------------------------------------------
+
+    def joint_tooltip(self, scene_pos: QPointF) -> str:
+        """What the tooltip says at ``scene_pos``: the track and name of the joint there,
+        with its score and spread ("" when no joint is there)."""
+        hit = self.pick_joint(scene_pos)
+        if hit is None:
+            return ""
+        tid, k = hit
+        p = self._record.index_of_track(tid)
+        spread = float(self._record.keypoint_spread_px[p, k])
+        spread_text = "" if spread != spread else f", spread {spread:.1f} px"
+        state = "" if self._record.keypoint_visible[p, k] else " (hidden)"
+        return (f"track {tid}: {KEYPOINT_NAMES[k]}{state}\n"
+                f"score {self._record.keypoint_scores[p, k]:.2f}{spread_text}")  # fmt: skip
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """A tooltip names the joint under the pointer (the scene's own would hide it)."""
+        if event.type() == QEvent.Type.ToolTip:
+            tip = self.joint_tooltip(self.mapToScene(event.pos()))
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
+        if not self.show_legend:
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        font = QFont()
+        font.setPixelSize(12)
+        painter.setFont(font)
+        line = 17
+        metrics = painter.fontMetrics()
+        width = max(metrics.horizontalAdvance(text) + (6 if kind == "text" else 28)
+                    for _, kind, text in LEGEND_ROWS) + 16  # fmt: skip
+        top = self.viewport().height() - line * len(LEGEND_ROWS) - 14
+        painter.fillRect(QRectF(8, top, width, line * len(LEGEND_ROWS) + 8), QColor(0, 0, 0, 170))
+        for i, (rgb, kind, text) in enumerate(LEGEND_ROWS):
+            y = top + 4 + i * line + line / 2
+            pen = QPen(QColor(*rgb), 3.0 if kind == "line" else 2.0)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            if kind == "line":
+                painter.drawLine(QPointF(14, y), QPointF(30, y))
+            elif kind == "ring":
+                painter.drawEllipse(QPointF(22, y), 5, 5)
+            painter.setPen(QColor(235, 235, 235))
+            x = 14 if kind == "text" else 36
+            painter.drawText(QRectF(x, y - line / 2, width, line),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)  # fmt: skip
+        painter.restore()
 
     # -- picking -----------------------------------------------------------------------------
 

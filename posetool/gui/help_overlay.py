@@ -27,14 +27,20 @@ class HelpOverlay(QWidget):
         self.raise_()
         self.setFocus()
 
+    def columns(self) -> int:
+        """Side-by-side columns of rows: two when one would not fit the height."""
+        return 1 if 22 * (len(self.rows) + 2) <= self.height() else 2
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0, 190))
         font = QFont()
         font.setPixelSize(15)
         painter.setFont(font)
-        line = 24
-        width, height = 560, line * (len(self.rows) + 2)
+        line, column = 22, 520
+        columns = self.columns()
+        per_column = -(-len(self.rows) // columns)
+        width, height = column * columns, line * (per_column + 2)
         box = QRect((self.width() - width) // 2, max((self.height() - height) // 2, 0),
                     width, height)  # fmt: skip
         painter.fillRect(box, QColor(35, 35, 40, 235))
@@ -42,11 +48,12 @@ class HelpOverlay(QWidget):
         title = QRect(box.left(), box.top() + 4, width, line)
         painter.drawText(title, Qt.AlignmentFlag.AlignCenter, "Keyboard shortcuts")
         for i, (keys, text) in enumerate(self.rows):
-            y = box.top() + line * (i + 1) + 10
+            x = box.left() + column * (i // per_column)
+            y = box.top() + line * (i % per_column + 1) + 10
             painter.setPen(QColor(255, 210, 90))
-            painter.drawText(QRect(box.left() + 20, y, 190, line), Qt.AlignmentFlag.AlignLeft, keys)
+            painter.drawText(QRect(x + 20, y, 170, line), Qt.AlignmentFlag.AlignLeft, keys)
             painter.setPen(QColor(235, 235, 235))
-            painter.drawText(QRect(box.left() + 220, y, width - 240, line),
+            painter.drawText(QRect(x + 200, y, column - 210, line),
                              Qt.AlignmentFlag.AlignLeft, text)  # fmt: skip
         painter.end()
 

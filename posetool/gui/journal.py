@@ -52,7 +52,10 @@ _COLUMNS = {
     "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)), "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),
     "keypoint_spread_px": ("<f4", (NUM_KEYPOINTS,)), "keypoint_visible": ("|b1", (NUM_KEYPOINTS,)),
     "head_boxes_xyxy": ("<f4", (4,)), "human_edited": ("|b1", ()),
+    "reviewed": ("|b1", ()), "interpolated": ("|b1", ()),
 }  # fmt: skip
+#: Columns a journal of an older viewer lacks; they start as the record's default.
+_OPTIONAL_COLUMNS = ("reviewed", "interpolated")
 OPS = ("snapshot", "apply", "undo", "redo")
 
 
@@ -94,8 +97,10 @@ def _record_to_json(rec: FrameRecord) -> dict:
 
 def _record_from_json(data: dict) -> FrameRecord:
     n = int(data["persons"])
-    columns = {name: np.frombuffer(b64decode(data["columns"][name]) if n else b"", dtype)
-               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()}  # fmt: skip
+    stored = data["columns"]
+    columns = {name: np.frombuffer(b64decode(stored[name]) if n else b"", dtype)
+               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()
+               if not n or name in stored or name not in _OPTIONAL_COLUMNS}  # fmt: skip
     return FrameRecord(frame_index=data["frame_index"], timestamp_s=data["timestamp_s"],
                        is_labeled=data["is_labeled"], image_file=data["image_file"],
                        ignore_regions=tuple(np.asarray(p) for p in data["ignore_regions"]),
@@ -129,17 +134,25 @@ class JournalContents:
             frames (the journal then starts with a snapshot).
         entries: the operations, in order (a torn last line left out).
         modified_s: when the last operation was written (file mtime, seconds since the epoch).
+        saved: how many leading entries the poses file already holds (a journal started after
+            a save begins with the history that was saved).
     """
 
     path: Path
     base: dict | None
     entries: tuple[JournalEntry, ...]
     modified_s: float
+    saved: int = 0
 
     @property
     def edit_count(self) -> int:
         """How many edits (``apply`` operations) it holds."""
         return sum(e.op == "apply" for e in self.entries)
+
+    @property
+    def unsaved_count(self) -> int:
+        """How many of its edits (``apply`` operations) the poses file lacks."""
+        return sum(e.op == "apply" for e in self.entries[self.saved :])
 
     @property
     def has_work(self) -> bool:
@@ -183,8 +196,10 @@ def read_journal(path: str | Path) -> JournalContents:
             raise JournalError(f"{path}: line {number}: {exc}") from None
         entries.append(_entry_from_line(data, f"{path}: line {number}"))
     base = header.get("base")
+    saved = header.get("saved", 0)
+    saved = saved if isinstance(saved, int) and 0 <= saved <= len(entries) else 0
     return JournalContents(path, base if isinstance(base, dict) else None, tuple(entries),
-                           path.stat().st_mtime)  # fmt: skip
+                           path.stat().st_mtime, saved)  # fmt: skip
 
 
 class EditJournal:
@@ -199,11 +214,12 @@ class EditJournal:
 
     @classmethod
     def create(cls, path: str | Path, base: dict | None,
-               entries: tuple[JournalEntry, ...] = ()) -> EditJournal:  # fmt: skip
+               entries: tuple[JournalEntry, ...] = (), saved: int = 0) -> EditJournal:  # fmt: skip
         """Start the journal ``path`` (atomically replacing any there) with a header naming
-        ``base`` and the given ``entries`` (a snapshot, or the operations of a recovery)."""
+        ``base`` and the given ``entries`` (a snapshot, or the session's history), of which
+        the first ``saved`` are already in ``base``."""
         path = Path(path)
-        header = {"posetool_journal": FORMAT_VERSION, "base": base,
+        header = {"posetool_journal": FORMAT_VERSION, "base": base, "saved": saved,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

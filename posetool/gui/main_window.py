@@ -31,6 +31,7 @@ from posetool.gui.file_actions import FileActions
 from posetool.gui.frame_view import FrameView
 from posetool.gui.help_overlay import HelpOverlay
 from posetool.gui.pipeline_worker import PipelineRunner, RunFn, resolve_run_fn, run_with_progress
+from posetool.gui.review_tools import ReviewTools
 from posetool.gui.session import AnnotationSession, UncertaintyThresholds, align_result
 from posetool.gui.side_panel import SidePanel
 from posetool.gui.timeline import Timeline
@@ -71,8 +72,10 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline()
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
+        self.tools = ReviewTools(self)
         edit_names = ("toggle_visible", "delete_person", "add_person", "copy_previous",
-                      "split_track", "next_uncertain", "undo", "redo")  # fmt: skip
+                      "split_track", "swap_lr_pair", "interpolate", "mark_reviewed",
+                      "next_uncertain", "undo", "redo")  # fmt: skip
         self.panel = SidePanel([self.actions_by_name[n] for n in edit_names])
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -228,6 +231,7 @@ class MainWindow(QMainWindow):
             self.timeline.lanes.set_data(s.result)
             self._refresh_title()
             self._refresh_notice()
+        self.tools.on_session(what)
         sel = s.selection
         self.view.set_poses(s.record, s.uncertain_mask(), (sel.track_id, sel.joint))
         self.timeline.set_frame(s.frame, s.frame_count, s.record.timestamp_s)
@@ -290,7 +294,7 @@ class MainWindow(QMainWindow):
 
     # -- edits -------------------------------------------------------------------------------
 
-    def _edit(self, make: Callable[[AnnotationSession], edits.FrameEdit | None]) -> None:
+    def apply_edit(self, make: Callable[[AnnotationSession], edits.FrameEdit | None]) -> None:
         """Build an edit from the session and apply it; edit errors go to the status bar."""
         if self.session is None:
             return
@@ -303,14 +307,14 @@ class MainWindow(QMainWindow):
             self.session.apply(edit)
             self.statusBar().showMessage(edit.description, 3000)
 
-    def _selected(self, need_joint: bool = False) -> tuple[int, int | None]:
+    def require_selection(self, need_joint: bool = False) -> tuple[int, int | None]:
         sel = self.session.selection
         if sel.track_id is None or (need_joint and sel.joint is None):
             raise edits.EditError("select a " + ("joint" if need_joint else "person") + " first")
         return sel.track_id, sel.joint
 
     def _on_keypoint_moved(self, track: int, joint: int, x: float, y: float) -> None:
-        self._edit(lambda s: edits.move_keypoint(s.result, s.frame, track, joint, (x, y)))
+        self.apply_edit(lambda s: edits.move_keypoint(s.result, s.frame, track, joint, (x, y)))
 
     def _on_person_clicked(self, track: int) -> None:
         if self.session is not None:
@@ -326,7 +330,7 @@ class MainWindow(QMainWindow):
             added.append(tid)
             return edit
 
-        self._edit(make)
+        self.apply_edit(make)
         if added:
             self.session.select(added[0])
 
@@ -336,24 +340,36 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Drag a box around the new person", 5000)
 
     def toggle_visibility(self) -> None:
-        self._edit(lambda s: edits.toggle_visibility(s.result, s.frame, *self._selected(True)))
+        self.apply_edit(
+            lambda s: edits.toggle_visibility(s.result, s.frame, *self.require_selection(True))
+        )
 
     def delete_person(self) -> None:
-        self._edit(lambda s: edits.delete_person(s.result, s.frame, self._selected()[0]))
+        self.apply_edit(
+            lambda s: edits.delete_person(s.result, s.frame, self.require_selection()[0])
+        )
 
     def copy_previous(self) -> None:
-        self._edit(lambda s: edits.copy_previous_pose(s.result, s.frame, self._selected()[0]))
+        self.apply_edit(
+            lambda s: edits.copy_previous_pose(s.result, s.frame, self.require_selection()[0])
+        )
 
     def split_track(self) -> None:
-        self._edit(lambda s: edits.split_track(s.result, s.frame, self._selected()[0])[0])
+        self.apply_edit(
+            lambda s: edits.split_track(s.result, s.frame, self.require_selection()[0])[0]
+        )
 
     def reassign_selected(self, new_id: int) -> None:
-        self._edit(lambda s: edits.reassign_track(s.result, s.frame, self._selected()[0], new_id))
+        self.apply_edit(
+            lambda s: edits.reassign_track(s.result, s.frame, self.require_selection()[0], new_id)
+        )
         if self.session is not None and self.session.record.index_of_track(new_id) is not None:
             self.session.select(new_id)
 
     def merge_into_selected(self, other_id: int) -> None:
-        self._edit(lambda s: edits.merge_tracks(s.result, self._selected()[0], other_id))
+        self.apply_edit(
+            lambda s: edits.merge_tracks(s.result, self.require_selection()[0], other_id)
+        )
 
     def _history(self, which: str) -> None:
         if self.session is not None:

@@ -1,5 +1,8 @@
 """The pose overlay drawn over a frame: boxes, track ids, skeletons, joint confidence, and
-uncertain joints ringed in red.
+uncertain joints ringed in red. Left limbs and joints are drawn in a warm tint and right ones
+in a cool tint (:mod:`posetool.gui.colors`), the same for every person; the box, id tag and
+midline keep the person's colour. The id tag carries the analyst's marks: ✎ edited,
+✓ reviewed, ≈ interpolated.
 
 One QGraphicsItem paints the whole frame's persons (11 persons x 17 joints is a few hundred
 primitives; one item keeps a redraw to a single paint call). Sizes are in screen pixels
@@ -14,10 +17,10 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from diffpose.keypoints import SKELETON
-from posetool.gui.colors import track_rgb
+from posetool.gui.colors import joint_side, limb_side, side_rgb, track_rgb
 from posetool.records import FrameRecord
 
-__all__ = ["PoseOverlay", "joint_radius_px"]
+__all__ = ["PoseOverlay", "joint_radius_px", "person_marks"]
 
 UNCERTAIN_RGB = (255, 40, 40)
 HIDDEN_RGB = (200, 200, 200)
@@ -26,6 +29,13 @@ HIDDEN_RGB = (200, 200, 200)
 def joint_radius_px(score: float) -> float:
     """Screen radius of a joint: 2.5 px at score 0 up to 6 px at score 1."""
     return 2.5 + 3.5 * float(np.clip(score, 0.0, 1.0))
+
+
+def person_marks(record: FrameRecord, p: int) -> str:
+    """The analyst's marks of person ``p`` for its id tag: " ✎" edited, " ✓" reviewed,
+    " ≈" interpolated."""
+    marks = ((record.human_edited, "✎"), (record.reviewed, "✓"), (record.interpolated, "≈"))
+    return "".join(f" {sign}" for column, sign in marks if column[p])
 
 
 def _color(rgb: tuple[int, int, int], alpha: int = 255) -> QColor:
@@ -110,19 +120,19 @@ class PoseOverlay(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(x1, y1, x2 - x1, y2 - y1))
-        self._paint_label(painter, QPointF(x1, y1), f"{tid}{' ✎' if rec.human_edited[p] else ''}",
-                          rgb, scale)  # fmt: skip
-        line = QPen(_color(rgb, 230), 3.0 if selected else 2.0)
-        line.setCosmetic(True)
-        painter.setPen(line)
+        self._paint_label(painter, QPointF(x1, y1), f"{tid}{person_marks(rec, p)}", rgb, scale)
         for a, b in SKELETON:
             if visible[a] and visible[b]:
+                line = QPen(_color(side_rgb(limb_side(a, b), rgb), 230), 3.0 if selected else 2.0)
+                line.setCosmetic(True)
+                painter.setPen(line)
                 painter.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
         uncertain = self._uncertain[p] if p < len(self._uncertain) else np.zeros(17, bool)
         for k in range(len(pts)):
             if visible[k]:
-                self._paint_joint(painter, pts[k], float(rec.keypoint_scores[p, k]), rgb,
-                                  bool(uncertain[k]), selected and self._selected[1] == k, scale)  # fmt: skip
+                self._paint_joint(painter, pts[k], float(rec.keypoint_scores[p, k]),
+                                  side_rgb(joint_side(k), rgb), bool(uncertain[k]),
+                                  selected and self._selected[1] == k, scale)  # fmt: skip
             elif selected:  # hidden joints of the selected person can be dragged into place
                 self._paint_hidden(painter, pts[k], scale)
 

@@ -40,7 +40,7 @@ from diffpose.posetrack_format import (
 )
 from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 from posetool.posetrack_io import (
-    EDITED_KEY,
+    FLAG_KEYS,
     SPREAD_KEY,
     atomic_write_text,
     result_from_posetrack,
@@ -226,7 +226,8 @@ def _merge_frame(gen: PoseTrackFrame, src: PoseTrackFrame, cur: FrameRecord,
         if cur.box_scores[p] == old.box_scores[q]:
             person_scores[p] = src.person_scores[q]
         ann_ids[p] = src.annotation_ids[q]
-        extra = {k: v for k, v in src.person_extras[q].items() if k not in (SPREAD_KEY, EDITED_KEY)}
+        ours = (SPREAD_KEY, *FLAG_KEYS.values())  # written afresh from the record
+        extra = {k: v for k, v in src.person_extras[q].items() if k not in ours}
         if cur.track_ids[p] != old.track_ids[q]:
             extra.pop("person_id", None)  # PoseTrack21's identity follows the new track id
         extras[p] = {**extra, **extras[p]}

@@ -159,7 +159,7 @@ class AnnotationSession:
 
     def recover(self, contents: JournalContents) -> int:
         """Replay the journal ``contents`` (see :meth:`find_journal`), undo history included;
-        the journal then goes on from there. Returns how many edits it held.
+        the journal then goes on from there. Returns how many edits the file lacked.
 
         Raises:
             JournalError: an operation cannot be replayed (the session is left unchanged).
@@ -175,7 +175,7 @@ class AnnotationSession:
         self._close_journal()
         self._sync_journal()  # rewritten from what was replayed: a torn tail is gone
         self._changed()
-        return contents.edit_count
+        return contents.unsaved_count
 
     def set_journal_aside(self, contents: JournalContents, why: str = "declined") -> Path:
         """Rename the journal out of the way (kept, never deleted); returns its new path."""
@@ -310,6 +310,13 @@ class AnnotationSession:
         entries += [_entry(e) for e in self._undo] + [_entry(e) for e in reversed(self._redo)]
         return entries + [JournalEntry("undo")] * len(self._redo)
 
+    def _saved_entries(self) -> int:
+        """How many leading entries of :meth:`_history_entries` the file on disk holds: the
+        edits up to the last save (the snapshot, when there is one, is not on disk)."""
+        applied = self._undo + self._redo[::-1]
+        at = next((i for i, e in enumerate(applied) if e is self._saved_top), None)
+        return 0 if at is None or self._snapshot else at + 1
+
     def _log(self, entry: JournalEntry | None) -> None:
         """Put ``entry`` in the journal, starting it (from the whole history) if there is none.
 
@@ -322,7 +329,8 @@ class AnnotationSession:
         try:
             if self._journal is None:
                 self._journal = EditJournal.create(journal_io.journal_path(self.json_path),
-                                                   self._base, tuple(self._history_entries()))  # fmt: skip
+                                                   self._base, tuple(self._history_entries()),
+                                                   self._saved_entries())  # fmt: skip
             elif entry is not None:
                 self._journal.append(entry)
         except OSError as exc:

@@ -103,8 +103,10 @@ class SidePanel(QWidget):
         if p is None:
             self.info.setText(f"Track {tid} (not in this frame)")
             return
+        origin = ("edited by analyst" if rec.human_edited[p] else
+                  "interpolated between keyframes" if rec.interpolated[p] else "model output")  # fmt: skip
         lines = [f"Track {tid}  box score {rec.box_scores[p]:.2f}",
-                 "edited by analyst" if rec.human_edited[p] else "model output"]  # fmt: skip
+                 origin + (", reviewed" if rec.reviewed[p] else "")]  # fmt: skip
         if joint is not None:
             spread = rec.keypoint_spread_px[p, joint]
             spread_text = "n/a" if spread != spread else f"{spread:.1f} px"

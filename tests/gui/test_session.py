@@ -278,3 +278,21 @@ def test_session_model_does_not_import_qt():
         "import sys, posetool.gui.session, posetool.gui.edits; sys.exit('PySide6' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_journal_after_a_save_counts_only_the_edits_the_file_lacks(tmp_path):
+    json_path = tmp_path / "clip.json"
+    result = _result([[1, 2], [1, 2]])
+    write_posetrack(result, json_path)
+    first = AnnotationSession.open(result.meta, json_path)
+    for x in (10.0, 20.0, 30.0):
+        first.apply(edits.move_keypoint(first.result, 0, 1, 3, (x, 5.0)))
+    first.save()
+    first.apply(edits.move_keypoint(first.result, 1, 2, 4, (40.0, 6.0)))
+    del first  # killed after one more edit
+    again = AnnotationSession.open(result.meta, json_path)
+    contents = again.find_journal()
+    assert contents.edit_count == 4 and contents.unsaved_count == 1  # the history rides along
+    assert again.recover(contents) == 1
+    assert again.result.frames[1].keypoints_xy[1, 4].tolist() == [40.0, 6.0]
+    assert again.undo_text == "move joint 4 of track 2"  # the undo history is back too
