@@ -10,6 +10,7 @@ import click
 
 from diffpose.precision import PRECISIONS
 from posetool import __version__
+from posetool.cli_smoothing import smoothing_from_options, smoothing_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -368,7 +369,9 @@ def _run_on_ray(paths: list[Path], out_dir: Path, config, resume: bool, address:
               help="Overlay video to write (.mp4).")  # fmt: skip
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Joints scoring below this are not drawn.")  # fmt: skip
-def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -> None:
+@smoothing_options
+def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
+                   **smooth_opts) -> None:  # fmt: skip
     """Draw the boxes, track ids and skeletons of POSES (PoseTrack JSON) over VIDEO."""
     from posetool.posetrack_io import read_posetrack
     from posetool.render import render_video
@@ -381,8 +384,38 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -
                                 size=(probe.width, probe.height))  # fmt: skip
         with click.progressbar(length=len(result.frames), label=f"render {video.name}") as bar:
             render_video(video, result, out_path, progress=lambda done, _n: bar.update(done - bar.pos),
-                         min_score=min_score)  # fmt: skip
+                         min_score=min_score, smoothing=smoothing_from_options(**smooth_opts))  # fmt: skip
     except (VideoOpenError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out_path}")
+
+
+# ----- export / finetune (issue 14) ---------------------------------------------------------
+@main.command("export")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["posetrack", "coco", "csv"]),
+              default="posetrack", show_default=True,
+              help="posetrack: PoseTrack 2018 JSON; coco: COCO keypoints JSON (17 COCO "
+                   "joints; head_top and neck have no COCO slot); csv: one row per joint.")  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="File to write.")  # fmt: skip
+@click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The video of RESULT, for frame times and size [default: the input named "
+                   "in RESULT's .summary.json].")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@smoothing_options
+def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, overwrite: bool,
+                   **smooth_opts) -> None:  # fmt: skip
+    """Write RESULT (a posetool PoseTrack JSON) as PoseTrack, COCO keypoints or tidy CSV."""
+    from diffpose.posetrack_format import PoseTrackFormatError
+    from posetool.exports import export_result, load_result_for_export
+    from posetool.video_io import VideoOpenError
+
+    smoothing = smoothing_from_options(**smooth_opts)
+    try:
+        poses = load_result_for_export(result, video)
+        export_result(poses, fmt, out_path, overwrite=overwrite, smoothing=smoothing)
+    except (PoseTrackFormatError, VideoOpenError, FileExistsError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {out_path}")
 
