@@ -19,7 +19,7 @@ _OPTIONS = (
                       "as they are."),
     click.option("--min-cutoff", type=click.FloatRange(0, None, min_open=True), default=1.0,
                  show_default=True, help="One-Euro cutoff at rest, Hz (lower: smoother)."),
-    click.option("--beta", type=click.FloatRange(0, None), default=0.05, show_default=True,
+    click.option("--beta", type=click.FloatRange(0, None), default=0.01, show_default=True,
                  help="One-Euro speed coefficient, Hz per px/s (higher: less lag)."),
     click.option("--window", type=click.IntRange(3), default=7, show_default=True,
                  help="Savitzky-Golay window, frames (odd)."),

@@ -29,8 +29,8 @@ import numpy as np
 from posetool.records import VideoResult
 
 __all__ = [
-    "METHODS", "SmoothingConfig", "mean_acceleration_px", "mean_displacement_px",
-    "smooth_result",
+    "METHODS", "SmoothingConfig", "joint_differences_px", "mean_acceleration_px",
+    "mean_displacement_px", "smooth_result",
 ]  # fmt: skip
 
 METHODS = ("one-euro", "savgol")
@@ -51,7 +51,7 @@ class SmoothingConfig:
 
     method: Literal["one-euro", "savgol"] = "one-euro"
     min_cutoff_hz: float = 1.0
-    beta: float = 0.05
+    beta: float = 0.01
     d_cutoff_hz: float = 1.0
     window: int = 7
     order: int = 2
@@ -149,7 +149,7 @@ def smooth_result(result: VideoResult, config: SmoothingConfig) -> VideoResult:
     return VideoResult(result.meta, frames)
 
 
-def _joint_steps(result: VideoResult, order: int) -> np.ndarray:
+def joint_differences_px(result: VideoResult, order: int) -> np.ndarray:
     """Norms of the ``order``-th differences of every visible joint over consecutive frames
     of its track (px)."""
     norms = []
@@ -166,11 +166,11 @@ def _joint_steps(result: VideoResult, order: int) -> np.ndarray:
 def mean_acceleration_px(result: VideoResult) -> float:
     """Jitter: mean |x[t+1] - 2 x[t] + x[t-1]| of visible joints per track, px/frame² (NaN
     when no joint is visible in three consecutive frames)."""
-    steps = _joint_steps(result, 2)
+    steps = joint_differences_px(result, 2)
     return float(steps.mean()) if len(steps) else float("nan")
 
 
 def mean_displacement_px(result: VideoResult) -> float:
     """Mean frame-to-frame displacement |x[t+1] - x[t]| of visible joints per track, px/frame."""
-    steps = _joint_steps(result, 1)
+    steps = joint_differences_px(result, 1)
     return float(steps.mean()) if len(steps) else float("nan")
