@@ -420,5 +420,56 @@ def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, o
     click.echo(f"wrote {out_path}")
 
 
+@main.command("finetune")
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="New checkpoint (.safetensors); its model card NEW.md is written beside it.")  # fmt: skip
+@click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint to start from [default: the shipped refine model].")  # fmt: skip
+@click.option("--video", "videos", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Video file or image folder of each RESULT, in order [default: the input "
+                   "named in RESULT's .summary.json].")  # fmt: skip
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--lr", type=click.FloatRange(0, None, min_open=True), default=5e-4, show_default=True
+)
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--holdout-every", type=click.IntRange(2), default=5, show_default=True,
+              help="Hold back every N-th edited frame of each result to score on.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def finetune_command(results, out_path: Path, base: Path | None, videos, epochs: int, lr: float,
+                     batch_size: int, holdout_every: int, seed: int, overwrite: bool) -> None:  # fmt: skip
+    """Fine-tune DiffPose on the human-edited persons of RESULTS (PoseTrack JSON) and write a
+    new checkpoint for posetool run --checkpoint, scored on held-back edited frames."""
+    from posetool.exports import video_of_result
+    from posetool.finetune import EditedSource, FinetuneConfig, finetune
+    from posetool.pose_estimator import default_checkpoint_path
+
+    if videos and len(videos) != len(results):
+        raise click.UsageError(f"{len(videos)} --video for {len(results)} results: give one each")
+    if out_path.exists() and not overwrite:
+        raise click.ClickException(f"{out_path} exists; pass --overwrite to replace it")
+    sources = []
+    for i, result in enumerate(results):
+        media = videos[i] if videos else video_of_result(result)
+        if media is None:
+            raise click.ClickException(f"{result}: no video found (no {result.stem}.summary.json "
+                                       "naming an existing input): pass --video")  # fmt: skip
+        sources.append(EditedSource(result, Path(media)))
+    cfg = FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size,
+                         holdout_every=holdout_every, seed=seed)  # fmt: skip
+    try:
+        report = finetune(sources, base or default_checkpoint_path("refine"), out_path, cfg)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"trained on {report.train_persons} persons ({report.train_frames} frames), "
+               f"held back {report.heldout_persons} ({report.heldout_frames} frames): "
+               f"PCK@0.1 {report.base_pck:.1f} % base -> {report.finetuned_pck:.1f} % fine-tuned")  # fmt: skip
+    click.echo(f"wrote {out_path} and {out_path.with_suffix('.md')}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -16,7 +16,9 @@ from posetool.posetrack_io import atomic_write_text, read_posetrack, video_to_po
 from posetool.records import VideoResult
 from posetool.smoothing import SmoothingConfig, smooth_result
 
-__all__ = ["EXPORT_FORMATS", "export_result", "export_text", "load_result_for_export"]
+__all__ = [
+    "EXPORT_FORMATS", "export_result", "export_text", "load_result_for_export", "video_of_result",
+]  # fmt: skip
 
 EXPORT_FORMATS = ("posetrack", "coco", "csv")
 
@@ -68,7 +70,7 @@ def load_result_for_export(poses_path: str | Path,
     """
     poses_path = Path(poses_path)
     if video_path is None:
-        video_path = _video_from_summary(poses_path)
+        video_path = video_of_result(poses_path)
     if video_path is None:
         return read_posetrack(poses_path)
     from posetool.video_io import VideoReader
@@ -79,7 +81,10 @@ def load_result_for_export(poses_path: str | Path,
                           size=(probe.width, probe.height))  # fmt: skip
 
 
-def _video_from_summary(poses_path: Path) -> Path | None:
+def video_of_result(poses_path: str | Path) -> Path | None:
+    """The input ``posetool run`` named in ``NAME.summary.json`` beside ``NAME.json``, if it
+    still exists."""
+    poses_path = Path(poses_path)
     summary = poses_path.with_name(poses_path.stem + ".summary.json")
     try:
         source = Path(json.loads(summary.read_text(encoding="utf-8"))["input"])
