@@ -401,7 +401,7 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
               type=click.Path(dir_okay=False, path_type=Path), help="File to write.")  # fmt: skip
 @click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
               help="The video of RESULT, for frame times and size [default: the input named "
-                   "in RESULT's .summary.json].")  # fmt: skip
+                   "in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @smoothing_options
 def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, overwrite: bool,
@@ -430,7 +430,7 @@ def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, o
               help="Checkpoint to start from [default: the shipped refine model].")  # fmt: skip
 @click.option("--video", "videos", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Video file or image folder of each RESULT, in order [default: the input "
-                   "named in RESULT's .summary.json].")  # fmt: skip
+                   "named in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
 @click.option(
     "--lr", type=click.FloatRange(0, None, min_open=True), default=5e-4, show_default=True
@@ -457,7 +457,8 @@ def finetune_command(results, out_path: Path, base: Path | None, videos, epochs:
         media = videos[i] if videos else video_of_result(result)
         if media is None:
             raise click.ClickException(f"{result}: no video found (no {result.stem}.summary.json "
-                                       "naming an existing input): pass --video")  # fmt: skip
+                                       "naming an existing input, no same-name video beside "
+                                       "it): pass --video")  # fmt: skip
         sources.append(EditedSource(result, Path(media)))
     cfg = FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size,
                          holdout_every=holdout_every, seed=seed)  # fmt: skip

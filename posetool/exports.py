@@ -60,9 +60,8 @@ def load_result_for_export(poses_path: str | Path,
                            video_path: str | Path | None = None) -> VideoResult:  # fmt: skip
     """The result in a PoseTrack file, timed and sized by its video.
 
-    The video is ``video_path``, else the input named in ``NAME.summary.json`` beside the file
-    (``posetool run`` writes it) when it still exists; without one, frames are 25 fps apart
-    and the size is guessed from the file.
+    The video is ``video_path``, else :func:`video_of_result`; without one, frames are 25 fps
+    apart and the size is guessed from the file.
 
     Raises:
         PoseTrackFormatError: malformed poses file.
@@ -82,12 +81,18 @@ def load_result_for_export(poses_path: str | Path,
 
 
 def video_of_result(poses_path: str | Path) -> Path | None:
-    """The input ``posetool run`` named in ``NAME.summary.json`` beside ``NAME.json``, if it
-    still exists."""
+    """The video of ``NAME.json``: the input ``posetool run`` named in ``NAME.summary.json``
+    beside it if that still exists, else a video file ``NAME.<ext>`` beside it (where the
+    viewer saves the poses of a video), else None."""
+    from posetool.inputs import VIDEO_SUFFIXES
+
     poses_path = Path(poses_path)
     summary = poses_path.with_name(poses_path.stem + ".summary.json")
     try:
         source = Path(json.loads(summary.read_text(encoding="utf-8"))["input"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return source if source.exists() else None
+        source = None
+    if source is not None and source.exists():
+        return source
+    beside = [poses_path.with_suffix(ext) for ext in sorted(VIDEO_SUFFIXES)]
+    return next((p for p in beside if p.is_file()), None)

@@ -166,3 +166,12 @@ def test_export_times_frames_by_the_video_named_in_the_summary(tmp_path):
     assert loaded.meta.fps == pytest.approx(5.0)
     assert (loaded.meta.width, loaded.meta.height) == (64, 48)
     assert loaded.frames[2].timestamp_s == pytest.approx(0.4)
+
+
+def test_the_video_beside_a_viewer_saved_result_is_found(tmp_path):
+    from posetool.exports import video_of_result
+
+    src = write_posetrack(_result(), tmp_path / "clip.json")
+    assert video_of_result(src) is None
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    assert video_of_result(src) == tmp_path / "clip.mp4"
