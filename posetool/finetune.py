@@ -96,6 +96,7 @@ class FinetuneReport:
     heldout_frames: int
     base_pck: float
     finetuned_pck: float
+    backbone_trained: bool = False
     epoch_losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -277,6 +278,7 @@ def finetune(sources: Sequence[EditedSource], base_checkpoint: str | Path,
         train_frames=len({(s.source, s.frame_index) for s in train}), heldout_persons=len(held),
         heldout_frames=len({(s.source, s.frame_index) for s in held}), base_pck=base_pck,
         finetuned_pck=tuned_pck, epoch_losses=losses,
+        backbone_trained=any(p.requires_grad for p in model.backbone.parameters()),
         seconds=round(time.perf_counter() - start, 1),
     )  # fmt: skip
     save_checkpoint(model, out_checkpoint, extra={
@@ -306,7 +308,8 @@ def model_card(report: FinetuneReport, cfg: FinetuneConfig) -> str:
         f"{report.heldout_persons} persons on {report.heldout_frames} frames held back "
         f"(every {cfg.holdout_every}th edited frame of each result).",
         f"- **Training**: {cfg.epochs} epochs, AdamW lr {cfg.lr:g}, batch {cfg.batch_size}, "
-        f"seed {cfg.seed}, the training augmentation; frozen backbone as in the base. Loss per "
+        f"seed {cfg.seed}, the training augmentation; backbone "
+        f"{'trained too' if report.backbone_trained else 'frozen as in the base'}. Loss per "
         "epoch: " + ", ".join(f"{v:.5f}" for v in report.epoch_losses) + ".",
         f"- **Held-back score**, {pct}, steps {cfg.steps} × ensemble {cfg.ensemble} on the "
         f"persons' own boxes: base **{report.base_pck:.1f} %**, fine-tuned "

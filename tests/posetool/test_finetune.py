@@ -150,3 +150,18 @@ def test_refining_models_get_the_detectors_pose_of_each_edited_person(lsp_root, 
         size = np.max(s.box_xyxy[2:] - s.box_xyxy[:2])
         near = np.linalg.norm(s.prior_xy[9:17] - s.keypoints_xy[9:17], axis=1) < 0.3 * size
         assert near.mean() > 0.5
+
+
+def test_a_refining_model_is_finetuned_with_the_detectors_pose(lsp_root, tmp_path):
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.tiny(delta=1)
+    cfg = replace(cfg, decoder=replace(cfg.decoder, prior=True))
+    base = save_checkpoint(DiffPose.from_config(cfg), tmp_path / "refine_tiny.safetensors")
+    result, frames = write_lsp_edits(lsp_root, tmp_path, first=1000, count=4, hold=3)
+    report = finetune([EditedSource(result, frames)], base, tmp_path / "new.safetensors",
+                      FinetuneConfig(epochs=1, batch_size=4, holdout_every=2))  # fmt: skip
+    assert (report.train_persons, report.heldout_persons) == (2, 2)
+    assert load_checkpoint(tmp_path / "new.safetensors").uses_prior
+    assert "backbone trained too" in (tmp_path / "new.md").read_text()
