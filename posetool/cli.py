@@ -10,6 +10,7 @@ import click
 
 from diffpose.precision import PRECISIONS
 from posetool import __version__
+from posetool.cli_smoothing import smoothing_from_options, smoothing_options
 
 TRUST_HELP = ("Load --detector-weights (or the YAML key) that are not the official "
               "YOLO11n-pose file. They are unpickled, and unpickling can run code hidden in the "
@@ -419,7 +420,9 @@ def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
               help="Overlay video to write (.mp4).")  # fmt: skip
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Joints scoring below this are not drawn.")  # fmt: skip
-def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -> None:
+@smoothing_options
+def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
+                   **smooth_opts) -> None:  # fmt: skip
     """Draw the boxes, track ids and skeletons of POSES (PoseTrack JSON) over VIDEO."""
     from posetool.posetrack_io import read_posetrack
     from posetool.render import render_video
@@ -436,10 +439,92 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float) -
                                 size=(probe.width, probe.height))  # fmt: skip
         with click.progressbar(length=len(result.frames), label=f"render {video.name}") as bar:
             render_video(video, result, out_path, progress=lambda done, _n: bar.update(done - bar.pos),
-                         min_score=min_score)  # fmt: skip
+                         min_score=min_score, smoothing=smoothing_from_options(**smooth_opts))  # fmt: skip
     except (VideoOpenError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {out_path}")
+
+
+# ----- export / finetune (issue 14) ---------------------------------------------------------
+@main.command("export")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["posetrack", "coco", "csv"]),
+              default="posetrack", show_default=True,
+              help="posetrack: PoseTrack 2018 JSON; coco: COCO keypoints JSON (17 COCO "
+                   "joints; head_top and neck have no COCO slot); csv: one row per joint.")  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="File to write.")  # fmt: skip
+@click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The video of RESULT, for frame times and size [default: the input named "
+                   "in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@smoothing_options
+def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, overwrite: bool,
+                   **smooth_opts) -> None:  # fmt: skip
+    """Write RESULT (a posetool PoseTrack JSON) as PoseTrack, COCO keypoints or tidy CSV."""
+    from diffpose.posetrack_format import PoseTrackFormatError
+    from posetool.exports import export_result, load_result_for_export
+    from posetool.video_io import VideoOpenError
+
+    smoothing = smoothing_from_options(**smooth_opts)
+    try:
+        poses = load_result_for_export(result, video)
+        export_result(poses, fmt, out_path, overwrite=overwrite, smoothing=smoothing)
+    except (PoseTrackFormatError, VideoOpenError, FileExistsError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out_path}")
+
+
+@main.command("finetune")
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.option("-o", "--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="New checkpoint (.safetensors); its model card NEW.md is written beside it.")  # fmt: skip
+@click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint to start from [default: the shipped refine model].")  # fmt: skip
+@click.option("--video", "videos", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Video file or image folder of each RESULT, in order [default: the input "
+                   "named in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--lr", type=click.FloatRange(0, None, min_open=True), default=5e-4, show_default=True
+)
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--holdout-every", type=click.IntRange(2), default=5, show_default=True,
+              help="Hold back every N-th edited frame of each result to score on.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def finetune_command(results, out_path: Path, base: Path | None, videos, epochs: int, lr: float,
+                     batch_size: int, holdout_every: int, seed: int, overwrite: bool) -> None:  # fmt: skip
+    """Fine-tune DiffPose on the human-edited persons of RESULTS (PoseTrack JSON) and write a
+    new checkpoint for posetool run --checkpoint, scored on held-back edited frames."""
+    from posetool.exports import video_of_result
+    from posetool.finetune import EditedSource, FinetuneConfig, finetune
+    from posetool.pose_estimator import default_checkpoint_path
+
+    if videos and len(videos) != len(results):
+        raise click.UsageError(f"{len(videos)} --video for {len(results)} results: give one each")
+    if out_path.exists() and not overwrite:
+        raise click.ClickException(f"{out_path} exists; pass --overwrite to replace it")
+    sources = []
+    for i, result in enumerate(results):
+        media = videos[i] if videos else video_of_result(result)
+        if media is None:
+            raise click.ClickException(f"{result}: no video found (no {result.stem}.summary.json "
+                                       "naming an existing input, no same-name video beside "
+                                       "it): pass --video")  # fmt: skip
+        sources.append(EditedSource(result, Path(media)))
+    cfg = FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size,
+                         holdout_every=holdout_every, seed=seed)  # fmt: skip
+    try:
+        report = finetune(sources, base or default_checkpoint_path("refine"), out_path, cfg)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"trained on {report.train_persons} persons ({report.train_frames} frames), "
+               f"held back {report.heldout_persons} ({report.heldout_frames} frames): "
+               f"PCK@0.1 {report.base_pck:.1f} % base -> {report.finetuned_pck:.1f} % fine-tuned")  # fmt: skip
+    click.echo(f"wrote {out_path} and {out_path.with_suffix('.md')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

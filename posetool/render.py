@@ -18,6 +18,7 @@ import numpy as np
 
 from diffpose.keypoints import SKELETON
 from posetool.records import FrameRecord, VideoResult
+from posetool.smoothing import SmoothingConfig, smooth_result
 
 __all__ = ["OverlayWriter", "draw_frame", "render_video", "track_color_bgr"]
 
@@ -120,12 +121,13 @@ class OverlayWriter:
 def render_video(
     video_path: str | Path, result: VideoResult, out_path: str | Path,
     progress: Callable[[int, int], None] | None = None, min_score: float = 0.1,
-    max_frames: int = 0,
+    max_frames: int = 0, smoothing: SmoothingConfig | None = None,
 ) -> Path:  # fmt: skip
     """Draw ``result`` over the frames of ``video_path`` into an mp4, atomically.
 
     Frames are streamed (one at a time); frames the result has no record for are written
     undrawn; ``max_frames`` > 0 stops after that many. The file appears only once complete.
+    ``smoothing``: the poses are smoothed over time before drawing (human edits kept).
 
     Raises:
         VideoOpenError: The video cannot be opened.
@@ -133,6 +135,8 @@ def render_video(
     """
     from posetool.video_io import VideoReader
 
+    if smoothing is not None:
+        result = smooth_result(result, smoothing)
     n = len(result.frames)
     with VideoReader(video_path, image_fps=result.meta.fps) as reader:
         size = (reader.probe.width, reader.probe.height)
