@@ -92,7 +92,8 @@ def detector_part(frames: list[np.ndarray], imgsz: int) -> None:
 def tracks_part(video: Path, frames: int) -> None:
     import motmetrics as mm
 
-    from posetool.pipeline import PipelineConfig, load_models, process_video
+    from posetool.pipeline import load_models, process_video
+    from posetool.pipeline_config import PipelineConfig
     from trackers.matching import iou_matrix
 
     runs = {}

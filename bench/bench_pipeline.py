@@ -41,7 +41,8 @@ def _peak_mb() -> float:
 def case_ours(video: Path, preset: str, frames: int) -> dict:
     """``preset``: "default" or "fast", with "-sequential" for one frame at a time."""
     from diffpose.torch_threads import usable_cpu_count
-    from posetool.pipeline import PipelineConfig, load_models, process_video
+    from posetool.pipeline import load_models, process_video
+    from posetool.pipeline_config import PipelineConfig
 
     cfg = PipelineConfig.fast() if preset.startswith("fast") else PipelineConfig()
     cfg = replace(cfg, max_frames=frames, pipelined=not preset.endswith("-sequential"))
@@ -106,7 +107,8 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
     import numpy as np
 
     from diffpose.keypoints import EVALUATED_SLOTS
-    from posetool.pipeline import PipelineConfig, load_models, process_video
+    from posetool.pipeline import load_models, process_video
+    from posetool.pipeline_config import PipelineConfig
     from posetool.pose_estimator import PoseConfig
 
     out, results = {}, {}

@@ -59,7 +59,7 @@ def main() -> int:
 
     from diffpose.torch_threads import usable_cpu_count
     from posetool.batch import run_batch
-    from posetool.pipeline import PipelineConfig
+    from posetool.pipeline_config import PipelineConfig
     from posetool.ray_engine import run_batch_ray
 
     inputs = [p if p.is_file() else VIDEOS / p.name for p in map(Path, args.videos)]

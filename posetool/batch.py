@@ -43,13 +43,13 @@ from posetool.batch_outputs import (
     output_paths,
 )
 from posetool.pipeline import (
-    PipelineConfig,
     PipelineModels,
     ProgressFn,
     VideoSummary,
     load_models,
     stream_video,
 )
+from posetool.pipeline_config import PipelineConfig
 from posetool.provenance import (
     PROVENANCE_KEY,
     input_identity,

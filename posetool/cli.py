@@ -130,7 +130,7 @@ def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int) -> No
     from diffpose.train import load_data_spec
     from posetool.detector import DetectorConfig, PersonDetector
     from posetool.detector_priors import write_sample_priors
-    from posetool.pipeline import PipelineConfig
+    from posetool.pipeline_config import PipelineConfig
 
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
     # the pipeline's detector settings, keypoints on (float32: reproducible files)
@@ -304,7 +304,7 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
     from posetool.batch import OutputConflictError, OutputFolderError, run_batch
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
-    from posetool.pipeline import PipelineConfig
+    from posetool.pipeline_config import PipelineConfig
     from posetool.weights import WeightsError
 
     base = PipelineConfig.fast() if fast else PipelineConfig()

@@ -1,4 +1,4 @@
-"""YAML serialization of :class:`~posetool.pipeline.PipelineConfig` (``--config FILE.yaml``).
+"""YAML serialization of :class:`~posetool.pipeline_config.PipelineConfig` (``--config FILE.yaml``).
 
 YAML is only ``asdict(config)``: sections ``detector``, ``tracker``, ``pose`` and the top-level
 fields. Loading starts from a base config (the defaults or ``--fast``), overrides the keys the
@@ -47,7 +47,7 @@ def config_from_dict(values: dict, base=None):
     Raises:
         ConfigFileError: An unknown key (with a hint) or an invalid value.
     """
-    from posetool.pipeline import PipelineConfig
+    from posetool.pipeline_config import PipelineConfig
 
     return _merge(base if base is not None else PipelineConfig(), values or {}, "")
 

@@ -182,7 +182,7 @@ def attach_detector_priors(samples: list[PoseSample]) -> list[PoseSample]:
 
     from posetool.detector import DetectorConfig, PersonDetector
     from posetool.detector_priors import sample_priors
-    from posetool.pipeline import PipelineConfig
+    from posetool.pipeline_config import PipelineConfig
 
     base = PipelineConfig().detector
     detector = PersonDetector(DetectorConfig(imgsz=base.imgsz, conf=base.conf, iou=base.iou,

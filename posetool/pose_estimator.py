@@ -221,7 +221,7 @@ class PoseEstimator:
         return out
 
     def _submit(self, fn, *args) -> Future:
-        return submit_timed(self._executor, self._busy, fn, *args)
+        return submit_timed(self._executor, self._busy.add, fn, *args)
 
     # ----- model calls (thread-safe: no shared state is written) -------------------------
     def _track_features(

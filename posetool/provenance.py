@@ -73,7 +73,7 @@ def input_identity(path: Path) -> dict[str, Any]:
 
 
 def settings_identity(config) -> dict[str, Any]:
-    """The settings of a :class:`~posetool.pipeline.PipelineConfig` that change the outputs:
+    """The settings of a :class:`~posetool.pipeline_config.PipelineConfig` that change the outputs:
     all but threads/pipelining/render, with the checkpoint and detector weights by content
     and ``precision: auto`` resolved (it depends on the CPU)."""
     from diffpose.precision import resolve_precision

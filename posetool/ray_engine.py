@@ -35,7 +35,8 @@ from posetool.batch import (
     process_and_write,
     recorded_run,
 )
-from posetool.pipeline import PipelineConfig, PipelineModels, VideoSummary, load_models
+from posetool.pipeline import PipelineModels, VideoSummary, load_models
+from posetool.pipeline_config import PipelineConfig
 from posetool.provenance import settings_identity
 
 __all__ = ["RayEngineError", "VideoWorker", "WorkerPlan", "plan_workers", "run_batch_ray"]

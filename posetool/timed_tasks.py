@@ -2,7 +2,8 @@
 
 The pipeline's detection (:mod:`posetool.tracked_frames`) and pose model work
 (:class:`posetool.pose_estimator.PoseEstimator`) both run this way, so that one code path
-serves a pipelined run and a one-frame-at-a-time run.
+serves a pipelined run and a one-frame-at-a-time run. :class:`StageSeconds` holds one video's
+time per stage.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, fields
+from typing import Literal
 
-__all__ = ["BusySeconds", "submit_timed"]
+__all__ = ["BusySeconds", "Stage", "StageSeconds", "submit_timed"]
+
+Stage = Literal["decode", "detect", "track", "pose"]
 
 
 class BusySeconds:
@@ -32,16 +37,42 @@ class BusySeconds:
         return self._total
 
 
-def submit_timed(executor: Executor | None, busy: BusySeconds, fn: Callable, *args) -> Future:
+@dataclass
+class StageSeconds:
+    """Seconds one video's run spent in each stage, summed over the threads that ran it
+    (thread-safe adds); in a pipelined run the stages overlap, so they add up to more than
+    the wall time."""
+
+    decode: float = 0.0
+    detect: float = 0.0
+    track: float = 0.0
+    pose: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, stage: Stage, seconds: float) -> None:
+        """Count ``seconds`` more in ``stage``."""
+        with self._lock:
+            setattr(self, stage, getattr(self, stage) + seconds)
+
+    def rounded(self, digits: int = 3) -> dict[str, float]:
+        """{stage: seconds} in pipeline order, rounded (a run's summary)."""
+        return {f.name: round(getattr(self, f.name), digits) for f in fields(self)
+                if not f.name.startswith("_")}  # fmt: skip
+
+
+def submit_timed(executor: Executor | None, add_seconds: Callable[[float], None], fn: Callable,
+                 *args) -> Future:  # fmt: skip
     """``fn(*args)`` on ``executor``, or now in this thread when it is None (errors then raise
-    here, not from the future); the time it takes adds to ``busy``."""
+    here, not from the future); the seconds it takes go to ``add_seconds`` (from the thread
+    that ran it: make it thread-safe, as :meth:`BusySeconds.add` and
+    :meth:`StageSeconds.add` are)."""
 
     def timed():
         t0 = time.perf_counter()
         try:
             return fn(*args)
         finally:
-            busy.add(time.perf_counter() - t0)
+            add_seconds(time.perf_counter() - t0)
 
     if executor is not None:
         return executor.submit(timed)

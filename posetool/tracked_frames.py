@@ -12,10 +12,11 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from posetool.timed_tasks import BusySeconds, submit_timed
+from posetool.timed_tasks import StageSeconds, submit_timed
 
 __all__ = ["TrackedFrame", "decoded_frames", "tracked_frames"]
 
@@ -40,9 +41,9 @@ class TrackedFrame:
 
 
 def decoded_frames(reader, limit: int,
-                   clock: dict) -> Iterator[tuple[int, float, np.ndarray | None]]:  # fmt: skip
+                   stages: StageSeconds) -> Iterator[tuple[int, float, np.ndarray | None]]:  # fmt: skip
     """(index, timestamp, BGR image) of every frame index of ``reader`` in order, up to
-    ``limit`` (0: all); decode time adds to ``clock["decode"]``.
+    ``limit`` (0: all); decode time adds to ``stages.decode``.
 
     Image folders skip undecodable files without shifting indices: those frames come out
     with no image, stamped one frame period after the previous one.
@@ -58,7 +59,7 @@ def decoded_frames(reader, limit: int,
     while not limit or seen < limit:
         t0 = time.perf_counter()
         frame = next(frames, None)
-        clock["decode"] += time.perf_counter() - t0
+        stages.add("decode", time.perf_counter() - t0)
         if frame is None:
             break
         while seen < frame.frame_index and (not limit or seen < limit):
@@ -77,15 +78,16 @@ def decoded_frames(reader, limit: int,
             seen += 1
 
 
-def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor | None = None,
+def tracked_frames(decoded, detector, tracker, stages: StageSeconds,
+                   executor: Executor | None = None,
                    lookahead: int = 0) -> Iterator[TrackedFrame]:  # fmt: skip
     """Detect and track the ``decoded`` frames, in order; detection and tracking time add to
-    ``clock["detect"]`` (summed over threads) and ``clock["track"]``.
+    ``stages.detect`` (summed over threads) and ``stages.track``.
 
     With an executor, detection runs in its threads up to ``lookahead`` frames ahead of the
     tracker (the detector is thread-safe; tracking is sequential and stays in this thread).
     """
-    busy = BusySeconds()
+    add_detect_seconds = partial(stages.add, "detect")
     waiting: deque[tuple[int, float, np.ndarray | None, Future | None]] = deque()
 
     def track_oldest() -> TrackedFrame:
@@ -97,10 +99,9 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
             det = found.result()
             boxes, scores = det.boxes_xyxy, det.scores
             kp, kp_scores = det.keypoints_xy, det.keypoint_scores
-            clock["detect"] = busy.total
         t0 = time.perf_counter()
         tracks = tracker.update(boxes, scores)
-        clock["track"] += time.perf_counter() - t0
+        stages.add("track", time.perf_counter() - t0)
         rows = tracks.det_indices
         return TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
                             tracks.scores, kp[rows], kp_scores[rows])  # fmt: skip
@@ -108,7 +109,7 @@ def tracked_frames(decoded, detector, tracker, clock: dict, executor: Executor |
     for index, stamp, frame_bgr in decoded:
         found = None
         if frame_bgr is not None:
-            found = submit_timed(executor, busy, detector.detect, frame_bgr)
+            found = submit_timed(executor, add_detect_seconds, detector.detect, frame_bgr)
         waiting.append((index, stamp, frame_bgr, found))
         while len(waiting) > lookahead:
             yield track_oldest()

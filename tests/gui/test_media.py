@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from posetool.gui import media
-from posetool.pipeline import PipelineConfig
+from posetool.pipeline_config import PipelineConfig
 
 
 def test_image_folder_gets_the_pipelines_frame_rate(tmp_path) -> None:

@@ -25,7 +25,8 @@ from posetool.batch_outputs import output_names
 from posetool.cli import main
 from posetool.detector import DetectorConfig
 from posetool.inputs import discover_inputs
-from posetool.pipeline import PipelineConfig, load_models
+from posetool.pipeline import load_models
+from posetool.pipeline_config import PipelineConfig
 from posetool.pose_estimator import PoseConfig, default_checkpoint_path
 
 

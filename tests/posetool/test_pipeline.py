@@ -23,13 +23,8 @@ from posetool.batch import run_batch
 from posetool.batch_outputs import output_names
 from posetool.config_file import ConfigFileError, config_from_dict, dump_config, load_config
 from posetool.detector import DetectorConfig
-from posetool.pipeline import (
-    PipelineCancelled,
-    PipelineConfig,
-    load_models,
-    process_video,
-    run_video,
-)
+from posetool.pipeline import PipelineCancelled, load_models, process_video, run_video
+from posetool.pipeline_config import PipelineConfig
 from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
 from posetool.posetrack_io import write_posetrack
 from tests.posetool.frames import tracked
@@ -59,18 +54,11 @@ def models(config):
 
 @pytest.fixture(scope="module")
 def demo_run(shared_data, config, models):
-    sizes: list[int] = []
-    result, summary = process_video(
-        shared_data / DEMO,
-        config,
-        models,
-        estimator_probe=lambda e: sizes.append(e.buffered_frames),
-    )
-    return result, summary, sizes
+    return process_video(shared_data / DEMO, config, models)
 
 
 def test_tracks_and_keypoints_for_the_people_present(demo_run) -> None:
-    result, summary, _ = demo_run
+    result, summary = demo_run
     assert summary.frames == len(result.frames) == 5 and summary.status == "ok"
     assert all(fr.num_persons >= 1 for fr in result.frames)
     assert max(fr.num_persons for fr in result.frames) >= 3  # a street with several people
@@ -93,19 +81,17 @@ def test_tracks_and_keypoints_for_the_people_present(demo_run) -> None:
 
 
 def test_streaming_buffer_never_exceeds_window(demo_run, shared_data, config, models) -> None:
-    _, _, sizes = demo_run
+    """The pose window holds at most 2δ+1 frames (flushed at the end: tests/posetool/
+    test_pose_window.py); the counters come from the run's summary."""
+    _, summary = demo_run
     window = models.pose_model.num_frames
-    assert max(sizes) <= window
-    probe = []
+    assert 0 < summary.pose_window_max_frames <= window
     cfg = replace(config, max_frames=12)
-    result, _ = process_video(shared_data / "videos/crosswalk_crowd.mp4", cfg, models,
-                              estimator_probe=probe.append)  # fmt: skip
-    estimator = probe[-1]
+    result, summary = process_video(shared_data / "videos/crosswalk_crowd.mp4", cfg, models)
     assert len(result.frames) == 12
-    assert estimator.max_buffered == window  # filled, never more
-    assert estimator.buffered_frames == 0  # flushed
+    assert summary.pose_window_max_frames == window  # filled, never more
     # own_box: one backbone pass per person-frame
-    assert estimator.backbone_crops == sum(fr.num_persons for fr in result.frames)
+    assert summary.pose_backbone_crops == sum(fr.num_persons for fr in result.frames)
 
 
 def test_track_seen_in_one_frame_only_gets_a_pose(models, shared_data) -> None:
@@ -126,21 +112,20 @@ def test_track_seen_in_one_frame_only_gets_a_pose(models, shared_data) -> None:
 
 
 def test_key_box_mode_same_tracks(demo_run, shared_data, config, models) -> None:
-    own, _, _ = demo_run
+    own, _ = demo_run
     cfg = replace(config, pose=replace(config.pose, crop_mode="key_box"))
-    probe = []
-    key, _ = process_video(shared_data / DEMO, cfg, models, estimator_probe=probe.append)
+    key, summary = process_video(shared_data / DEMO, cfg, models)
     for a, b in zip(own.frames, key.frames, strict=True):
         assert np.array_equal(a.track_ids, b.track_ids)
     persons = sum(fr.num_persons for fr in key.frames)
-    assert probe[-1].backbone_crops == persons * models.pose_model.num_frames
+    assert summary.pose_backbone_crops == persons * models.pose_model.num_frames
 
 
 def test_posetrack_json_validates_with_our_evaluator(demo_run, tmp_path) -> None:
     from diffpose.evaluation import evaluate_paths
     from diffpose.posetrack_format import load_posetrack
 
-    result, _, _ = demo_run
+    result, _ = demo_run
     path = write_posetrack(result, tmp_path / "demo.json")
     video = load_posetrack(path)
     assert len(video.frames) == 5
@@ -181,7 +166,7 @@ def test_pipelined_run_equals_sequential(demo_run, shared_data, config, models) 
     one frame at a time give the same records, bit for bit: both run every op on the one
     thread load_models set."""
     assert config.pipelined
-    pipelined, _, _ = demo_run
+    pipelined, _ = demo_run
     sequential, summary = process_video(
         shared_data / DEMO, replace(config, pipelined=False, threads=1), models
     )

@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from diffpose.keypoints import EVALUATED_SLOTS
-from posetool.pipeline import PipelineConfig, load_models, process_video, run_batch
+from posetool.batch import run_batch
+from posetool.pipeline import load_models, process_video
+from posetool.pipeline_config import PipelineConfig
 from posetool.pose_config import PoseConfig, default_checkpoint_path
 from posetool.posetrack_io import read_posetrack
 from tests.posetool.synthetic import FIGURES_FPS, FIGURES_FRAMES

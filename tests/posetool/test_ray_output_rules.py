@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from posetool.batch import OutputConflictError, OutputFolderError
 from posetool.cli import main
-from posetool.pipeline import PipelineConfig
+from posetool.pipeline_config import PipelineConfig
 from posetool.ray_engine import run_batch_ray
 
 

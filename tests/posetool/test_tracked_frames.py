@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from posetool.timed_tasks import StageSeconds
 from posetool.tracked_frames import tracked_frames
 
 
@@ -58,10 +59,10 @@ def _decoded(n: int):
 def test_frames_come_out_in_order_with_detection_ahead(workers) -> None:
     random.seed(0)
     detector, tracker = SlowDetector(), OrderTracker()
-    clock = {"detect": 0.0, "track": 0.0}
+    stages = StageSeconds()
     pool = ThreadPoolExecutor(workers) if workers else None
     try:
-        out = list(tracked_frames(_decoded(40), detector, tracker, clock, pool,
+        out = list(tracked_frames(_decoded(40), detector, tracker, stages, pool,
                                   lookahead=workers + 1))  # fmt: skip
     finally:
         if pool:
@@ -74,7 +75,7 @@ def test_frames_come_out_in_order_with_detection_ahead(workers) -> None:
     assert detector.most_at_once <= max(workers, 1)
     if workers > 1:
         assert detector.most_at_once > 1  # detection really ran ahead, in parallel
-    assert clock["detect"] > 0 and clock["track"] > 0
+    assert stages.detect > 0 and stages.track > 0 and stages.decode == stages.pose == 0
 
 
 def test_a_detection_error_reaches_the_caller_in_order() -> None:
@@ -86,7 +87,7 @@ def test_a_detection_error_reaches_the_caller_in_order() -> None:
 
     tracker = OrderTracker()
     with ThreadPoolExecutor(2) as pool:
-        frames = tracked_frames(_decoded(20), Failing(), tracker, {"detect": 0.0, "track": 0.0},
+        frames = tracked_frames(_decoded(20), Failing(), tracker, StageSeconds(),
                                 pool, lookahead=3)  # fmt: skip
         got = []
         with pytest.raises(RuntimeError, match="frame 5"):
@@ -113,7 +114,7 @@ def test_each_track_carries_the_keypoints_of_its_detection() -> None:
                                    scores=scores[::-1], det_indices=np.array([1, 0]))  # fmt: skip
 
     (frame,) = tracked_frames(_decoded(1), TwoPeople(), Reversed(),
-                              {"decode": 0.0, "detect": 0.0, "track": 0.0})  # fmt: skip
+                              StageSeconds())  # fmt: skip
     assert frame.keypoints_xy[:, 0, 0].tolist() == [2.0, 1.0]
     assert np.allclose(frame.keypoint_scores[:, 0], [0.2, 0.1])
 
