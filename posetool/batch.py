@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diffpose.yolo_weights import WeightsError
 from posetool.batch_outputs import (
     RUN_FILES,
     OutputConflictError,
@@ -50,6 +51,7 @@ from posetool.pipeline import (
     stream_video,
 )
 from posetool.pipeline_config import PipelineConfig
+from posetool.pose_config import CheckpointNotFoundError
 from posetool.provenance import (
     PROVENANCE_KEY,
     input_identity,
@@ -62,7 +64,7 @@ from posetool.provenance import (
 )
 
 __all__ = ["BatchSummary", "OutputConflictError", "OutputFolderError", "failed_summary",
-           "is_setup_error", "not_run_summary", "prepare_output_folder", "process_and_write",
+           "not_run_summary", "prepare_output_folder", "process_and_write",
            "recorded_run", "run_batch"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -208,8 +210,8 @@ def process_and_write(
 
     Raises:
         ImportError, MemoryError: Raised as they are.
-        WeightsError, FileNotFoundError: A setup error (:func:`is_setup_error`), every input
-            would fail alike.
+        WeightsError, CheckpointNotFoundError: The models cannot be built (every input would
+            fail alike).
         OutputFolderError: The output folder takes no more files (full disk, gone).
     """
     record = _SummaryFile(output_paths(out_dir, name), made_from)
@@ -222,7 +224,7 @@ def process_and_write(
         logger.debug("input %s failed", path, exc_info=True)
         summary = failed_summary(path, name, exc)
         _save_quietly(record, summary)
-        if is_setup_error(exc):
+        if isinstance(exc, WeightsError | CheckpointNotFoundError):  # every input would fail
             raise
         if _is_folder_error(exc, out_dir):
             raise OutputFolderError(exc.errno, f"the output folder '{out_dir}' takes no more "
@@ -294,6 +296,8 @@ def run_batch(
     Raises:
         OutputConflictError: An output would replace an input, or a run file not posetool's.
         OutputFolderError: The output folder filled up or vanished (the batch stopped).
+        WeightsError, CheckpointNotFoundError: The models cannot be built (the batch stopped:
+            every input would fail alike).
         OSError: The output folder cannot be created or written.
     """
     out_dir = Path(out_dir)
@@ -366,15 +370,6 @@ def _is_folder_error(exc: Exception, out_dir: Path) -> bool:
     if not isinstance(exc, OSError):
         return False
     return exc.errno in _FOLDER_ERRNOS or not out_dir.is_dir()
-
-
-def is_setup_error(exc: BaseException) -> bool:
-    """Errors that would fail every input alike (missing weights or checkpoint)."""
-    from posetool.weights import WeightsError
-
-    return isinstance(exc, WeightsError) or (
-        isinstance(exc, FileNotFoundError) and "checkpoint" in str(exc)
-    )
 
 
 def _expected(path: Path) -> int:

@@ -145,7 +145,7 @@ def run_batch_ray(
     Raises:
         OutputConflictError: An output would replace an input, or a run file not posetool's.
         RayEngineError: The cluster cannot be reached or cannot host a worker.
-        WeightsError, FileNotFoundError: The models cannot be loaded (every input would fail).
+        WeightsError, CheckpointNotFoundError: The models cannot be loaded (every input would fail).
         OutputFolderError: The output folder filled up or vanished (the batch stopped).
         KeyboardInterrupt: Outstanding videos were cancelled and the workers stopped first.
     """

@@ -20,13 +20,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posetool.batch import OutputConflictError, OutputFolderError, run_batch
+from diffpose.yolo_weights import WeightsError
+from posetool.batch import OutputConflictError, OutputFolderError, process_and_write, run_batch
 from posetool.batch_outputs import output_names
 from posetool.cli import main
 from posetool.detector import DetectorConfig
 from posetool.inputs import discover_inputs
 from posetool.pipeline import load_models
 from posetool.pipeline_config import PipelineConfig
+from posetool.pose_config import CheckpointNotFoundError
 from posetool.pose_estimator import PoseConfig, default_checkpoint_path
 
 
@@ -328,3 +330,27 @@ def test_image_folder_identity_follows_its_images(tmp_path) -> None:
     cv2.imwrite(str(folder / "000001.jpg"), np.full((8, 8, 3), 200, np.uint8))
     os.utime(folder / "000001.jpg", ns=(1, 1))
     assert input_identity(folder) != first
+
+
+@pytest.mark.parametrize(
+    ("error", "stops"),
+    [
+        (CheckpointNotFoundError("DiffPose checkpoint 'x.safetensors' not found"), True),
+        (WeightsError(None, "not installed"), True),
+        # an input's own missing file is that input's failure, whatever its message says
+        (FileNotFoundError("no such file: 'checkpoint_day3.mp4'"), False),
+    ],
+)
+def test_only_typed_setup_errors_stop_the_batch(tmp_path, error, stops) -> None:
+    """Errors that would fail every input alike are told by their type, not their text."""
+
+    def models():
+        raise error
+
+    args = (tmp_path / "clip.mp4", "clip", tmp_path, PipelineConfig(), {}, models)
+    if stops:
+        with pytest.raises(type(error)):
+            process_and_write(*args)
+        return
+    summary = process_and_write(*args)
+    assert summary.status == "failed" and "checkpoint_day3" in summary.error
