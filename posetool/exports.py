@@ -60,8 +60,8 @@ def load_result_for_export(poses_path: str | Path,
                            video_path: str | Path | None = None) -> VideoResult:  # fmt: skip
     """The result in a PoseTrack file, timed and sized by its video.
 
-    The video is ``video_path``, else :func:`video_of_result`; without one, frames are 25 fps
-    apart and the size is guessed from the file.
+    The video is ``video_path``, else :func:`video_of_result`; without one, frames are
+    :data:`~posetool.inputs.IMAGE_FOLDER_FPS` apart and the size is guessed from the file.
 
     Raises:
         PoseTrackFormatError: malformed poses file.

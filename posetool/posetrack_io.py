@@ -31,6 +31,7 @@ from diffpose.posetrack_format import (
     load_posetrack,
 )
 from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
+from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = [
@@ -156,7 +157,7 @@ def _xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 
 
 def read_posetrack(
-    path: str | Path, video_path: str | Path | None = None, fps: float = 25.0,
+    path: str | Path, video_path: str | Path | None = None, fps: float = IMAGE_FOLDER_FPS,
     size: tuple[int, int] | None = None,
 ) -> VideoResult:  # fmt: skip
     """Read a PoseTrack 2017/2018/2021 file into a :class:`VideoResult`.
@@ -164,7 +165,8 @@ def read_posetrack(
     Args:
         path: the JSON file.
         video_path: the video it describes (defaults to the JSON path).
-        fps: frame rate for timestamps (PoseTrack files carry none).
+        fps: frame rate for timestamps (PoseTrack files carry none; by default the rate
+            assumed for image folders, :data:`posetool.inputs.IMAGE_FOLDER_FPS`).
         size: (width, height) of the frames if known; else taken from the file or the poses.
 
     Raises:
@@ -175,7 +177,7 @@ def read_posetrack(
 
 def result_from_posetrack(
     video: PoseTrackVideo, path: str | Path, video_path: str | Path | None = None,
-    fps: float = 25.0, size: tuple[int, int] | None = None,
+    fps: float = IMAGE_FOLDER_FPS, size: tuple[int, int] | None = None,
 ) -> VideoResult:  # fmt: skip
     """The :class:`VideoResult` of a parsed PoseTrack file, one record per image in file order.
 

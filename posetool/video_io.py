@@ -40,7 +40,7 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from posetool.inputs import IMAGE_SUFFIXES, image_files
+from posetool.inputs import IMAGE_FOLDER_FPS, IMAGE_SUFFIXES, image_files
 from posetool.video_index import ReadCancelled, packet_times_ms
 
 logger = logging.getLogger(__name__)
@@ -198,14 +198,15 @@ class VideoReader:
 
     Args:
         path: Video file or folder of images.
-        image_fps: Frame rate assumed for image folders (they carry none).
+        image_fps: Frame rate assumed for image folders (they carry none; default
+            :data:`posetool.inputs.IMAGE_FOLDER_FPS`).
         fps_fallback: Frame rate used when a container announces none.
 
     Raises:
         VideoOpenError: Missing path, empty folder, unreadable file or no decodable frame.
     """
 
-    def __init__(self, path: str | Path, *, image_fps: float = 30.0,
+    def __init__(self, path: str | Path, *, image_fps: float = IMAGE_FOLDER_FPS,
                  fps_fallback: float = 30.0) -> None:  # fmt: skip
         if not (image_fps > 0 and fps_fallback > 0):
             raise ValueError(f"frame rates must be > 0, got {image_fps}, {fps_fallback}")

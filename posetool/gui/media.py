@@ -23,7 +23,7 @@ def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoM
 
 def probe_video(path: str | Path) -> VideoMeta:
     """Open ``path`` (video file or image folder) just long enough to read its metadata; an
-    image folder gets :class:`~posetool.video_io.VideoReader`'s frame rate, as in the pipeline.
+    image folder gets :data:`~posetool.inputs.IMAGE_FOLDER_FPS`, as in the pipeline.
 
     Raises:
         VideoOpenError: the input cannot be opened.

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from posetool.gui.colors import track_rgb
 from posetool.gui.track_spans import TrackSpans
+from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.records import VideoResult
 
 __all__ = ["Timeline", "TrackLanes"]
@@ -118,7 +119,7 @@ class Timeline(QWidget):
         layout.addLayout(row)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        self._fps = 25.0
+        self._fps = IMAGE_FOLDER_FPS  # until set_video
         self.play_button.clicked.connect(self.toggle_play)
         self.slider.valueChanged.connect(self.frameRequested)
         self.spin.editingFinished.connect(lambda: self.frameRequested.emit(self.spin.value()))

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from posetool.gui import media
+from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.pipeline_config import PipelineConfig
 
 
@@ -16,4 +17,4 @@ def test_image_folder_gets_the_pipelines_frame_rate(tmp_path) -> None:
         cv2.imwrite(str(tmp_path / f"{i:06d}.jpg"), np.full((32, 48, 3), 40 * i, np.uint8))
     meta = media.probe_video(tmp_path)
     assert meta.frame_count == 3
-    assert meta.fps == PipelineConfig().image_fps
+    assert meta.fps == PipelineConfig().image_fps == IMAGE_FOLDER_FPS

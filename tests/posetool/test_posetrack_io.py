@@ -11,6 +11,7 @@ import pytest
 from diffpose.evaluation import evaluate_paths
 from diffpose.keypoints import EVALUATED_SLOTS
 from diffpose.posetrack_format import PoseTrackFormatError, load_posetrack
+from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.posetrack_io import atomic_write_text, read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
@@ -131,3 +132,12 @@ def test_stream_left_unfinished_leaves_nothing(tmp_path):
             out.add(result.frames[0])
             out.add(result.frames[2])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_read_without_its_video_is_timed_like_an_image_folder(tmp_path):
+    """PoseTrack files carry no frame rate: read alone, frames are as far apart as the
+    pipeline and the viewer space an image folder's."""
+    back = read_posetrack(write_posetrack(_result(), tmp_path / "out.json"))
+    assert back.meta.fps == IMAGE_FOLDER_FPS
+    np.testing.assert_allclose(back.meta.timestamps_s, np.arange(3) / IMAGE_FOLDER_FPS)
+    assert back.frames[2].timestamp_s == pytest.approx(2 / IMAGE_FOLDER_FPS)
