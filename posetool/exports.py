@@ -30,7 +30,7 @@ def export_text(result: VideoResult, fmt: str) -> str:
     if fmt == "csv":
         return csv_text(result)
     if fmt == "posetrack":
-        from diffpose.posetrack_format import to_posetrack18
+        from diffpose.posetrack_writer import to_posetrack18
 
         return json.dumps(to_posetrack18(video_to_posetrack(result), "2018"), allow_nan=False)
     raise ValueError(f"unknown export format {fmt!r}; known: {EXPORT_FORMATS}")

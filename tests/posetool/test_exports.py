@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from diffpose.keypoints import KEYPOINT_NAMES
 from posetool.cli import main
 from posetool.export_coco import coco_dict
-from posetool.export_csv import CSV_COLUMNS, csv_text
+from posetool.export_csv import CSV_COLUMNS, OPTIONAL_PERSON_FLAGS, csv_text
 from posetool.exports import export_result, load_result_for_export
 from posetool.posetrack_io import read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
@@ -81,7 +81,7 @@ def test_coco_keypoints_map_posetrack_slots_and_say_what_is_dropped():
 
 def test_csv_is_one_row_per_joint_with_the_issue_columns():
     rows = list(csv.DictReader(io.StringIO(csv_text(_result()))))
-    assert tuple(rows[0]) == CSV_COLUMNS
+    assert tuple(rows[0]) == (*CSV_COLUMNS, *OPTIONAL_PERSON_FLAGS)  # records carry both flags
     assert len(rows) == 4 * 2 * 15  # 15 joints: the ear placeholders are left out
     assert {r["joint"] for r in rows} == set(KEYPOINT_NAMES) - {"left_ear", "right_ear"}
     nose = rows[0]
