@@ -2,7 +2,7 @@
 
 This module is the one reader of the PoseTrack files: the evaluator, the training data and
 the app's record I/O all go through it. It holds plain column arrays in the 17 PoseTrack slots
-(see shared/docs/POSETRACK.md); :mod:`diffpose.posetrack_writer` turns them back into JSON
+(see docs/POSETRACK.md); :mod:`diffpose.posetrack_writer` turns them back into JSON
 objects (the app writes the files, atomically).
 
 Shape letters: N persons, K = 17 keypoints, P polygon points.

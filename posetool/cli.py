@@ -101,7 +101,7 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
     cfg = PseudoLabelConfig(every=every, min_box_score=min_box_score,
                             min_joint_score=min_joint_score, max_frames=max_frames)  # fmt: skip
     # float32 teacher: training labels as the shipped model's were made (make train)
-    from posetool.weights import WeightsError
+    from diffpose.yolo_weights import WeightsError
 
     try:
         detector = PersonDetector(DetectorConfig(precision="fp32"), weights=detector_weights,
@@ -156,7 +156,7 @@ def info_command() -> None:
         except md.PackageNotFoundError:
             click.echo(f"  {pkg:20s} not installed")
     try:
-        from posetool.weights import default_weights_path, verify_weights
+        from diffpose.yolo_weights import default_weights_path, verify_weights
 
         path = default_weights_path()
         verify_weights(path)
@@ -301,11 +301,11 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
     """Resolve the config (preset < --config file < options), run the batch on ``engine``
     ("local" or "ray") with ``batch_options`` (resume, overwrite, trust_detector_weights),
     report."""
+    from diffpose.yolo_weights import WeightsError
     from posetool.batch import OutputConflictError, OutputFolderError, run_batch
     from posetool.config_file import ConfigFileError, config_from_dict, load_config
     from posetool.inputs import discover_inputs
     from posetool.pipeline_config import PipelineConfig
-    from posetool.weights import WeightsError
 
     base = PipelineConfig.fast() if fast else PipelineConfig()
     try:

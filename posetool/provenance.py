@@ -77,7 +77,7 @@ def settings_identity(config) -> dict[str, Any]:
     all but threads/pipelining/render, with the checkpoint and detector weights by content
     and ``precision: auto`` resolved (it depends on the CPU)."""
     from diffpose.precision import resolve_precision
-    from posetool.weights import default_weights_path
+    from diffpose.yolo_weights import default_weights_path
 
     settings = {k: v for k, v in asdict(config).items() if k not in _NEUTRAL_FIELDS}
     weights = Path(config.detector_weights) if config.detector_weights else default_weights_path()

@@ -13,18 +13,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from diffpose.yolo_weights import YOLO_WEIGHTS_SHA256 as DEFAULT_WEIGHTS_SHA256
 from diffpose.yolo_weights import (
+    YOLO_WEIGHTS_SHA256,
     WeightsError,
     default_weights_path,
     sha256_of,
     verify_weights,
 )
 
-__all__ = [
-    "DEFAULT_WEIGHTS_SHA256", "UntrustedWeightsError", "WeightsError", "default_weights_path",
-    "sha256_of", "trusted_detector_weights", "verify_weights",
-]  # fmt: skip
+__all__ = ["UntrustedWeightsError", "trusted_detector_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +46,9 @@ def trusted_detector_weights(path: str | Path | None, trust: bool = False) -> Pa
         UntrustedWeightsError: Another file than the official one, not trusted.
     """
     if path is None:
-        return verify_weights(default_weights_path(), DEFAULT_WEIGHTS_SHA256)
+        return verify_weights(default_weights_path(), YOLO_WEIGHTS_SHA256)
     path = verify_weights(path, None)
-    if sha256_of(path) == DEFAULT_WEIGHTS_SHA256:
+    if sha256_of(path) == YOLO_WEIGHTS_SHA256:
         return path
     if not trust:
         raise UntrustedWeightsError(

@@ -240,11 +240,8 @@ def test_full_disk_stops_the_batch(config, models, tmp_path, monkeypatch) -> Non
 
 
 def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
-    from posetool.weights import (
-        UntrustedWeightsError,
-        default_weights_path,
-        trusted_detector_weights,
-    )
+    from diffpose.yolo_weights import default_weights_path
+    from posetool.weights import UntrustedWeightsError, trusted_detector_weights
 
     other = tmp_path / "best.pt"
     other.write_bytes(b"a pickle could run code here")

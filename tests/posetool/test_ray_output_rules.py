@@ -93,8 +93,9 @@ def test_cli_gives_the_ray_engine_the_local_options(tmp_path, monkeypatch) -> No
 
 def test_errors_that_stop_a_run_survive_the_trip_from_a_worker() -> None:
     """A worker's setup or folder error reaches the driver pickled, as itself."""
+    from diffpose.yolo_weights import WeightsError
     from posetool.pose_config import CheckpointNotFoundError
-    from posetool.weights import UntrustedWeightsError, WeightsError
+    from posetool.weights import UntrustedWeightsError
 
     for error in (UntrustedWeightsError("/w/best.pt", "not the official file"),
                   WeightsError(None, "not installed"),
