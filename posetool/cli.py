@@ -10,6 +10,7 @@ import click
 
 from diffpose.precision import PRECISIONS
 from posetool import __version__
+from posetool.cli_defaults import ConfigDefaultOption
 from posetool.cli_smoothing import smoothing_from_options, smoothing_options
 
 TRUST_HELP = ("Load --detector-weights (or the YAML key) that are not the official "
@@ -123,9 +124,11 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(path_type=Path),
               help="Output .npz (diffpose.train --priors).")  # fmt: skip
 @click.option("--delta", type=click.IntRange(0), default=2, show_default=True)
-@click.option("--imgsz", type=click.IntRange(32), default=640, show_default=True,
-              help="Detector input size (the pipeline's: 640; --fast: 480).")  # fmt: skip
-def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int) -> None:
+@click.option("--imgsz", type=click.IntRange(32), cls=ConfigDefaultOption,
+              config_field="detector.imgsz",
+              help="Detector input size (the pipeline's; match the runs the priors are for, "
+                   "e.g. --fast's).")  # fmt: skip
+def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int | None) -> None:
     """The detector's pose of each sample, for training a model that refines it."""
     from diffpose.train import load_data_spec
     from posetool.detector import DetectorConfig, PersonDetector
@@ -135,7 +138,7 @@ def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int) -> No
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
     # the pipeline's detector settings, keypoints on (float32: reproducible files)
     base = PipelineConfig().detector
-    cfg = DetectorConfig(imgsz=imgsz, conf=base.conf, iou=base.iou, precision="fp32")
+    cfg = DetectorConfig(imgsz=imgsz or base.imgsz, conf=base.conf, iou=base.iou, precision="fp32")
     matched = write_sample_priors(samples, PersonDetector(cfg), out_path)
     click.echo(f"{matched}/{len(samples)} samples matched a detection -> {out_path}")
 
@@ -203,48 +206,47 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option("--overwrite", is_flag=True,
               help="Replace outputs posetool did not write, changed since, or holding persons "
                    "edited by hand (human_edited); without it they are kept and reported.")  # fmt: skip
-@click.option(
-    "--steps",
-    type=click.IntRange(1),
-    default=None,
-    help="DDIM steps [default: 1, best for the shipped model].",
-)
-@click.option("--ensemble", type=click.IntRange(1), default=None, help="Noise draws [default: 5].")
-@click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), default=None,
-              help="own_box: per-frame features reused across windows [default]; key_box: the paper's shared key-frame crop.")  # fmt: skip
-@click.option("--device", default=None, help="Torch device for detector and pose [default: cpu].")
-@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
-              help="Detector and pose compute type; auto: bf16 where the device has it natively [default: auto].")  # fmt: skip
-@click.option(
-    "--imgsz", type=click.IntRange(32), default=None, help="Detector input size [default: 640]."
-)
-@click.option(
-    "--conf", type=click.FloatRange(0, 1), default=None, help="Detector min score [default: 0.1]."
-)
+@click.option("--steps", type=click.IntRange(1), cls=ConfigDefaultOption,
+              config_field="pose.steps",
+              help="DDIM steps (the default is best for the shipped model).")  # fmt: skip
+@click.option("--ensemble", type=click.IntRange(1), cls=ConfigDefaultOption,
+              config_field="pose.ensemble", help="Noise draws.")  # fmt: skip
+@click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), cls=ConfigDefaultOption,
+              config_field="pose.crop_mode",
+              help="own_box: per-frame features reused across windows; key_box: the paper's "
+                   "shared key-frame crop.")  # fmt: skip
+@click.option("--device", cls=ConfigDefaultOption, config_field="pose.device",
+              help="Torch device for detector and pose.")  # fmt: skip
+@click.option("--precision", type=click.Choice(PRECISIONS), cls=ConfigDefaultOption,
+              config_field="pose.precision",
+              help="Detector and pose compute type; auto: bf16 where the device has it "
+                   "natively.")  # fmt: skip
+@click.option("--imgsz", type=click.IntRange(32), cls=ConfigDefaultOption,
+              config_field="detector.imgsz", help="Detector input size.")  # fmt: skip
+@click.option("--conf", type=click.FloatRange(0, 1), cls=ConfigDefaultOption,
+              config_field="detector.conf", help="Detector min score.")  # fmt: skip
 @click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
 @click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
-@click.option("--preset", type=click.Choice(["refine", "paper"]), default=None,
-              help="refine: DiffPose refining the detector's own keypoints [default]; paper: "
-                   "the paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).")  # fmt: skip
+@click.option("--preset", type=click.Choice(["refine", "paper"]), cls=ConfigDefaultOption,
+              config_field="pose.preset",
+              help="refine: DiffPose refining the detector's own keypoints; paper: the "
+                   "paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).")  # fmt: skip
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="DiffPose checkpoint [default: the preset's, in resources/].")  # fmt: skip
 @click.option(
     "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
 )
-@click.option("--format", "fmt", type=click.Choice(["2018", "2021", "2017"]), default=None,
-              help="PoseTrack JSON flavour [default: 2018].")  # fmt: skip
-@click.option(
-    "--max-frames",
-    type=click.IntRange(0),
-    default=None,
-    help="Stop after N frames per input (0: all).",
-)
-@click.option("--threads", type=click.IntRange(0), default=None,
-              help="CPU cores to use [default: 0, every core this process may use].")  # fmt: skip
-@click.option("--pipelined/--sequential", default=None,
-              help="Several frames at once, detection and pose, each op on one thread "
-                   "[default]; or one frame at a time, each op on every thread.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["2018", "2021", "2017"]),
+              cls=ConfigDefaultOption, config_field="fmt", help="PoseTrack JSON flavour.")  # fmt: skip
+@click.option("--max-frames", type=click.IntRange(0), cls=ConfigDefaultOption,
+              config_field="max_frames", help="Stop after N frames per input (0: all).")  # fmt: skip
+@click.option("--threads", type=click.IntRange(0), cls=ConfigDefaultOption,
+              config_field="threads", help="CPU cores to use (0: every core this process may "
+                                           "use).")  # fmt: skip
+@click.option("--pipelined/--sequential", cls=ConfigDefaultOption, config_field="pipelined",
+              help="Several frames at once, detection and pose, each op on one thread; or one "
+                   "frame at a time, each op on every thread.")  # fmt: skip
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="ray: one task per video on Ray workers that load the models once "
                    "(pip install 'posetool[ray]'); --threads is then each worker's cores "
