@@ -70,8 +70,9 @@ def detector_part(frames: list[np.ndarray], imgsz: int) -> None:
     print(f"detector, {len(frames)} frames, imgsz {imgsz}, 1 thread")
     print(f"{'setting':36s} {'ms/frame':>8s} {'median px':>9s} {'p95 px':>7s} {'max px':>7s}")
     for name, precision, keypoints, head_fp32 in settings:
-        det = PersonDetector(DetectorConfig(imgsz=imgsz, conf=0.1, precision=precision,
-                                            keypoints=keypoints))  # fmt: skip
+        det = PersonDetector(
+            DetectorConfig(imgsz=imgsz, conf=0.1, precision=precision, keypoints=keypoints)
+        )
         det.detect(frames[0])  # builds the predictor and sets the network up
         if head_fp32:
             _head_float32(det)
@@ -84,9 +85,11 @@ def detector_part(frames: list[np.ndarray], imgsz: int) -> None:
             np.abs(got.boxes_xyxy - box).max(axis=1).min() if len(got) else np.inf
             for ref, got in zip(found["float32"], found[name], strict=True)
             for box in ref.boxes_xyxy[ref.scores > 0.3]
-        ]  # fmt: skip
-        print(f"{name:36s} {ms:8.1f} {np.median(gaps):9.2f} {np.percentile(gaps, 95):7.2f} "
-              f"{np.max(gaps):7.2f}")  # fmt: skip
+        ]
+        print(
+            f"{name:36s} {ms:8.1f} {np.median(gaps):9.2f} {np.percentile(gaps, 95):7.2f} "
+            f"{np.max(gaps):7.2f}"
+        )
 
 
 def tracks_part(video: Path, frames: int) -> None:
@@ -99,9 +102,12 @@ def tracks_part(video: Path, frames: int) -> None:
     runs = {}
     for precision in ("fp32", "auto"):
         base = PipelineConfig.fast()
-        cfg = replace(base, max_frames=frames,
-                      detector=replace(base.detector, precision=precision),
-                      pose=replace(base.pose, precision=precision))  # fmt: skip
+        cfg = replace(
+            base,
+            max_frames=frames,
+            detector=replace(base.detector, precision=precision),
+            pose=replace(base.pose, precision=precision),
+        )
         runs[precision], _ = process_video(video, cfg, load_models(cfg))
     acc = mm.MOTAccumulator(auto_id=True)
     gaps = []
@@ -116,11 +122,13 @@ def tracks_part(video: Path, frames: int) -> None:
     names = ["mota", "num_switches", "num_misses", "num_false_positives", "num_objects"]
     row = mm.metrics.create().compute(acc, metrics=names).iloc[0]
     gap = np.concatenate(gaps)
-    print(f"--fast pipeline, auto vs float32, {frames} frames of {video.name}: MOTA "
-          f"{row['mota']:.3f}, id switches {int(row['num_switches'])}, misses "
-          f"{int(row['num_misses'])}, false positives {int(row['num_false_positives'])} of "
-          f"{int(row['num_objects'])} boxes; keypoint gap median {np.median(gap):.2f} px, "
-          f"mean {gap.mean():.2f} px")  # fmt: skip
+    print(
+        f"--fast pipeline, auto vs float32, {frames} frames of {video.name}: MOTA "
+        f"{row['mota']:.3f}, id switches {int(row['num_switches'])}, misses "
+        f"{int(row['num_misses'])}, false positives {int(row['num_false_positives'])} of "
+        f"{int(row['num_objects'])} boxes; keypoint gap median {np.median(gap):.2f} px, "
+        f"mean {gap.mean():.2f} px"
+    )
 
 
 def main() -> None:

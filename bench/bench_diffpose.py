@@ -40,8 +40,14 @@ def _params(module: torch.nn.Module) -> int:
 
 
 @torch.no_grad()
-def bench_preset(name: str, cfg: DiffPoseConfig, persons: int, grid, repeats: int,
-                 dtype: torch.dtype = torch.float32) -> None:  # fmt: skip
+def bench_preset(
+    name: str,
+    cfg: DiffPoseConfig,
+    persons: int,
+    grid,
+    repeats: int,
+    dtype: torch.dtype = torch.float32,
+) -> None:
     torch.manual_seed(0)
     model = DiffPose.from_config(cfg).eval().set_inference_dtype(dtype)
     t = cfg.num_frames
@@ -84,10 +90,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     for name in args.precision:
-        for preset, cfg in (("cpu (refine, default)", DiffPoseConfig.cpu()),
-                            ("cpu-paper", DiffPoseConfig.cpu_paper())):  # fmt: skip
-            bench_preset(preset, cfg, args.persons, ((1, 2, 4), (1, 5, 10)), args.repeats,
-                         resolve_precision(name, "cpu"))  # fmt: skip
+        for preset, cfg in (
+            ("cpu (refine, default)", DiffPoseConfig.cpu()),
+            ("cpu-paper", DiffPoseConfig.cpu_paper()),
+        ):
+            bench_preset(
+                preset,
+                cfg,
+                args.persons,
+                ((1, 2, 4), (1, 5, 10)),
+                args.repeats,
+                resolve_precision(name, "cpu"),
+            )
     if not args.skip_paper:
         # ViT-H on a CPU: one clip, one repeat, the paper's inference setting and the cheapest.
         bench_preset("paper", DiffPoseConfig.paper(), 1, ((1, 4), (1, 10)), 1)

@@ -33,8 +33,12 @@ def main() -> None:
     p.add_argument("--count", type=int, default=200, help="LSP test images (edited persons)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--base", type=Path, default=None,
-                   help="checkpoint [default: the shipped refine model, else the paper one]")  # fmt: skip
+    p.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="checkpoint [default: the shipped refine model, else the paper one]",
+    )
     a = p.parse_args()
     base = a.base or default_checkpoint_path("refine")
     if not base.is_file():
@@ -44,13 +48,16 @@ def main() -> None:
     print(f"base {base.name}, {a.count} edited persons, {cfg.epochs} epochs, lr {cfg.lr:g}")
     for sideways in (False, True):
         with tempfile.TemporaryDirectory() as tmp:
-            result, frames = write_lsp_edits(a.lsp, Path(tmp), first=1000, count=a.count,
-                                             sideways=sideways)  # fmt: skip
+            result, frames = write_lsp_edits(
+                a.lsp, Path(tmp), first=1000, count=a.count, sideways=sideways
+            )
             rep = finetune([EditedSource(result, frames)], base, Path(tmp) / "t.safetensors", cfg)
         view = "sideways" if sideways else "upright"
-        print(f"{view:9s} held back {rep.heldout_persons} persons ({rep.train_persons} trained): "
-              f"PCK@0.1 base {rep.base_pck:.1f} % -> fine-tuned {rep.finetuned_pck:.1f} % "
-              f"({rep.seconds:.0f} s)")  # fmt: skip
+        print(
+            f"{view:9s} held back {rep.heldout_persons} persons ({rep.train_persons} trained): "
+            f"PCK@0.1 base {rep.base_pck:.1f} % -> fine-tuned {rep.finetuned_pck:.1f} % "
+            f"({rep.seconds:.0f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -43,14 +43,24 @@ def _poses(meta, n_persons: int, rng: np.random.Generator):
     for i in range(meta.frame_count):
         x0 = rng.uniform(0, w * 0.8, (n_persons, 1)).astype(np.float32)
         y0 = rng.uniform(0, h * 0.5, (n_persons, 1)).astype(np.float32)
-        kp = np.stack([x0 + rng.uniform(0, w * 0.2, (n_persons, 17)),
-                       y0 + rng.uniform(0, h * 0.5, (n_persons, 17))], -1)  # fmt: skip
-        frames.append(FrameRecord(
-            frame_index=i, boxes_xyxy=np.concatenate([x0, y0, x0 + w * 0.2, y0 + h * 0.5], 1),
-            box_scores=np.ones(n_persons), track_ids=np.arange(n_persons), keypoints_xy=kp,
-            keypoint_scores=rng.uniform(0, 1, (n_persons, 17)),
-            keypoint_spread_px=rng.uniform(0, 20, (n_persons, 17)),
-        ))  # fmt: skip
+        kp = np.stack(
+            [
+                x0 + rng.uniform(0, w * 0.2, (n_persons, 17)),
+                y0 + rng.uniform(0, h * 0.5, (n_persons, 17)),
+            ],
+            -1,
+        )
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                boxes_xyxy=np.concatenate([x0, y0, x0 + w * 0.2, y0 + h * 0.5], 1),
+                box_scores=np.ones(n_persons),
+                track_ids=np.arange(n_persons),
+                keypoints_xy=kp,
+                keypoint_scores=rng.uniform(0, 1, (n_persons, 17)),
+                keypoint_spread_px=rng.uniform(0, 20, (n_persons, 17)),
+            )
+        )
     return VideoResult(meta, tuple(frames))
 
 
@@ -149,8 +159,10 @@ def _long_video_figures(result, lanes, rng: np.random.Generator, edits_n: int) -
     print(f"lanes after one edit, per-track runs:   {_stats(spans_ms)}")
     print(f"lanes after one edit, dense rebuild:    {_stats(dense_ms)}")
     print(f"lanes paint (1400 px wide):             {_stats(paint_ms)}")
-    print(f"apply one edit with journal (fsync):    {_stats(journal_ms[1:])}"
-          f"  (first, with the snapshot: {journal_ms[0]:.0f} ms)")  # fmt: skip
+    print(
+        f"apply one edit with journal (fsync):    {_stats(journal_ms[1:])}"
+        f"  (first, with the snapshot: {journal_ms[0]:.0f} ms)"
+    )
 
 
 def main() -> int:
@@ -158,8 +170,12 @@ def main() -> int:
     parser.add_argument(
         "--video", type=Path, default=DATA / "videos" / "two_people_indoor_mmaction2.mp4"
     )
-    parser.add_argument("--minutes", type=float, default=0.0,
-                        help="use a synthetic 160x120 video of this many minutes instead")  # fmt: skip
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="use a synthetic 160x120 video of this many minutes instead",
+    )
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "posetool_bench"
     )
@@ -230,8 +246,10 @@ def main() -> int:
     if args.minutes:
         target = meta.frame_count * 5 // 6
         seek_ms, decode_ms = _first_jump(video, target)
-        print(f"first jump to frame {target}, cold reader: {seek_ms:.1f} ms "
-              f"(decoding 0..{target} as before: {decode_ms:.0f} ms)")  # fmt: skip
+        print(
+            f"first jump to frame {target}, cold reader: {seek_ms:.1f} ms "
+            f"(decoding 0..{target} as before: {decode_ms:.0f} ms)"
+        )
         _long_video_figures(result, TrackLanes(), rng, args.edits)
     return 0
 

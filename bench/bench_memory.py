@@ -36,13 +36,15 @@ def synthetic_records(frames: int, persons: int) -> Iterator:
         x0 = rng.uniform(0, 1500, (persons, 1)).astype(np.float32)
         boxes = np.concatenate([x0, x0 / 2, x0 + 120, x0 / 2 + 300], axis=1)
         yield FrameRecord(
-            frame_index=i, timestamp_s=i / 30, boxes_xyxy=boxes,
+            frame_index=i,
+            timestamp_s=i / 30,
+            boxes_xyxy=boxes,
             box_scores=rng.uniform(0.3, 1, persons).astype(np.float32),
             track_ids=np.arange(persons) + 1,
             keypoints_xy=rng.uniform(0, 1000, (persons, 17, 2)).astype(np.float32),
             keypoint_scores=rng.uniform(0, 1, (persons, 17)).astype(np.float32),
             keypoint_spread_px=rng.uniform(0, 9, (persons, 17)).astype(np.float32),
-        )  # fmt: skip
+        )
 
 
 def peak_rss_mib() -> float:
@@ -72,8 +74,18 @@ def child(mode: str, frames: int, persons: int, fmt: str) -> None:
 
 
 def measure(mode: str, frames: int, persons: int, fmt: str) -> tuple[float, float]:
-    cmd = [sys.executable, __file__, "--child", mode, "--frames", str(frames), "--persons",
-           str(persons), "--format", fmt]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--frames",
+        str(frames),
+        "--persons",
+        str(persons),
+        "--format",
+        fmt,
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     rss, size = done.stdout.split()
@@ -93,8 +105,10 @@ def main() -> None:
         child(args.child, args.frames, args.persons, args.format)
         return
     base, _ = measure("baseline", 1, args.persons, args.format)
-    print(f"{args.persons} persons per frame, PoseTrack {args.format}; baseline process "
-          f"{base:.0f} MiB; peak RSS above it:")  # fmt: skip
+    print(
+        f"{args.persons} persons per frame, PoseTrack {args.format}; baseline process "
+        f"{base:.0f} MiB; peak RSS above it:"
+    )
     print(f"{'frames':>8} {'JSON MiB':>9} {'kept + built at once':>22} {'streamed':>10}")
     for frames in (args.frames, 10 * args.frames):
         kept, size = measure("kept", frames, args.persons, args.format)

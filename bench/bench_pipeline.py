@@ -50,10 +50,15 @@ def case_ours(video: Path, preset: str, frames: int) -> dict:
     process_video(video, replace(cfg, max_frames=3), models)  # warm-up, as the peer's below
     _, s = process_video(video, cfg, models)
     per_frame = {k: 1000 * v / max(s.frames, 1) for k, v in s.stage_seconds.items()}
-    return {"frames": s.frames, "persons": s.persons, "tracks": s.tracks,
-            "threads": cfg.threads or usable_cpu_count(),
-            "ms_per_frame": 1000 * s.seconds / max(s.frames, 1), "stages_ms": per_frame,
-            "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "frames": s.frames,
+        "persons": s.persons,
+        "tracks": s.tracks,
+        "threads": cfg.threads or usable_cpu_count(),
+        "ms_per_frame": 1000 * s.seconds / max(s.frames, 1),
+        "stages_ms": per_frame,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
@@ -90,8 +95,14 @@ def case_peer(video: Path, frames: int, all_cores: bool) -> dict:
             break
     seconds = time.perf_counter() - start
     assert torch.get_num_threads() == threads
-    return {"frames": n, "persons": persons, "tracks": len(ids), "threads": threads,
-            "ms_per_frame": 1000 * seconds / max(n, 1), "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "frames": n,
+        "persons": persons,
+        "tracks": len(ids),
+        "threads": threads,
+        "ms_per_frame": 1000 * seconds / max(n, 1),
+        "peak_mb": _peak_mb(),
+    }
 
 
 def keypoint_gap_px(keypoints_a_xy, keypoints_b_xy):
@@ -114,8 +125,9 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
     out, results = {}, {}
     models = None
     for mode in ("own_box", "key_box"):
-        cfg = PipelineConfig(pose=PoseConfig(steps=steps, ensemble=ensemble, crop_mode=mode),
-                             max_frames=frames)  # fmt: skip
+        cfg = PipelineConfig(
+            pose=PoseConfig(steps=steps, ensemble=ensemble, crop_mode=mode), max_frames=frames
+        )
         models = models or load_models(cfg)
         t0 = time.perf_counter()
         results[mode], s = process_video(video, cfg, models)
@@ -136,8 +148,9 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
 
 
 def _sub(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
     if proc.returncode:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -152,8 +165,11 @@ def main() -> None:
     ap.add_argument("--crop-steps", type=int, default=4)
     ap.add_argument("--crop-ensemble", type=int, default=10)
     ap.add_argument("--skip-crop", action="store_true")
-    ap.add_argument("--skip-sequential", action="store_true",
-                    help="leave out the one-frame-at-a-time runs of both presets")  # fmt: skip
+    ap.add_argument(
+        "--skip-sequential",
+        action="store_true",
+        help="leave out the one-frame-at-a-time runs of both presets",
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:  # child: one case, JSON on the last line
@@ -169,11 +185,15 @@ def main() -> None:
         return
     import torch
 
-    print(f"bench_pipeline: {args.frames} frames per video, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores (CPU)")  # fmt: skip
-    hdr = (f"{'video':22s} {'run':30s} {'thr':>3s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} "
-           f"{'detect':>7s} {'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} "
-           f"{'vs peer':>7s} {'vs peer all cores':>17s}")  # fmt: skip
+    print(
+        f"bench_pipeline: {args.frames} frames per video, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {os.cpu_count()} cores (CPU)"
+    )
+    hdr = (
+        f"{'video':22s} {'run':30s} {'thr':>3s} {'ms/frame':>9s} {'fps':>6s} {'decode':>7s} "
+        f"{'detect':>7s} {'track':>6s} {'pose':>8s} {'persons':>8s} {'tracks':>6s} {'peakMB':>7s} "
+        f"{'vs peer':>7s} {'vs peer all cores':>17s}"
+    )
     print(hdr)
     for video in args.videos:
         peer = _sub([f"--frames={args.frames}", f"--case=peer|{video}|"])
@@ -183,31 +203,49 @@ def main() -> None:
         if not args.skip_sequential:
             presets += ["default-sequential", "fast-sequential"]
         for preset in presets:
-            rows.append((f"posetool {preset.replace('-', ', ')}",
-                         _sub([f"--frames={args.frames}", f"--case=ours|{video}|{preset}"])))  # fmt: skip
+            rows.append(
+                (
+                    f"posetool {preset.replace('-', ', ')}",
+                    _sub([f"--frames={args.frames}", f"--case=ours|{video}|{preset}"]),
+                )
+            )
         for label, r in rows:
             if "error" in r:
                 print(f"{video:22s} {label:30s} ERROR {r['error']}")
                 continue
             st = r.get("stages_ms", {})
-            ratios = [r["ms_per_frame"] / p["ms_per_frame"] if "ms_per_frame" in p else float("nan")
-                      for p in (peer, peer_all)]  # fmt: skip
-            print(f"{video:22s} {label:30s} {r['threads']:3d} {r['ms_per_frame']:9.1f} "
-                  f"{1000 / r['ms_per_frame']:6.2f} "
-                  + " ".join(f"{st[k]:{w}.1f}" if k in st else f"{'-':>{w}s}"
-                             for k, w in (("decode", 7), ("detect", 7), ("track", 6), ("pose", 8)))
-                  + f" {r['persons'] / max(r['frames'], 1):8.1f} {r['tracks']:6d} {r['peak_mb']:7.0f}"
-                  f" {ratios[0]:6.2f}x {ratios[1]:16.2f}x")  # fmt: skip
+            ratios = [
+                r["ms_per_frame"] / p["ms_per_frame"] if "ms_per_frame" in p else float("nan")
+                for p in (peer, peer_all)
+            ]
+            print(
+                f"{video:22s} {label:30s} {r['threads']:3d} {r['ms_per_frame']:9.1f} "
+                f"{1000 / r['ms_per_frame']:6.2f} "
+                + " ".join(
+                    f"{st[k]:{w}.1f}" if k in st else f"{'-':>{w}s}"
+                    for k, w in (("decode", 7), ("detect", 7), ("track", 6), ("pose", 8))
+                )
+                + f" {r['persons'] / max(r['frames'], 1):8.1f} {r['tracks']:6d} {r['peak_mb']:7.0f}"
+                f" {ratios[0]:6.2f}x {ratios[1]:16.2f}x"
+            )
     print(
         "(thr: cores used (peer: torch threads); stage columns: ms per frame, busy time of "
         "the stage's threads, so in a pipelined run they overlap and add up to more than "
         "ms/frame; persons: mean per frame; peakMB: max RSS of the case's process)"
     )
     if not args.skip_crop:
-        r = _sub([f"--crop-frames={args.crop_frames}", f"--crop-steps={args.crop_steps}",
-                  f"--crop-ensemble={args.crop_ensemble}", f"--case=crop|{args.crop_video}|"])  # fmt: skip
-        print(f"crop modes on {args.crop_video}, {args.crop_frames} frames, steps "
-              f"{args.crop_steps}, ensemble {args.crop_ensemble}, seed 0: {json.dumps(r)}")  # fmt: skip
+        r = _sub(
+            [
+                f"--crop-frames={args.crop_frames}",
+                f"--crop-steps={args.crop_steps}",
+                f"--crop-ensemble={args.crop_ensemble}",
+                f"--case=crop|{args.crop_video}|",
+            ]
+        )
+        print(
+            f"crop modes on {args.crop_video}, {args.crop_frames} frames, steps "
+            f"{args.crop_steps}, ensemble {args.crop_ensemble}, seed 0: {json.dumps(r)}"
+        )
 
 
 if __name__ == "__main__":

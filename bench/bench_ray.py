@@ -31,8 +31,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
-DEFAULT_VIDEOS = ("squat_lsp.mp4", "two_people_indoor_mmaction2.mp4",
-                  "armwrestling_mmaction2.mp4", "basketball_mmaction2.mp4")  # fmt: skip
+DEFAULT_VIDEOS = (
+    "squat_lsp.mp4",
+    "two_people_indoor_mmaction2.mp4",
+    "armwrestling_mmaction2.mp4",
+    "basketball_mmaction2.mp4",
+)
 
 
 def _case(label: str, run, out_dir: Path) -> dict:
@@ -42,15 +46,24 @@ def _case(label: str, run, out_dir: Path) -> dict:
     info = batch.to_dict()
     if info["failed"]:
         raise SystemExit(f"{label}: {info['failed']} input(s) failed: {info['videos']}")
-    return {"case": label, "seconds": seconds, "videos": info["ok"], "frames": info["frames"],
-            "videos_per_hour": 3600 * info["ok"] / seconds,
-            "frames_per_s": info["frames"] / seconds}  # fmt: skip
+    return {
+        "case": label,
+        "seconds": seconds,
+        "videos": info["ok"],
+        "frames": info["frames"],
+        "videos_per_hour": 3600 * info["ok"] / seconds,
+        "frames_per_s": info["frames"] / seconds,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--videos", nargs="+", default=list(DEFAULT_VIDEOS),
-                        help=f"file names in {VIDEOS} (or paths)")  # fmt: skip
+    parser.add_argument(
+        "--videos",
+        nargs="+",
+        default=list(DEFAULT_VIDEOS),
+        help=f"file names in {VIDEOS} (or paths)",
+    )
     parser.add_argument("--frames", type=int, default=30, help="--max-frames per video")
     parser.add_argument("--fast", action="store_true", help="the --fast preset")
     args = parser.parse_args()
@@ -67,35 +80,49 @@ def main() -> int:
     if missing:
         print(f"missing inputs: {', '.join(missing)}", file=sys.stderr)
         return 2
-    config = replace(PipelineConfig.fast() if args.fast else PipelineConfig(),
-                     max_frames=args.frames)  # fmt: skip
+    config = replace(
+        PipelineConfig.fast() if args.fast else PipelineConfig(), max_frames=args.frames
+    )
     cores = usable_cpu_count()
-    print(f"{len(inputs)} videos x {args.frames} frames, {cores} cores, steps "
-          f"{config.pose.steps}, ensemble {config.pose.ensemble}")  # fmt: skip
+    print(
+        f"{len(inputs)} videos x {args.frames} frames, {cores} cores, steps "
+        f"{config.pose.steps}, ensemble {config.pose.ensemble}"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_ray") as tmp:
         tmp = Path(tmp)
-        rows.append(_case("local (run_batch)",
-                          lambda out: run_batch(inputs, out, config), tmp / "local"))  # fmt: skip
-        ray.init(num_cpus=cores, include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)  # fmt: skip
+        rows.append(
+            _case("local (run_batch)", lambda out: run_batch(inputs, out, config), tmp / "local")
+        )
+        ray.init(
+            num_cpus=cores,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
         try:
             for workers in (1, 2):
-                rows.append(_case(
-                    f"ray, {workers} worker(s)",
-                    lambda out, w=workers: run_batch_ray(inputs, out, config, workers=w),
-                    tmp / f"ray{workers}",
-                ))  # fmt: skip
+                rows.append(
+                    _case(
+                        f"ray, {workers} worker(s)",
+                        lambda out, w=workers: run_batch_ray(inputs, out, config, workers=w),
+                        tmp / f"ray{workers}",
+                    )
+                )
         finally:
             ray.shutdown()
         same = all(
-            (tmp / d / f"{p.stem}.json").read_bytes() == (tmp / "local" / f"{p.stem}.json").read_bytes()
-            for d in ("ray1", "ray2") for p in inputs
-        )  # fmt: skip
+            (tmp / d / f"{p.stem}.json").read_bytes()
+            == (tmp / "local" / f"{p.stem}.json").read_bytes()
+            for d in ("ray1", "ray2")
+            for p in inputs
+        )
     print(f"\n{'case':22s} {'seconds':>8s} {'videos/hour':>12s} {'frames/s':>9s}")
     for r in rows:
-        print(f"{r['case']:22s} {r['seconds']:8.1f} {r['videos_per_hour']:12.0f} "
-              f"{r['frames_per_s']:9.2f}")  # fmt: skip
+        print(
+            f"{r['case']:22s} {r['seconds']:8.1f} {r['videos_per_hour']:12.0f} "
+            f"{r['frames_per_s']:9.2f}"
+        )
     print(f"\nPoseTrack JSON identical to the local run's in every case: {'yes' if same else 'NO'}")
     return 0 if same else 1
 

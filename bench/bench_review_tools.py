@@ -24,12 +24,18 @@ def _result(frames: int, persons: int):
     records = []
     for i in range(frames):
         kp = rng.uniform(0, 100, (persons, 17, 2)).astype(np.float32) + offset
-        records.append(FrameRecord(
-            i, i / 30, boxes_xyxy=np.concatenate([kp.min(1), kp.max(1)], 1),
-            box_scores=np.ones(persons), track_ids=np.arange(persons), keypoints_xy=kp,
-            keypoint_scores=rng.uniform(0.2, 1, (persons, 17)),
-            keypoint_spread_px=rng.uniform(0, 12, (persons, 17)),
-        ))  # fmt: skip
+        records.append(
+            FrameRecord(
+                i,
+                i / 30,
+                boxes_xyxy=np.concatenate([kp.min(1), kp.max(1)], 1),
+                box_scores=np.ones(persons),
+                track_ids=np.arange(persons),
+                keypoints_xy=kp,
+                keypoint_scores=rng.uniform(0.2, 1, (persons, 17)),
+                keypoint_spread_px=rng.uniform(0, 12, (persons, 17)),
+            )
+        )
     meta = VideoMeta("synthetic.mp4", 30, frames, 200 * persons, 200)
     return VideoResult(meta, tuple(records))
 

@@ -37,13 +37,14 @@ from posetool.smoothing import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data"
-FILTERS = {"one-euro": SmoothingConfig(method="one-euro"),
-           "savgol": SmoothingConfig(method="savgol")}  # fmt: skip
+FILTERS = {
+    "one-euro": SmoothingConfig(method="one-euro"),
+    "savgol": SmoothingConfig(method="savgol"),
+}
 
 
 def _cli(*args: str) -> str:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "YOLO_OFFLINE": "1",
-           "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "YOLO_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
     cmd = [sys.executable, "-m", "posetool.cli", *args]
     return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
 
@@ -54,13 +55,26 @@ def _run(inputs: list[Path], out: Path, max_frames: int, preset: str) -> None:
         name = path.stem if path.is_file() else path.name
         if not (out / f"{name}.json").is_file():
             print(f"running the pipeline on {path.name} ...", file=sys.stderr)
-            _cli("run", str(path), "-o", str(out), "--max-frames", str(max_frames),
-                 "--preset", preset, "--threads", "1")  # fmt: skip
+            _cli(
+                "run",
+                str(path),
+                "-o",
+                str(out),
+                "--max-frames",
+                str(max_frames),
+                "--preset",
+                preset,
+                "--threads",
+                "1",
+            )
 
 
 def _moved_px(raw, smooth) -> float:
-    d = [np.linalg.norm(a.keypoints_xy - b.keypoints_xy, axis=-1)[a.keypoint_visible]
-         for a, b in zip(raw.frames, smooth.frames, strict=True) if a.num_persons]  # fmt: skip
+    d = [
+        np.linalg.norm(a.keypoints_xy - b.keypoints_xy, axis=-1)[a.keypoint_visible]
+        for a, b in zip(raw.frames, smooth.frames, strict=True)
+        if a.num_persons
+    ]
     return float(np.concatenate(d).mean()) if d else float("nan")
 
 
@@ -83,8 +97,10 @@ def bench_videos(videos: list[Path], out: Path) -> None:
             totals[n] += [a * n2 if n2 else 0, d * n1 if n1 else 0, m * n1 if n1 else 0]
             cells.append(f"{a:8.2f} {d:8.2f} {m:8.2f}")
         print(f"{video.stem:32s} {len(raw.track_ids()):6d} " + " ".join(f"{c:>26s}" for c in cells))
-    cells = [f"{t[0] / weights[0]:8.2f} {t[1] / weights[1]:8.2f} {t[2] / weights[1]:8.2f}"
-             for t in totals.values()]  # fmt: skip
+    cells = [
+        f"{t[0] / weights[0]:8.2f} {t[1] / weights[1]:8.2f} {t[2] / weights[1]:8.2f}"
+        for t in totals.values()
+    ]
     print(f"{'all (weighted by joint steps)':32s} {'':6s} " + " ".join(f"{c:>26s}" for c in cells))
 
 
@@ -103,8 +119,13 @@ def bench_posetrack(out: Path, preset: str) -> None:
             pred.mkdir(exist_ok=True)
             for folder in folders:
                 res = load_result_for_export(raw_dir / f"{folder.name}.json")
-                export_result(res, "posetrack", pred / f"{folder.name}.json", overwrite=True,
-                              smoothing=FILTERS[name])  # fmt: skip
+                export_result(
+                    res,
+                    "posetrack",
+                    pred / f"{folder.name}.json",
+                    overwrite=True,
+                    smoothing=FILTERS[name],
+                )
         report = json.loads(_cli("eval", str(gt), str(pred), "--format", "json", "--no-tracking"))
         print(f"  {name:10s} Total AP {report['ap']['Total']:.1f}")
 

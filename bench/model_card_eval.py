@@ -54,11 +54,14 @@ from diffpose.validation import (  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 GROUPS = {
-    "Head": ("head_bottom", "head_top"), "Shoulder": ("left_shoulder", "right_shoulder"),
-    "Elbow": ("left_elbow", "right_elbow"), "Wrist": ("left_wrist", "right_wrist"),
-    "Hip": ("left_hip", "right_hip"), "Knee": ("left_knee", "right_knee"),
+    "Head": ("head_bottom", "head_top"),
+    "Shoulder": ("left_shoulder", "right_shoulder"),
+    "Elbow": ("left_elbow", "right_elbow"),
+    "Wrist": ("left_wrist", "right_wrist"),
+    "Hip": ("left_hip", "right_hip"),
+    "Knee": ("left_knee", "right_knee"),
     "Ankle": ("left_ankle", "right_ankle"),
-}  # fmt: skip
+}
 COLS = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
 MIN_BOX_SCORE = 0.2  # the pipeline's PoseConfig.min_box_score
 
@@ -105,9 +108,16 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
             samples, scores = [], []
             if boxes == "yolo":
                 for j in np.flatnonzero(det.scores >= MIN_BOX_SCORE):
-                    samples.append(PoseSample(window(paths, f_idx, delta), np.zeros((17, 2)),
-                                              np.zeros(17), det.boxes_xyxy[j].astype(float),
-                                              prior_xy=det_xy[j], prior_scores=det_sc[j]))  # fmt: skip
+                    samples.append(
+                        PoseSample(
+                            window(paths, f_idx, delta),
+                            np.zeros((17, 2)),
+                            np.zeros(17),
+                            det.boxes_xyxy[j].astype(float),
+                            prior_xy=det_xy[j],
+                            prior_scores=det_sc[j],
+                        )
+                    )
                     scores.append(float(det.scores[j]))
             else:
                 for s in load_posetrack_file(path, pt_root, delta, min_joints=1):
@@ -116,9 +126,13 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
                     iou = box_iou(np.asarray(s.box_xyxy, float), det.boxes_xyxy)
                     j = int(np.argmax(iou)) if len(iou) else -1
                     hit = j >= 0 and iou[j] >= 0.3
-                    samples.append(replace(
-                        s, prior_xy=det_xy[j] if hit else np.zeros((17, 2), np.float32),
-                        prior_scores=det_sc[j] if hit else np.zeros(17, np.float32)))  # fmt: skip
+                    samples.append(
+                        replace(
+                            s,
+                            prior_xy=det_xy[j] if hit else np.zeros((17, 2), np.float32),
+                            prior_scores=det_sc[j] if hit else np.zeros(17, np.float32),
+                        )
+                    )
                     scores.append(1.0)
             jobs[(path, f_idx)] = (samples, np.asarray(scores, np.float64))
     return jobs
@@ -156,18 +170,27 @@ def peer_predictor(samples):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=str(ROOT / "resources" / "diffpose_cpu.safetensors"))
-    p.add_argument("--paper-checkpoint",
-                   default=str(ROOT / "resources" / "diffpose_cpu_paper.safetensors"),
-                   help="the paper-faithful preset (pure noise, no prior); '' to skip")  # fmt: skip
-    p.add_argument("--priors", default=str(ROOT / "out" / "priors.npz"),
-                   help="posetool detector-priors output covering lsp:ROOT:all")  # fmt: skip
+    p.add_argument(
+        "--paper-checkpoint",
+        default=str(ROOT / "resources" / "diffpose_cpu_paper.safetensors"),
+        help="the paper-faithful preset (pure noise, no prior); '' to skip",
+    )
+    p.add_argument(
+        "--priors",
+        default=str(ROOT / "out" / "priors.npz"),
+        help="posetool detector-priors output covering lsp:ROOT:all",
+    )
     p.add_argument("--lsp-limit", type=int, default=0, help="only the first N LSP test images")
     p.add_argument("--out", default=str(ROOT / "out" / "model_card_eval.json"))
     p.add_argument("--grid", action="store_true", help="also the steps x N grid")
     p.add_argument("--steps", type=int, default=1, help="DDIM steps (pipeline default)")
     p.add_argument("--ensemble", type=int, default=5, help="noise draws (pipeline default)")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="inference compute type (the pipeline's default is auto)")  # fmt: skip
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="inference compute type (the pipeline's default is auto)",
+    )
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -183,8 +206,13 @@ def main() -> None:
     models = {"DiffPose refiner (default)": a.checkpoint}
     if a.paper_checkpoint:
         models["DiffPose paper preset (pure noise)"] = a.paper_checkpoint
-    results: dict = {"lsp_test_images": len(lsp_test), "steps": a.steps, "ensemble": a.ensemble,
-                     "precision": a.precision, "rows": {}}  # fmt: skip
+    results: dict = {
+        "lsp_test_images": len(lsp_test),
+        "steps": a.steps,
+        "ensemble": a.ensemble,
+        "precision": a.precision,
+        "rows": {},
+    }
     loaded = {}
     for name, path in models.items():
         model = load_checkpoint(path).eval()
@@ -204,13 +232,18 @@ def main() -> None:
             "seconds": time.time() - t0,
         }
         results["rows"][name] = row
-        print(f"{name}: LSP PCKh {row['lsp_pckh']['Total']:.1f}, PoseTrack mAP (YOLO boxes) "
-              f"{row['posetrack_yolo_boxes']['Total']:.1f}, (GT boxes) "
-              f"{row['posetrack_gt_boxes']['Total']:.1f}", flush=True)  # fmt: skip
+        print(
+            f"{name}: LSP PCKh {row['lsp_pckh']['Total']:.1f}, PoseTrack mAP (YOLO boxes) "
+            f"{row['posetrack_yolo_boxes']['Total']:.1f}, (GT boxes) "
+            f"{row['posetrack_gt_boxes']['Total']:.1f}",
+            flush=True,
+        )
 
-    for key, title in (("lsp_pckh", "LSP test PCKh@0.5"),
-                       ("posetrack_yolo_boxes", "PoseTrack sample mAP, YOLO boxes (pipeline)"),
-                       ("posetrack_gt_boxes", "PoseTrack sample mAP, GT boxes")):  # fmt: skip
+    for key, title in (
+        ("lsp_pckh", "LSP test PCKh@0.5"),
+        ("posetrack_yolo_boxes", "PoseTrack sample mAP, YOLO boxes (pipeline)"),
+        ("posetrack_gt_boxes", "PoseTrack sample mAP, GT boxes"),
+    ):
         print(f"\n{title}\n\n| model | " + " | ".join(COLS) + " |")
         print("|---" * (len(COLS) + 1) + "|")
         for name, row in results["rows"].items():

@@ -60,10 +60,18 @@ class ViTBackbone(nn.Module):
         self.grid = (image_size[0] // 16, image_size[1] // 16)
         self.out_channels = embed_dim
         self.vit = VisionTransformer(
-            img_size=tuple(image_size), patch_size=16, embed_dim=embed_dim, depth=depth,
-            num_heads=num_heads, mlp_ratio=4.0, qkv_bias=True, num_classes=0,
-            class_token=False, global_pool="", drop_path_rate=drop_path,
-        )  # fmt: skip
+            img_size=tuple(image_size),
+            patch_size=16,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=4.0,
+            qkv_bias=True,
+            num_classes=0,
+            class_token=False,
+            global_pool="",
+            drop_path_rate=drop_path,
+        )
         # ViTPose's PatchEmbed pads by 2 (padding = 4 + 2·(ratio//2 − 1), ratio 1); same grid.
         self.vit.patch_embed.proj.padding = (2, 2)
 
@@ -83,8 +91,12 @@ class ViTBackbone(nn.Module):
                 f"{result.missing_keys[:5]}; is it a ViTPose/MAE checkpoint of this size?"
             )
         if result.unexpected_keys:
-            log.warning("%s: ignored %d keys, e.g. %s", path, len(result.unexpected_keys),
-                        result.unexpected_keys[:5])  # fmt: skip
+            log.warning(
+                "%s: ignored %d keys, e.g. %s",
+                path,
+                len(result.unexpected_keys),
+                result.unexpected_keys[:5],
+            )
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -205,9 +217,11 @@ class YoloBackbone(nn.Module):
             outputs: list[torch.Tensor] = []
             for layer in self.layers:
                 if layer.f != -1:
-                    x = outputs[layer.f] if isinstance(layer.f, int) else [
-                        x if j == -1 else outputs[j] for j in layer.f
-                    ]  # fmt: skip
+                    x = (
+                        outputs[layer.f]
+                        if isinstance(layer.f, int)
+                        else [x if j == -1 else outputs[j] for j in layer.f]
+                    )
                 x = layer(x)
                 outputs.append(x)
             return x.contiguous()
@@ -263,9 +277,12 @@ def build_backbone(
     """Build a per-frame backbone; the result has ``out_channels`` and maps (M,3,H,W)→(M,C,h,w)."""
     if kind == "vit":
         backbone: nn.Module = ViTBackbone(
-            image_size=image_size, embed_dim=vit_embed_dim, depth=vit_depth,
-            num_heads=vit_num_heads, drop_path=vit_drop_path,
-        )  # fmt: skip
+            image_size=image_size,
+            embed_dim=vit_embed_dim,
+            depth=vit_depth,
+            num_heads=vit_num_heads,
+            drop_path=vit_drop_path,
+        )
         if vit_checkpoint:
             backbone.load_checkpoint(vit_checkpoint)
         if freeze:

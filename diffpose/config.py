@@ -264,16 +264,26 @@ class DiffPoseConfig:
             delta=2,
             backbone=BackboneConfig(kind="yolo", yolo_features="neck", freeze=True),
             strl=STRLConfig(
-                dim=96, depth=2, num_heads=2, mlp_ratio=2.0, patch_size=2,
-                mlp_hidden=256, cond_channels=64, key_frame_skip=True,
+                dim=96,
+                depth=2,
+                num_heads=2,
+                mlp_ratio=2.0,
+                patch_size=2,
+                mlp_hidden=256,
+                cond_channels=64,
+                key_frame_skip=True,
             ),
             # Few heads and narrow high-resolution maps: on a CPU the N·steps decoder passes
             # dominate, and softmax cost grows with heads × tokens² (bench/bench_diffpose.py).
             decoder=DecoderConfig(
-                dims=(48, 16, 8), num_heads=2, refine_depth=1, interact_depth=1,
-                mlp_ratio=2.0, head_channels=8,
+                dims=(48, 16, 8),
+                num_heads=2,
+                refine_depth=1,
+                interact_depth=1,
+                mlp_ratio=2.0,
+                head_channels=8,
             ),
-        )  # fmt: skip
+        )
 
     @classmethod
     def tiny(cls, delta: int = 1, **overrides: Any) -> DiffPoseConfig:
@@ -287,14 +297,23 @@ class DiffPoseConfig:
                 kind="vit", vit_embed_dim=32, vit_depth=1, vit_num_heads=2, freeze=False
             ),
             strl=STRLConfig(
-                dim=32, depth=1, num_heads=2, mlp_ratio=2.0, patch_size=2,
-                mlp_hidden=64, cond_channels=32,
+                dim=32,
+                depth=1,
+                num_heads=2,
+                mlp_ratio=2.0,
+                patch_size=2,
+                mlp_hidden=64,
+                cond_channels=32,
             ),
             decoder=DecoderConfig(
-                dims=(32, 16, 8), num_heads=2, refine_depth=1, interact_depth=1,
-                mlp_ratio=2.0, head_channels=16,
+                dims=(32, 16, 8),
+                num_heads=2,
+                refine_depth=1,
+                interact_depth=1,
+                mlp_ratio=2.0,
+                head_channels=16,
             ),
-        )  # fmt: skip
+        )
         return replace(cfg, **overrides)
 
     # ----- serialisation -----------------------------------------------------------------

@@ -207,10 +207,15 @@ class PoseDecoder(nn.Module):
         self.down2 = nn.Conv2d(d3, d2, 3, stride=2, padding=1)
         self.down1 = nn.Conv2d(d2, d1, 3, stride=2, padding=1)
         self.low = LowResInteraction(
-            dim=d1, num_tokens=h * w, num_heads=num_heads, refine_depth=refine_depth,
-            interact_depth=interact_depth, mlp_ratio=mlp_ratio, out_channels=head_channels,
+            dim=d1,
+            num_tokens=h * w,
+            num_heads=num_heads,
+            refine_depth=refine_depth,
+            interact_depth=interact_depth,
+            mlp_ratio=mlp_ratio,
+            out_channels=head_channels,
             lookup=lookup,
-        )  # fmt: skip
+        )
         if scales == 3:
             self.mid = ConvInteraction(dim=d2, out_channels=head_channels, lookup=lookup)
             self.high = ConvInteraction(dim=d3, out_channels=head_channels, lookup=lookup)
@@ -227,10 +232,13 @@ class PoseDecoder(nn.Module):
         if self.prior != (prior is not None):
             need = "needs the detector's pose as prior" if self.prior else "takes no prior"
             raise ValueError(f"this decoder {need}")
-        if prior is not None and (prior.shape[0] != cond.shape[0]
-                                  or tuple(prior.shape[-2:]) != self.heatmap_size):  # fmt: skip
-            raise ValueError(f"prior must be (B={cond.shape[0]}, K, {self.heatmap_size}), "
-                             f"got {tuple(prior.shape)}")  # fmt: skip
+        if prior is not None and (
+            prior.shape[0] != cond.shape[0] or tuple(prior.shape[-2:]) != self.heatmap_size
+        ):
+            raise ValueError(
+                f"prior must be (B={cond.shape[0]}, K, {self.heatmap_size}), "
+                f"got {tuple(prior.shape)}"
+            )
         f1 = F.relu(self.deconv1(cond)).flatten(2).transpose(1, 2)
         g1 = self.low.prepare(f1)
         if self.scales == 1:

@@ -122,6 +122,7 @@ def ddim_sample(
         if clip is not None:
             x0_hat = x0_hat.clamp(-clip, clip)
         if t_next >= 0:  # the last update (to t = −1) would only be discarded
-            x_t = ddim_step(x_t, x0_hat, t_now, t_next, alphas_cumprod, eta=eta,
-                            generator=generator)  # fmt: skip
+            x_t = ddim_step(
+                x_t, x0_hat, t_now, t_next, alphas_cumprod, eta=eta, generator=generator
+            )
     return x0_hat

@@ -64,8 +64,7 @@ def first_unsafe_value(data: Any, max_depth: int = MAX_DEPTH) -> tuple[str, str]
         if problem:
             return where or "<root>", problem
         if isinstance(value, dict):
-            stack.extend((v, _join(where, str(k)), depth + 1)
-                         for k, v in reversed(value.items()))  # fmt: skip
+            stack.extend((v, _join(where, str(k)), depth + 1) for k, v in reversed(value.items()))
         elif isinstance(value, list) and not (depth + 1 < max_depth and _numbers_fine(value)):
             stack.extend(
                 (v, _join(where, i), depth + 1) for i, v in reversed(list(enumerate(value)))

@@ -39,17 +39,40 @@ EVALUATED_SLOTS: tuple[int, ...] = tuple(
 
 #: Skeleton as 1-based slot pairs, exactly as in the PoseTrack ``categories`` entry.
 SKELETON_1BASED: tuple[tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)  # fmt: skip
+    (16, 14),
+    (14, 12),
+    (17, 15),
+    (15, 13),
+    (12, 13),
+    (6, 12),
+    (7, 13),
+    (6, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (9, 11),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (5, 7),
+)
 
 #: Skeleton as 0-based slot pairs, for drawing.
 SKELETON: tuple[tuple[int, int], ...] = tuple((a - 1, b - 1) for a, b in SKELETON_1BASED)
 
 #: Left/right pairs swapped by a horizontal flip (0-based slots).
 FLIP_PAIRS: tuple[tuple[int, int], ...] = (
-    (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16),
-)  # fmt: skip
+    (3, 4),
+    (5, 6),
+    (7, 8),
+    (9, 10),
+    (11, 12),
+    (13, 14),
+    (15, 16),
+)
 
 
 def flip_permutation() -> tuple[int, ...]:
@@ -82,22 +105,60 @@ COCO17_SHARED_EVALUATED: tuple[int, ...] = (0, *range(5, 17))
 #: LSP-14: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, r_wrist, r_elbow, r_shoulder,
 #: l_shoulder, l_elbow, l_wrist, neck, head_top.
 LSP14_TO_POSETRACK: dict[int, int] = {
-    0: 16, 1: 14, 2: 12, 3: 11, 4: 13, 5: 15, 6: 10, 7: 8, 8: 6, 9: 5, 10: 7, 11: 9, 12: 1, 13: 2,
-}  # fmt: skip
+    0: 16,
+    1: 14,
+    2: 12,
+    3: 11,
+    4: 13,
+    5: 15,
+    6: 10,
+    7: 8,
+    8: 6,
+    9: 5,
+    10: 7,
+    11: 9,
+    12: 1,
+    13: 2,
+}
 
 #: MPII-16: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, pelvis, thorax, upper_neck,
 #: head_top, r_wrist, r_elbow, r_shoulder, l_shoulder, l_elbow, l_wrist. Pelvis and thorax
 #: have no PoseTrack slot; upper_neck is head_bottom.
 MPII16_TO_POSETRACK: dict[int, int] = {
-    0: 16, 1: 14, 2: 12, 3: 11, 4: 13, 5: 15, 8: 1, 9: 2,
-    10: 10, 11: 8, 12: 6, 13: 5, 14: 7, 15: 9,
-}  # fmt: skip
+    0: 16,
+    1: 14,
+    2: 12,
+    3: 11,
+    4: 13,
+    5: 15,
+    8: 1,
+    9: 2,
+    10: 10,
+    11: 8,
+    12: 6,
+    13: 5,
+    14: 7,
+    15: 9,
+}
 
 #: PoseTrack 2017 annolist joint ids 0..14 (r_ankle .. l_wrist, neck, nose, head_top).
 POSETRACK17_TO_POSETRACK: dict[int, int] = {
-    0: 16, 1: 14, 2: 12, 3: 11, 4: 13, 5: 15, 6: 10, 7: 8, 8: 6, 9: 5, 10: 7, 11: 9,
-    12: 1, 13: 0, 14: 2,
-}  # fmt: skip
+    0: 16,
+    1: 14,
+    2: 12,
+    3: 11,
+    4: 13,
+    5: 15,
+    6: 10,
+    7: 8,
+    8: 6,
+    9: 5,
+    10: 7,
+    11: 9,
+    12: 1,
+    13: 0,
+    14: 2,
+}
 
 LAYOUT_MAPS: dict[str, dict[int, int]] = {
     "coco17": COCO17_TO_POSETRACK,

@@ -109,29 +109,57 @@ class DiffPose(nn.Module):
         """Build the model described by ``cfg`` (random weights but for a pretrained backbone)."""
         b, s, d, diff = cfg.backbone, cfg.strl, cfg.decoder, cfg.diffusion
         backbone = build_backbone(
-            kind=b.kind, image_size=cfg.image_size, vit_embed_dim=b.vit_embed_dim,
-            vit_depth=b.vit_depth, vit_num_heads=b.vit_num_heads, vit_drop_path=b.vit_drop_path,
-            vit_checkpoint=b.vit_checkpoint, yolo_features=b.yolo_features, freeze=b.freeze,
-        )  # fmt: skip
+            kind=b.kind,
+            image_size=cfg.image_size,
+            vit_embed_dim=b.vit_embed_dim,
+            vit_depth=b.vit_depth,
+            vit_num_heads=b.vit_num_heads,
+            vit_drop_path=b.vit_drop_path,
+            vit_checkpoint=b.vit_checkpoint,
+            yolo_features=b.yolo_features,
+            freeze=b.freeze,
+        )
         strl = STRL(
-            in_channels=backbone.out_channels, num_frames=cfg.num_frames,
-            feature_size=cfg.feature_size, dim=s.dim, depth=s.depth, num_heads=s.num_heads,
-            mlp_ratio=s.mlp_ratio, patch_size=s.patch_size, mlp_hidden=s.mlp_hidden,
-            out_channels=s.cond_channels, key_frame_skip=s.key_frame_skip,
-        )  # fmt: skip
+            in_channels=backbone.out_channels,
+            num_frames=cfg.num_frames,
+            feature_size=cfg.feature_size,
+            dim=s.dim,
+            depth=s.depth,
+            num_heads=s.num_heads,
+            mlp_ratio=s.mlp_ratio,
+            patch_size=s.patch_size,
+            mlp_hidden=s.mlp_hidden,
+            out_channels=s.cond_channels,
+            key_frame_skip=s.key_frame_skip,
+        )
         decoder = PoseDecoder(
-            cond_channels=s.cond_channels, num_keypoints=cfg.num_keypoints,
-            feature_size=cfg.feature_size, dims=d.dims, num_heads=d.num_heads,
-            refine_depth=d.refine_depth, interact_depth=d.interact_depth,
-            mlp_ratio=d.mlp_ratio, head_channels=d.head_channels, interaction=d.interaction,
-            scales=d.scales, out_bias=-diff.signal_scale, prior=d.prior,
-        )  # fmt: skip
+            cond_channels=s.cond_channels,
+            num_keypoints=cfg.num_keypoints,
+            feature_size=cfg.feature_size,
+            dims=d.dims,
+            num_heads=d.num_heads,
+            refine_depth=d.refine_depth,
+            interact_depth=d.interact_depth,
+            mlp_ratio=d.mlp_ratio,
+            head_channels=d.head_channels,
+            interaction=d.interaction,
+            scales=d.scales,
+            out_bias=-diff.signal_scale,
+            prior=d.prior,
+        )
         model = cls(
-            backbone=backbone, strl=strl, decoder=decoder, num_frames=cfg.num_frames,
-            num_keypoints=cfg.num_keypoints, image_size=cfg.image_size,
-            timesteps=diff.timesteps, cosine_s=diff.cosine_s, signal_scale=diff.signal_scale,
-            sigma=diff.sigma, config=cfg,
-        )  # fmt: skip
+            backbone=backbone,
+            strl=strl,
+            decoder=decoder,
+            num_frames=cfg.num_frames,
+            num_keypoints=cfg.num_keypoints,
+            image_size=cfg.image_size,
+            timesteps=diff.timesteps,
+            cosine_s=diff.cosine_s,
+            signal_scale=diff.signal_scale,
+            sigma=diff.sigma,
+            config=cfg,
+        )
         model.backbone_from_source = b.kind == "yolo" and b.freeze
         return model
 
@@ -166,10 +194,15 @@ class DiffPose(nn.Module):
         The same as :meth:`frame_features` of the normalised crops; a backbone with a
         ``forward_rgb`` (YOLO) skips the normalisation it would undo.
         """
-        if (crops_rgb.dim() != 4 or tuple(crops_rgb.shape[1:]) != (*self.image_size, 3)
-                or crops_rgb.dtype != torch.uint8):  # fmt: skip
-            raise ValueError(f"crops must be (M, {self.image_size}, 3) uint8, got "
-                             f"{crops_rgb.dtype} {tuple(crops_rgb.shape)}")  # fmt: skip
+        if (
+            crops_rgb.dim() != 4
+            or tuple(crops_rgb.shape[1:]) != (*self.image_size, 3)
+            or crops_rgb.dtype != torch.uint8
+        ):
+            raise ValueError(
+                f"crops must be (M, {self.image_size}, 3) uint8, got "
+                f"{crops_rgb.dtype} {tuple(crops_rgb.shape)}"
+            )
         forward_rgb = getattr(self.backbone, "forward_rgb", None)
         if forward_rgb is not None:
             return forward_rgb(crops_rgb, self.inference_dtype).float()
@@ -289,9 +322,14 @@ class DiffPose(nn.Module):
         else:
             x_T = noise.to(features.device).expand(b, *noise.shape).reshape(shape)  # any dtype
         x0 = ddim_sample(
-            lambda x, t: self.denoise(x, t, cache), x_T, self.alphas_cumprod, steps,
-            eta=eta, clip=self.signal_scale, generator=generator,
-        )  # fmt: skip
+            lambda x, t: self.denoise(x, t, cache),
+            x_T,
+            self.alphas_cumprod,
+            steps,
+            eta=eta,
+            clip=self.signal_scale,
+            generator=generator,
+        )
         return signal_to_heatmaps(x0, self.signal_scale).view(b, ensemble, *shape[1:])
 
     @torch.no_grad()

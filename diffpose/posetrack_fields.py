@@ -12,9 +12,15 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "PoseTrackFormatError", "as_integer", "as_number", "as_numbers", "optional_list", "require",
-    "single", "single_number",
-]  # fmt: skip
+    "PoseTrackFormatError",
+    "as_integer",
+    "as_number",
+    "as_numbers",
+    "optional_list",
+    "require",
+    "single",
+    "single_number",
+]
 
 
 class PoseTrackFormatError(ValueError):

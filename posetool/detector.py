@@ -110,8 +110,12 @@ class Detections:
     def empty(cls) -> Detections:
         """No person."""
         k = NUM_COCO_KEYPOINTS
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
-                   np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32))  # fmt: skip
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros((0, k, 2), np.float32),
+            np.zeros((0, k), np.float32),
+        )
 
 
 class PersonDetector:
@@ -135,9 +139,14 @@ class PersonDetector:
         WeightsError: Weights missing, with another digest (never downloaded) or untrusted.
     """
 
-    def __init__(self, config: DetectorConfig | None = None, weights: str | Path | None = None,
-                 sha256: str | None = None, max_instances: int = 1,
-                 trust_weights: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: DetectorConfig | None = None,
+        weights: str | Path | None = None,
+        sha256: str | None = None,
+        max_instances: int = 1,
+        trust_weights: bool = False,
+    ) -> None:
         self.config = config or DetectorConfig()
         if max_instances < 1:
             raise ValueError(f"max_instances must be >= 1, got {max_instances}")
@@ -161,9 +170,14 @@ class PersonDetector:
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for yolo in self._instances:
             self._free.put(yolo)
-        logger.info("detector %s on %s, imgsz %d, %d cop%s", self.weights.name,
-                    self.config.device, self.config.imgsz, max_instances,
-                    "y" if max_instances == 1 else "ies")  # fmt: skip
+        logger.info(
+            "detector %s on %s, imgsz %d, %d cop%s",
+            self.weights.name,
+            self.config.device,
+            self.config.imgsz,
+            max_instances,
+            "y" if max_instances == 1 else "ies",
+        )
 
     @property
     def max_instances(self) -> int:
@@ -203,10 +217,17 @@ class PersonDetector:
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
             return yolo.predict(
-                list(frames_bgr), imgsz=cfg.imgsz, conf=cfg.conf, iou=cfg.iou, device=cfg.device,
-                max_det=cfg.max_det, classes=[self._person_class], verbose=False,
-                save=False, stream=False,
-            )  # fmt: skip
+                list(frames_bgr),
+                imgsz=cfg.imgsz,
+                conf=cfg.conf,
+                iou=cfg.iou,
+                device=cfg.device,
+                max_det=cfg.max_det,
+                classes=[self._person_class],
+                verbose=False,
+                save=False,
+                stream=False,
+            )
 
     def networks(self) -> list:
         """The network each copy predicts with, as set up (tests, benches)."""
@@ -238,8 +259,10 @@ class PersonDetector:
         head = layers[-1] if isinstance(layers, torch.nn.Sequential) else None
         branches = [getattr(head, name, None) for name in ("cv2", "cv3")]
         if not all(isinstance(b, torch.nn.ModuleList) for b in branches):
-            logger.warning("detector: network layout not recognised; it stays as ultralytics "
-                           "built it (float32, keypoints computed)")  # fmt: skip
+            logger.warning(
+                "detector: network layout not recognised; it stays as ultralytics "
+                "built it (float32, keypoints computed)"
+            )
             return
         keypoint_branch = getattr(head, "cv4", None)
         if isinstance(keypoint_branch, torch.nn.ModuleList):
@@ -247,8 +270,11 @@ class PersonDetector:
                 head.cv4 = torch.nn.ModuleList(_no_keypoints_branch(head.nk) for _ in head.cv4)
             else:
                 if not self.config.keypoints:
-                    logger.warning("detector: %s head's keypoint branch kept (not a YOLO pose "
-                                   "head this code knows)", type(head).__name__)  # fmt: skip
+                    logger.warning(
+                        "detector: %s head's keypoint branch kept (not a YOLO pose "
+                        "head this code knows)",
+                        type(head).__name__,
+                    )
                 branches.append(keypoint_branch)
         if bf16:
             net.to(torch.bfloat16)
@@ -277,9 +303,11 @@ def _plain_pose_head(head) -> bool:
     import torch
 
     return type(head).__name__ == "Pose" and all(
-        isinstance(seq, torch.nn.Sequential) and isinstance(seq[-1], torch.nn.Conv2d)
-        and seq[-1].out_channels == head.nk for seq in head.cv4
-    )  # fmt: skip
+        isinstance(seq, torch.nn.Sequential)
+        and isinstance(seq[-1], torch.nn.Conv2d)
+        and seq[-1].out_channels == head.nk
+        for seq in head.cv4
+    )
 
 
 def _no_keypoints_branch(channels: int):
@@ -319,6 +347,9 @@ def _to_detections(result: object, keypoints_valid: bool = True) -> Detections:
     else:
         keypoints_xy = keypoints.xy.cpu().numpy().astype(np.float32)
         conf = keypoints.conf
-        keypoint_scores = (conf.cpu().numpy().astype(np.float32) if conf is not None
-                           else np.ones(keypoints_xy.shape[:2], np.float32))  # fmt: skip
+        keypoint_scores = (
+            conf.cpu().numpy().astype(np.float32)
+            if conf is not None
+            else np.ones(keypoints_xy.shape[:2], np.float32)
+        )
     return Detections(boxes_xyxy, scores, keypoints_xy, keypoint_scores)

@@ -61,8 +61,9 @@ def box_iou(box_xyxy: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def sample_priors(samples: Sequence[PoseSample], detector: PersonDetector,
-                  min_iou: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def sample_priors(
+    samples: Sequence[PoseSample], detector: PersonDetector, min_iou: float = 0.3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Priors of ``samples``: (S, K, 2) image px, (S, K) scores and (S, 4) matched boxes
     (NaN where no detection overlaps the sample's box). Each key frame is detected once."""
     by_frame: dict[str, list[int]] = {}
@@ -88,8 +89,12 @@ def sample_priors(samples: Sequence[PoseSample], detector: PersonDetector,
     return xy, scores, boxes
 
 
-def write_sample_priors(samples: Sequence[PoseSample], detector: PersonDetector,
-                        out_path: str | Path, min_iou: float = 0.3) -> int:  # fmt: skip
+def write_sample_priors(
+    samples: Sequence[PoseSample],
+    detector: PersonDetector,
+    out_path: str | Path,
+    min_iou: float = 0.3,
+) -> int:
     """Compute and save the priors of ``samples``; returns how many matched a detection."""
     xy, scores, boxes = sample_priors(samples, detector, min_iou)
     save_priors(out_path, samples, xy, scores)

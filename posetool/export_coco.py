@@ -26,16 +26,47 @@ __all__ = ["COCO_KEYPOINT_NAMES", "COCO_SKELETON_1BASED", "DROPPED_NOTE", "coco_
 
 #: COCO-17 keypoint names, index = COCO slot.
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 
 #: The COCO person skeleton (1-based), as in the official annotation files.
 COCO_SKELETON_1BASED: tuple[tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)  # fmt: skip
+    (16, 14),
+    (14, 12),
+    (17, 15),
+    (15, 13),
+    (12, 13),
+    (6, 12),
+    (7, 13),
+    (6, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (9, 11),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (5, 7),
+)
 
 DROPPED_NOTE = (
     "PoseTrack's head_bottom (neck) and head_top have no COCO slot and are not exported; "
@@ -91,12 +122,16 @@ def coco_dict(result: VideoResult) -> dict:
     for fr in result.frames:
         image_id = frame_id_for(seq, fr.frame_index)
         image_id = fr.frame_index if image_id is None else image_id
-        images.append({
-            "id": image_id,
-            "file_name": fr.image_file or f"images/{seq}/{fr.frame_index:06d}.jpg",
-            "width": meta.width, "height": meta.height,
-            "frame_index": fr.frame_index, "timestamp_s": fr.timestamp_s,
-        })  # fmt: skip
+        images.append(
+            {
+                "id": image_id,
+                "file_name": fr.image_file or f"images/{seq}/{fr.frame_index:06d}.jpg",
+                "width": meta.width,
+                "height": meta.height,
+                "frame_index": fr.frame_index,
+                "timestamp_s": fr.timestamp_s,
+            }
+        )
         for p in range(fr.num_persons):
             annotations.append(_person_annotation(fr, p, image_id, len(annotations) + 1))
     return {
@@ -107,9 +142,13 @@ def coco_dict(result: VideoResult) -> dict:
         },
         "images": images,
         "annotations": annotations,
-        "categories": [{
-            "id": 1, "name": "person", "supercategory": "person",
-            "keypoints": list(COCO_KEYPOINT_NAMES),
-            "skeleton": [list(pair) for pair in COCO_SKELETON_1BASED],
-        }],
-    }  # fmt: skip
+        "categories": [
+            {
+                "id": 1,
+                "name": "person",
+                "supercategory": "person",
+                "keypoints": list(COCO_KEYPOINT_NAMES),
+                "skeleton": [list(pair) for pair in COCO_SKELETON_1BASED],
+            }
+        ],
+    }

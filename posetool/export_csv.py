@@ -21,9 +21,17 @@ from posetool.records import FrameRecord, VideoResult
 __all__ = ["CSV_COLUMNS", "OPTIONAL_PERSON_FLAGS", "csv_text"]
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "frame", "time_s", "track_id", "joint", "x", "y", "score", "spread_px", "visible",
+    "frame",
+    "time_s",
+    "track_id",
+    "joint",
+    "x",
+    "y",
+    "score",
+    "spread_px",
+    "visible",
     "human_edited",
-)  # fmt: skip
+)
 
 #: Per-person (N,) bool columns of a FrameRecord written when the records have them.
 OPTIONAL_PERSON_FLAGS: tuple[str, ...] = ("interpolated", "reviewed")
@@ -36,9 +44,10 @@ def _num(value: float, digits: int) -> str:
 def _flags_present(result: VideoResult) -> list[str]:
     """The optional flags every record of ``result`` carries."""
     return [
-        name for name in OPTIONAL_PERSON_FLAGS
+        name
+        for name in OPTIONAL_PERSON_FLAGS
         if result.frames and all(getattr(fr, name, None) is not None for fr in result.frames)
-    ]  # fmt: skip
+    ]
 
 
 def _rows(fr: FrameRecord, flags: list[str]):
@@ -48,12 +57,18 @@ def _rows(fr: FrameRecord, flags: list[str]):
             visible = bool(fr.keypoint_visible[p, k])
             x, y = (float(v) for v in fr.keypoints_xy[p, k]) if visible else (np.nan, np.nan)
             yield [
-                str(fr.frame_index), f"{fr.timestamp_s:.6f}", str(int(fr.track_ids[p])),
-                KEYPOINT_NAMES[k], _num(x, 3), _num(y, 3),
+                str(fr.frame_index),
+                f"{fr.timestamp_s:.6f}",
+                str(int(fr.track_ids[p])),
+                KEYPOINT_NAMES[k],
+                _num(x, 3),
+                _num(y, 3),
                 _num(float(fr.keypoint_scores[p, k]), 5),
                 _num(float(fr.keypoint_spread_px[p, k]), 3),
-                str(int(visible)), str(int(bool(fr.human_edited[p]))), *extra,
-            ]  # fmt: skip
+                str(int(visible)),
+                str(int(bool(fr.human_edited[p]))),
+                *extra,
+            ]
 
 
 def csv_text(result: VideoResult) -> str:

@@ -17,8 +17,12 @@ from posetool.records import VideoResult
 from posetool.smoothing import SmoothingConfig, smooth_result
 
 __all__ = [
-    "EXPORT_FORMATS", "export_result", "export_text", "load_result_for_export", "video_of_result",
-]  # fmt: skip
+    "EXPORT_FORMATS",
+    "export_result",
+    "export_text",
+    "load_result_for_export",
+    "video_of_result",
+]
 
 EXPORT_FORMATS = ("posetrack", "coco", "csv")
 
@@ -37,9 +41,13 @@ def export_text(result: VideoResult, fmt: str) -> str:
 
 
 def export_result(
-    result: VideoResult, fmt: str, out_path: str | Path, *, overwrite: bool = False,
+    result: VideoResult,
+    fmt: str,
+    out_path: str | Path,
+    *,
+    overwrite: bool = False,
     smoothing: SmoothingConfig | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Write ``result`` (smoothed first when ``smoothing`` is given) to ``out_path``.
 
     Raises:
@@ -56,8 +64,9 @@ def export_result(
     return out_path
 
 
-def load_result_for_export(poses_path: str | Path,
-                           video_path: str | Path | None = None) -> VideoResult:  # fmt: skip
+def load_result_for_export(
+    poses_path: str | Path, video_path: str | Path | None = None
+) -> VideoResult:
     """The result in a PoseTrack file, timed and sized by its video.
 
     The video is ``video_path``, else :func:`video_of_result`; without one, frames are
@@ -76,8 +85,9 @@ def load_result_for_export(poses_path: str | Path,
 
     with VideoReader(video_path) as reader:
         probe = reader.probe
-    return read_posetrack(poses_path, video_path=video_path, fps=probe.fps,
-                          size=(probe.width, probe.height))  # fmt: skip
+    return read_posetrack(
+        poses_path, video_path=video_path, fps=probe.fps, size=(probe.width, probe.height)
+    )
 
 
 def video_of_result(poses_path: str | Path) -> Path | None:

@@ -33,10 +33,16 @@ from diffpose.keypoints import EVALUATED_SLOTS
 from posetool.posetrack_io import atomic_write_text, read_posetrack
 
 __all__ = [
-    "EditedSource", "FinetuneConfig", "FinetuneReport", "attach_detector_priors", "edited_samples",
-    "finetune", "model_card", "split_holdout",
+    "EditedSource",
+    "FinetuneConfig",
+    "FinetuneReport",
+    "attach_detector_priors",
+    "edited_samples",
+    "finetune",
+    "model_card",
+    "split_holdout",
     "pck_box",
-]  # fmt: skip
+]
 
 LOG = logging.getLogger(__name__)
 _EVALUATED = np.zeros(17, bool)
@@ -119,8 +125,7 @@ def _decode_frames(media: Path, wanted: set[int], out_dir: Path) -> dict[int, st
     return paths
 
 
-def edited_samples(source: EditedSource, frames_dir: Path, delta: int
-                   ) -> list[PoseSample]:  # fmt: skip
+def edited_samples(source: EditedSource, frames_dir: Path, delta: int) -> list[PoseSample]:
     """One sample per human-edited person of ``source`` with at least 3 visible evaluated
     joints, its clip decoded into ``frames_dir`` (``frame_index`` is the video frame).
 
@@ -129,14 +134,20 @@ def edited_samples(source: EditedSource, frames_dir: Path, delta: int
         ValueError: a frame the samples need could not be decoded (names the files).
     """
     result = read_posetrack(source.result_path)
-    persons = [(fr.frame_index, p) for fr in result.frames for p in range(fr.num_persons)
-               if fr.human_edited[p]]  # fmt: skip
+    persons = [
+        (fr.frame_index, p)
+        for fr in result.frames
+        for p in range(fr.num_persons)
+        if fr.human_edited[p]
+    ]
     indices = list(range(len(result.frames)))
     wanted = {i for f, _ in persons for i in window(indices, f, delta)}
     paths = _decode_frames(source.media_path, wanted, frames_dir)
     if missing := sorted(wanted - set(paths)):
-        raise ValueError(f"{source.media_path}: frames {missing[:5]} needed by the edits in "
-                         f"{source.result_path} could not be decoded")  # fmt: skip
+        raise ValueError(
+            f"{source.media_path}: frames {missing[:5]} needed by the edits in "
+            f"{source.result_path} could not be decoded"
+        )
     samples = []
     for f, p in persons:
         fr = result.frames[f]
@@ -144,23 +155,33 @@ def edited_samples(source: EditedSource, frames_dir: Path, delta: int
         if weights.sum() < 3:
             continue
         clip = tuple(paths[i] for i in window(indices, f, delta))
-        samples.append(PoseSample(clip, fr.keypoints_xy[p].astype(np.float64), weights,
-                                  fr.boxes_xyxy[p].astype(np.float64),
-                                  source=source.result_path.name, frame_index=f))  # fmt: skip
+        samples.append(
+            PoseSample(
+                clip,
+                fr.keypoints_xy[p].astype(np.float64),
+                weights,
+                fr.boxes_xyxy[p].astype(np.float64),
+                source=source.result_path.name,
+                frame_index=f,
+            )
+        )
     return samples
 
 
-def split_holdout(samples: Sequence[PoseSample], every: int
-                  ) -> tuple[list[PoseSample], list[PoseSample]]:  # fmt: skip
+def split_holdout(
+    samples: Sequence[PoseSample], every: int
+) -> tuple[list[PoseSample], list[PoseSample]]:
     """(train, held back): every ``every``-th edited frame of each source is held back."""
     train, held = [], []
     frames_by_source: dict[str, list[int]] = {}
     for s in samples:
         frames_by_source.setdefault(s.source, []).append(s.frame_index)
     held_frames = {
-        (src, f) for src, frames in frames_by_source.items()
-        for rank, f in enumerate(sorted(set(frames))) if rank % every == every - 1
-    }  # fmt: skip
+        (src, f)
+        for src, frames in frames_by_source.items()
+        for rank, f in enumerate(sorted(set(frames)))
+        if rank % every == every - 1
+    }
     for s in samples:
         (held if (s.source, s.frame_index) in held_frames else train).append(s)
     return train, held
@@ -185,11 +206,14 @@ def attach_detector_priors(samples: list[PoseSample]) -> list[PoseSample]:
     from posetool.pipeline_config import PipelineConfig
 
     base = PipelineConfig().detector
-    detector = PersonDetector(DetectorConfig(imgsz=base.imgsz, conf=base.conf, iou=base.iou,
-                                             precision="fp32"))  # fmt: skip
+    detector = PersonDetector(
+        DetectorConfig(imgsz=base.imgsz, conf=base.conf, iou=base.iou, precision="fp32")
+    )
     xy, scores, _ = sample_priors(samples, detector)
-    return [replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
-            for i, s in enumerate(samples)]  # fmt: skip
+    return [
+        replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
+        for i, s in enumerate(samples)
+    ]
 
 
 def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]:
@@ -202,10 +226,15 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
 
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    ds = ClipDataset(samples, crop_hw=model.image_size, augment=AugmentConfig(),
-                     sigma=model.sigma, seed=cfg.seed)  # fmt: skip
-    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(cfg.seed))  # fmt: skip
+    ds = ClipDataset(
+        samples, crop_hw=model.image_size, augment=AugmentConfig(), sigma=model.sigma, seed=cfg.seed
+    )
+    loader = DataLoader(
+        ds,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(cfg.seed),
+    )
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
     losses = []
@@ -214,14 +243,20 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
         ds.set_epoch(epoch)
         total, n = 0.0, 0
         for batch in loader:
-            heatmaps = keypoints_to_heatmaps(batch["keypoints_hm"].float(), model.heatmap_size,
-                                             model.sigma)  # fmt: skip
+            heatmaps = keypoints_to_heatmaps(
+                batch["keypoints_hm"].float(), model.heatmap_size, model.sigma
+            )
             prior = None
             if model.uses_prior:
-                prior = prior_heatmaps(batch["prior_hm"].float(), batch["prior_scores"],
-                                       model.heatmap_size, model.sigma)  # fmt: skip
-            loss = model.loss(batch["clip"], heatmaps, batch["weights"].float(), generator=gen,
-                              prior=prior)  # fmt: skip
+                prior = prior_heatmaps(
+                    batch["prior_hm"].float(),
+                    batch["prior_scores"],
+                    model.heatmap_size,
+                    model.sigma,
+                )
+            loss = model.loss(
+                batch["clip"], heatmaps, batch["weights"].float(), generator=gen, prior=prior
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -235,13 +270,18 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
 def _score(model, samples: list[PoseSample], cfg: FinetuneConfig) -> float:
     from diffpose.validation import predict_samples
 
-    xy, _, _ = predict_samples(model, samples, steps=cfg.steps, ensemble=cfg.ensemble,
-                               seed=cfg.seed)  # fmt: skip
+    xy, _, _ = predict_samples(
+        model, samples, steps=cfg.steps, ensemble=cfg.ensemble, seed=cfg.seed
+    )
     return pck_box(xy, samples, cfg.threshold)
 
 
-def finetune(sources: Sequence[EditedSource], base_checkpoint: str | Path,
-             out_checkpoint: str | Path, cfg: FinetuneConfig | None = None) -> FinetuneReport:  # fmt: skip
+def finetune(
+    sources: Sequence[EditedSource],
+    base_checkpoint: str | Path,
+    out_checkpoint: str | Path,
+    cfg: FinetuneConfig | None = None,
+) -> FinetuneReport:
     """Fine-tune ``base_checkpoint`` on the human-edited persons of ``sources``.
 
     Writes ``out_checkpoint`` and its model card ``<out stem>.md`` beside it.
@@ -264,27 +304,39 @@ def finetune(sources: Sequence[EditedSource], base_checkpoint: str | Path,
         train, held = split_holdout(samples, cfg.holdout_every)
         names = ", ".join(str(s.result_path) for s in sources)
         if not train or not held:
-            raise ValueError(f"{names}: {len(train)} edited persons to train on and {len(held)} "
-                             f"held back; need both (edit more frames: every "
-                             f"{cfg.holdout_every}th edited frame is held back)")  # fmt: skip
+            raise ValueError(
+                f"{names}: {len(train)} edited persons to train on and {len(held)} "
+                f"held back; need both (edit more frames: every "
+                f"{cfg.holdout_every}th edited frame is held back)"
+            )
         if model.uses_prior:
             train, held = attach_detector_priors(train), attach_detector_priors(held)
         base_pck = _score(model, held, cfg)
         losses = _train(model, train, cfg)
         tuned_pck = _score(model, held, cfg)
     report = FinetuneReport(
-        base_checkpoint=str(base_checkpoint), out_checkpoint=str(out_checkpoint),
-        sources=[str(s.result_path) for s in sources], train_persons=len(train),
-        train_frames=len({(s.source, s.frame_index) for s in train}), heldout_persons=len(held),
-        heldout_frames=len({(s.source, s.frame_index) for s in held}), base_pck=base_pck,
-        finetuned_pck=tuned_pck, epoch_losses=losses,
+        base_checkpoint=str(base_checkpoint),
+        out_checkpoint=str(out_checkpoint),
+        sources=[str(s.result_path) for s in sources],
+        train_persons=len(train),
+        train_frames=len({(s.source, s.frame_index) for s in train}),
+        heldout_persons=len(held),
+        heldout_frames=len({(s.source, s.frame_index) for s in held}),
+        base_pck=base_pck,
+        finetuned_pck=tuned_pck,
+        epoch_losses=losses,
         backbone_trained=any(p.requires_grad for p in model.backbone.parameters()),
         seconds=round(time.perf_counter() - start, 1),
-    )  # fmt: skip
-    save_checkpoint(model, out_checkpoint, extra={
-        "finetuned_from": base_checkpoint.name, "epochs": cfg.epochs,
-        "heldout_pck_box": f"{tuned_pck:.2f}",
-    })  # fmt: skip
+    )
+    save_checkpoint(
+        model,
+        out_checkpoint,
+        extra={
+            "finetuned_from": base_checkpoint.name,
+            "epochs": cfg.epochs,
+            "heldout_pck_box": f"{tuned_pck:.2f}",
+        },
+    )
     atomic_write_text(out_checkpoint.with_suffix(".md"), model_card(report, cfg))
     return report
 

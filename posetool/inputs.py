@@ -17,14 +17,33 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
-    "IMAGE_FOLDER_FPS", "IMAGE_SUFFIXES", "OVERLAY_SUFFIX", "VIDEO_SUFFIXES", "discover_inputs",
+    "IMAGE_FOLDER_FPS",
+    "IMAGE_SUFFIXES",
+    "OVERLAY_SUFFIX",
+    "VIDEO_SUFFIXES",
+    "discover_inputs",
     "image_files",
-]  # fmt: skip
+]
 
 VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
-     ".mts", ".m2ts", ".3gp", ".ogv"}
-)  # fmt: skip
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".flv",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".3gp",
+        ".ogv",
+    }
+)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 #: Frame rate assumed for an image folder, which carries none: the pipeline's, the viewer's, and
 #: a PoseTrack file's read without its video (its frames' times).
@@ -87,9 +106,13 @@ class _Search:
 
     @staticmethod
     def is_input_video(path: Path, written: set[Path]) -> bool:
-        return (path.suffix.lower() in VIDEO_SUFFIXES and path.is_file() and _visible(path)
-                and not path.name.lower().endswith(OVERLAY_SUFFIX)
-                and path.resolve() not in written)  # fmt: skip
+        return (
+            path.suffix.lower() in VIDEO_SUFFIXES
+            and path.is_file()
+            and _visible(path)
+            and not path.name.lower().endswith(OVERLAY_SUFFIX)
+            and path.resolve() not in written
+        )
 
 
 def discover_inputs(paths: Iterable[str | Path], output_dir: Path | None = None) -> list[Path]:

@@ -31,9 +31,15 @@ if TYPE_CHECKING:
     from posetool.detector import PersonDetector
 
 __all__ = [
-    "PipelineCancelled", "PipelineModels", "RecordSink", "VideoSummary", "load_models",
-    "process_video", "run_video", "stream_video",
-]  # fmt: skip
+    "PipelineCancelled",
+    "PipelineModels",
+    "RecordSink",
+    "VideoSummary",
+    "load_models",
+    "process_video",
+    "run_video",
+    "stream_video",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +82,15 @@ def load_models(config: PipelineConfig, trust_detector_weights: bool = False) ->
     weights = config.detector_weights or None
     pose_model = load_pose_model(config.pose)
     # a model that refines the detector's pose needs the detector's keypoint branch
-    detector_config = replace(config.detector,
-                              keypoints=config.detector.keypoints or pose_model.uses_prior)  # fmt: skip
-    detector = PersonDetector(detector_config, weights=weights,
-                              max_instances=min(workers, MAX_DETECTOR_COPIES),
-                              trust_weights=trust_detector_weights)  # fmt: skip
+    detector_config = replace(
+        config.detector, keypoints=config.detector.keypoints or pose_model.uses_prior
+    )
+    detector = PersonDetector(
+        detector_config,
+        weights=weights,
+        max_instances=min(workers, MAX_DETECTOR_COPIES),
+        trust_weights=trust_detector_weights,
+    )
     return PipelineModels(detector, pose_model)
 
 
@@ -141,21 +151,32 @@ class VideoSummary:
         stages = "stage seconds over all threads: " + ", ".join(
             f"{k} {v:.1f}" for k, v in self.stage_seconds.items()
         )
-        warn = "" if self.decode.get("complete", True) else (
-            f"; decode: {self.decode.get('decoded_frames')} of "
-            f"{self.decode.get('expected_frames')} frames, {self.decode.get('failed_frames')} failed")  # fmt: skip
-        return (f"{self.name}: {self.frames} frames, {self.persons} persons, {self.tracks} "
-                f"tracks, {self.fps:.2f} frames/s ({stages}){warn}")  # fmt: skip
+        warn = (
+            ""
+            if self.decode.get("complete", True)
+            else (
+                f"; decode: {self.decode.get('decoded_frames')} of "
+                f"{self.decode.get('expected_frames')} frames, {self.decode.get('failed_frames')} failed"
+            )
+        )
+        return (
+            f"{self.name}: {self.frames} frames, {self.persons} persons, {self.tracks} "
+            f"tracks, {self.fps:.2f} frames/s ({stages}){warn}"
+        )
 
 
 RecordSink = Callable[[FrameRecord, np.ndarray | None], None]
 
 
 def stream_video(
-    path: str | Path, config: PipelineConfig, sink: RecordSink,
-    models: PipelineModels | None = None, progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None, keep_frames: bool = False,
-) -> tuple[VideoMeta, VideoSummary]:  # fmt: skip
+    path: str | Path,
+    config: PipelineConfig,
+    sink: RecordSink,
+    models: PipelineModels | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    keep_frames: bool = False,
+) -> tuple[VideoMeta, VideoSummary]:
     """Run detect → track → estimate over one video file or image folder, handing each
     frame's record to ``sink`` as soon as it is complete, in frame order; nothing is kept, so
     memory does not grow with the video's length.
@@ -214,9 +235,14 @@ def stream_video(
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
         tracker = ByteTracker(config.tracker, fps=probe.fps)
-        frames = tracked_frames(decoded_frames(reader, config.max_frames, stages),
-                                models.detector, tracker, stages, executor,
-                                lookahead=workers + 1)  # fmt: skip
+        frames = tracked_frames(
+            decoded_frames(reader, config.max_frames, stages),
+            models.detector,
+            tracker,
+            stages,
+            executor,
+            lookahead=workers + 1,
+        )
         estimator = PoseEstimator(models.pose_model, config.pose, executor, 2 * workers)
         for tf in frames:
             if cancel is not None and cancel.is_set():
@@ -231,30 +257,46 @@ def stream_video(
         stages.add("pose", estimator.busy_seconds)
         report = reader.report
     n = counts["records"]
-    meta = VideoMeta(path=path, fps=probe.fps, frame_count=n, width=probe.width,
-                     height=probe.height, rotation_deg=probe.rotation_deg,
-                     timestamps_s=np.asarray(timestamps))  # fmt: skip
+    meta = VideoMeta(
+        path=path,
+        fps=probe.fps,
+        frame_count=n,
+        width=probe.width,
+        height=probe.height,
+        rotation_deg=probe.rotation_deg,
+        timestamps_s=np.asarray(timestamps),
+    )
     seconds = time.perf_counter() - start
     summary = VideoSummary(
-        input=str(path), name=meta.sequence_name, frames=n, persons=counts["persons"],
-        tracks=len(track_ids), seconds=round(seconds, 3),
+        input=str(path),
+        name=meta.sequence_name,
+        frames=n,
+        persons=counts["persons"],
+        tracks=len(track_ids),
+        seconds=round(seconds, 3),
         fps=round(n / seconds, 3) if seconds else 0.0,
         stage_seconds=stages.rounded(),
-        decode={"expected_frames": report.expected_frames,
-                "decoded_frames": report.decoded_frames, "failed_frames": report.failed_frames,
-                "missing_frames": report.missing_frames,
-                "timestamp_fallbacks": report.timestamp_fallbacks,
-                "complete": report.complete or bool(config.max_frames)},
+        decode={
+            "expected_frames": report.expected_frames,
+            "decoded_frames": report.decoded_frames,
+            "failed_frames": report.failed_frames,
+            "missing_frames": report.missing_frames,
+            "timestamp_fallbacks": report.timestamp_fallbacks,
+            "complete": report.complete or bool(config.max_frames),
+        },
         pose_window_max_frames=estimator.max_buffered,
         pose_backbone_crops=estimator.backbone_crops,
-    )  # fmt: skip
+    )
     return meta, summary
 
 
 def process_video(
-    path: str | Path, config: PipelineConfig, models: PipelineModels | None = None,
-    progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-) -> tuple[VideoResult, VideoSummary]:  # fmt: skip
+    path: str | Path,
+    config: PipelineConfig,
+    models: PipelineModels | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[VideoResult, VideoSummary]:
     """:func:`stream_video` with every record kept: the poses of every frame (frames that
     failed to decode are present, empty) and a summary.
 
@@ -263,14 +305,19 @@ def process_video(
         PipelineCancelled: ``cancel`` was set.
     """
     records: list[FrameRecord] = []
-    meta, summary = stream_video(path, config, lambda record, _frame: records.append(record),
-                                 models, progress, cancel)  # fmt: skip
+    meta, summary = stream_video(
+        path, config, lambda record, _frame: records.append(record), models, progress, cancel
+    )
     return VideoResult(meta, tuple(records)), summary
 
 
-def run_video(path: str | Path, progress: ProgressFn | None = None,
-              cancel: threading.Event | None = None, *,
-              config: PipelineConfig | None = None) -> VideoResult:  # fmt: skip
+def run_video(
+    path: str | Path,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    config: PipelineConfig | None = None,
+) -> VideoResult:
     """The GUI's entry point: ``run_video(path, progress_cb, cancel_event) -> VideoResult``.
 
     Models are built on the first call and kept for the next ones with the same config.

@@ -35,9 +35,15 @@ from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 __all__ = [
-    "atomic_write_text", "give_plain_file_mode", "posetrack_vid_id", "read_posetrack",
-    "record_to_posetrack_frame", "result_from_posetrack", "video_to_posetrack", "write_posetrack",
-]  # fmt: skip
+    "atomic_write_text",
+    "give_plain_file_mode",
+    "posetrack_vid_id",
+    "read_posetrack",
+    "record_to_posetrack_frame",
+    "result_from_posetrack",
+    "video_to_posetrack",
+    "write_posetrack",
+]
 
 SPREAD_KEY = "keypoint_spread_px"
 EDITED_KEY = "human_edited"
@@ -45,8 +51,10 @@ REVIEWED_KEY = "reviewed"
 INTERPOLATED_KEY = "interpolated"
 #: Per-person bool columns of a record written as annotation keys (only when true).
 FLAG_KEYS: dict[str, str] = {
-    "human_edited": EDITED_KEY, "reviewed": REVIEWED_KEY, "interpolated": INTERPOLATED_KEY,
-}  # fmt: skip
+    "human_edited": EDITED_KEY,
+    "reviewed": REVIEWED_KEY,
+    "interpolated": INTERPOLATED_KEY,
+}
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -121,8 +129,9 @@ def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
     """The neutral PoseTrack structure of a video result (every frame present)."""
     seq = result.meta.sequence_name
     frames = tuple(record_to_posetrack_frame(fr, seq) for fr in result.frames)
-    return PoseTrackVideo(source=str(result.meta.path), fmt="2018", vid_id=posetrack_vid_id(seq),
-                          frames=frames)  # fmt: skip
+    return PoseTrackVideo(
+        source=str(result.meta.path), fmt="2018", vid_id=posetrack_vid_id(seq), frames=frames
+    )
 
 
 def posetrack_vid_id(sequence: str) -> str:
@@ -157,9 +166,11 @@ def _xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 
 
 def read_posetrack(
-    path: str | Path, video_path: str | Path | None = None, fps: float = IMAGE_FOLDER_FPS,
+    path: str | Path,
+    video_path: str | Path | None = None,
+    fps: float = IMAGE_FOLDER_FPS,
     size: tuple[int, int] | None = None,
-) -> VideoResult:  # fmt: skip
+) -> VideoResult:
     """Read a PoseTrack 2017/2018/2021 file into a :class:`VideoResult`.
 
     Args:
@@ -176,9 +187,12 @@ def read_posetrack(
 
 
 def result_from_posetrack(
-    video: PoseTrackVideo, path: str | Path, video_path: str | Path | None = None,
-    fps: float = IMAGE_FOLDER_FPS, size: tuple[int, int] | None = None,
-) -> VideoResult:  # fmt: skip
+    video: PoseTrackVideo,
+    path: str | Path,
+    video_path: str | Path | None = None,
+    fps: float = IMAGE_FOLDER_FPS,
+    size: tuple[int, int] | None = None,
+) -> VideoResult:
     """The :class:`VideoResult` of a parsed PoseTrack file, one record per image in file order.
 
     Args:
@@ -244,8 +258,9 @@ def _extras(extra: dict, where: str, path: str | Path) -> tuple[np.ndarray, dict
     if raw is not None:
         numbers = isinstance(raw, list) and len(raw) == NUM_KEYPOINTS
         if not numbers or not all(_number_or_null(s) for s in raw):
-            raise PoseTrackFormatError(path, f"{where}: {SPREAD_KEY}",
-                                       f"expected {NUM_KEYPOINTS} numbers or nulls")  # fmt: skip
+            raise PoseTrackFormatError(
+                path, f"{where}: {SPREAD_KEY}", f"expected {NUM_KEYPOINTS} numbers or nulls"
+            )
         spread[:] = [np.nan if s is None else s for s in raw]
     flags = {}
     for column, key in FLAG_KEYS.items():

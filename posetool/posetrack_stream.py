@@ -42,8 +42,13 @@ class PoseTrackStreamWriter:
         provenance: Stored under the top-level key ``posetool`` when given.
     """
 
-    def __init__(self, path: str | Path, sequence_name: str, fmt: str = "2018",
-                 provenance: dict | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        sequence_name: str,
+        fmt: str = "2018",
+        provenance: dict | None = None,
+    ) -> None:
         from posetool.posetrack_io import posetrack_vid_id, record_to_posetrack_frame
 
         if fmt not in ("2017", "2018", "2021"):
@@ -65,18 +70,24 @@ class PoseTrackStreamWriter:
     def __enter__(self) -> PoseTrackStreamWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._discard()
 
     def add(self, record: FrameRecord) -> None:
         """Append the next frame (``record.frame_index`` must be the count so far)."""
         if record.frame_index != self.frames:
-            raise ValueError(f"{self.path}: frame {record.frame_index} given, "
-                             f"frame {self.frames} expected next")  # fmt: skip
+            raise ValueError(
+                f"{self.path}: frame {record.frame_index} given, frame {self.frames} expected next"
+            )
         frame = self._convert(record, self.sequence_name)
-        video = PoseTrackVideo(source=str(self.path), fmt=self.fmt, vid_id=self._vid_id,
-                               frames=(frame,))  # fmt: skip
+        video = PoseTrackVideo(
+            source=str(self.path), fmt=self.fmt, vid_id=self._vid_id, frames=(frame,)
+        )
         if self.fmt == "2017":
             entry = to_posetrack17(video)["annolist"][0]
             entry["imgnum"] = [record.frame_index + 1]

@@ -23,8 +23,17 @@ from typing import Any
 
 from posetool import __version__
 
-__all__ = ["PROVENANCE_KEY", "file_identity", "input_identity", "provenance", "read_summary",
-           "refusal_reason", "resumable", "settings_identity", "sha256_of_file"]  # fmt: skip
+__all__ = [
+    "PROVENANCE_KEY",
+    "file_identity",
+    "input_identity",
+    "provenance",
+    "read_summary",
+    "refusal_reason",
+    "resumable",
+    "settings_identity",
+    "sha256_of_file",
+]
 
 PROVENANCE_KEY = "posetool"
 #: Bytes of an input hashed to notice a changed file whose size and mtime were kept.
@@ -52,8 +61,12 @@ def file_identity(path: Path, full_hash: bool = False) -> dict[str, Any]:
     """Resolved path, size, mtime and the SHA-256 of the first MiB (or of all of it)."""
     stat = path.stat()
     key = "sha256" if full_hash else "sha256_first_mib"
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            key: sha256_of_file(path, 0 if full_hash else HEAD_BYTES)}  # fmt: skip
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        key: sha256_of_file(path, 0 if full_hash else HEAD_BYTES),
+    }
 
 
 def input_identity(path: Path) -> dict[str, Any]:
@@ -68,8 +81,11 @@ def input_identity(path: Path) -> dict[str, Any]:
     for image in images:
         stat = image.stat()
         listing.update(f"{image.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return {"path": str(path.resolve()), "images": len(images),
-            "listing_sha256": listing.hexdigest()}  # fmt: skip
+    return {
+        "path": str(path.resolve()),
+        "images": len(images),
+        "listing_sha256": listing.hexdigest(),
+    }
 
 
 def settings_identity(config) -> dict[str, Any]:
@@ -81,8 +97,10 @@ def settings_identity(config) -> dict[str, Any]:
 
     settings = {k: v for k, v in asdict(config).items() if k not in _NEUTRAL_FIELDS}
     weights = Path(config.detector_weights) if config.detector_weights else default_weights_path()
-    for key, path in (("pose_checkpoint_file", config.pose.checkpoint_path()),
-                      ("detector_weights_file", weights)):  # fmt: skip
+    for key, path in (
+        ("pose_checkpoint_file", config.pose.checkpoint_path()),
+        ("detector_weights_file", weights),
+    ):
         # a missing file fails later, when the models load, with its own message
         settings[key] = file_identity(path, True) if path.is_file() else {"path": str(path)}
     settings["resolved_precision"] = {
@@ -134,7 +152,7 @@ def refusal_reason(paths: dict[str, Path], made_from: dict[str, Any] | None = No
         return _edited_reason(outputs) or (
             f"{next(iter(existing.values()))} was not written by posetool "
             f"(no '{PROVENANCE_KEY}' summary beside it)"
-        )  # fmt: skip
+        )
     recorded_input = ((summary.get("made_from") or {}).get("input") or {}).get("path")
     if (
         outputs

@@ -71,20 +71,30 @@ def _persons(det, cfg: PseudoLabelConfig) -> tuple[np.ndarray, np.ndarray, np.nd
         scores.append(sc)
         boxes.append([x1, y1, x2 - x1, y2 - y1])
     n = len(kps)
-    return (np.array(kps).reshape(n, NUM_KEYPOINTS, 3), np.array(scores).reshape(n, NUM_KEYPOINTS),
-            np.array(boxes, dtype=np.float64).reshape(n, 4))  # fmt: skip
+    return (
+        np.array(kps).reshape(n, NUM_KEYPOINTS, 3),
+        np.array(scores).reshape(n, NUM_KEYPOINTS),
+        np.array(boxes, dtype=np.float64).reshape(n, 4),
+    )
 
 
 def _frame(image_id: int, file_name: str, labelled: bool, persons) -> PoseTrackFrame:
     kp, sc, boxes = persons
     n = len(kp)
     return PoseTrackFrame(
-        image_id=image_id, file_name=file_name, is_labeled=labelled and n > 0, ignore_regions=(),
-        keypoints=kp, keypoint_scores=sc, person_scores=np.full(n, np.nan),
-        track_ids=np.arange(n, dtype=np.int64), boxes_xywh=boxes,
-        head_boxes_xywh=np.full((n, 4), np.nan), annotation_ids=np.full(n, -1, np.int64),
+        image_id=image_id,
+        file_name=file_name,
+        is_labeled=labelled and n > 0,
+        ignore_regions=(),
+        keypoints=kp,
+        keypoint_scores=sc,
+        person_scores=np.full(n, np.nan),
+        track_ids=np.arange(n, dtype=np.int64),
+        boxes_xywh=boxes,
+        head_boxes_xywh=np.full((n, 4), np.nan),
+        annotation_ids=np.full(n, -1, np.int64),
         person_extras=tuple({} for _ in range(n)),
-    )  # fmt: skip
+    )
 
 
 def _frames_of(path: Path, stills: bool) -> Iterable[tuple[str, int, np.ndarray]]:
@@ -106,9 +116,13 @@ def _frames_of(path: Path, stills: bool) -> Iterable[tuple[str, int, np.ndarray]
 
 
 def pseudo_label(
-    inputs: Iterable[str | Path], out_dir: str | Path, detector, cfg: PseudoLabelConfig | None = None,
-    stills: bool = False, progress: Callable[[str, int], None] | None = None,
-) -> dict[str, int]:  # fmt: skip
+    inputs: Iterable[str | Path],
+    out_dir: str | Path,
+    detector,
+    cfg: PseudoLabelConfig | None = None,
+    stills: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
     """Label ``inputs`` with ``detector`` (a :class:`posetool.detector.PersonDetector`).
 
     Returns:

@@ -57,8 +57,15 @@ class WorkerPlan:
     gpus_per_worker: int
 
 
-def plan_workers(videos: int, node_cpus: Sequence[float], node_gpus: Sequence[float], *,
-                 device: str = "cpu", threads: int = 0, workers: int = 0) -> WorkerPlan:  # fmt: skip
+def plan_workers(
+    videos: int,
+    node_cpus: Sequence[float],
+    node_gpus: Sequence[float],
+    *,
+    device: str = "cpu",
+    threads: int = 0,
+    workers: int = 0,
+) -> WorkerPlan:
     """Share the cluster out among the videos to run.
 
     Args:
@@ -88,8 +95,10 @@ def plan_workers(videos: int, node_cpus: Sequence[float], node_gpus: Sequence[fl
     )
     if fits < 1:
         need = f"{cpus} CPU(s)" + (" and a GPU" if gpus else "")
-        raise RayEngineError(f"no node of the Ray cluster has {need} free for one worker "
-                             f"(nodes: {list(node_cpus)} CPUs, {list(node_gpus)} GPUs)")  # fmt: skip
+        raise RayEngineError(
+            f"no node of the Ray cluster has {need} free for one worker "
+            f"(nodes: {list(node_cpus)} CPUs, {list(node_gpus)} GPUs)"
+        )
     return WorkerPlan(min(wanted, fits, max(videos, 1)), cpus, gpus)
 
 
@@ -111,16 +120,24 @@ class VideoWorker:
         """Run one video and write its outputs (:func:`posetool.batch.process_and_write`): a
         failure of this input becomes a failed summary; errors that would fail every input
         (missing weights, a full output folder) are raised."""
-        return process_and_write(Path(path), name, Path(out_dir), self._config, made_from,
-                                 self._loaded)  # fmt: skip
+        return process_and_write(
+            Path(path), name, Path(out_dir), self._config, made_from, self._loaded
+        )
 
 
 def run_batch_ray(
-    inputs: Sequence[Path], out_dir: str | Path, config: PipelineConfig, *, resume: bool = False,
-    overwrite: bool = False, trust_detector_weights: bool = False, address: str | None = None,
-    workers: int = 0, on_plan: Callable[[WorkerPlan, int], None] | None = None,
+    inputs: Sequence[Path],
+    out_dir: str | Path,
+    config: PipelineConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    trust_detector_weights: bool = False,
+    address: str | None = None,
+    workers: int = 0,
+    on_plan: Callable[[WorkerPlan, int], None] | None = None,
     on_video_end: Callable[[VideoSummary], None] | None = None,
-) -> BatchSummary:  # fmt: skip
+) -> BatchSummary:
     """:func:`posetool.batch.run_batch` on Ray: same outputs and rules, one actor task per video.
 
     Args:
@@ -165,8 +182,9 @@ def run_batch_ray(
 
         jobs = []
         for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
-            summary, made_from = not_run_summary(path, name, out_dir, settings, resume,
-                                                 overwrite, config.render)  # fmt: skip
+            summary, made_from = not_run_summary(
+                path, name, out_dir, settings, resume, overwrite, config.render
+            )
             if summary is None:
                 jobs.append((i, str(Path(path).resolve()), name, made_from))
             else:
@@ -175,15 +193,25 @@ def run_batch_ray(
             with _connected(address) as ray:
                 nodes = [n["Resources"] for n in ray.nodes() if n["Alive"]]
                 plan = plan_workers(
-                    len(jobs), [n.get("CPU", 0) for n in nodes], [n.get("GPU", 0) for n in nodes],
-                    device=config.pose.device, threads=config.threads, workers=workers,
-                )  # fmt: skip
+                    len(jobs),
+                    [n.get("CPU", 0) for n in nodes],
+                    [n.get("GPU", 0) for n in nodes],
+                    device=config.pose.device,
+                    threads=config.threads,
+                    workers=workers,
+                )
                 if on_plan:
                     on_plan(plan, len(jobs))
                 worker_config = replace(config, threads=plan.cpus_per_worker)
                 try:
-                    _run_on_workers(ray, plan, (worker_config, trust_detector_weights), jobs,
-                                    str(out_dir), finish)  # fmt: skip
+                    _run_on_workers(
+                        ray,
+                        plan,
+                        (worker_config, trust_detector_weights),
+                        jobs,
+                        str(out_dir),
+                        finish,
+                    )
                 except OutputFolderError as exc:
                     raise exc.after(len(finished), len(inputs)) from exc
     return batch
@@ -207,8 +235,13 @@ def _connected(address: str | None) -> Iterator[object]:
         else:
             from diffpose.torch_threads import usable_cpu_count
 
-            ray.init(address="local", num_cpus=usable_cpu_count(), include_dashboard=False,
-                     logging_level=logging.WARNING, log_to_driver=False)  # fmt: skip
+            ray.init(
+                address="local",
+                num_cpus=usable_cpu_count(),
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise RayEngineError(f"cannot start or reach {where}: {exc}") from None
@@ -218,9 +251,14 @@ def _connected(address: str | None) -> Iterator[object]:
         ray.shutdown()
 
 
-def _run_on_workers(ray, plan: WorkerPlan, worker_args: tuple[PipelineConfig, bool],
-                    jobs: list[tuple[int, str, str, dict[str, Any]]], out_dir: str,
-                    finish: Callable[[int, VideoSummary], None]) -> None:  # fmt: skip
+def _run_on_workers(
+    ray,
+    plan: WorkerPlan,
+    worker_args: tuple[PipelineConfig, bool],
+    jobs: list[tuple[int, str, str, dict[str, Any]]],
+    out_dir: str,
+    finish: Callable[[int, VideoSummary], None],
+) -> None:
     """Hand the videos out one at a time to ``plan.workers`` actors (built with
     ``worker_args``: the config and whether to trust the detector weights) until all are done.
 
@@ -233,9 +271,11 @@ def _run_on_workers(ray, plan: WorkerPlan, worker_args: tuple[PipelineConfig, bo
     from ray.exceptions import RayActorError, RayTaskError
 
     actor_class = ray.remote(VideoWorker).options(
-        num_cpus=plan.cpus_per_worker, num_gpus=plan.gpus_per_worker,
-        max_restarts=1, max_task_retries=1,
-    )  # fmt: skip
+        num_cpus=plan.cpus_per_worker,
+        num_gpus=plan.gpus_per_worker,
+        max_restarts=1,
+        max_task_retries=1,
+    )
     queue = deque(jobs)
     actors: list = []
     running: dict = {}  # ObjectRef -> (actor, job)
@@ -263,8 +303,13 @@ def _run_on_workers(ray, plan: WorkerPlan, worker_args: tuple[PipelineConfig, bo
                 finish(i, failed_summary(Path(path), name, cause))
                 raise cause from None
             except RayActorError as exc:
-                summary = failed_summary(Path(path), name, RuntimeError(
-                    f"the Ray worker running it died twice: {str(exc).splitlines()[0]}"))  # fmt: skip
+                summary = failed_summary(
+                    Path(path),
+                    name,
+                    RuntimeError(
+                        f"the Ray worker running it died twice: {str(exc).splitlines()[0]}"
+                    ),
+                )
                 if queue:
                     actor = new_worker()
             finish(i, summary)

@@ -44,8 +44,16 @@ def draw_frame(frame_bgr: np.ndarray, record: FrameRecord, min_score: float = 0.
         scale = 0.4 * thick + 0.1
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         cv2.rectangle(out, (x1, max(0, y1 - th - 4)), (x1 + tw + 2, y1), color, -1)
-        cv2.putText(out, label, (x1 + 1, max(th, y1 - 3)), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (0, 0, 0), thick, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            out,
+            label,
+            (x1 + 1, max(th, y1 - 3)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (0, 0, 0),
+            thick,
+            cv2.LINE_AA,
+        )
         ok = record.keypoint_visible[p] & (record.keypoint_scores[p] >= min_score)
         pts = record.keypoints_xy[p]
         for a, b in SKELETON:
@@ -54,8 +62,14 @@ def draw_frame(frame_bgr: np.ndarray, record: FrameRecord, min_score: float = 0.
                 pb = tuple(int(round(v)) for v in pts[b])
                 cv2.line(out, pa, pb, color, thick + 1, cv2.LINE_AA)
         for k in np.flatnonzero(ok):
-            cv2.circle(out, tuple(int(round(v)) for v in pts[k]), thick + 2, (255, 255, 255),
-                       -1, cv2.LINE_AA)  # fmt: skip
+            cv2.circle(
+                out,
+                tuple(int(round(v)) for v in pts[k]),
+                thick + 2,
+                (255, 255, 255),
+                -1,
+                cv2.LINE_AA,
+            )
     return out
 
 
@@ -74,13 +88,15 @@ class OverlayWriter:
         OSError: No video writer can be opened in the output folder.
     """
 
-    def __init__(self, out_path: str | Path, fps: float, size_wh: tuple[int, int],
-                 min_score: float = 0.1) -> None:  # fmt: skip
+    def __init__(
+        self, out_path: str | Path, fps: float, size_wh: tuple[int, int], min_score: float = 0.1
+    ) -> None:
         self.out_path = Path(out_path)
         self.size_wh = size_wh
         self.min_score = min_score
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.out_path.stem}.", suffix=".tmp.mp4",
-                                   dir=self.out_path.parent)  # fmt: skip
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.out_path.stem}.", suffix=".tmp.mp4", dir=self.out_path.parent
+        )
         os.close(fd)
         self._tmp: Path | None = Path(tmp)
         self._writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, size_wh)
@@ -119,10 +135,14 @@ class OverlayWriter:
 
 
 def render_video(
-    video_path: str | Path, result: VideoResult, out_path: str | Path,
-    progress: Callable[[int, int], None] | None = None, min_score: float = 0.1,
-    max_frames: int = 0, smoothing: SmoothingConfig | None = None,
-) -> Path:  # fmt: skip
+    video_path: str | Path,
+    result: VideoResult,
+    out_path: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+    min_score: float = 0.1,
+    max_frames: int = 0,
+    smoothing: SmoothingConfig | None = None,
+) -> Path:
     """Draw ``result`` over the frames of ``video_path`` into an mp4, atomically.
 
     Frames are streamed (one at a time); frames the result has no record for are written

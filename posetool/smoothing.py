@@ -29,9 +29,13 @@ import numpy as np
 from posetool.records import VideoResult
 
 __all__ = [
-    "METHODS", "SmoothingConfig", "joint_differences_px", "mean_acceleration_px",
-    "mean_displacement_px", "smooth_result",
-]  # fmt: skip
+    "METHODS",
+    "SmoothingConfig",
+    "joint_differences_px",
+    "mean_acceleration_px",
+    "mean_displacement_px",
+    "smooth_result",
+]
 
 METHODS = ("one-euro", "savgol")
 
@@ -92,8 +96,9 @@ def _alpha(cutoff_hz: float, dt_s: float) -> float:
     return 1.0 / (1.0 + tau / dt_s)
 
 
-def _one_euro(xy: np.ndarray, t_s: np.ndarray, fixed: np.ndarray, cfg: SmoothingConfig,
-              fallback_dt_s: float) -> np.ndarray:  # fmt: skip
+def _one_euro(
+    xy: np.ndarray, t_s: np.ndarray, fixed: np.ndarray, cfg: SmoothingConfig, fallback_dt_s: float
+) -> np.ndarray:
     """(L, 2) positions filtered; rows where ``fixed`` stay as given and reset the filter."""
     out = xy.copy()
     speed_xy = np.zeros(2)

@@ -56,12 +56,16 @@ class StageSeconds:
 
     def rounded(self, digits: int = 3) -> dict[str, float]:
         """{stage: seconds} in pipeline order, rounded (a run's summary)."""
-        return {f.name: round(getattr(self, f.name), digits) for f in fields(self)
-                if not f.name.startswith("_")}  # fmt: skip
+        return {
+            f.name: round(getattr(self, f.name), digits)
+            for f in fields(self)
+            if not f.name.startswith("_")
+        }
 
 
-def submit_timed(executor: Executor | None, add_seconds: Callable[[float], None], fn: Callable,
-                 *args) -> Future:  # fmt: skip
+def submit_timed(
+    executor: Executor | None, add_seconds: Callable[[float], None], fn: Callable, *args
+) -> Future:
     """``fn(*args)`` on ``executor``, or now in this thread when it is None (errors then raise
     here, not from the future); the seconds it takes go to ``add_seconds`` (from the thread
     that ran it: make it thread-safe, as :meth:`BusySeconds.add` and

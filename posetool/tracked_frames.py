@@ -40,8 +40,9 @@ class TrackedFrame:
     keypoint_scores: np.ndarray
 
 
-def decoded_frames(reader, limit: int,
-                   stages: StageSeconds) -> Iterator[tuple[int, float, np.ndarray | None]]:  # fmt: skip
+def decoded_frames(
+    reader, limit: int, stages: StageSeconds
+) -> Iterator[tuple[int, float, np.ndarray | None]]:
     """(index, timestamp, BGR image) of every frame index of ``reader`` in order, up to
     ``limit`` (0: all); decode time adds to ``stages.decode``.
 
@@ -78,9 +79,14 @@ def decoded_frames(reader, limit: int,
             seen += 1
 
 
-def tracked_frames(decoded, detector, tracker, stages: StageSeconds,
-                   executor: Executor | None = None,
-                   lookahead: int = 0) -> Iterator[TrackedFrame]:  # fmt: skip
+def tracked_frames(
+    decoded,
+    detector,
+    tracker,
+    stages: StageSeconds,
+    executor: Executor | None = None,
+    lookahead: int = 0,
+) -> Iterator[TrackedFrame]:
     """Detect and track the ``decoded`` frames, in order; detection and tracking time add to
     ``stages.detect`` (summed over threads) and ``stages.track``.
 
@@ -103,8 +109,16 @@ def tracked_frames(decoded, detector, tracker, stages: StageSeconds,
         tracks = tracker.update(boxes, scores)
         stages.add("track", time.perf_counter() - t0)
         rows = tracks.det_indices
-        return TrackedFrame(index, stamp, frame_bgr, tracks.track_ids, tracks.boxes_xyxy,
-                            tracks.scores, kp[rows], kp_scores[rows])  # fmt: skip
+        return TrackedFrame(
+            index,
+            stamp,
+            frame_bgr,
+            tracks.track_ids,
+            tracks.boxes_xyxy,
+            tracks.scores,
+            kp[rows],
+            kp_scores[rows],
+        )
 
     for index, stamp, frame_bgr in decoded:
         found = None

@@ -28,8 +28,7 @@ class ReadCancelled(Exception):
     """A read stopped because the caller's ``should_stop`` asked it to."""
 
 
-def packet_times_ms(path: str | Path,
-                    should_stop: Callable[[], bool] | None = None) -> np.ndarray:  # fmt: skip
+def packet_times_ms(path: str | Path, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Sorted presentation times (ms, as OpenCV reports ``CAP_PROP_POS_MSEC``) of the packets
     of ``path``'s video stream; empty when the backend cannot read packets.
 

@@ -176,8 +176,9 @@ def _open_capture(path: Path) -> tuple[cv2.VideoCapture, int]:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise VideoOpenError(path, "OpenCV/FFmpeg cannot read it (not a video, corrupt or "
-                                   "unsupported codec)")  # fmt: skip
+        raise VideoOpenError(
+            path, "OpenCV/FFmpeg cannot read it (not a video, corrupt or unsupported codec)"
+        )
     rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
     if rotation not in _ROTATE_CODES:
         if rotation:
@@ -206,8 +207,9 @@ class VideoReader:
         VideoOpenError: Missing path, empty folder, unreadable file or no decodable frame.
     """
 
-    def __init__(self, path: str | Path, *, image_fps: float = IMAGE_FOLDER_FPS,
-                 fps_fallback: float = 30.0) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, *, image_fps: float = IMAGE_FOLDER_FPS, fps_fallback: float = 30.0
+    ) -> None:
         if not (image_fps > 0 and fps_fallback > 0):
             raise ValueError(f"frame rates must be > 0, got {image_fps}, {fps_fallback}")
         self.path = Path(path)
@@ -244,7 +246,9 @@ class VideoReader:
             self.close()
             raise VideoOpenError(self.path, "no frame can be decoded")
         self._pending: tuple[float, np.ndarray] | None = (
-            self._cap.get(cv2.CAP_PROP_POS_MSEC), self._rotate(frame))  # fmt: skip
+            self._cap.get(cv2.CAP_PROP_POS_MSEC),
+            self._rotate(frame),
+        )
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         if not (math.isfinite(fps) and 0 < fps < 1000):
             logger.warning(
@@ -262,8 +266,14 @@ class VideoReader:
     @property
     def report(self) -> DecodeReport:
         """Decoding so far (final once iteration has ended)."""
-        return DecodeReport(self.path, self.probe.frame_count, self._decoded, self._failed,
-                            self._fallbacks, self._end_index is not None)  # fmt: skip
+        return DecodeReport(
+            self.path,
+            self.probe.frame_count,
+            self._decoded,
+            self._failed,
+            self._fallbacks,
+            self._end_index is not None,
+        )
 
     def __enter__(self) -> VideoReader:
         return self
@@ -321,8 +331,12 @@ class VideoReader:
             )
         self._end_index = self._decoded
         if self.report.missing_frames:
-            logger.warning("%s: decoded %d of %d announced frames", self.path, self._decoded,
-                           self.probe.frame_count)  # fmt: skip
+            logger.warning(
+                "%s: decoded %d of %d announced frames",
+                self.path,
+                self._decoded,
+                self.probe.frame_count,
+            )
 
     def read_frame(self, index: int, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """Return the frame ``index`` as iteration yields it (BGR uint8, rotated).
@@ -359,8 +373,9 @@ class VideoReader:
                 self._reopen_seek()
         return self._decode_forward(index, should_stop)
 
-    def _read_by_packet_time(self, index: int,
-                             should_stop: Callable[[], bool] | None) -> np.ndarray | None:  # fmt: skip
+    def _read_by_packet_time(
+        self, index: int, should_stop: Callable[[], bool] | None
+    ) -> np.ndarray | None:
         """Frame ``index`` sought by its time from the packets and verified, or None (then
         the packet times are not used again: the decoder disagrees with them)."""
         if self._packet_msec is None:
@@ -407,8 +422,9 @@ class VideoReader:
         self._seek_next = index
         return True
 
-    def _decode_forward(self, index: int,
-                        should_stop: Callable[[], bool] | None = None) -> np.ndarray:  # fmt: skip
+    def _decode_forward(
+        self, index: int, should_stop: Callable[[], bool] | None = None
+    ) -> np.ndarray:
         cap = self._seek_cap
         assert cap is not None
         while self._seek_next < index:

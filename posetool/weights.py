@@ -52,9 +52,10 @@ def trusted_detector_weights(path: str | Path | None, trust: bool = False) -> Pa
         return path
     if not trust:
         raise UntrustedWeightsError(
-            path, "not the official YOLO11n-pose file (sha256 differs). ultralytics loads "
+            path,
+            "not the official YOLO11n-pose file (sha256 differs). ultralytics loads "
             "weights by unpickling them, and unpickling can run code hidden in the file; "
             "pass --trust-detector-weights only for a file whose source you trust",
-        )  # fmt: skip
+        )
     logger.warning("loading detector weights %s, trusted by the user (unpickled)", path)
     return path

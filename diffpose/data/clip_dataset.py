@@ -45,10 +45,16 @@ class ClipDataset(Dataset):
     """
 
     def __init__(
-        self, samples: Sequence[PoseSample], *, crop_hw: tuple[int, int] = (256, 192),
-        heatmap_stride: int = 4, augment: AugmentConfig | None = None, sigma: float = 2.0,
-        static_motion_px: float = 4.0, seed: int = 0,
-    ) -> None:  # fmt: skip
+        self,
+        samples: Sequence[PoseSample],
+        *,
+        crop_hw: tuple[int, int] = (256, 192),
+        heatmap_stride: int = 4,
+        augment: AugmentConfig | None = None,
+        sigma: float = 2.0,
+        static_motion_px: float = 4.0,
+        seed: int = 0,
+    ) -> None:
         self.samples = list(samples)
         self.crop_hw = crop_hw
         self.stride = heatmap_stride

@@ -13,9 +13,12 @@ from diffpose.keypoints import LAYOUT_MAPS, to_posetrack
 
 
 def load_coco_keypoints(
-    json_path: str | Path, image_root: str | Path, layout: str = "coco17", delta: int = 2,
+    json_path: str | Path,
+    image_root: str | Path,
+    layout: str = "coco17",
+    delta: int = 2,
     min_joints: int = 3,
-) -> list[PoseSample]:  # fmt: skip
+) -> list[PoseSample]:
     """Samples of a COCO-style keypoint file whose joints follow ``layout``."""
     json_path = Path(json_path)
     data = json.loads(json_path.read_text(encoding="utf-8"))
@@ -40,7 +43,13 @@ def load_coco_keypoints(
         x, y, bw, bh = ann["bbox"]
         path = str(Path(image_root) / im["file_name"])
         samples.append(
-            PoseSample((path,) * (2 * delta + 1), kp, w, np.array([x, y, x + bw, y + bh], float),
-                       static=True, source=json_path.stem)
-        )  # fmt: skip
+            PoseSample(
+                (path,) * (2 * delta + 1),
+                kp,
+                w,
+                np.array([x, y, x + bw, y + bh], float),
+                static=True,
+                source=json_path.stem,
+            )
+        )
     return samples

@@ -27,8 +27,13 @@ def load_lsp(root: str | Path, split: str = "train", delta: int = 2) -> list[Pos
     if joints.shape[:2] != (3, 14):
         raise ValueError(f"{mat_path}: expected joints of shape (3, 14, N), got {joints.shape}")
     n = joints.shape[2]
-    ranges = {"train": range(0, min(1000, n)), "test": range(1000, n), "all": range(n),
-              "fit": range(0, min(900, n)), "val": range(900, min(1000, n))}  # fmt: skip
+    ranges = {
+        "train": range(0, min(1000, n)),
+        "test": range(1000, n),
+        "all": range(n),
+        "fit": range(0, min(900, n)),
+        "val": range(900, min(1000, n)),
+    }
     if split not in ranges:
         raise ValueError(f"split must be one of {sorted(ranges)}, got {split!r}")
     samples = []
@@ -42,8 +47,12 @@ def load_lsp(root: str | Path, split: str = "train", delta: int = 2) -> list[Pos
             continue
         samples.append(
             PoseSample(
-                frame_paths=(str(path),) * (2 * delta + 1), keypoints_xy=kp, weights=w,
-                box_xyxy=box, static=True, source="lsp",
+                frame_paths=(str(path),) * (2 * delta + 1),
+                keypoints_xy=kp,
+                weights=w,
+                box_xyxy=box,
+                static=True,
+                source="lsp",
             )
-        )  # fmt: skip
+        )
     return samples

@@ -22,9 +22,12 @@ _EVAL_MASK[list(EVALUATED_SLOTS)] = True
 
 
 def load_posetrack_file(
-    json_path: str | Path, image_root: str | Path, delta: int = 2, source: str = "posetrack",
+    json_path: str | Path,
+    image_root: str | Path,
+    delta: int = 2,
+    source: str = "posetrack",
     min_joints: int = 3,
-) -> list[PoseSample]:  # fmt: skip
+) -> list[PoseSample]:
     """Samples of one PoseTrack JSON file; image paths resolved against ``image_root``."""
     video = load_posetrack(json_path)
     image_root = Path(image_root)

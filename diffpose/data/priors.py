@@ -25,15 +25,18 @@ def sample_key(sample: PoseSample) -> str:
     return f"{Path(sample.key_frame_path).resolve()}|{box}"
 
 
-def save_priors(path: str | Path, samples: Sequence[PoseSample], keypoints_xy: np.ndarray,
-                scores: np.ndarray) -> None:  # fmt: skip
+def save_priors(
+    path: str | Path, samples: Sequence[PoseSample], keypoints_xy: np.ndarray, scores: np.ndarray
+) -> None:
     """Write the priors of ``samples`` (arrays in sample order) atomically."""
     n = len(samples)
     keypoints_xy = np.asarray(keypoints_xy, np.float32)
     scores = np.asarray(scores, np.float32)
     if keypoints_xy.shape != (n, NUM_KEYPOINTS, 2) or scores.shape != (n, NUM_KEYPOINTS):
-        raise ValueError(f"need ({n}, 17, 2) keypoints and ({n}, 17) scores, got "
-                         f"{keypoints_xy.shape} and {scores.shape}")  # fmt: skip
+        raise ValueError(
+            f"need ({n}, 17, 2) keypoints and ({n}, 17) scores, got "
+            f"{keypoints_xy.shape} and {scores.shape}"
+        )
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
     keys = np.array([sample_key(s) for s in samples])
@@ -50,8 +53,7 @@ def attach_priors(samples: Sequence[PoseSample], *paths: str | Path) -> list[Pos
     table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for path in paths:
         with np.load(path, allow_pickle=False) as data:
-            for key, xy, sc in zip(data["keys"], data["keypoints_xy"], data["scores"],
-                                   strict=True):  # fmt: skip
+            for key, xy, sc in zip(data["keys"], data["keypoints_xy"], data["scores"], strict=True):
                 table[str(key)] = (xy, sc)
     out, missing = [], []
     for s in samples:
@@ -62,9 +64,11 @@ def attach_priors(samples: Sequence[PoseSample], *paths: str | Path) -> list[Pos
         out.append(replace(s, prior_xy=hit[0].astype(np.float64), prior_scores=hit[1]))
     if missing:
         names = ", ".join(missing[:3])
-        raise ValueError(f"{len(missing)} samples have no detector prior in "
-                         f"{[str(p) for p in paths]} (e.g. {names}): run posetool "
-                         "detector-priors on the same data")  # fmt: skip
+        raise ValueError(
+            f"{len(missing)} samples have no detector prior in "
+            f"{[str(p) for p in paths]} (e.g. {names}): run posetool "
+            "detector-priors on the same data"
+        )
     return out
 
 

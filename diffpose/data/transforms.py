@@ -43,9 +43,12 @@ def box_to_crop(box_xyxy, crop_hw: tuple[int, int] = (256, 192), enlarge: float 
 
 
 def crop_affine(
-    crop: CropBox, crop_hw: tuple[int, int] = (256, 192), rotation_deg: float = 0.0,
-    scale: float = 1.0, flip: bool = False,
-) -> np.ndarray:  # fmt: skip
+    crop: CropBox,
+    crop_hw: tuple[int, int] = (256, 192),
+    rotation_deg: float = 0.0,
+    scale: float = 1.0,
+    flip: bool = False,
+) -> np.ndarray:
     """2×3 affine mapping image pixels to crop pixels.
 
     ``scale`` > 1 zooms out (the crop covers more of the image). Rotation is counter-clockwise

@@ -53,9 +53,12 @@ class EvalFrame:
 
     def keep(self, mask: np.ndarray) -> EvalFrame:
         return EvalFrame(
-            self.keypoints_xy[mask], self.present[mask], self.scores[mask],
-            self.track_ids[mask], self.head_sizes[mask],
-        )  # fmt: skip
+            self.keypoints_xy[mask],
+            self.present[mask],
+            self.scores[mask],
+            self.track_ids[mask],
+            self.head_sizes[mask],
+        )
 
 
 def _eval_frame(fr: PoseTrackFrame) -> EvalFrame:

@@ -31,9 +31,11 @@ def points_in_polygon(points_xy: np.ndarray, polygon_xy: np.ndarray) -> np.ndarr
     # Boundary: collinear with an edge and within its bounding box.
     cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
     within = (
-        (np.minimum(x1, x2) <= x) & (x <= np.maximum(x1, x2))
-        & (np.minimum(y1, y2) <= y) & (y <= np.maximum(y1, y2))
-    )  # fmt: skip
+        (np.minimum(x1, x2) <= x)
+        & (x <= np.maximum(x1, x2))
+        & (np.minimum(y1, y2) <= y)
+        & (y <= np.maximum(y1, y2))
+    )
     on_edge = np.any((np.abs(cross) <= 1e-9) & within, axis=1)
     return inside & ~on_edge
 

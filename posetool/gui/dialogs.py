@@ -17,12 +17,18 @@ __all__ = ["ask_recover", "ask_unsaved", "recovery_question"]
 
 def ask_unsaved(parent: QWidget) -> str:
     """Ask what to do with unsaved changes: "save", "discard" or "cancel"."""
-    buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-               | QMessageBox.StandardButton.Cancel)  # fmt: skip
-    answer = QMessageBox.warning(parent, "Unsaved changes",
-                                 "The poses have unsaved changes. Save them first?", buttons)  # fmt: skip
-    return {QMessageBox.StandardButton.Save: "save",
-            QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")  # fmt: skip
+    buttons = (
+        QMessageBox.StandardButton.Save
+        | QMessageBox.StandardButton.Discard
+        | QMessageBox.StandardButton.Cancel
+    )
+    answer = QMessageBox.warning(
+        parent, "Unsaved changes", "The poses have unsaved changes. Save them first?", buttons
+    )
+    return {
+        QMessageBox.StandardButton.Save: "save",
+        QMessageBox.StandardButton.Discard: "discard",
+    }.get(answer, "cancel")
 
 
 def recovery_question(contents: JournalContents, base_changed: bool) -> str:
@@ -30,18 +36,23 @@ def recovery_question(contents: JournalContents, base_changed: bool) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(contents.modified_s))
     count = contents.unsaved_count
     what = f"{count} edit(s)" if count else "a pipeline result"
-    text = (f"{what} made until {when} were not saved (the viewer did not close normally).\n"
-            f"Recover them from {contents.path}?\n\n"
-            "No keeps the journal aside, renamed, and opens the poses as saved.")  # fmt: skip
+    text = (
+        f"{what} made until {when} were not saved (the viewer did not close normally).\n"
+        f"Recover them from {contents.path}?\n\n"
+        "No keeps the journal aside, renamed, and opens the poses as saved."
+    )
     if base_changed:
-        text += ("\n\nThe poses file changed since these edits were made: recovering puts the "
-                 "edited frames over its current content.")  # fmt: skip
+        text += (
+            "\n\nThe poses file changed since these edits were made: recovering puts the "
+            "edited frames over its current content."
+        )
     return text
 
 
 def ask_recover(parent: QWidget, text: str) -> bool:
     """Ask whether to recover unsaved edits (``text`` from :func:`recovery_question`)."""
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-    answer = QMessageBox.question(parent, "Recover unsaved edits?", text, buttons,
-                                  QMessageBox.StandardButton.Yes)  # fmt: skip
+    answer = QMessageBox.question(
+        parent, "Recover unsaved edits?", text, buttons, QMessageBox.StandardButton.Yes
+    )
     return answer == QMessageBox.StandardButton.Yes

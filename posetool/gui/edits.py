@@ -98,9 +98,19 @@ def _person(record: FrameRecord, track_id: int) -> int:
 
 def _columns(record: FrameRecord) -> dict[str, np.ndarray]:
     """Writable copies of the per-person columns."""
-    names = ("boxes_xyxy", "box_scores", "track_ids", "keypoints_xy", "keypoint_scores",
-             "keypoint_spread_px", "keypoint_visible", "head_boxes_xyxy", "human_edited",
-             "reviewed", "interpolated")  # fmt: skip
+    names = (
+        "boxes_xyxy",
+        "box_scores",
+        "track_ids",
+        "keypoints_xy",
+        "keypoint_scores",
+        "keypoint_spread_px",
+        "keypoint_visible",
+        "head_boxes_xyxy",
+        "human_edited",
+        "reviewed",
+        "interpolated",
+    )
     return {name: np.array(getattr(record, name)) for name in names}
 
 
@@ -156,11 +166,27 @@ def delete_person(result: VideoResult, frame: int, track_id: int) -> FrameEdit:
 #: A standing person in a unit box (x right, y down), PoseTrack slot order; used to seed the
 #: joints of a person the analyst adds, hidden until placed.
 _TEMPLATE_UNIT = np.array(
-    [[0.50, 0.10], [0.50, 0.17], [0.50, 0.02], [0.45, 0.08], [0.55, 0.08],
-     [0.35, 0.22], [0.65, 0.22], [0.28, 0.38], [0.72, 0.38], [0.25, 0.52], [0.75, 0.52],
-     [0.40, 0.55], [0.60, 0.55], [0.40, 0.76], [0.60, 0.76], [0.40, 0.97], [0.60, 0.97]],
+    [
+        [0.50, 0.10],
+        [0.50, 0.17],
+        [0.50, 0.02],
+        [0.45, 0.08],
+        [0.55, 0.08],
+        [0.35, 0.22],
+        [0.65, 0.22],
+        [0.28, 0.38],
+        [0.72, 0.38],
+        [0.25, 0.52],
+        [0.75, 0.52],
+        [0.40, 0.55],
+        [0.60, 0.55],
+        [0.40, 0.76],
+        [0.60, 0.76],
+        [0.40, 0.97],
+        [0.60, 0.97],
+    ],
     np.float32,
-)  # fmt: skip
+)
 
 
 def template_pose(box_xyxy) -> np.ndarray:
@@ -198,13 +224,18 @@ def add_person(
         raise EditError(f"refused: the box {x1, y1, x2, y2} is not made of numbers")
     box = np.array([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)], np.float32)
     person = {
-        "boxes_xyxy": box, "box_scores": np.float32(1.0), "track_ids": np.int64(tid),
-        "keypoints_xy": template_pose(box), "keypoint_scores": np.ones(NUM_KEYPOINTS, np.float32),
+        "boxes_xyxy": box,
+        "box_scores": np.float32(1.0),
+        "track_ids": np.int64(tid),
+        "keypoints_xy": template_pose(box),
+        "keypoint_scores": np.ones(NUM_KEYPOINTS, np.float32),
         "keypoint_spread_px": np.zeros(NUM_KEYPOINTS, np.float32),
         "keypoint_visible": np.zeros(NUM_KEYPOINTS, bool),
-        "head_boxes_xyxy": np.full(4, np.nan, np.float32), "human_edited": np.bool_(True),
-        "reviewed": np.bool_(False), "interpolated": np.bool_(False),
-    }  # fmt: skip
+        "head_boxes_xyxy": np.full(4, np.nan, np.float32),
+        "human_edited": np.bool_(True),
+        "reviewed": np.bool_(False),
+        "interpolated": np.bool_(False),
+    }
     return _edit(result, f"add track {tid}", {frame: _append_person(rec, person)}), tid
 
 
@@ -224,13 +255,20 @@ def copy_previous_pose(result: VideoResult, frame: int, track_id: int) -> FrameE
     src = _columns(prev)
     if p is None:
         person = {name: value[q] for name, value in src.items()}
-        person.update(human_edited=np.bool_(True), reviewed=np.bool_(False),
-                      interpolated=np.bool_(False))  # fmt: skip
+        person.update(
+            human_edited=np.bool_(True), reviewed=np.bool_(False), interpolated=np.bool_(False)
+        )
         new = _append_person(rec, person)
     else:
         cols = _columns(rec)
-        for name in ("keypoints_xy", "keypoint_scores", "keypoint_spread_px",
-                     "keypoint_visible", "boxes_xyxy", "head_boxes_xyxy"):  # fmt: skip
+        for name in (
+            "keypoints_xy",
+            "keypoint_scores",
+            "keypoint_spread_px",
+            "keypoint_visible",
+            "boxes_xyxy",
+            "head_boxes_xyxy",
+        ):
             cols[name][p] = src[name][q]
         _mark_edited(cols, p)
         new = replace(rec, **cols)
@@ -275,8 +313,11 @@ def merge_tracks(result: VideoResult, keep_id: int, merge_id: int) -> FrameEdit:
     """
     if keep_id == merge_id:
         raise EditError("cannot merge a track with itself")
-    both = [fr.frame_index for fr in result.frames
-            if fr.index_of_track(keep_id) is not None and fr.index_of_track(merge_id) is not None]  # fmt: skip
+    both = [
+        fr.frame_index
+        for fr in result.frames
+        if fr.index_of_track(keep_id) is not None and fr.index_of_track(merge_id) is not None
+    ]
     if both:
         shown = ", ".join(str(i) for i in both[:5]) + (" ..." if len(both) > 5 else "")
         raise EditError(
@@ -324,8 +365,9 @@ def _limb_pairs(joint: int) -> tuple[tuple[int, int], ...]:
     return ()
 
 
-def swap_left_right(result: VideoResult, frame: int, track_id: int,
-                    joint: int | None = None) -> FrameEdit:  # fmt: skip
+def swap_left_right(
+    result: VideoResult, frame: int, track_id: int, joint: int | None = None
+) -> FrameEdit:
     """Swap the left and right joints of ``track_id`` in ``frame``: the limb from ``joint``
     outwards (a wrist: both wrists; an elbow: elbows and wrists; a shoulder or hip: the whole
     arm or leg), or every pair when ``joint`` is None. Positions, scores, spread and
@@ -381,5 +423,6 @@ def set_reviewed(result: VideoResult, frame: int, track_id: int, reviewed: bool)
     cols = _columns(rec)
     cols["reviewed"][p] = reviewed
     word = "reviewed" if reviewed else "not reviewed"
-    return _edit(result, f"mark track {track_id} {word} in frame {frame}",
-                 {frame: replace(rec, **cols)})  # fmt: skip
+    return _edit(
+        result, f"mark track {track_id} {word} in frame {frame}", {frame: replace(rec, **cols)}
+    )

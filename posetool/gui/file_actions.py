@@ -43,17 +43,23 @@ class FileActions:
         confirm_recover: True to recover a journal's edits (gets the question's text).
     """
 
-    def __init__(self, parent: QWidget, inform: Callable[[str, str], None],
-                 status: Callable[[str], None], confirm_unsaved: Callable[[QWidget], str],
-                 confirm_recover: Callable[[QWidget, str], bool]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        parent: QWidget,
+        inform: Callable[[str, str], None],
+        status: Callable[[str], None],
+        confirm_unsaved: Callable[[QWidget], str],
+        confirm_recover: Callable[[QWidget, str], bool],
+    ) -> None:
         self._parent = parent
         self._inform = inform
         self._status = status
         self._confirm_unsaved = confirm_unsaved
         self._confirm_recover = confirm_recover
 
-    def open(self, video: Path, poses: str | Path | None,
-             thresholds: UncertaintyThresholds) -> AnnotationSession | None:  # fmt: skip
+    def open(
+        self, video: Path, poses: str | Path | None, thresholds: UncertaintyThresholds
+    ) -> AnnotationSession | None:
         """A session on ``video`` with its poses (``poses``, else the JSON beside it, else
         none yet); None, the reason shown, if either cannot be opened."""
         try:
@@ -79,15 +85,19 @@ class FileActions:
             return
         legacy = session.json_path.with_name(session.json_path.name + LEGACY_AUTOSAVE_SUFFIX)
         if legacy.is_file() and _newer(legacy, session.json_path):
-            self._inform("Older autosave found",
-                         f"{legacy} holds unsaved edits of an older posetool viewer. Open it "
-                         "as the poses file (File > Open, then choose it) to recover them.")  # fmt: skip
+            self._inform(
+                "Older autosave found",
+                f"{legacy} holds unsaved edits of an older posetool viewer. Open it "
+                "as the poses file (File > Open, then choose it) to recover them.",
+            )
         path = journal.journal_path(session.json_path)
         try:
             contents = session.find_journal()
         except Exception as exc:  # noqa: BLE001 - an unreadable journal is kept, not lost
-            self._inform("Unsaved edits not recovered",
-                         f"{exc}\nThe journal is {self._keep_aside(path, 'unreadable')}.")  # fmt: skip
+            self._inform(
+                "Unsaved edits not recovered",
+                f"{exc}\nThe journal is {self._keep_aside(path, 'unreadable')}.",
+            )
             return
         if contents is None:
             return
@@ -98,8 +108,10 @@ class FileActions:
         try:
             count = session.recover(contents)
         except Exception as exc:  # noqa: BLE001 - the session is unchanged, the journal kept
-            self._inform("Unsaved edits not recovered",
-                         f"{exc}\nThe journal is {self._keep_aside(path, 'unreadable')}.")  # fmt: skip
+            self._inform(
+                "Unsaved edits not recovered",
+                f"{exc}\nThe journal is {self._keep_aside(path, 'unreadable')}.",
+            )
             return
         self._status(f"Recovered {count} unsaved edit(s) from {contents.path}")
 
@@ -130,10 +142,14 @@ class FileActions:
             copy = session.write_recovery_copy()
         except Exception as exc:  # noqa: BLE001
             _LOG.error("no recovery copy: %s", exc)
-            return (f"Your edits are still open here, but no recovery copy could be written "
-                    f"({exc}). Use Export to write them elsewhere.")  # fmt: skip
-        return (f"Your edits are still open here, and a copy was written to\n{copy}\n"
-                "Use Export to write them elsewhere.")  # fmt: skip
+            return (
+                f"Your edits are still open here, but no recovery copy could be written "
+                f"({exc}). Use Export to write them elsewhere."
+            )
+        return (
+            f"Your edits are still open here, and a copy was written to\n{copy}\n"
+            "Use Export to write them elsewhere."
+        )
 
     def export(self, session: AnnotationSession, path: str | Path, fmt: str) -> bool:
         """Export a copy; a failure is shown. Returns whether it was written."""

@@ -59,8 +59,9 @@ class FrameView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QColor(30, 30, 30))
-        self.setRenderHints(QPainter.RenderHint.Antialiasing
-                            | QPainter.RenderHint.SmoothPixmapTransform)  # fmt: skip
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
+        )
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self._pixmap = QGraphicsPixmapItem()
@@ -98,8 +99,12 @@ class FrameView(QGraphicsView):
             pix = QPixmap.fromImage(image)
         self._pixmap.setPixmap(pix)
 
-    def set_poses(self, record: FrameRecord | None, uncertain: np.ndarray | None,
-                  selected: tuple[int | None, int | None]) -> None:  # fmt: skip
+    def set_poses(
+        self,
+        record: FrameRecord | None,
+        uncertain: np.ndarray | None,
+        selected: tuple[int | None, int | None],
+    ) -> None:
         self._record = record
         self._selected = selected
         self.overlay.set_frame(record, uncertain, selected)
@@ -137,8 +142,10 @@ class FrameView(QGraphicsView):
         spread = float(self._record.keypoint_spread_px[p, k])
         spread_text = "" if spread != spread else f", spread {spread:.1f} px"
         state = "" if self._record.keypoint_visible[p, k] else " (hidden)"
-        return (f"track {tid}: {KEYPOINT_NAMES[k]}{state}\n"
-                f"score {self._record.keypoint_scores[p, k]:.2f}{spread_text}")  # fmt: skip
+        return (
+            f"track {tid}: {KEYPOINT_NAMES[k]}{state}\n"
+            f"score {self._record.keypoint_scores[p, k]:.2f}{spread_text}"
+        )
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """A tooltip names the joint under the pointer (the scene's own would hide it)."""
@@ -162,8 +169,13 @@ class FrameView(QGraphicsView):
         painter.setFont(font)
         line = 17
         metrics = painter.fontMetrics()
-        width = max(metrics.horizontalAdvance(text) + (6 if kind == "text" else 28)
-                    for _, kind, text in LEGEND_ROWS) + 16  # fmt: skip
+        width = (
+            max(
+                metrics.horizontalAdvance(text) + (6 if kind == "text" else 28)
+                for _, kind, text in LEGEND_ROWS
+            )
+            + 16
+        )
         top = self.viewport().height() - line * len(LEGEND_ROWS) - 14
         painter.fillRect(QRectF(8, top, width, line * len(LEGEND_ROWS) + 8), QColor(0, 0, 0, 170))
         for i, (rgb, kind, text) in enumerate(LEGEND_ROWS):
@@ -177,8 +189,11 @@ class FrameView(QGraphicsView):
                 painter.drawEllipse(QPointF(22, y), 5, 5)
             painter.setPen(QColor(235, 235, 235))
             x = 14 if kind == "text" else 36
-            painter.drawText(QRectF(x, y - line / 2, width, line),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)  # fmt: skip
+            painter.drawText(
+                QRectF(x, y - line / 2, width, line),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                text,
+            )
         painter.restore()
 
     # -- picking -----------------------------------------------------------------------------

@@ -41,8 +41,9 @@ class HelpOverlay(QWidget):
         columns = self.columns()
         per_column = -(-len(self.rows) // columns)
         width, height = column * columns, line * (per_column + 2)
-        box = QRect((self.width() - width) // 2, max((self.height() - height) // 2, 0),
-                    width, height)  # fmt: skip
+        box = QRect(
+            (self.width() - width) // 2, max((self.height() - height) // 2, 0), width, height
+        )
         painter.fillRect(box, QColor(35, 35, 40, 235))
         painter.setPen(QColor(255, 255, 255))
         title = QRect(box.left(), box.top() + 4, width, line)
@@ -53,8 +54,9 @@ class HelpOverlay(QWidget):
             painter.setPen(QColor(255, 210, 90))
             painter.drawText(QRect(x + 20, y, 170, line), Qt.AlignmentFlag.AlignLeft, keys)
             painter.setPen(QColor(235, 235, 235))
-            painter.drawText(QRect(x + 200, y, column - 210, line),
-                             Qt.AlignmentFlag.AlignLeft, text)  # fmt: skip
+            painter.drawText(
+                QRect(x + 200, y, column - 210, line), Qt.AlignmentFlag.AlignLeft, text
+            )
         painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override

@@ -25,8 +25,11 @@ __all__ = ["interpolate_around", "interpolate_between", "keyframes", "keyframe_g
 
 def keyframes(result: VideoResult, track_id: int) -> list[int]:
     """Frames where ``track_id`` was edited by the analyst, in order."""
-    return [fr.frame_index for fr in result.frames
-            if (p := fr.index_of_track(track_id)) is not None and fr.human_edited[p]]  # fmt: skip
+    return [
+        fr.frame_index
+        for fr in result.frames
+        if (p := fr.index_of_track(track_id)) is not None and fr.human_edited[p]
+    ]
 
 
 def keyframe_gap(result: VideoResult, track_id: int, frame: int) -> tuple[int, int]:
@@ -43,12 +46,15 @@ def keyframe_gap(result: VideoResult, track_id: int, frame: int) -> tuple[int, i
         return before[-1], after[0]
     if len(before) >= 2 and before[-1] == frame:
         return before[-2], frame
-    raise EditError(f"track {track_id} needs an edited frame (keyframe) on each side of "
-                    f"frame {frame}; it has {len(keys)} keyframe(s)")  # fmt: skip
+    raise EditError(
+        f"track {track_id} needs an edited frame (keyframe) on each side of "
+        f"frame {frame}; it has {len(keys)} keyframe(s)"
+    )
 
 
-def _filled(rec: FrameRecord, track_id: int, t: float, key_a: FrameRecord,
-            key_b: FrameRecord) -> FrameRecord:  # fmt: skip
+def _filled(
+    rec: FrameRecord, track_id: int, t: float, key_a: FrameRecord, key_b: FrameRecord
+) -> FrameRecord:
     """``rec`` with the person ``track_id`` set to the blend ``t`` of the two keyframes."""
     pa, pb = key_a.index_of_track(track_id), key_b.index_of_track(track_id)
     both = key_a.keypoint_visible[pa] & key_b.keypoint_visible[pb]
@@ -56,16 +62,34 @@ def _filled(rec: FrameRecord, track_id: int, t: float, key_a: FrameRecord,
     score = (1 - t) * key_a.keypoint_scores[pa] + t * key_b.keypoint_scores[pb]
     box = (1 - t) * key_a.boxes_xyxy[pa] + t * key_b.boxes_xyxy[pb]
     p = rec.index_of_track(track_id)
-    names = ("boxes_xyxy", "box_scores", "track_ids", "keypoints_xy", "keypoint_scores",
-             "keypoint_spread_px", "keypoint_visible", "head_boxes_xyxy", "human_edited",
-             "reviewed", "interpolated")  # fmt: skip
+    names = (
+        "boxes_xyxy",
+        "box_scores",
+        "track_ids",
+        "keypoints_xy",
+        "keypoint_scores",
+        "keypoint_spread_px",
+        "keypoint_visible",
+        "head_boxes_xyxy",
+        "human_edited",
+        "reviewed",
+        "interpolated",
+    )
     cols = {name: np.array(getattr(rec, name)) for name in names}
     if p is None:  # the track is missing here: add it, the joints not interpolated hidden
-        person = {"boxes_xyxy": box, "box_scores": 1.0, "track_ids": track_id,
-                  "keypoints_xy": xy, "keypoint_scores": np.where(both, score, 0.0),
-                  "keypoint_spread_px": np.full(NUM_KEYPOINTS, np.nan),
-                  "keypoint_visible": both, "head_boxes_xyxy": np.full(4, np.nan),
-                  "human_edited": False, "reviewed": False, "interpolated": True}  # fmt: skip
+        person = {
+            "boxes_xyxy": box,
+            "box_scores": 1.0,
+            "track_ids": track_id,
+            "keypoints_xy": xy,
+            "keypoint_scores": np.where(both, score, 0.0),
+            "keypoint_spread_px": np.full(NUM_KEYPOINTS, np.nan),
+            "keypoint_visible": both,
+            "head_boxes_xyxy": np.full(4, np.nan),
+            "human_edited": False,
+            "reviewed": False,
+            "interpolated": True,
+        }
         for name, value in person.items():
             cols[name] = np.concatenate([cols[name], np.asarray(value, cols[name].dtype)[None]])
         return replace(rec, **cols)
@@ -94,11 +118,14 @@ def interpolate_between(result: VideoResult, track_id: int, first: int, last: in
     if inside:
         raise EditError(f"frame {inside[0]} between {first} and {last} is a keyframe too")
     key_a, key_b = result.frames[first], result.frames[last]
-    after = {i: _filled(result.frames[i], track_id, (i - first) / (last - first), key_a, key_b)
-             for i in range(first + 1, last)}  # fmt: skip
+    after = {
+        i: _filled(result.frames[i], track_id, (i - first) / (last - first), key_a, key_b)
+        for i in range(first + 1, last)
+    }
     before = {i: result.frames[i] for i in after}
-    return FrameEdit(f"interpolate track {track_id} between frames {first} and {last}",
-                     before, after)  # fmt: skip
+    return FrameEdit(
+        f"interpolate track {track_id} between frames {first} and {last}", before, after
+    )
 
 
 def interpolate_around(result: VideoResult, track_id: int, frame: int) -> FrameEdit:

@@ -48,12 +48,18 @@ FORMAT_VERSION = 1
 #: Per-person columns of a record: dtype and shape after the person axis. Stored as base64 of
 #: the raw little-endian bytes: exact, NaN-safe, and faster than lists of floats (README).
 _COLUMNS = {
-    "boxes_xyxy": ("<f4", (4,)), "box_scores": ("<f4", ()), "track_ids": ("<i8", ()),
-    "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)), "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),
-    "keypoint_spread_px": ("<f4", (NUM_KEYPOINTS,)), "keypoint_visible": ("|b1", (NUM_KEYPOINTS,)),
-    "head_boxes_xyxy": ("<f4", (4,)), "human_edited": ("|b1", ()),
-    "reviewed": ("|b1", ()), "interpolated": ("|b1", ()),
-}  # fmt: skip
+    "boxes_xyxy": ("<f4", (4,)),
+    "box_scores": ("<f4", ()),
+    "track_ids": ("<i8", ()),
+    "keypoints_xy": ("<f4", (NUM_KEYPOINTS, 2)),
+    "keypoint_scores": ("<f4", (NUM_KEYPOINTS,)),
+    "keypoint_spread_px": ("<f4", (NUM_KEYPOINTS,)),
+    "keypoint_visible": ("|b1", (NUM_KEYPOINTS,)),
+    "head_boxes_xyxy": ("<f4", (4,)),
+    "human_edited": ("|b1", ()),
+    "reviewed": ("|b1", ()),
+    "interpolated": ("|b1", ()),
+}
 #: Columns a journal of an older viewer lacks; they start as the record's default.
 _OPTIONAL_COLUMNS = ("reviewed", "interpolated")
 OPS = ("snapshot", "apply", "undo", "redo")
@@ -87,24 +93,41 @@ def set_aside(path: str | Path, why: str) -> Path:
 
 
 def _record_to_json(rec: FrameRecord) -> dict:
-    columns = {name: b64encode(np.ascontiguousarray(getattr(rec, name), dtype)).decode("ascii")
-               for name, (dtype, _) in _COLUMNS.items()} if rec.num_persons else {}  # fmt: skip
-    return {"frame_index": rec.frame_index, "timestamp_s": rec.timestamp_s,
-            "is_labeled": rec.is_labeled, "image_file": rec.image_file,
-            "ignore_regions": [p.tolist() for p in rec.ignore_regions],
-            "persons": rec.num_persons, "columns": columns}  # fmt: skip
+    columns = (
+        {
+            name: b64encode(np.ascontiguousarray(getattr(rec, name), dtype)).decode("ascii")
+            for name, (dtype, _) in _COLUMNS.items()
+        }
+        if rec.num_persons
+        else {}
+    )
+    return {
+        "frame_index": rec.frame_index,
+        "timestamp_s": rec.timestamp_s,
+        "is_labeled": rec.is_labeled,
+        "image_file": rec.image_file,
+        "ignore_regions": [p.tolist() for p in rec.ignore_regions],
+        "persons": rec.num_persons,
+        "columns": columns,
+    }
 
 
 def _record_from_json(data: dict) -> FrameRecord:
     n = int(data["persons"])
     stored = data["columns"]
-    columns = {name: np.frombuffer(b64decode(stored[name]) if n else b"", dtype)
-               .reshape((n, *shape)) for name, (dtype, shape) in _COLUMNS.items()
-               if not n or name in stored or name not in _OPTIONAL_COLUMNS}  # fmt: skip
-    return FrameRecord(frame_index=data["frame_index"], timestamp_s=data["timestamp_s"],
-                       is_labeled=data["is_labeled"], image_file=data["image_file"],
-                       ignore_regions=tuple(np.asarray(p) for p in data["ignore_regions"]),
-                       **columns)  # fmt: skip
+    columns = {
+        name: np.frombuffer(b64decode(stored[name]) if n else b"", dtype).reshape((n, *shape))
+        for name, (dtype, shape) in _COLUMNS.items()
+        if not n or name in stored or name not in _OPTIONAL_COLUMNS
+    }
+    return FrameRecord(
+        frame_index=data["frame_index"],
+        timestamp_s=data["timestamp_s"],
+        is_labeled=data["is_labeled"],
+        image_file=data["image_file"],
+        ignore_regions=tuple(np.asarray(p) for p in data["ignore_regions"]),
+        **columns,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +142,9 @@ class JournalEntry:
     def to_line(self) -> str:
         data: dict = {"op": self.op}
         if self.op in ("apply", "snapshot"):
-            data.update(description=self.description,
-                        frames=[_record_to_json(r) for r in self.frames])  # fmt: skip
+            data.update(
+                description=self.description, frames=[_record_to_json(r) for r in self.frames]
+            )
         return json.dumps(data) + "\n"
 
 
@@ -198,8 +222,9 @@ def read_journal(path: str | Path) -> JournalContents:
     base = header.get("base")
     saved = header.get("saved", 0)
     saved = saved if isinstance(saved, int) and 0 <= saved <= len(entries) else 0
-    return JournalContents(path, base if isinstance(base, dict) else None, tuple(entries),
-                           path.stat().st_mtime, saved)  # fmt: skip
+    return JournalContents(
+        path, base if isinstance(base, dict) else None, tuple(entries), path.stat().st_mtime, saved
+    )
 
 
 class EditJournal:
@@ -213,14 +238,23 @@ class EditJournal:
         self._handle = handle
 
     @classmethod
-    def create(cls, path: str | Path, base: dict | None,
-               entries: tuple[JournalEntry, ...] = (), saved: int = 0) -> EditJournal:  # fmt: skip
+    def create(
+        cls,
+        path: str | Path,
+        base: dict | None,
+        entries: tuple[JournalEntry, ...] = (),
+        saved: int = 0,
+    ) -> EditJournal:
         """Start the journal ``path`` (atomically replacing any there) with a header naming
         ``base`` and the given ``entries`` (a snapshot, or the session's history), of which
         the first ``saved`` are already in ``base``."""
         path = Path(path)
-        header = {"posetool_journal": FORMAT_VERSION, "base": base, "saved": saved,
-                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+        header = {
+            "posetool_journal": FORMAT_VERSION,
+            "base": base,
+            "saved": saved,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

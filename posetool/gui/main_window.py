@@ -54,11 +54,14 @@ class MainWindow(QMainWindow):
             left (gets the question's text, returns True to recover).
     """
 
-    def __init__(self, settings: QSettings | None = None,
-                 confirm_unsaved: Callable[[QWidget], str] = ask_unsaved,
-                 run_fn: RunFn | None = None,
-                 inform: Callable[[str, str], None] | None = None,
-                 confirm_recover: Callable[[QWidget, str], bool] = ask_recover) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        confirm_unsaved: Callable[[QWidget], str] = ask_unsaved,
+        run_fn: RunFn | None = None,
+        inform: Callable[[str, str], None] | None = None,
+        confirm_recover: Callable[[QWidget, str], bool] = ask_recover,
+    ) -> None:
         super().__init__()
         self.settings = settings or QSettings("posetool", "viewer")
         self._run_fn = run_fn
@@ -73,9 +76,19 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self.tools = ReviewTools(self)
-        edit_names = ("toggle_visible", "delete_person", "add_person", "copy_previous",
-                      "split_track", "swap_lr_pair", "interpolate", "mark_reviewed",
-                      "next_uncertain", "undo", "redo")  # fmt: skip
+        edit_names = (
+            "toggle_visible",
+            "delete_person",
+            "add_person",
+            "copy_previous",
+            "split_track",
+            "swap_lr_pair",
+            "interpolate",
+            "mark_reviewed",
+            "next_uncertain",
+            "undo",
+            "redo",
+        )
         self.panel = SidePanel([self.actions_by_name[n] for n in edit_names])
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -125,11 +138,28 @@ class MainWindow(QMainWindow):
             ("jump", "Jump to frame", "Ctrl+G", lambda: self.timeline.spin.setFocus()),
             ("help", "Keyboard shortcuts", "F1", lambda: self.help.toggle()),
         ]
-        menus = {"File": ("open", "run", "save", "export"),
-                 "Edit": ("undo", "redo", "toggle_visible", "delete_person", "add_person",
-                          "copy_previous", "split_track"),
-                 "View": ("prev", "next", "play", "next_uncertain", "prev_uncertain", "fit",
-                          "jump", "help")}  # fmt: skip
+        menus = {
+            "File": ("open", "run", "save", "export"),
+            "Edit": (
+                "undo",
+                "redo",
+                "toggle_visible",
+                "delete_person",
+                "add_person",
+                "copy_previous",
+                "split_track",
+            ),
+            "View": (
+                "prev",
+                "next",
+                "play",
+                "next_uncertain",
+                "prev_uncertain",
+                "fit",
+                "jump",
+                "help",
+            ),
+        }
         for name, text, keys, slot in table:
             action = QAction(text, self)
             action.setShortcut(QKeySequence(keys))
@@ -137,8 +167,9 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
             self.addAction(action)
             self.actions_by_name[name] = action
-        self.actions_by_name["redo"].setShortcuts([QKeySequence("Ctrl+Shift+Z"),
-                                                   QKeySequence("Ctrl+Y")])  # fmt: skip
+        self.actions_by_name["redo"].setShortcuts(
+            [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        )
         self.actions_by_name["help"].setShortcuts([QKeySequence("F1"), QKeySequence("?")])
         for title, names in menus.items():
             menu = self.menuBar().addMenu(f"&{title}")
@@ -170,7 +201,8 @@ class MainWindow(QMainWindow):
         try:
             return UncertaintyThresholds(
                 spread_px=float(self.settings.value("spreadPx", default.spread_px)),
-                min_score=float(self.settings.value("minScore", default.min_score)))  # fmt: skip
+                min_score=float(self.settings.value("minScore", default.min_score)),
+            )
         except (TypeError, ValueError):
             return default
 
@@ -178,11 +210,16 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         start = str(self.settings.value("lastDir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open video", start,
-                                              "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All (*)")  # fmt: skip
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open video", start, "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All (*)"
+        )
         if path:
-            poses, _ = QFileDialog.getOpenFileName(self, "Poses (cancel: beside the video)",
-                                                   str(Path(path).parent), "PoseTrack (*.json)")  # fmt: skip
+            poses, _ = QFileDialog.getOpenFileName(
+                self,
+                "Poses (cancel: beside the video)",
+                str(Path(path).parent),
+                "PoseTrack (*.json)",
+            )
             self.open_input(path, poses or None)
 
     def open_input(self, video: str | Path, poses: str | Path | None = None) -> bool:
@@ -262,8 +299,11 @@ class MainWindow(QMainWindow):
         self.notice.setText(" · ".join(lines))
         self.notice.setToolTip("\n".join(lines))
         if error and error != self._shown_journal_error:
-            self._inform("Edits are not protected", f"The edit journal cannot be written:\n"
-                         f"{error}\nSave, or Export to another folder, to keep your work.")  # fmt: skip
+            self._inform(
+                "Edits are not protected",
+                f"The edit journal cannot be written:\n"
+                f"{error}\nSave, or Export to another folder, to keep your work.",
+            )
         self._shown_journal_error = error
 
     def _refresh_title(self) -> None:
@@ -428,9 +468,12 @@ class MainWindow(QMainWindow):
             n = len(result.frames)
             notes = (f"the pipeline gave {n} frames, the video announces {meta.frame_count}",)
             try:
-                session = AnnotationSession(align_result(result, meta), json_path,
-                                            notes=notes if n != meta.frame_count else (),
-                                            thresholds=self._saved_thresholds())  # fmt: skip
+                session = AnnotationSession(
+                    align_result(result, meta),
+                    json_path,
+                    notes=notes if n != meta.frame_count else (),
+                    thresholds=self._saved_thresholds(),
+                )
             except Exception as exc:  # noqa: BLE001
                 self._inform("Pipeline result not usable", str(exc))
                 return

@@ -16,9 +16,14 @@ __all__ = ["default_json_path", "find_poses_json", "meta_from_probe", "probe_vid
 def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoMeta:
     """A :class:`VideoMeta` for ``probe`` (``frame_count`` overrides the announced count)."""
     count = probe.frame_count if frame_count is None else frame_count
-    return VideoMeta(path=probe.path, fps=probe.fps, frame_count=max(count, 1),
-                     width=probe.width, height=probe.height,
-                     rotation_deg=probe.rotation_deg)  # fmt: skip
+    return VideoMeta(
+        path=probe.path,
+        fps=probe.fps,
+        frame_count=max(count, 1),
+        width=probe.width,
+        height=probe.height,
+        rotation_deg=probe.rotation_deg,
+    )
 
 
 def probe_video(path: str | Path) -> VideoMeta:

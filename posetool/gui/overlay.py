@@ -61,8 +61,12 @@ class PoseOverlay(QGraphicsItem):
         self.prepareGeometryChange()
         self._bounds = QRectF(0, 0, width, height)
 
-    def set_frame(self, record: FrameRecord | None, uncertain: np.ndarray | None,
-                  selected: tuple[int | None, int | None]) -> None:  # fmt: skip
+    def set_frame(
+        self,
+        record: FrameRecord | None,
+        uncertain: np.ndarray | None,
+        selected: tuple[int | None, int | None],
+    ) -> None:
         self._record = record
         n = record.num_persons if record is not None else 0
         self._uncertain = uncertain if uncertain is not None else np.zeros((n, 17), bool)
@@ -80,8 +84,9 @@ class PoseOverlay(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return self._bounds.adjusted(-200, -200, 200, 200)
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:  # fmt: skip
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         rec = self._record
         scale = max(painter.worldTransform().m11(), 1e-6)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -130,15 +135,28 @@ class PoseOverlay(QGraphicsItem):
         uncertain = self._uncertain[p] if p < len(self._uncertain) else np.zeros(17, bool)
         for k in range(len(pts)):
             if visible[k]:
-                self._paint_joint(painter, pts[k], float(rec.keypoint_scores[p, k]),
-                                  side_rgb(joint_side(k), rgb), bool(uncertain[k]),
-                                  selected and self._selected[1] == k, scale)  # fmt: skip
+                self._paint_joint(
+                    painter,
+                    pts[k],
+                    float(rec.keypoint_scores[p, k]),
+                    side_rgb(joint_side(k), rgb),
+                    bool(uncertain[k]),
+                    selected and self._selected[1] == k,
+                    scale,
+                )
             elif selected:  # hidden joints of the selected person can be dragged into place
                 self._paint_hidden(painter, pts[k], scale)
 
-    def _paint_joint(self, painter: QPainter, xy: np.ndarray, score: float,
-                     rgb: tuple[int, int, int], uncertain: bool, chosen: bool,
-                     scale: float) -> None:  # fmt: skip
+    def _paint_joint(
+        self,
+        painter: QPainter,
+        xy: np.ndarray,
+        score: float,
+        rgb: tuple[int, int, int],
+        uncertain: bool,
+        chosen: bool,
+        scale: float,
+    ) -> None:
         r = joint_radius_px(score) / scale
         centre = QPointF(float(xy[0]), float(xy[1]))
         alpha = int(90 + 165 * float(np.clip(score, 0.0, 1.0)))
@@ -168,8 +186,9 @@ class PoseOverlay(QGraphicsItem):
         r = 4.0 / scale
         painter.drawEllipse(QPointF(float(xy[0]), float(xy[1])), r, r)
 
-    def _paint_label(self, painter: QPainter, at: QPointF, text: str,
-                     rgb: tuple[int, int, int], scale: float) -> None:  # fmt: skip
+    def _paint_label(
+        self, painter: QPainter, at: QPointF, text: str, rgb: tuple[int, int, int], scale: float
+    ) -> None:
         """Track id in a filled tag above the box's top-left corner, constant screen size."""
         painter.save()
         painter.translate(at)

@@ -141,19 +141,24 @@ def load_poses(path: str | Path, meta: VideoMeta) -> LoadedPoses:
     path = Path(path)
     video = _parse_strict(path)  # every number finite and within float32 (parse_posetrack)
     try:
-        in_file_order = result_from_posetrack(video, path, meta.path, meta.fps,
-                                              (meta.width, meta.height))  # fmt: skip
+        in_file_order = result_from_posetrack(
+            video, path, meta.path, meta.fps, (meta.width, meta.height)
+        )
     except ValueError as exc:  # a record refused the values (duplicate track ids, bad box...)
         raise PoseTrackFormatError(path, "annotations", str(exc)) from None
     notes = []
     indices = _frame_indices(video, meta.frame_count)
     if indices is None:
         indices = list(range(len(video.frames)))
-        notes.append(f"{path.name}: image ids are not frame numbers; frames were matched "
-                     "by their order in the file")  # fmt: skip
+        notes.append(
+            f"{path.name}: image ids are not frame numbers; frames were matched "
+            "by their order in the file"
+        )
     if len(video.frames) != meta.frame_count:
-        notes.append(f"{path.name} has poses for {len(video.frames)} frames, the video has "
-                     f"{meta.frame_count}")  # fmt: skip
+        notes.append(
+            f"{path.name} has poses for {len(video.frames)} frames, the video has "
+            f"{meta.frame_count}"
+        )
     count = max([meta.frame_count] + [k + 1 for k in indices])
     ts = meta.timestamps_s
     timestamps = ts if len(ts) == count else np.arange(count) / meta.fps
@@ -162,11 +167,18 @@ def load_poses(path: str | Path, meta: VideoMeta) -> LoadedPoses:
     for fr, rec, k in zip(video.frames, in_file_order.frames, indices, strict=True):
         records[k] = replace(rec, frame_index=k, timestamp_s=float(timestamps[k]))
         placed[k] = fr
-    records = [rec if rec is not None else
-               FrameRecord(frame_index=k, timestamp_s=float(timestamps[k]), is_labeled=False)
-               for k, rec in enumerate(records)]  # fmt: skip
-    new_meta = replace(meta, frame_count=count, timestamps_s=timestamps,
-                       sequence_name=in_file_order.meta.sequence_name)  # fmt: skip
+    records = [
+        rec
+        if rec is not None
+        else FrameRecord(frame_index=k, timestamp_s=float(timestamps[k]), is_labeled=False)
+        for k, rec in enumerate(records)
+    ]
+    new_meta = replace(
+        meta,
+        frame_count=count,
+        timestamps_s=timestamps,
+        sequence_name=in_file_order.meta.sequence_name,
+    )
     result = VideoResult(new_meta, tuple(records))
     source = PoseSource(path, video, tuple(placed), result.frames)
     return LoadedPoses(result, source, tuple(notes))
@@ -184,9 +196,12 @@ def _match_persons(cur: FrameRecord, old: FrameRecord) -> list[int | None]:
     free = set(range(old.num_persons))
     match: list[int | None] = [None] * cur.num_persons
     for p in range(cur.num_persons):
-        same = [q for q in sorted(free)
-                if np.array_equal(cur.keypoints_xy[p], old.keypoints_xy[q])
-                and np.array_equal(cur.keypoint_visible[p], old.keypoint_visible[q])]  # fmt: skip
+        same = [
+            q
+            for q in sorted(free)
+            if np.array_equal(cur.keypoints_xy[p], old.keypoints_xy[q])
+            and np.array_equal(cur.keypoint_visible[p], old.keypoint_visible[q])
+        ]
         if same:
             tid = cur.track_ids[p]
             match[p] = next((q for q in same if old.track_ids[q] == tid), same[0])
@@ -199,8 +214,9 @@ def _match_persons(cur: FrameRecord, old: FrameRecord) -> list[int | None]:
     return match
 
 
-def _merge_frame(gen: PoseTrackFrame, src: PoseTrackFrame, cur: FrameRecord,
-                 old: FrameRecord) -> PoseTrackFrame:  # fmt: skip
+def _merge_frame(
+    gen: PoseTrackFrame, src: PoseTrackFrame, cur: FrameRecord, old: FrameRecord
+) -> PoseTrackFrame:
     """``gen`` (the edited frame as written afresh) with what ``src`` held and the analyst did
     not change: image id, file name, image keys, and per person its annotation id, unknown
     keys, and the joints, scores and boxes left as they were."""
@@ -231,11 +247,20 @@ def _merge_frame(gen: PoseTrackFrame, src: PoseTrackFrame, cur: FrameRecord,
         if cur.track_ids[p] != old.track_ids[q]:
             extra.pop("person_id", None)  # PoseTrack21's identity follows the new track id
         extras[p] = {**extra, **extras[p]}
-    return replace(gen, image_id=src.image_id, file_name=src.file_name,
-                   ignore_regions=src.ignore_regions, keypoints=kp, keypoint_scores=scores,
-                   person_scores=person_scores, boxes_xywh=boxes, head_boxes_xywh=heads,
-                   annotation_ids=ann_ids, person_extras=tuple(extras),
-                   image_extras=src.image_extras)  # fmt: skip
+    return replace(
+        gen,
+        image_id=src.image_id,
+        file_name=src.file_name,
+        ignore_regions=src.ignore_regions,
+        keypoints=kp,
+        keypoint_scores=scores,
+        person_scores=person_scores,
+        boxes_xywh=boxes,
+        head_boxes_xywh=heads,
+        annotation_ids=ann_ids,
+        person_extras=tuple(extras),
+        image_extras=src.image_extras,
+    )
 
 
 def _merged(gen: PoseTrackVideo, result: VideoResult, source: PoseSource) -> PoseTrackVideo:
@@ -255,8 +280,9 @@ def _merged(gen: PoseTrackVideo, result: VideoResult, source: PoseSource) -> Pos
     return replace(gen, vid_id=source.video.vid_id or gen.vid_id, frames=tuple(frames))
 
 
-def _posetrack_json(result: VideoResult, source: PoseSource | None, fmt: str,
-                    allow_nan: bool = False) -> str:  # fmt: skip
+def _posetrack_json(
+    result: VideoResult, source: PoseSource | None, fmt: str, allow_nan: bool = False
+) -> str:
     video = video_to_posetrack(result)
     if source is not None:
         video = _merged(video, result, source)
@@ -281,8 +307,9 @@ def _restore_image_keys(images: list[dict], source: PoseSource) -> None:
                 img[key] = extras[img["id"]][key]
 
 
-def write_poses(result: VideoResult, path: str | Path, source: PoseSource | None = None,
-                fmt: str = "2018") -> Path:  # fmt: skip
+def write_poses(
+    result: VideoResult, path: str | Path, source: PoseSource | None = None, fmt: str = "2018"
+) -> Path:
     """Write ``result`` as PoseTrack ``fmt`` JSON atomically, keeping what ``source`` held
     and the analyst did not change (see the module docstring)."""
     path = Path(path)
@@ -324,8 +351,9 @@ def _recovery_dirs(json_path: Path) -> list[Path]:
     return [json_path.parent, Path(state) / "posetool" / "recovery", Path(tempfile.gettempdir())]
 
 
-def write_recovery_copy(result: VideoResult, json_path: str | Path,
-                        source: PoseSource | None = None) -> Path:  # fmt: skip
+def write_recovery_copy(
+    result: VideoResult, json_path: str | Path, source: PoseSource | None = None
+) -> Path:
     """Write the poses where it works after a failed save: beside ``json_path``, else in the
     user's state folder (``$XDG_STATE_HOME/posetool/recovery``), else the temp folder.
 

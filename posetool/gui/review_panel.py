@@ -35,8 +35,13 @@ COLUMNS = ("frame", "track", "worst joint", "spread px", "score")
 
 def _row_cells(item: ReviewItem) -> list[str]:
     spread = "" if item.spread_px != item.spread_px else f"{item.spread_px:.1f}"
-    return [f"{'✓ ' if item.reviewed else ''}{item.frame}", str(item.track_id),
-            KEYPOINT_NAMES[item.joint], spread, f"{item.score:.2f}"]  # fmt: skip
+    return [
+        f"{'✓ ' if item.reviewed else ''}{item.frame}",
+        str(item.track_id),
+        KEYPOINT_NAMES[item.joint],
+        spread,
+        f"{item.score:.2f}",
+    ]
 
 
 class ReviewModel(QAbstractTableModel):
@@ -145,8 +150,9 @@ class ReviewPanel(QWidget):
             self._on_filter()
 
     def _on_filter(self) -> None:
-        self.queue.set_filter(QueueFilter(self.track_filter.currentData(),
-                                          self.joint_filter.currentData()))  # fmt: skip
+        self.queue.set_filter(
+            QueueFilter(self.track_filter.currentData(), self.joint_filter.currentData())
+        )
         if self._result is not None:
             self._refill()
 
@@ -174,8 +180,9 @@ class ReviewPanel(QWidget):
             at = self.queue.index_of(current.frame, current.track_id)
             if at is not None:
                 self._select_row(at)
-        self.count.setText(f"{self.queue.left} of {len(items)} uncertain person-frames left "
-                           "to review")  # fmt: skip
+        self.count.setText(
+            f"{self.queue.left} of {len(items)} uncertain person-frames left to review"
+        )
 
     # -- navigation --------------------------------------------------------------------------
 

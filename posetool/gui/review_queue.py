@@ -55,12 +55,14 @@ def _key(item: ReviewItem) -> tuple[float, int, int]:
 
 def joint_uncertainty(record: FrameRecord, thresholds: UncertaintyThresholds) -> np.ndarray:
     """(N, K) float, each visible joint's uncertainty (> 1: uncertain); hidden joints 0."""
-    return _uncertainty(record.keypoint_spread_px, record.keypoint_scores,
-                        record.keypoint_visible, thresholds)  # fmt: skip
+    return _uncertainty(
+        record.keypoint_spread_px, record.keypoint_scores, record.keypoint_visible, thresholds
+    )
 
 
-def _uncertainty(spread: np.ndarray, scores: np.ndarray, visible: np.ndarray,
-                 thresholds: UncertaintyThresholds) -> np.ndarray:  # fmt: skip
+def _uncertainty(
+    spread: np.ndarray, scores: np.ndarray, visible: np.ndarray, thresholds: UncertaintyThresholds
+) -> np.ndarray:
     wide = np.nan_to_num(spread, nan=0.0) / thresholds.spread_px
     low = (1.0 - scores) / max(1.0 - thresholds.min_score, 1e-6)
     return np.where(visible, np.maximum(wide, low), 0.0)
@@ -72,8 +74,11 @@ class ReviewQueue:
     #: Above this many changed frames :meth:`update` ranks everything again.
     REBUILD_FRAMES = 2000
 
-    def __init__(self, thresholds: UncertaintyThresholds | None = None,
-                 queue_filter: QueueFilter | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        thresholds: UncertaintyThresholds | None = None,
+        queue_filter: QueueFilter | None = None,
+    ) -> None:
         self.thresholds = thresholds or UncertaintyThresholds()
         self.filter = queue_filter or QueueFilter()
         self.items: list[ReviewItem] = []
@@ -97,12 +102,12 @@ class ReviewQueue:
         if len(frames) != len(self._frames):
             changed = None
         else:
-            changed = [i for i, (a, b) in enumerate(zip(frames, self._frames, strict=True))
-                       if a is not b]  # fmt: skip
+            changed = [
+                i for i, (a, b) in enumerate(zip(frames, self._frames, strict=True)) if a is not b
+            ]
         if changed is None or len(changed) > self.REBUILD_FRAMES:
             self._by_frame = self._measure(frames)
-            self.items = sorted((it for items in self._by_frame.values() for it in items),
-                                key=_key)  # fmt: skip
+            self.items = sorted((it for items in self._by_frame.values() for it in items), key=_key)
             self._keys = [_key(it) for it in self.items]
             self._left = sum(not it.reviewed for it in self.items)
         else:
@@ -128,8 +133,9 @@ class ReviewQueue:
         if not records:
             return {}
         cat = lambda name: np.concatenate([getattr(rec, name) for rec in records])  # noqa: E731
-        frame = np.repeat([rec.frame_index for rec in records],
-                          [rec.num_persons for rec in records])  # fmt: skip
+        frame = np.repeat(
+            [rec.frame_index for rec in records], [rec.num_persons for rec in records]
+        )
         tids, reviewed = cat("track_ids"), cat("reviewed")
         spread, scores, visible = (
             cat("keypoint_spread_px"),
@@ -147,8 +153,15 @@ class ReviewQueue:
         out: dict[int, list[ReviewItem]] = {}
         for r in np.flatnonzero(hit).tolist():
             k = int(worst[r])
-            item = ReviewItem(int(frame[r]), int(tids[r]), float(u[r, k]), k,
-                              float(spread[r, k]), float(scores[r, k]), bool(reviewed[r]))  # fmt: skip
+            item = ReviewItem(
+                int(frame[r]),
+                int(tids[r]),
+                float(u[r, k]),
+                k,
+                float(spread[r, k]),
+                float(scores[r, k]),
+                bool(reviewed[r]),
+            )
             out.setdefault(item.frame, []).append(item)
         return out
 
@@ -159,8 +172,7 @@ class ReviewQueue:
 
     def index_of(self, frame: int, track_id: int | None) -> int | None:
         """Position of the item (``frame``, ``track_id``), or None."""
-        item = next((it for it in self._by_frame.get(frame, []) if it.track_id == track_id),
-                    None)  # fmt: skip
+        item = next((it for it in self._by_frame.get(frame, []) if it.track_id == track_id), None)
         return None if item is None else bisect_left(self._keys, _key(item))
 
     def next_unreviewed(self, start: int, direction: int = 1) -> int | None:

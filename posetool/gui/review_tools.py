@@ -102,13 +102,15 @@ class ReviewTools:
 
     def interpolate(self) -> None:
         w = self.window
-        w.apply_edit(lambda s: interpolation.interpolate_around(s.result, w.require_selection()[0],
-                                                               s.frame))  # fmt: skip
+        w.apply_edit(
+            lambda s: interpolation.interpolate_around(s.result, w.require_selection()[0], s.frame)
+        )
 
     def swap_tracks(self, other: int) -> None:
         w = self.window
-        w.apply_edit(lambda s: edits.swap_tracks_from(s.result, s.frame, w.require_selection()[0],
-                                                      other))  # fmt: skip
+        w.apply_edit(
+            lambda s: edits.swap_tracks_from(s.result, s.frame, w.require_selection()[0], other)
+        )
         s = w.session
         if s is not None and s.record.index_of_track(other) is not None:
             s.select(other)

@@ -57,8 +57,9 @@ def align_result(result: VideoResult | None, meta: VideoMeta) -> VideoResult:
     frames = list(result.frames) if result is not None else []
     count = max(meta.frame_count, len(frames))
     if result is not None and len(frames) != meta.frame_count:
-        _LOG.warning("%s: %d pose frames for %d video frames", meta.path, len(frames),
-                     meta.frame_count)  # fmt: skip
+        _LOG.warning(
+            "%s: %d pose frames for %d video frames", meta.path, len(frames), meta.frame_count
+        )
     ts = meta.timestamps_s
     for i in range(len(frames), count):
         frames.append(_empty_frame(i, float(ts[i]) if i < len(ts) else i / meta.fps))
@@ -70,8 +71,9 @@ def align_result(result: VideoResult | None, meta: VideoMeta) -> VideoResult:
 
 def _is_blank(record: FrameRecord) -> bool:
     """Whether ``record`` holds nothing an empty frame of :func:`align_result` lacks."""
-    return not (record.num_persons or record.is_labeled or record.ignore_regions
-                or record.image_file)  # fmt: skip
+    return not (
+        record.num_persons or record.is_labeled or record.ignore_regions or record.image_file
+    )
 
 
 def _entry(edit: FrameEdit) -> JournalEntry:
@@ -93,10 +95,15 @@ class AnnotationSession:
     """
 
     def __init__(
-        self, result: VideoResult, json_path: str | Path | None = None, *,
-        source: PoseSource | None = None, base: dict | None = None,
-        notes: tuple[str, ...] = (), thresholds: UncertaintyThresholds | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        result: VideoResult,
+        json_path: str | Path | None = None,
+        *,
+        source: PoseSource | None = None,
+        base: dict | None = None,
+        notes: tuple[str, ...] = (),
+        thresholds: UncertaintyThresholds | None = None,
+    ) -> None:
         if result.meta.frame_count == 0:
             raise ValueError(f"{result.meta.path}: the video has no frames")
         self.result = result
@@ -134,8 +141,9 @@ class AnnotationSession:
             return cls(align_result(None, meta), json_path, **kwargs)
         base = journal_io.file_fingerprint(json_path)
         loaded = load_poses(json_path, meta)
-        return cls(loaded.result, json_path, source=loaded.source, base=base,
-                   notes=loaded.notes, **kwargs)  # fmt: skip
+        return cls(
+            loaded.result, json_path, source=loaded.source, base=base, notes=loaded.notes, **kwargs
+        )
 
     def find_journal(self) -> JournalContents | None:
         """The journal a session that did not save left beside ``json_path``, if it holds
@@ -328,9 +336,12 @@ class AnnotationSession:
             return
         try:
             if self._journal is None:
-                self._journal = EditJournal.create(journal_io.journal_path(self.json_path),
-                                                   self._base, tuple(self._history_entries()),
-                                                   self._saved_entries())  # fmt: skip
+                self._journal = EditJournal.create(
+                    journal_io.journal_path(self.json_path),
+                    self._base,
+                    tuple(self._history_entries()),
+                    self._saved_entries(),
+                )
             elif entry is not None:
                 self._journal.append(entry)
         except OSError as exc:

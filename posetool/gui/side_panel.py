@@ -80,8 +80,10 @@ class SidePanel(QWidget):
         layout.addStretch(1)
 
     def set_thresholds(self, thresholds: UncertaintyThresholds) -> None:
-        for spin, value in ((self.spread, thresholds.spread_px),
-                            (self.min_score, thresholds.min_score)):  # fmt: skip
+        for spin, value in (
+            (self.spread, thresholds.spread_px),
+            (self.min_score, thresholds.min_score),
+        ):
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
@@ -103,15 +105,24 @@ class SidePanel(QWidget):
         if p is None:
             self.info.setText(f"Track {tid} (not in this frame)")
             return
-        origin = ("edited by analyst" if rec.human_edited[p] else
-                  "interpolated between keyframes" if rec.interpolated[p] else "model output")  # fmt: skip
-        lines = [f"Track {tid}  box score {rec.box_scores[p]:.2f}",
-                 origin + (", reviewed" if rec.reviewed[p] else "")]  # fmt: skip
+        origin = (
+            "edited by analyst"
+            if rec.human_edited[p]
+            else "interpolated between keyframes"
+            if rec.interpolated[p]
+            else "model output"
+        )
+        lines = [
+            f"Track {tid}  box score {rec.box_scores[p]:.2f}",
+            origin + (", reviewed" if rec.reviewed[p] else ""),
+        ]
         if joint is not None:
             spread = rec.keypoint_spread_px[p, joint]
             spread_text = "n/a" if spread != spread else f"{spread:.1f} px"
             x, y = rec.keypoints_xy[p, joint]
-            lines += [f"Joint {joint} {KEYPOINT_NAMES[joint]}",
-                      f"  at ({x:.0f}, {y:.0f})  {'visible' if rec.keypoint_visible[p, joint] else 'hidden'}",
-                      f"  score {rec.keypoint_scores[p, joint]:.2f}  spread {spread_text}"]  # fmt: skip
+            lines += [
+                f"Joint {joint} {KEYPOINT_NAMES[joint]}",
+                f"  at ({x:.0f}, {y:.0f})  {'visible' if rec.keypoint_visible[p, joint] else 'hidden'}",
+                f"  score {rec.keypoint_scores[p, joint]:.2f}  spread {spread_text}",
+            ]
         self.info.setText("\n".join(lines))

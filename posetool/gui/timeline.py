@@ -69,8 +69,10 @@ class TrackLanes(QWidget):
             for start, stop in self.spans.present[tid].pairs():
                 painter.fillRect(QRectF(start * fw, y, (stop - start) * fw, lh - 1), base)
             for start, stop in self.spans.edited[tid].pairs():
-                painter.fillRect(QRectF(start * fw, y + lh / 2, (stop - start) * fw, lh / 2 - 1),
-                                 base.darker(170))  # fmt: skip
+                painter.fillRect(
+                    QRectF(start * fw, y + lh / 2, (stop - start) * fw, lh / 2 - 1),
+                    base.darker(170),
+                )
         painter.setPen(QColor(255, 255, 255))
         x = (self._frame + 0.5) * fw
         painter.drawLine(int(x), 0, int(x), self.height())
@@ -100,10 +102,12 @@ class Timeline(QWidget):
         self.spin = QSpinBox()
         self.spin.setToolTip("Jump to frame (Ctrl+G)")
         self.label = QLabel()
-        buttons = {"|◀": lambda: self.frameRequested.emit(0),
-                   "◀": lambda: self.frameRequested.emit(self.slider.value() - 1),
-                   "▶|": lambda: self.frameRequested.emit(self.slider.value() + 1),
-                   "⚠ next": lambda: self.nextUncertain.emit(1)}  # fmt: skip
+        buttons = {
+            "|◀": lambda: self.frameRequested.emit(0),
+            "◀": lambda: self.frameRequested.emit(self.slider.value() - 1),
+            "▶|": lambda: self.frameRequested.emit(self.slider.value() + 1),
+            "⚠ next": lambda: self.nextUncertain.emit(1),
+        }
         row = QHBoxLayout()
         row.addWidget(self.play_button)
         for text, slot in buttons.items():

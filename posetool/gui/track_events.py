@@ -49,14 +49,21 @@ def _centre_and_size(box: np.ndarray) -> tuple[np.ndarray, float]:
     return np.array([(x1 + x2) / 2, (y1 + y2) / 2]), max((x2 - x1) * (y2 - y1), 1.0)
 
 
-def _pair_events(before: FrameRecord | None, after: FrameRecord | None,
-                 jump_ratio: float) -> list[TrackEvent]:  # fmt: skip
+def _pair_events(
+    before: FrameRecord | None, after: FrameRecord | None, jump_ratio: float
+) -> list[TrackEvent]:
     """Events between two consecutive frames (None: before the first or after the last):
     starts and jumps in ``after``, ends in ``before``."""
-    prev = {} if before is None else {int(t): before.boxes_xyxy[p]
-                                      for p, t in enumerate(before.track_ids)}  # fmt: skip
-    here = {} if after is None else {int(t): after.boxes_xyxy[p]
-                                     for p, t in enumerate(after.track_ids)}  # fmt: skip
+    prev = (
+        {}
+        if before is None
+        else {int(t): before.boxes_xyxy[p] for p, t in enumerate(before.track_ids)}
+    )
+    here = (
+        {}
+        if after is None
+        else {int(t): after.boxes_xyxy[p] for p, t in enumerate(after.track_ids)}
+    )
     events = [TrackEvent(before.frame_index, tid, "end") for tid in prev.keys() - here.keys()]
     for tid, box in here.items():
         if tid not in prev:
@@ -92,8 +99,9 @@ class TrackEvents:
             stale = range(n + 1)
             self._pairs = [[] for _ in range(n + 1)]
         else:
-            changed = [i for i, (a, b) in enumerate(zip(frames, self._frames, strict=True))
-                       if a is not b]  # fmt: skip
+            changed = [
+                i for i, (a, b) in enumerate(zip(frames, self._frames, strict=True)) if a is not b
+            ]
             stale = sorted({j for i in changed for j in (i, i + 1)})
         for i in stale:
             before = frames[i - 1] if i > 0 else None

@@ -102,8 +102,9 @@ class TrackSpans:
         return len(changed)
 
     def _move(self, record: FrameRecord, i: int, add: bool) -> None:
-        for tid, edited in zip(record.track_ids.tolist(), record.human_edited.tolist(),
-                               strict=True):  # fmt: skip
+        for tid, edited in zip(
+            record.track_ids.tolist(), record.human_edited.tolist(), strict=True
+        ):
             present = self.present.setdefault(tid, Runs())
             marks = self.edited.setdefault(tid, Runs())
             if add:

@@ -99,12 +99,18 @@ class TracksPanel(QWidget):
         row = self.list.currentRow()
         on_frame = 0 <= row < len(self.events) and self.events[row].frame == frame
         if direction > 0:
-            rows = [i for i, e in enumerate(self.events)
-                    if e.frame > frame or (on_frame and e.frame == frame and i > row)]  # fmt: skip
+            rows = [
+                i
+                for i, e in enumerate(self.events)
+                if e.frame > frame or (on_frame and e.frame == frame and i > row)
+            ]
             target = rows[0] if rows else None
         else:
-            rows = [i for i, e in enumerate(self.events)
-                    if e.frame < frame or (on_frame and e.frame == frame and i < row)]  # fmt: skip
+            rows = [
+                i
+                for i, e in enumerate(self.events)
+                if e.frame < frame or (on_frame and e.frame == frame and i < row)
+            ]
             target = rows[-1] if rows else None
         if target is None:
             return False

@@ -51,9 +51,13 @@ def test_loads_mae_layout_with_resampled_pos_embed(tmp_path):
     path = tmp_path / "mae.pth"
     torch.save({"model": state}, path)
     dst = build_backbone(
-        kind="vit", vit_embed_dim=32, vit_depth=2, vit_num_heads=2, vit_checkpoint=str(path),
+        kind="vit",
+        vit_embed_dim=32,
+        vit_depth=2,
+        vit_num_heads=2,
+        vit_checkpoint=str(path),
         freeze=False,
-    )  # fmt: skip
+    )
     assert dst.vit.pos_embed.shape == (1, 192, 32)
     assert torch.equal(dst.vit.blocks[1].mlp.fc1.weight, src.vit.blocks[1].mlp.fc1.weight)
 

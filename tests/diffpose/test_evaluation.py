@@ -187,8 +187,15 @@ def _synthetic(track_ids_per_frame, source):
     for f, tids in enumerate(track_ids_per_frame):
         images.append({"id": f, "file_name": f"images/x/{f:06d}.jpg", "is_labeled": True})
         for tid in tids:
-            anns.append({"image_id": f, "track_id": tid, "keypoints": kps, "scores": [1.0] * 17,
-                         "bbox_head": [90, 150, 40, 40]})  # fmt: skip
+            anns.append(
+                {
+                    "image_id": f,
+                    "track_id": tid,
+                    "keypoints": kps,
+                    "scores": [1.0] * 17,
+                    "bbox_head": [90, 150, 40, 40],
+                }
+            )
     return parse_posetrack({"images": images, "annotations": anns}, source=source)
 
 

@@ -56,9 +56,11 @@ def test_wrong_clip_length_is_rejected():
 
 @pytest.mark.parametrize(
     "decoder",
-    [DecoderConfig(dims=(32, 16, 8), num_heads=2, interaction="direct", head_channels=8),
-     DecoderConfig(dims=(32, 16, 8), num_heads=2, scales=1, head_channels=8)],
-)  # fmt: skip
+    [
+        DecoderConfig(dims=(32, 16, 8), num_heads=2, interaction="direct", head_channels=8),
+        DecoderConfig(dims=(32, 16, 8), num_heads=2, scales=1, head_channels=8),
+    ],
+)
 def test_ablation_decoders_run(decoder):
     model = _model(0, decoder=decoder)
     res = model.predict(_clips(2, 1), steps=1, ensemble=2)

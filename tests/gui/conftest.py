@@ -36,14 +36,21 @@ def tiny_poses(video: Path) -> VideoResult:
         kp = np.zeros((n, 17, 2), np.float32)
         kp[..., 0] = x0 + 2 * np.arange(17)
         kp[..., 1] = 4 + 3 * np.arange(17)
-        frames.append(FrameRecord(
-            frame_index=i, timestamp_s=i / 10,
-            boxes_xyxy=np.concatenate([x0, x0 * 0 + 2, x0 + 40, x0 * 0 + 60], 1),
-            box_scores=np.full(n, 0.9), track_ids=ids, keypoints_xy=kp,
-            keypoint_scores=np.full((n, 17), 0.8), keypoint_spread_px=np.full((n, 17), 1.0),
-        ))  # fmt: skip
-    meta = VideoMeta(path=video, fps=10, frame_count=TINY_FRAMES, width=TINY_SIZE[0],
-                     height=TINY_SIZE[1])  # fmt: skip
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                timestamp_s=i / 10,
+                boxes_xyxy=np.concatenate([x0, x0 * 0 + 2, x0 + 40, x0 * 0 + 60], 1),
+                box_scores=np.full(n, 0.9),
+                track_ids=ids,
+                keypoints_xy=kp,
+                keypoint_scores=np.full((n, 17), 0.8),
+                keypoint_spread_px=np.full((n, 17), 1.0),
+            )
+        )
+    meta = VideoMeta(
+        path=video, fps=10, frame_count=TINY_FRAMES, width=TINY_SIZE[0], height=TINY_SIZE[1]
+    )
     return VideoResult(meta, tuple(frames))
 
 

@@ -29,6 +29,7 @@ def _foreign_file() -> dict:
         {"id": 0, "file_name": "images/cam/000000.jpg", "mask_file": "m0.png", "nframes": 40},
         {"id": 1, "file_name": "images/cam/000001.jpg", "mask_file": "m1.png"},
     ]
+    # one annotation per row, read across rows: kept out of the formatter
     anns = [
         {"id": 9002, "image_id": 2, "track_id": 7, "category_id": 1, "keypoints": _kp(200),
          "scores": [0.5] * 17, "score": 0.61, "bbox": [190, 5, 40, 50], "reviewer": "ann"},
@@ -39,8 +40,11 @@ def _foreign_file() -> dict:
         {"id": 9011, "image_id": 1, "track_id": 8, "category_id": 1, "keypoints": _kp(20),
          "iscrowd": 1},
     ]  # fmt: skip
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES)}]}  # fmt: skip
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES)}],
+    }
 
 
 def _meta(frames: int) -> VideoMeta:
@@ -53,8 +57,9 @@ def test_save_keeps_unknown_keys_ids_scores_and_places_frames_by_id(tmp_path):
     path.write_text(json.dumps(original))
     session = AnnotationSession.open(_meta(4), path)
     assert session.notes == ("cam.json has poses for 3 frames, the video has 4",)
-    xs = [float(fr.keypoints_xy[0, 0, 0]) if fr.num_persons else None
-          for fr in session.result.frames]  # fmt: skip
+    xs = [
+        float(fr.keypoints_xy[0, 0, 0]) if fr.num_persons else None for fr in session.result.frames
+    ]
     assert xs == [100.0, 150.0, 200.0, None]  # by image id, not by position in the file
 
     session.apply(edits.move_keypoint(session.result, 1, 7, 5, (1.0, 2.0)))
@@ -107,19 +112,34 @@ def _with(data: dict, change) -> str:
     ("text", "field", "problem"),
     [
         (json.dumps(_foreign_file()).replace("[0.5, 0.5", "[NaN, 0.5", 1), "<file>", "NaN"),
-        (json.dumps(_foreign_file()).replace('"score": 0.61', '"score": Infinity'), "<file>",
-         "Infinity"),
-        (json.dumps(_foreign_file()).replace("[190, 5", "[1e39, 5"), "annotations[0].bbox",
-         "beyond the float32 range"),
-        (json.dumps(_foreign_file()).replace("[190, 5", "[1e999, 5"), "annotations[0].bbox",
-         "not a finite number"),
-        (_with(_foreign_file(), lambda d: d["annotations"].append(7)), "annotations[4]",
-         "expected an object"),
-        (_with(_foreign_file(), lambda d: d["annotations"][3].update(track_id=7)),
-         "annotations", "unique"),
+        (
+            json.dumps(_foreign_file()).replace('"score": 0.61', '"score": Infinity'),
+            "<file>",
+            "Infinity",
+        ),
+        (
+            json.dumps(_foreign_file()).replace("[190, 5", "[1e39, 5"),
+            "annotations[0].bbox",
+            "beyond the float32 range",
+        ),
+        (
+            json.dumps(_foreign_file()).replace("[190, 5", "[1e999, 5"),
+            "annotations[0].bbox",
+            "not a finite number",
+        ),
+        (
+            _with(_foreign_file(), lambda d: d["annotations"].append(7)),
+            "annotations[4]",
+            "expected an object",
+        ),
+        (
+            _with(_foreign_file(), lambda d: d["annotations"][3].update(track_id=7)),
+            "annotations",
+            "unique",
+        ),
         ('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}", "<file>", "nested too deeply"),
     ],
-)  # fmt: skip
+)
 def test_bad_files_name_the_file_and_the_field(tmp_path, text, field, problem):
     path = tmp_path / "bad.json"
     path.write_text(text)

@@ -38,11 +38,18 @@ def _result(tracks_per_frame, shift=None) -> VideoResult:
         kp[..., 1] = 50 + np.arange(17) * 10
         kp = kp + d
         boxes = np.concatenate([kp.min(1) - 5, kp.max(1) + 5], axis=1)
-        frames.append(FrameRecord(
-            frame_index=i, timestamp_s=i / 25, boxes_xyxy=boxes, box_scores=np.full(n, 0.9),
-            track_ids=ids, keypoints_xy=kp, keypoint_scores=np.full((n, 17), 0.8),
-            keypoint_spread_px=np.full((n, 17), 2.0),
-        ))  # fmt: skip
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                timestamp_s=i / 25,
+                boxes_xyxy=boxes,
+                box_scores=np.full(n, 0.9),
+                track_ids=ids,
+                keypoints_xy=kp,
+                keypoint_scores=np.full((n, 17), 0.8),
+                keypoint_spread_px=np.full((n, 17), 2.0),
+            )
+        )
     meta = VideoMeta(path="clip.mp4", fps=25, frame_count=len(frames), width=800, height=480)
     return VideoResult(meta, tuple(frames))
 
@@ -253,7 +260,10 @@ def test_queue_ranks_by_uncertainty_counts_and_filters():
     queue = ReviewQueue(UncertaintyThresholds(spread_px=8.0, min_score=0.3))
     items = queue.update(_uncertain())
     assert [(it.frame, it.track_id, it.joint) for it in items] == [
-        (1, 2, L_WRIST), (0, 1, L_KNEE), (2, 1, L_KNEE)]  # fmt: skip
+        (1, 2, L_WRIST),
+        (0, 1, L_KNEE),
+        (2, 1, L_KNEE),
+    ]
     # spread 30 px over 8 px; spread 12 over 8; score 0.1: (1 - 0.1) / (1 - 0.3)
     assert [it.uncertainty for it in items] == pytest.approx([30 / 8, 12 / 8, 0.9 / 0.7])
     assert queue.left == 3
@@ -292,11 +302,19 @@ def test_queue_measures_only_the_frames_an_edit_changed(monkeypatch):
 
 def test_track_events_starts_ends_and_jumps():
     # track 1 jumps 300 px (boxes ~30x170 px) at frame 2; track 2 leaves after 1, back at 3
-    result = _result([[1, 2], [1, 2], [1], [1, 2]], shift={(2, 1): (300.0, 0.0),
-                                                           (3, 1): (300.0, 0.0)})  # fmt: skip
+    result = _result(
+        [[1, 2], [1, 2], [1], [1, 2]], shift={(2, 1): (300.0, 0.0), (3, 1): (300.0, 0.0)}
+    )
     events = [(e.frame, e.track_id, e.kind) for e in track_events(result)]
-    assert events == [(0, 1, "start"), (0, 2, "start"), (1, 2, "end"), (2, 1, "jump"),
-                      (3, 2, "start"), (3, 1, "end"), (3, 2, "end")]  # fmt: skip
+    assert events == [
+        (0, 1, "start"),
+        (0, 2, "start"),
+        (1, 2, "end"),
+        (2, 1, "jump"),
+        (3, 2, "start"),
+        (3, 1, "end"),
+        (3, 2, "end"),
+    ]
     assert not [e for e in track_events(result, jump_ratio=5.0) if e.kind == "jump"]
     with pytest.raises(ValueError, match="jump_ratio"):
         track_events(result, 0.0)
@@ -310,5 +328,9 @@ def test_track_events_follow_an_edit_from_the_frames_it_changed():
     events = finder.update(moved)
     assert events == track_events(moved)
     assert [(e.frame, e.track_id, e.kind) for e in events if e.track_id == 2] == [
-        (0, 2, "start"), (1, 2, "end"), (3, 2, "start"), (3, 2, "end")]  # fmt: skip
+        (0, 2, "start"),
+        (1, 2, "end"),
+        (3, 2, "start"),
+        (3, 2, "end"),
+    ]
     assert finder.update(moved) is events  # nothing changed: nothing looked at

@@ -25,12 +25,18 @@ def _result(tracks_per_frame, tmp_path=None) -> VideoResult:
         kp = np.zeros((n, 17, 2), np.float32)
         kp[..., 0] = x + np.arange(17)
         kp[..., 1] = 50 + np.arange(17) * 10
-        frames.append(FrameRecord(
-            frame_index=i, timestamp_s=i / 25,
-            boxes_xyxy=np.concatenate([x, x * 0 + 40, x + 60, x * 0 + 240], axis=1),
-            box_scores=np.full(n, 0.9), track_ids=ids, keypoints_xy=kp,
-            keypoint_scores=np.full((n, 17), 0.8), keypoint_spread_px=np.full((n, 17), 2.0),
-        ))  # fmt: skip
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                timestamp_s=i / 25,
+                boxes_xyxy=np.concatenate([x, x * 0 + 40, x + 60, x * 0 + 240], axis=1),
+                box_scores=np.full(n, 0.9),
+                track_ids=ids,
+                keypoints_xy=kp,
+                keypoint_scores=np.full((n, 17), 0.8),
+                keypoint_spread_px=np.full((n, 17), 2.0),
+            )
+        )
     meta = VideoMeta(path="clip.mp4", fps=25, frame_count=len(frames), width=640, height=480)
     return VideoResult(meta, tuple(frames))
 
@@ -42,8 +48,15 @@ def session(tmp_path) -> AnnotationSession:
 
 
 def _frame_state(session):
-    return [(fr.track_ids.tolist(), fr.keypoints_xy.tolist(), fr.keypoint_visible.tolist(),
-             fr.human_edited.tolist()) for fr in session.result.frames]  # fmt: skip
+    return [
+        (
+            fr.track_ids.tolist(),
+            fr.keypoints_xy.tolist(),
+            fr.keypoint_visible.tolist(),
+            fr.human_edited.tolist(),
+        )
+        for fr in session.result.frames
+    ]
 
 
 def _undo_redo_round_trip(session, edit):

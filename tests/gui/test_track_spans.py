@@ -25,13 +25,17 @@ def _dense_runs(result: VideoResult) -> tuple[dict, dict]:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
         return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
-    return ({t: runs(present[k]) for k, t in enumerate(ids)},
-            {t: runs(edited[k]) for k, t in enumerate(ids)})  # fmt: skip
+    return (
+        {t: runs(present[k]) for k, t in enumerate(ids)},
+        {t: runs(edited[k]) for k, t in enumerate(ids)},
+    )
 
 
 def _spans_runs(spans: TrackSpans) -> tuple[dict, dict]:
-    return ({t: spans.present[t].pairs() for t in spans.ids},
-            {t: spans.edited[t].pairs() for t in spans.ids})  # fmt: skip
+    return (
+        {t: spans.present[t].pairs() for t in spans.ids},
+        {t: spans.edited[t].pairs() for t in spans.ids},
+    )
 
 
 def test_runs_add_and_remove_merge_and_split():
@@ -53,10 +57,16 @@ def test_spans_follow_random_edits_and_look_only_at_changed_frames(tmp_path):
     for i in range(60):
         ids = sorted(rng.choice(6, size=rng.integers(0, 4), replace=False).tolist())
         n = len(ids)
-        frames.append(FrameRecord(frame_index=i, boxes_xyxy=np.tile([0, 0, 10, 10], (n, 1)),
-                                  box_scores=np.ones(n), track_ids=ids,
-                                  keypoints_xy=np.ones((n, 17, 2)),
-                                  keypoint_scores=np.ones((n, 17))))  # fmt: skip
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                boxes_xyxy=np.tile([0, 0, 10, 10], (n, 1)),
+                box_scores=np.ones(n),
+                track_ids=ids,
+                keypoints_xy=np.ones((n, 17, 2)),
+                keypoint_scores=np.ones((n, 17)),
+            )
+        )
     meta = VideoMeta(path="v.mp4", fps=10, frame_count=60, width=10, height=10)
     session = AnnotationSession(VideoResult(meta, tuple(frames)))
     spans = TrackSpans()

@@ -41,12 +41,18 @@ def _poses(video, tmp_path):
         kp = np.zeros((n, 17, 2), np.float32)
         kp[..., 0] = x0 + 30 + 3 * np.arange(17)
         kp[..., 1] = 40 + 9 * np.arange(17)
-        frames.append(FrameRecord(
-            frame_index=i, timestamp_s=i / 30,
-            boxes_xyxy=np.concatenate([x0, x0 * 0 + 30, x0 + 100, x0 * 0 + 200], 1),
-            box_scores=np.full(n, 0.9), track_ids=ids, keypoints_xy=kp,
-            keypoint_scores=np.full((n, 17), 0.9), keypoint_spread_px=np.full((n, 17), 1.0),
-        ))  # fmt: skip
+        frames.append(
+            FrameRecord(
+                frame_index=i,
+                timestamp_s=i / 30,
+                boxes_xyxy=np.concatenate([x0, x0 * 0 + 30, x0 + 100, x0 * 0 + 200], 1),
+                box_scores=np.full(n, 0.9),
+                track_ids=ids,
+                keypoints_xy=kp,
+                keypoint_scores=np.full((n, 17), 0.9),
+                keypoint_spread_px=np.full((n, 17), 1.0),
+            )
+        )
     meta = VideoMeta(path=video, fps=30, frame_count=N_FRAMES, width=426, height=240)
     path = tmp_path / "basketball_mmaction2.json"
     write_posetrack(VideoResult(meta, tuple(frames)), path)
@@ -69,8 +75,9 @@ def test_cv2_first_then_qapplication_offscreen():
         "assert 'cv2' not in os.environ.get('QT_QPA_PLATFORM_PLUGIN_PATH', '')\n"
     )
     env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -108,8 +115,11 @@ def test_open_step_drag_undo_redo_export(make_window, qtbot, video, tmp_path):
     qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_allclose(s.record.keypoints_xy[p, 9], start)
     assert not s.record.human_edited[p] and not s.dirty
-    qtbot.keyClick(window.view, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # fmt: skip
+    qtbot.keyClick(
+        window.view,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     np.testing.assert_allclose(s.record.keypoints_xy[p, 9], moved)
 
     qtbot.keyClick(window.view, Qt.Key.Key_V)  # hide the selected joint
@@ -216,8 +226,7 @@ def test_pipeline_runs_in_a_worker_and_cancels(make_window, qtbot, video, tmp_pa
 
 def test_pipeline_missing_is_reported(make_window, monkeypatch, video):
     messages = []
-    monkeypatch.setattr("posetool.gui.main_window.resolve_run_fn",
-                        lambda: (None, "not installed"))  # fmt: skip
+    monkeypatch.setattr("posetool.gui.main_window.resolve_run_fn", lambda: (None, "not installed"))
     window = make_window(inform=lambda title, text: messages.append(text))
     assert window.run_pipeline(video) is None
     assert messages == ["not installed"]
@@ -226,8 +235,10 @@ def test_pipeline_missing_is_reported(make_window, monkeypatch, video):
 def test_posetrack_sample_frame(make_window, qtbot, posetrack_sample):
     seq = "012834_mpii_test"
     window = make_window()
-    window.open_input(posetrack_sample / "images" / "val" / seq,
-                      posetrack_sample / "annotations" / "val" / f"{seq}.json")  # fmt: skip
+    window.open_input(
+        posetrack_sample / "images" / "val" / seq,
+        posetrack_sample / "annotations" / "val" / f"{seq}.json",
+    )
     assert window.session.record.num_persons == 11
     _wait_frame(qtbot, window, 0)
     assert window.source.cached(0).width() == 1920
@@ -242,7 +253,11 @@ def test_pyside_refcount_guard_survives_many_calls():
         "for _ in range(20000):\n"
         "    a.setEnabled(True); a.trigger()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

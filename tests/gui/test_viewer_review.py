@@ -58,8 +58,9 @@ def _pixel(window, scene_xy):
 def test_left_and_right_limbs_differ_hover_names_legend_toggles(make_window, tiny_video):
     video, poses = tiny_video
     result = tiny_poses(video)  # a standing pose, so limbs do not cross other joints
-    frames = [replace(fr, keypoints_xy=[template_pose(b) for b in fr.boxes_xyxy])
-              for fr in result.frames]  # fmt: skip
+    frames = [
+        replace(fr, keypoints_xy=[template_pose(b) for b in fr.boxes_xyxy]) for fr in result.frames
+    ]
     write_posetrack(VideoResult(result.meta, tuple(frames)), poses)
     window = make_window()
     window.open_input(video, poses)
@@ -173,7 +174,10 @@ def test_track_events_step_and_swap_ids_from_here(make_window, tiny_video):
     s.set_frame(0)
     window.tools.tabs.setCurrentWidget(tracks)
     assert [e.describe() for e in tracks.events][:3] == [
-        "frame 0: track 1 starts", "frame 0: track 2 starts", "frame 5: track 2 ends"]  # fmt: skip
+        "frame 0: track 1 starts",
+        "frame 0: track 2 starts",
+        "frame 5: track 2 ends",
+    ]
     _trigger(window, "event_next")
     assert (s.frame, s.selection.track_id) == (5, 2)
     _trigger(window, "event_prev")

@@ -143,9 +143,13 @@ _DRIVER = textwrap.dedent(
 def test_viewer_killed_mid_session_loses_no_edit(make_window, tiny_video, tmp_path):
     video, poses = tiny_video
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-c", _DRIVER, str(video), str(poses),
-                             str(tmp_path / "driver.ini")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(video), str(poses), str(tmp_path / "driver.ini")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         assert line.strip() == "EDITED", line + proc.stderr.read()[-3000:]

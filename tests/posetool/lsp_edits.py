@@ -19,9 +19,16 @@ from posetool.posetrack_io import write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 
-def write_lsp_edits(lsp_root: Path, out_dir: Path, first: int, count: int, hold: int = 5,
-                    canvas: int = 256, fps: float = 25.0, sideways: bool = False,
-                    ) -> tuple[Path, Path]:  # fmt: skip
+def write_lsp_edits(
+    lsp_root: Path,
+    out_dir: Path,
+    first: int,
+    count: int,
+    hold: int = 5,
+    canvas: int = 256,
+    fps: float = 25.0,
+    sideways: bool = False,
+) -> tuple[Path, Path]:
     """Frames folder and result JSON of LSP images ``first+1 .. first+count`` (1-based names).
 
     Returns:
@@ -55,12 +62,21 @@ def write_lsp_edits(lsp_root: Path, out_dir: Path, first: int, count: int, hold:
             if c != hold // 2:
                 records.append(FrameRecord(frame_index=f, timestamp_s=f / fps))
                 continue
-            records.append(FrameRecord(
-                frame_index=f, timestamp_s=f / fps, boxes_xyxy=box[None], box_scores=[1.0],
-                track_ids=[n + 1], keypoints_xy=kp[None], keypoint_scores=np.ones((1, 17)),
-                keypoint_visible=visible[None], human_edited=[True],
-            ))  # fmt: skip
-    meta = VideoMeta(path=frames_dir, fps=fps, frame_count=len(records), width=canvas,
-                     height=canvas)  # fmt: skip
+            records.append(
+                FrameRecord(
+                    frame_index=f,
+                    timestamp_s=f / fps,
+                    boxes_xyxy=box[None],
+                    box_scores=[1.0],
+                    track_ids=[n + 1],
+                    keypoints_xy=kp[None],
+                    keypoint_scores=np.ones((1, 17)),
+                    keypoint_visible=visible[None],
+                    human_edited=[True],
+                )
+            )
+    meta = VideoMeta(
+        path=frames_dir, fps=fps, frame_count=len(records), width=canvas, height=canvas
+    )
     result_path = write_posetrack(VideoResult(meta, tuple(records)), out_dir / "lsp_edits.json")
     return result_path, frames_dir

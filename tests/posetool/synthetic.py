@@ -21,8 +21,13 @@ SIZE_WH = (320, 240)
 SKIN, TROUSERS = (150, 180, 220), (60, 60, 60)
 
 
-def draw_figure(image: np.ndarray, centre_x: float, top_y: float, height_px: float,
-                shirt_bgr: tuple[int, int, int]) -> None:  # fmt: skip
+def draw_figure(
+    image: np.ndarray,
+    centre_x: float,
+    top_y: float,
+    height_px: float,
+    shirt_bgr: tuple[int, int, int],
+) -> None:
     """Draw a standing person (head, torso, arms, legs) ``height_px`` tall, in place."""
     s = height_px / 8
 

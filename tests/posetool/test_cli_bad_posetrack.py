@@ -15,8 +15,14 @@ from posetool.cli import main
 
 
 def _annotation(**changes) -> dict:
-    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [10.0, 20.0, 1.0] * 17,
-           "scores": [0.9] * 17, "bbox": [5.0, 5.0, 30.0, 40.0]}  # fmt: skip
+    ann = {
+        "image_id": 0,
+        "id": 0,
+        "track_id": 1,
+        "keypoints": [10.0, 20.0, 1.0] * 17,
+        "scores": [0.9] * 17,
+        "bbox": [5.0, 5.0, 30.0, 40.0],
+    }
     return {**ann, **changes}
 
 
@@ -34,23 +40,33 @@ def _deep(levels: int) -> list:
 
 # (name, JSON text, the field named in the message)
 CASES = [
-    ("nan", json.dumps(_posetrack([_annotation(keypoints=[float("nan")] + [1.0] * 50)])),
-     "annotations[0].keypoints[0]"),
-    ("infinity", json.dumps(_posetrack([_annotation(score=float("inf"))])),
-     "annotations[0].score"),
-    ("beyond_float32", json.dumps(_posetrack([_annotation(bbox=[1.0, 2.0, 1e39, 4.0])])),
-     "annotations[0].bbox[2]"),
-    ("huge_literal", json.dumps(_posetrack([_annotation()])).replace("20.0", "1e400", 1),
-     "annotations[0].keypoints[1]"),
+    (
+        "nan",
+        json.dumps(_posetrack([_annotation(keypoints=[float("nan")] + [1.0] * 50)])),
+        "annotations[0].keypoints[0]",
+    ),
+    ("infinity", json.dumps(_posetrack([_annotation(score=float("inf"))])), "annotations[0].score"),
+    (
+        "beyond_float32",
+        json.dumps(_posetrack([_annotation(bbox=[1.0, 2.0, 1e39, 4.0])])),
+        "annotations[0].bbox[2]",
+    ),
+    (
+        "huge_literal",
+        json.dumps(_posetrack([_annotation()])).replace("20.0", "1e400", 1),
+        "annotations[0].keypoints[1]",
+    ),
     ("annotation_is_a_list", json.dumps(_posetrack([[1, 2, 3]])), "annotations[0]"),
     ("annotation_is_a_string", json.dumps(_posetrack(["person"])), "annotations[0]"),
     ("image_is_a_number", json.dumps({"images": [7], "annotations": []}), "images[0]"),
-    ("track_id_is_text", json.dumps(_posetrack([_annotation(track_id="abc")])),
-     "annotations[0].track_id"),
-    ("deep_nesting", json.dumps(_posetrack([_annotation(note=_deep(100))])),
-     "annotations[0].note"),
+    (
+        "track_id_is_text",
+        json.dumps(_posetrack([_annotation(track_id="abc")])),
+        "annotations[0].track_id",
+    ),
+    ("deep_nesting", json.dumps(_posetrack([_annotation(note=_deep(100))])), "annotations[0].note"),
     ("too_deep_to_parse", '{"images": ' + "[" * 100_000 + "]" * 100_000 + "}", "<file>"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +114,14 @@ def test_render_names_file_and_field(video, tmp_path, name, text, field) -> None
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("extra", "field"), [
-    ({"keypoint_spread_px": ["wide"] * 17}, "keypoint_spread_px"),
-    ({"keypoint_spread_px": [1.0] * 3}, "keypoint_spread_px"),
-    ({"human_edited": "yes"}, "human_edited"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"keypoint_spread_px": ["wide"] * 17}, "keypoint_spread_px"),
+        ({"keypoint_spread_px": [1.0] * 3}, "keypoint_spread_px"),
+        ({"human_edited": "yes"}, "human_edited"),
+    ],
+)
 def test_render_rejects_bad_extras(video, tmp_path, extra, field) -> None:
     bad = _bad_file(tmp_path, "extras", json.dumps(_posetrack([_annotation(**extra)])))
     res = CliRunner().invoke(main, ["render", str(video), str(bad), "-o", str(tmp_path / "o.mp4")])

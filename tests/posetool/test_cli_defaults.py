@@ -15,17 +15,26 @@ from posetool.pipeline_config import PipelineConfig
 
 #: run's override options and the PipelineConfig field each one sets
 OVERRIDES = {
-    "--steps": "pose.steps", "--ensemble": "pose.ensemble", "--crop-mode": "pose.crop_mode",
-    "--device": "pose.device", "--precision": "pose.precision", "--preset": "pose.preset",
-    "--imgsz": "detector.imgsz", "--conf": "detector.conf", "--format": "fmt",
-    "--max-frames": "max_frames", "--threads": "threads", "--pipelined": "pipelined",
-}  # fmt: skip
+    "--steps": "pose.steps",
+    "--ensemble": "pose.ensemble",
+    "--crop-mode": "pose.crop_mode",
+    "--device": "pose.device",
+    "--precision": "pose.precision",
+    "--preset": "pose.preset",
+    "--imgsz": "detector.imgsz",
+    "--conf": "detector.conf",
+    "--format": "fmt",
+    "--max-frames": "max_frames",
+    "--threads": "threads",
+    "--pipelined": "pipelined",
+}
 
 
 def _help_of(command: str) -> dict[str, str]:
     """{option: its help line} from ``posetool COMMAND --help``."""
-    res = CliRunner().invoke(cli.main, [command, "--help"], terminal_width=1000,
-                             max_content_width=1000)  # fmt: skip
+    res = CliRunner().invoke(
+        cli.main, [command, "--help"], terminal_width=1000, max_content_width=1000
+    )
     assert res.exit_code == 0, res.output
     rows = (re.match(r"^  (?:-\w, )?(--[\w-]+)", line) for line in res.output.splitlines())
     return {row[1]: row.string for row in rows if row}

@@ -71,8 +71,9 @@ def test_image_folder_and_config_file(shared_data, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     # the folder holds its own mp4 too: two inputs, unique names
     assert sorted(p.name for p in (tmp_path / "out").glob("*.json") if "summary" not in p.name) == [
-        "000001_mpiinew_test.json", "000001_mpiinew_test_mp4.json",
-    ]  # fmt: skip
+        "000001_mpiinew_test.json",
+        "000001_mpiinew_test_mp4.json",
+    ]
     written = (tmp_path / "out" / "config.yaml").read_text()
     assert "fmt: '2021'" in written and "steps: 1" in written and "pipelined: false" in written
 
@@ -101,8 +102,9 @@ def test_unwritable_output_clear_error(shared_data, tmp_path) -> None:
     assert res.exit_code != 0 and "cannot write to the output folder" in res.output
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores directory permissions")  # fmt: skip
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores directory permissions"
+)
 def test_read_only_output_directory(shared_data, tmp_path) -> None:
     out = tmp_path / "ro"
     out.mkdir()

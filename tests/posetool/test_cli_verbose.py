@@ -18,8 +18,17 @@ def _render(video: Path, poses: Path, out: Path, *extra: str) -> subprocess.Comp
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for key in ("OPENCV_LOG_LEVEL", "OPENCV_FFMPEG_LOGLEVEL"):
         env.pop(key, None)
-    cmd = [sys.executable, "-m", "posetool.cli", "render", str(video), str(poses), "-o", str(out),
-           *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "posetool.cli",
+        "render",
+        str(video),
+        str(poses),
+        "-o",
+        str(out),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -139,8 +139,11 @@ def test_bf16_detector_agrees_with_fp32(crowd_frames: list[np.ndarray]) -> None:
 
     frames = crowd_frames[:3]
     found = {}
-    for name, precision, keypoints in (("fp32", "fp32", True), ("bf16", "bf16", True),
-                                       ("bf16 no keypoints", "bf16", False)):  # fmt: skip
+    for name, precision, keypoints in (
+        ("fp32", "fp32", True),
+        ("bf16", "bf16", True),
+        ("bf16 no keypoints", "bf16", False),
+    ):
         det = PersonDetector(DetectorConfig(conf=0.1, precision=precision, keypoints=keypoints))
         found[name] = [det.detect(f) for f in frames]
         (net,) = det.networks()
@@ -218,8 +221,12 @@ def test_ultralytics_import_leaves_all_cores(setup: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     out = subprocess.run(
         [sys.executable, "-c", _FRESH_PROCESS.format(setup=setup)],
-        capture_output=True, text=True, env=env, check=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     assert int(out.stdout.strip().splitlines()[-1]) == cores
 
 

@@ -34,12 +34,20 @@ def _result(frames: int = 4, fps: float = 10.0) -> VideoResult:
             visible[1, 9] = False
         spread = np.full((2, 17), 1.5, np.float32)
         spread[0, 0] = np.nan
-        records.append(FrameRecord(
-            frame_index=f, timestamp_s=f / fps, boxes_xyxy=[[10, 10, 90, 90], [110, 20, 190, 100]],
-            box_scores=[0.9, 0.8], track_ids=[1, 2], keypoints_xy=kp,
-            keypoint_scores=np.full((2, 17), 0.7), keypoint_spread_px=spread,
-            keypoint_visible=visible, human_edited=[False, f == 1],
-        ))  # fmt: skip
+        records.append(
+            FrameRecord(
+                frame_index=f,
+                timestamp_s=f / fps,
+                boxes_xyxy=[[10, 10, 90, 90], [110, 20, 190, 100]],
+                box_scores=[0.9, 0.8],
+                track_ids=[1, 2],
+                keypoints_xy=kp,
+                keypoint_scores=np.full((2, 17), 0.7),
+                keypoint_spread_px=spread,
+                keypoint_visible=visible,
+                human_edited=[False, f == 1],
+            )
+        )
     meta = VideoMeta(path="clip.mp4", fps=fps, frame_count=frames, width=200, height=120)
     return VideoResult(meta, tuple(records))
 
@@ -111,10 +119,23 @@ class _FlaggedRecord(FrameRecord):
 def test_csv_adds_interpolated_and_reviewed_when_the_records_carry_them():
     result = _result(frames=1)
     fr = result.frames[0]
-    flagged = _FlaggedRecord(**{k: getattr(fr, k) for k in (
-        "frame_index", "timestamp_s", "boxes_xyxy", "box_scores", "track_ids", "keypoints_xy",
-        "keypoint_scores", "keypoint_visible")}, interpolated=np.array([True, False]),
-        reviewed=np.array([False, True]))  # fmt: skip
+    flagged = _FlaggedRecord(
+        **{
+            k: getattr(fr, k)
+            for k in (
+                "frame_index",
+                "timestamp_s",
+                "boxes_xyxy",
+                "box_scores",
+                "track_ids",
+                "keypoints_xy",
+                "keypoint_scores",
+                "keypoint_visible",
+            )
+        },
+        interpolated=np.array([True, False]),
+        reviewed=np.array([False, True]),
+    )
     rows = list(csv.DictReader(io.StringIO(csv_text(VideoResult(result.meta, (flagged,))))))
     assert rows[0]["interpolated"] == "1" and rows[0]["reviewed"] == "0"
     assert rows[-1]["interpolated"] == "0" and rows[-1]["reviewed"] == "1"
@@ -147,8 +168,24 @@ def test_cli_export_formats_default_posetrack_and_refuse_existing(tmp_path):
         main, ["export", str(src), "--format", "csv", "-o", str(tmp_path / "o.csv")]
     )
     assert res.exit_code != 0 and "exists" in res.output and "--overwrite" in res.output
-    res = runner.invoke(main, ["export", str(src), "--format", "csv", "-o", str(tmp_path / "o.csv"),
-                               "--overwrite", "--smooth", "savgol", "--window", "3", "--order", "1"])  # fmt: skip
+    res = runner.invoke(
+        main,
+        [
+            "export",
+            str(src),
+            "--format",
+            "csv",
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--overwrite",
+            "--smooth",
+            "savgol",
+            "--window",
+            "3",
+            "--order",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
 
 

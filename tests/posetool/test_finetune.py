@@ -44,8 +44,14 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 def _sample(frame: int, source: str = "a.json") -> PoseSample:
-    return PoseSample(("x.png",), np.zeros((17, 2)), np.ones(17), np.array([0, 0, 10, 10.0]),
-                      source=source, frame_index=frame)  # fmt: skip
+    return PoseSample(
+        ("x.png",),
+        np.zeros((17, 2)),
+        np.ones(17),
+        np.array([0, 0, 10, 10.0]),
+        source=source,
+        frame_index=frame,
+    )
 
 
 def test_every_fifth_edited_frame_of_each_result_is_held_back():
@@ -58,8 +64,9 @@ def test_every_fifth_edited_frame_of_each_result_is_held_back():
 
 
 def test_pck_box_counts_labelled_joints_within_a_tenth_of_the_box():
-    s = PoseSample(("x.png",), np.zeros((17, 2)), np.r_[np.ones(16), 0.0],
-                   np.array([0, 0, 50, 100.0]))  # fmt: skip
+    s = PoseSample(
+        ("x.png",), np.zeros((17, 2)), np.r_[np.ones(16), 0.0], np.array([0, 0, 50, 100.0])
+    )
     pred = np.zeros((1, 17, 2))
     pred[0, :8, 0] = 9.9  # within 0.1 × 100 px
     pred[0, 8:, 0] = 10.5  # outside (the last joint is unlabelled)
@@ -81,10 +88,25 @@ def test_edited_samples_decode_the_window_of_each_edited_person(lsp_root, tmp_pa
 def test_finetune_writes_a_loadable_checkpoint_and_model_card(lsp_root, tmp_path, tiny_checkpoint):
     result, frames = write_lsp_edits(lsp_root, tmp_path, first=1000, count=6, hold=3)
     out = tmp_path / "new.safetensors"
-    res = CliRunner().invoke(main, [
-        "finetune", str(result), "--video", str(frames), "-o", str(out), "--base",
-        str(tiny_checkpoint), "--epochs", "1", "--batch-size", "4", "--holdout-every", "3",
-    ])  # fmt: skip
+    res = CliRunner().invoke(
+        main,
+        [
+            "finetune",
+            str(result),
+            "--video",
+            str(frames),
+            "-o",
+            str(out),
+            "--base",
+            str(tiny_checkpoint),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--holdout-every",
+            "3",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "held back 2" in res.output
     assert load_checkpoint(out).config == load_checkpoint(tiny_checkpoint).config
@@ -93,8 +115,19 @@ def test_finetune_writes_a_loadable_checkpoint_and_model_card(lsp_root, tmp_path
     assert "tiny.safetensors" in card and "4 persons on 4 frames for training" in card
     report = json.loads(card.split("```json")[1].split("```")[0])["report"]
     assert report["heldout_frames"] == 2 and len(report["epoch_losses"]) == 1
-    again = CliRunner().invoke(main, ["finetune", str(result), "--video", str(frames), "-o",
-                                      str(out), "--base", str(tiny_checkpoint)])  # fmt: skip
+    again = CliRunner().invoke(
+        main,
+        [
+            "finetune",
+            str(result),
+            "--video",
+            str(frames),
+            "-o",
+            str(out),
+            "--base",
+            str(tiny_checkpoint),
+        ],
+    )
     assert again.exit_code != 0 and "--overwrite" in again.output
 
 
@@ -126,13 +159,28 @@ def test_finetuned_model_beats_the_shipped_one_on_held_back_edits(lsp_root, tmp_
     result, frames = write_lsp_edits(lsp_root, tmp_path, first=1000, count=60, sideways=True)
     out = tmp_path / "tuned.safetensors"
     report = finetune([EditedSource(result, frames)], base, out, FinetuneConfig(epochs=10))
-    print(f"{base.name}: PCK@0.1 held back {report.base_pck:.1f} -> {report.finetuned_pck:.1f} "
-          f"({report.heldout_persons} persons, {report.seconds} s)")  # fmt: skip
+    print(
+        f"{base.name}: PCK@0.1 held back {report.base_pck:.1f} -> {report.finetuned_pck:.1f} "
+        f"({report.heldout_persons} persons, {report.seconds} s)"
+    )
     assert report.heldout_persons == 12 and report.train_persons == 48
     assert report.finetuned_pck > report.base_pck + 5
     run_out = tmp_path / "rerun"
-    res = CliRunner().invoke(main, ["run", str(frames), "-o", str(run_out), "--checkpoint",
-                                    str(out), "--max-frames", "5", "--threads", "1"])  # fmt: skip
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(frames),
+            "-o",
+            str(run_out),
+            "--checkpoint",
+            str(out),
+            "--max-frames",
+            "5",
+            "--threads",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (run_out / "lsp_edits.json").is_file()
 
@@ -160,8 +208,12 @@ def test_a_refining_model_is_finetuned_with_the_detectors_pose(lsp_root, tmp_pat
     cfg = replace(cfg, decoder=replace(cfg.decoder, prior=True))
     base = save_checkpoint(DiffPose.from_config(cfg), tmp_path / "refine_tiny.safetensors")
     result, frames = write_lsp_edits(lsp_root, tmp_path, first=1000, count=4, hold=3)
-    report = finetune([EditedSource(result, frames)], base, tmp_path / "new.safetensors",
-                      FinetuneConfig(epochs=1, batch_size=4, holdout_every=2))  # fmt: skip
+    report = finetune(
+        [EditedSource(result, frames)],
+        base,
+        tmp_path / "new.safetensors",
+        FinetuneConfig(epochs=1, batch_size=4, holdout_every=2),
+    )
     assert (report.train_persons, report.heldout_persons) == (2, 2)
     assert load_checkpoint(tmp_path / "new.safetensors").uses_prior
     assert "backbone trained too" in (tmp_path / "new.md").read_text()

@@ -24,9 +24,23 @@ def test_the_wheel_carries_the_checkpoint_and_model_card(tmp_path: Path) -> None
         shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
     for part in ("setup.cfg", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / part, src / part)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                    "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
-                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(src),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = (tmp_path / "dist").glob("posetool-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for file in (NAME, "MODEL_CARD.md"):

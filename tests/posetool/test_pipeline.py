@@ -152,8 +152,12 @@ def test_run_video_gui_signature(shared_data, config, models, monkeypatch) -> No
 
     monkeypatch.setattr(pipeline, "_cached_models", lambda cfg: models)
     seen = []
-    result = run_video(shared_data / DEMO, seen.append and (lambda d, t: seen.append((d, t))),
-                       threading.Event(), config=config)  # fmt: skip
+    result = run_video(
+        shared_data / DEMO,
+        seen.append and (lambda d, t: seen.append((d, t))),
+        threading.Event(),
+        config=config,
+    )
     assert len(result.frames) == 5 and seen[-1] == (5, 5)
     cancel = threading.Event()
     cancel.set()
@@ -182,8 +186,9 @@ def _pipeline_threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("posetool")}
 
 
-def test_pipelined_errors_and_cancel_stop_every_thread(shared_data, config, models,
-                                                       monkeypatch) -> None:  # fmt: skip
+def test_pipelined_errors_and_cancel_stop_every_thread(
+    shared_data, config, models, monkeypatch
+) -> None:
     """A failure inside a pose worker reaches the caller (and the batch records it as that
     input's failure); a cancel mid-run stops the run; neither leaves a thread behind."""
     real = PoseEstimator._track_features
@@ -204,9 +209,13 @@ def test_pipelined_errors_and_cancel_stop_every_thread(shared_data, config, mode
     cancel = threading.Event()
     long = replace(config, max_frames=60)
     with pytest.raises(PipelineCancelled):
-        process_video(shared_data / "videos/crosswalk_crowd.mp4", long, models,
-                      progress=lambda done, _total: done == 2 and cancel.set(),
-                      cancel=cancel)  # fmt: skip
+        process_video(
+            shared_data / "videos/crosswalk_crowd.mp4",
+            long,
+            models,
+            progress=lambda done, _total: done == 2 and cancel.set(),
+            cancel=cancel,
+        )
     assert not _pipeline_threads()
 
 
@@ -258,8 +267,9 @@ def test_batch_resume_corrupt_nonvideo_and_non_ascii(shared_data, config, models
     assert status["straße.mp4"] == "skipped" and status["broken.mp4"] == "failed"
 
 
-def test_failed_write_leaves_no_partial_file(shared_data, config, models, tmp_path,
-                                             monkeypatch) -> None:  # fmt: skip
+def test_failed_write_leaves_no_partial_file(
+    shared_data, config, models, tmp_path, monkeypatch
+) -> None:
     import posetool.posetrack_io as io
 
     def boom(fd):

@@ -35,13 +35,17 @@ def _result(n_frames=3, name="my video"):
         n = 0 if i == 1 else 2
         frames.append(
             FrameRecord(
-                frame_index=i, timestamp_s=i / 30,
+                frame_index=i,
+                timestamp_s=i / 30,
                 boxes_xyxy=np.tile([10, 20, 110, 220], (n, 1)) + np.arange(n)[:, None] * 200,
-                box_scores=np.full(n, 0.8), track_ids=np.arange(n) + 1,
-                keypoints_xy=np.full((n, 17, 2), 50.0), keypoint_scores=np.full((n, 17), 0.7),
-                keypoint_spread_px=np.full((n, 17), 1.5), human_edited=np.array([True, False][:n]),
+                box_scores=np.full(n, 0.8),
+                track_ids=np.arange(n) + 1,
+                keypoints_xy=np.full((n, 17, 2), 50.0),
+                keypoint_scores=np.full((n, 17), 0.7),
+                keypoint_spread_px=np.full((n, 17), 1.5),
+                human_edited=np.array([True, False][:n]),
             )
-        )  # fmt: skip
+        )
     meta = VideoMeta(
         path=f"/videos/{name}.mp4", fps=30, frame_count=n_frames, width=640, height=480
     )
@@ -109,8 +113,12 @@ def test_streamed_file_equals_the_whole_video_file(tmp_path, fmt, name):
     whole = write_posetrack(result, tmp_path / "whole.json", fmt=fmt)
     old = os.umask(0o022)
     try:
-        with PoseTrackStreamWriter(tmp_path / "streamed.json", result.meta.sequence_name, fmt,
-                                   provenance={"writer": "test"}) as out:  # fmt: skip
+        with PoseTrackStreamWriter(
+            tmp_path / "streamed.json",
+            result.meta.sequence_name,
+            fmt,
+            provenance={"writer": "test"},
+        ) as out:
             for record in result.frames:
                 out.add(record)
             streamed = out.commit()

@@ -53,18 +53,27 @@ def test_plan_fixed_threads_workers_and_gpus() -> None:
 
 
 def test_cli_and_pipeline_do_not_import_ray() -> None:
-    code = ("import sys, posetool.cli, posetool.pipeline; from click.testing import CliRunner; "
-            "CliRunner().invoke(posetool.cli.main, ['run', '--help']); "
-            "print('ray' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys, posetool.cli, posetool.pipeline; from click.testing import CliRunner; "
+        "CliRunner().invoke(posetool.cli.main, ['run', '--help']); "
+        "print('ray' in sys.modules)"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=60, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "False"
 
 
 def test_ray_address_needs_the_ray_engine(tmp_path) -> None:
-    res = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"),
-                                    "--ray-address", "auto"])  # fmt: skip
+    res = CliRunner().invoke(
+        main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--ray-address", "auto"]
+    )
     assert res.exit_code == 2 and "--ray-address needs --engine ray" in res.output
 
 
@@ -72,8 +81,9 @@ def test_without_ray_installed_the_engine_says_how_to_get_it(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"not read: Ray is missing before any video is opened")
-    res = CliRunner().invoke(main, ["run", str(video), "-o", str(tmp_path / "o"),
-                                    "--engine", "ray"])  # fmt: skip
+    res = CliRunner().invoke(
+        main, ["run", str(video), "-o", str(tmp_path / "o"), "--engine", "ray"]
+    )
     assert res.exit_code == 1 and "pip install 'posetool[ray]'" in res.output, res.output
 
 
@@ -97,15 +107,41 @@ def ray_head():
     temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must fit 107 bytes
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     # no drain wait on SIGTERM (it is for Serve replicas; 30 s by default)
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RAY_USAGE_STATS_ENABLED="0",
-               RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0", OMP_NUM_THREADS="1",
-               YOLO_OFFLINE="1", **auth)  # fmt: skip
-    cmd = [shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray", "start",
-           "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-           "--num-gpus", "0", "--include-dashboard=false", "--disable-usage-stats",
-           "--temp-dir", temp, "--block"]  # fmt: skip
-    head = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)  # fmt: skip
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        RAY_USAGE_STATS_ENABLED="0",
+        RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0",
+        OMP_NUM_THREADS="1",
+        YOLO_OFFLINE="1",
+        **auth,
+    )
+    cmd = [
+        shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray",
+        "start",
+        "--head",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num-cpus",
+        "2",
+        "--num-gpus",
+        "0",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        "--temp-dir",
+        temp,
+        "--block",
+    ]
+    head = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         for line in head.stdout:
@@ -177,8 +213,9 @@ def test_cluster_run_matches_local_run_then_resumes(driver_env, shared_data, tmp
     assert not [p.name for p in remote.iterdir() if p.name.startswith(".")]  # no temp files
 
     before = (remote / "rue.json").stat().st_mtime_ns
-    again = _run("run", src, "-o", remote, *FAST, "--engine", "ray", "--ray-address", driver_env,
-                 "--resume")  # fmt: skip
+    again = _run(
+        "run", src, "-o", remote, *FAST, "--engine", "ray", "--ray-address", driver_env, "--resume"
+    )
     assert again.exit_code == 1 and "0 ok, 2 skipped, 1 failed" in again.output
     assert "1 video(s) to run" in again.output  # only the broken one goes to the cluster
     assert (remote / "rue.json").stat().st_mtime_ns == before
@@ -212,13 +249,26 @@ def test_cluster_run_keeps_edits_and_refuses_untrusted_weights_as_locally(
 
 
 @pytest.mark.slow
-def test_unreadable_checkpoint_fails_every_input_as_locally(driver_env, shared_data,
-                                                           tmp_path) -> None:  # fmt: skip
+def test_unreadable_checkpoint_fails_every_input_as_locally(
+    driver_env, shared_data, tmp_path
+) -> None:
     src = _inputs(shared_data, tmp_path / "in")
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(os.urandom(1000))
-    res = _run("run", src / "rue.mp4", src / "squat.mp4", "-o", tmp_path / "out", *FAST,
-               "--checkpoint", bad, "--engine", "ray", "--ray-address", driver_env)  # fmt: skip
+    res = _run(
+        "run",
+        src / "rue.mp4",
+        src / "squat.mp4",
+        "-o",
+        tmp_path / "out",
+        *FAST,
+        "--checkpoint",
+        bad,
+        "--engine",
+        "ray",
+        "--ray-address",
+        driver_env,
+    )
     assert res.exit_code == 1, res.output
     assert "0 ok, 0 skipped, 2 failed" in res.output
     for name in ("rue.mp4", "squat.mp4"):
@@ -226,8 +276,9 @@ def test_unreadable_checkpoint_fails_every_input_as_locally(driver_env, shared_d
 
 
 @pytest.mark.slow
-def test_without_address_a_local_instance_runs_and_stops(ray_head, shared_data, tmp_path,
-                                                          monkeypatch) -> None:  # fmt: skip
+def test_without_address_a_local_instance_runs_and_stops(
+    ray_head, shared_data, tmp_path, monkeypatch
+) -> None:
     import ray
 
     for key, value in ray_head[1].items():  # its own token, not one written to ~/.ray
@@ -279,8 +330,22 @@ def test_a_worker_killed_mid_video_is_restarted_and_the_video_run_again(
 
     killer = threading.Thread(target=kill_one_worker)
     killer.start()
-    res = _run("run", src / "squat.mp4", "-o", tmp_path / "out", "--steps", "1", "--ensemble",
-               "1", "--max-frames", "12", "--engine", "ray", "--ray-address", driver_env)  # fmt: skip
+    res = _run(
+        "run",
+        src / "squat.mp4",
+        "-o",
+        tmp_path / "out",
+        "--steps",
+        "1",
+        "--ensemble",
+        "1",
+        "--max-frames",
+        "12",
+        "--engine",
+        "ray",
+        "--ray-address",
+        driver_env,
+    )
     killer.join()
     assert killed, "no worker was seen running the video"
     assert res.exit_code == 0, res.output
@@ -296,11 +361,28 @@ def test_ctrl_c_cancels_the_cluster_work(driver_env, shared_data, tmp_path) -> N
     src.mkdir()
     for k in range(4):  # 65 frames each: tens of seconds on one core
         shutil.copy(shared_data / "videos/squat_lsp.mp4", src / f"clip{k}.mp4")
-    cli = [sys.executable, "-m", "posetool.cli", "run", str(src), "-o", str(tmp_path / "out"),
-           "--engine", "ray", "--ray-address", driver_env]  # fmt: skip
+    cli = [
+        sys.executable,
+        "-m",
+        "posetool.cli",
+        "run",
+        str(src),
+        "-o",
+        str(tmp_path / "out"),
+        "--engine",
+        "ray",
+        "--ray-address",
+        driver_env,
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    proc = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cli,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     ray.init(address=driver_env, logging_level="ERROR", log_to_driver=False)
     try:
         deadline = time.monotonic() + 60

@@ -33,8 +33,7 @@ def _input(path: Path) -> Path:
 
 
 def _edited_posetrack(path: Path) -> str:
-    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [1.0] * 51,
-           "human_edited": True}  # fmt: skip
+    ann = {"image_id": 0, "id": 0, "track_id": 1, "keypoints": [1.0] * 51, "human_edited": True}
     text = json.dumps({"images": [{"id": 0, "file_name": "a/000000.jpg"}], "annotations": [ann]})
     path.write_text(text)
     return text
@@ -82,13 +81,24 @@ def test_cli_gives_the_ray_engine_the_local_options(tmp_path, monkeypatch) -> No
 
     monkeypatch.setattr(posetool.ray_engine, "run_batch_ray", fake_run)
     src = _input(tmp_path / "in" / "x.mp4")
-    args = ["run", str(src), "-o", str(tmp_path / "out"), "--engine", "ray", "--resume",
-            "--overwrite", "--trust-detector-weights"]  # fmt: skip
+    args = [
+        "run",
+        str(src),
+        "-o",
+        str(tmp_path / "out"),
+        "--engine",
+        "ray",
+        "--resume",
+        "--overwrite",
+        "--trust-detector-weights",
+    ]
     res = CliRunner().invoke(main, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert {k: seen[k] for k in ("resume", "overwrite", "trust_detector_weights")} == {
-        "resume": True, "overwrite": True, "trust_detector_weights": True,
-    }  # fmt: skip
+        "resume": True,
+        "overwrite": True,
+        "trust_detector_weights": True,
+    }
 
 
 def test_errors_that_stop_a_run_survive_the_trip_from_a_worker() -> None:
@@ -97,10 +107,12 @@ def test_errors_that_stop_a_run_survive_the_trip_from_a_worker() -> None:
     from posetool.pose_config import CheckpointNotFoundError
     from posetool.weights import UntrustedWeightsError
 
-    for error in (UntrustedWeightsError("/w/best.pt", "not the official file"),
-                  WeightsError(None, "not installed"),
-                  CheckpointNotFoundError("DiffPose checkpoint 'x.safetensors' not found"),
-                  OutputFolderError(errno.ENOSPC, "the output folder takes no more files")):  # fmt: skip
+    for error in (
+        UntrustedWeightsError("/w/best.pt", "not the official file"),
+        WeightsError(None, "not installed"),
+        CheckpointNotFoundError("DiffPose checkpoint 'x.safetensors' not found"),
+        OutputFolderError(errno.ENOSPC, "the output folder takes no more files"),
+    ):
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error)
     full = pickle.loads(pickle.dumps(OutputFolderError(errno.ENOSPC, "no space")))

@@ -53,9 +53,13 @@ def test_empty_frame():
 )
 def test_validation(kwargs, message):
     base = dict(
-        frame_index=0, boxes_xyxy=np.zeros((2, 4)), box_scores=np.ones(2), track_ids=[1, 2],
-        keypoints_xy=np.zeros((2, 17, 2)), keypoint_scores=np.zeros((2, 17)),
-    )  # fmt: skip
+        frame_index=0,
+        boxes_xyxy=np.zeros((2, 4)),
+        box_scores=np.ones(2),
+        track_ids=[1, 2],
+        keypoints_xy=np.zeros((2, 17, 2)),
+        keypoint_scores=np.zeros((2, 17)),
+    )
     base.update(kwargs)
     with pytest.raises(ValueError, match=message):
         FrameRecord(**base)

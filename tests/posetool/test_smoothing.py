@@ -22,8 +22,9 @@ METHODS = [
 ]
 
 
-def _noisy_walk(frames: int = 40, fps: float = 25.0, edited: tuple[int, ...] = (),
-                absent: tuple[int, ...] = ()) -> tuple[VideoResult, np.ndarray]:  # fmt: skip
+def _noisy_walk(
+    frames: int = 40, fps: float = 25.0, edited: tuple[int, ...] = (), absent: tuple[int, ...] = ()
+) -> tuple[VideoResult, np.ndarray]:
     """One track moving 2 px/frame with 3 px noise; returns the result and the clean path."""
     rng = np.random.default_rng(1)
     clean = np.array([[50.0 + 2 * f, 60.0] for f in range(frames)])
@@ -33,11 +34,18 @@ def _noisy_walk(frames: int = 40, fps: float = 25.0, edited: tuple[int, ...] = (
             records.append(FrameRecord(frame_index=f, timestamp_s=f / fps))
             continue
         kp = clean[f] + np.arange(17)[:, None] * [0, 5] + rng.normal(0, 3, (17, 2))
-        records.append(FrameRecord(
-            frame_index=f, timestamp_s=f / fps, boxes_xyxy=[[0, 0, 200, 200]], box_scores=[0.9],
-            track_ids=[7], keypoints_xy=kp[None], keypoint_scores=np.ones((1, 17)),
-            human_edited=[f in edited],
-        ))  # fmt: skip
+        records.append(
+            FrameRecord(
+                frame_index=f,
+                timestamp_s=f / fps,
+                boxes_xyxy=[[0, 0, 200, 200]],
+                box_scores=[0.9],
+                track_ids=[7],
+                keypoints_xy=kp[None],
+                keypoint_scores=np.ones((1, 17)),
+                human_edited=[f in edited],
+            )
+        )
     meta = VideoMeta(path="walk.mp4", fps=fps, frame_count=frames, width=400, height=200)
     return VideoResult(meta, tuple(records)), clean
 
@@ -48,8 +56,14 @@ def test_smoothing_reduces_jitter_and_error(config):
     smoothed = smooth_result(result, config)
     assert mean_acceleration_px(smoothed) < 0.5 * mean_acceleration_px(result)
     truth = clean[:, None] + np.arange(17)[:, None] * [0, 5]
-    err = lambda r: np.mean([np.linalg.norm(fr.keypoints_xy[0] - t, axis=-1)  # noqa: E731
-                             for fr, t in zip(r.frames, truth, strict=True)])  # fmt: skip
+
+    def err(r) -> float:
+        gaps = [
+            np.linalg.norm(fr.keypoints_xy[0] - t, axis=-1)
+            for fr, t in zip(r.frames, truth, strict=True)
+        ]
+        return float(np.mean(gaps))
+
     assert err(smoothed) < err(result)
     assert smoothed.frames[5].box_scores.tolist() == result.frames[5].box_scores.tolist()
 
@@ -98,7 +112,7 @@ def test_jitter_metrics_on_a_known_path():
             track_ids=[1],
             keypoints_xy=np.full((1, 17, 2), [f * f, 0.0]),
             keypoint_scores=np.ones((1, 17)),
-        )  # fmt: skip
+        )
         for f in range(5)
     )
     quad = VideoResult(result.meta, frames)
@@ -137,6 +151,8 @@ def test_render_smooth_option_draws_smoothed_poses(tmp_path):
         outs[name] = out
     # frame 0 is the filter's start (the same); the drawings differ from there on
     cap_raw, cap_smooth = cv2.VideoCapture(str(outs["raw"])), cv2.VideoCapture(str(outs["smooth"]))
-    diffs = [np.abs(cap_raw.read()[1].astype(int) - cap_smooth.read()[1].astype(int)).sum()
-             for _ in range(10)]  # fmt: skip
+    diffs = [
+        np.abs(cap_raw.read()[1].astype(int) - cap_smooth.read()[1].astype(int)).sum()
+        for _ in range(10)
+    ]
     assert diffs[0] == 0 and max(diffs[1:]) > 0

@@ -31,10 +31,12 @@ class SlowDetector:
         with self.lock:
             self.running -= 1
         x = float(frame_bgr[0, 0, 0])
-        return SimpleNamespace(boxes_xyxy=np.array([[x, 0, x + 1, 1]], np.float32),
-                               scores=np.ones(1, np.float32),
-                               keypoints_xy=np.full((1, 17, 2), x, np.float32),
-                               keypoint_scores=np.ones((1, 17), np.float32))  # fmt: skip
+        return SimpleNamespace(
+            boxes_xyxy=np.array([[x, 0, x + 1, 1]], np.float32),
+            scores=np.ones(1, np.float32),
+            keypoints_xy=np.full((1, 17, 2), x, np.float32),
+            keypoint_scores=np.ones((1, 17), np.float32),
+        )
 
 
 class OrderTracker:
@@ -62,8 +64,9 @@ def test_frames_come_out_in_order_with_detection_ahead(workers) -> None:
     stages = StageSeconds()
     pool = ThreadPoolExecutor(workers) if workers else None
     try:
-        out = list(tracked_frames(_decoded(40), detector, tracker, stages, pool,
-                                  lookahead=workers + 1))  # fmt: skip
+        out = list(
+            tracked_frames(_decoded(40), detector, tracker, stages, pool, lookahead=workers + 1)
+        )
     finally:
         if pool:
             pool.shutdown()
@@ -87,8 +90,7 @@ def test_a_detection_error_reaches_the_caller_in_order() -> None:
 
     tracker = OrderTracker()
     with ThreadPoolExecutor(2) as pool:
-        frames = tracked_frames(_decoded(20), Failing(), tracker, StageSeconds(),
-                                pool, lookahead=3)  # fmt: skip
+        frames = tracked_frames(_decoded(20), Failing(), tracker, StageSeconds(), pool, lookahead=3)
         got = []
         with pytest.raises(RuntimeError, match="frame 5"):
             for f in frames:
@@ -110,11 +112,14 @@ def test_each_track_carries_the_keypoints_of_its_detection() -> None:
 
     class Reversed:
         def update(self, boxes, scores):
-            return SimpleNamespace(track_ids=np.array([7, 8]), boxes_xyxy=boxes[::-1],
-                                   scores=scores[::-1], det_indices=np.array([1, 0]))  # fmt: skip
+            return SimpleNamespace(
+                track_ids=np.array([7, 8]),
+                boxes_xyxy=boxes[::-1],
+                scores=scores[::-1],
+                det_indices=np.array([1, 0]),
+            )
 
-    (frame,) = tracked_frames(_decoded(1), TwoPeople(), Reversed(),
-                              StageSeconds())  # fmt: skip
+    (frame,) = tracked_frames(_decoded(1), TwoPeople(), Reversed(), StageSeconds())
     assert frame.keypoints_xy[:, 0, 0].tolist() == [2.0, 1.0]
     assert np.allclose(frame.keypoint_scores[:, 0], [0.2, 0.1])
 
@@ -126,5 +131,6 @@ def test_detections_prior_keeps_the_shared_joints_only() -> None:
     xy, scores = detections_prior(kp, np.full((1, 17), 0.7, np.float32))
     assert scores[0].tolist()[:5] == pytest.approx([0.7, 0.0, 0.0, 0.0, 0.0])  # nose only
     assert np.all(scores[0, 5:] == pytest.approx(0.7)) and np.array_equal(xy[0, 5:], kp[0, 5:])
-    assert box_iou(np.array([0, 0, 2, 2.0]), np.array([[1, 1, 3, 3.0], [5, 5, 6, 6]])) == \
-        pytest.approx([1 / 7, 0.0])  # fmt: skip
+    assert box_iou(
+        np.array([0, 0, 2, 2.0]), np.array([[1, 1, 3, 3.0], [5, 5, 6, 6]])
+    ) == pytest.approx([1 / 7, 0.0])
