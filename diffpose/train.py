@@ -533,6 +533,10 @@ def main(argv: list[str] | None = None) -> Path:
     for name in ("lr", "gamma", "weight_decay"):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
+    aug = AugmentConfig()
+    for name in ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(aug, name),
+                       help="corrupt the detector prior a refiner is given (AugmentConfig)")  # fmt: skip
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -560,6 +564,12 @@ def main(argv: list[str] | None = None) -> Path:
         val_ensemble=a.val_ensemble,
         max_samples=a.max_samples,
         amp=not a.no_amp,
+        augment=AugmentConfig(
+            prior_jitter_prob=a.prior_jitter_prob,
+            prior_jitter_px=a.prior_jitter_px,
+            prior_drop_prob=a.prior_drop_prob,
+            prior_swap_prob=a.prior_swap_prob,
+        ),
     )
     model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)
     out = Path(a.out)

@@ -21,6 +21,7 @@ from diffpose.data.transforms import (
     AugmentConfig,
     apply_affine,
     box_to_crop,
+    corrupt_prior,
     crop_affine,
     flip_keypoint_slots,
     half_body_box,
@@ -125,6 +126,8 @@ class ClipDataset(Dataset):
             prior_scores = np.asarray(s.prior_scores, np.float32).copy()
             if flip:
                 prior_xy, prior_scores = flip_keypoint_slots(prior_xy, prior_scores)
+            if rng is not None and self.augment is not None:
+                prior_xy, prior_scores = corrupt_prior(prior_xy, prior_scores, self.augment, rng)
         kp_hm = torch.from_numpy((kp / self.stride).astype(np.float32))
         hm_size = (h // self.stride, w // self.stride)
         heatmaps = keypoints_to_heatmaps(kp_hm[None], hm_size, self.sigma)[0]

@@ -114,7 +114,14 @@ def normalize_clip_tensor(crops_rgb):
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Augmentation ranges (DiffPose/DCPose defaults)."""
+    """Augmentation ranges (DiffPose/DCPose defaults).
+
+    The ``prior_*`` settings corrupt the detector's pose a refining model is given (never the
+    target), so that it learns to correct a wrong prior from the image rather than copy it:
+    each joint is moved with ``prior_jitter_prob`` (Gaussian, ``prior_jitter_px`` crop pixels
+    per axis) or dropped (score 0) with ``prior_drop_prob``; a whole person's left and right
+    are swapped with ``prior_swap_prob``. All 0 (off) by default.
+    """
 
     rotation_deg: float = 45.0
     rotation_prob: float = 0.6
@@ -122,15 +129,38 @@ class AugmentConfig:
     flip_prob: float = 0.5
     half_body_prob: float = 0.3
     half_body_min_joints: int = 8
+    prior_jitter_prob: float = 0.0
+    prior_jitter_px: float = 12.0
+    prior_drop_prob: float = 0.0
+    prior_swap_prob: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rotation_prob", "flip_prob", "half_body_prob"):
+        if self.prior_jitter_px < 0:
+            raise ValueError(f"prior_jitter_px must be >= 0, got {self.prior_jitter_px}")
+        for name in ("rotation_prob", "flip_prob", "half_body_prob", "prior_jitter_prob",
+                     "prior_drop_prob", "prior_swap_prob"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.scale_factor < 1.0:
             raise ValueError(f"scale_factor must be in [0, 1), got {self.scale_factor}")
         if self.rotation_deg < 0:
             raise ValueError(f"rotation_deg must be >= 0, got {self.rotation_deg}")
+
+
+def corrupt_prior(keypoints_xy: np.ndarray, scores: np.ndarray, cfg: AugmentConfig,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The prior pose (K, 2) crop px and (K,) scores with :class:`AugmentConfig`'s prior
+    corruptions drawn from ``rng``; unchanged (and nothing drawn) when they are all off."""
+    if not (cfg.prior_jitter_prob or cfg.prior_drop_prob or cfg.prior_swap_prob):
+        return keypoints_xy, scores
+    xy, sc = keypoints_xy.copy(), scores.copy()
+    k = len(sc)
+    moved = rng.random(k) < cfg.prior_jitter_prob
+    xy[moved] += rng.normal(0.0, cfg.prior_jitter_px, (int(moved.sum()), 2))
+    sc[rng.random(k) < cfg.prior_drop_prob] = 0.0
+    if rng.random() < cfg.prior_swap_prob:
+        xy, sc = flip_keypoint_slots(xy, sc)
+    return xy, sc
 
 
 def half_body_box(keypoints_xy: np.ndarray, weights: np.ndarray, rng: np.random.Generator):

@@ -129,3 +129,22 @@ def test_prior_files_round_trip_and_name_what_is_missing(tmp_path) -> None:
     assert sample_key(s) != sample_key(other)
     with pytest.raises(ValueError, match="prior_xy and prior_scores"):
         PoseSample(s.frame_paths, s.keypoints_xy, s.weights, s.box_xyxy, prior_xy=xy[0])
+
+
+def test_prior_corruption_moves_drops_and_swaps_only_when_asked() -> None:
+    from diffpose.data.transforms import corrupt_prior
+
+    xy = np.tile(np.arange(17, dtype=np.float64)[:, None], (1, 2))
+    sc = np.full(17, 0.9, np.float32)
+    rng = np.random.default_rng(0)
+    same_xy, same_sc = corrupt_prior(xy, sc, AugmentConfig(), rng)
+    assert same_xy is xy and same_sc is sc
+    assert rng.random() == np.random.default_rng(0).random()  # nothing drawn when off
+    moved, _ = corrupt_prior(xy, sc, AugmentConfig(prior_jitter_prob=1.0), rng)
+    assert np.all(np.abs(moved - xy).max(1) > 0)
+    _, dropped = corrupt_prior(xy, sc, AugmentConfig(prior_drop_prob=1.0), rng)
+    assert np.all(dropped == 0)
+    swapped, _ = corrupt_prior(xy, sc, AugmentConfig(prior_swap_prob=1.0), rng)
+    assert np.array_equal(swapped, xy[list(flip_permutation())])
+    with pytest.raises(ValueError, match="prior_drop_prob"):
+        AugmentConfig(prior_drop_prob=1.5)
