@@ -37,7 +37,8 @@ EVALUATED_SLOTS: tuple[int, ...] = tuple(
     k for k in range(NUM_KEYPOINTS) if k not in PLACEHOLDER_SLOTS
 )
 
-#: Skeleton as 1-based slot pairs, exactly as in the PoseTrack ``categories`` entry.
+#: Skeleton as 1-based slot pairs, exactly as in the PoseTrack ``categories`` entry (the
+#: same pairs as COCO's person skeleton: the two layouts differ only in slots 1 and 2).
 SKELETON_1BASED: tuple[tuple[int, int], ...] = (
     (16, 14),
     (14, 12),
@@ -96,65 +97,53 @@ TABLE_COLUMNS: tuple[tuple[str, tuple[int, ...]], ...] = (
 
 # Maps from other layouts: ``MAP[source_index] = posetrack_slot`` for joints that have a slot.
 
+#: COCO-17 keypoint names, index = COCO slot: PoseTrack's but eyes in slots 1 and 2.
+COCO17_KEYPOINT_NAMES: tuple[str, ...] = (
+    KEYPOINT_NAMES[0],
+    "left_eye",
+    "right_eye",
+    *KEYPOINT_NAMES[3:],
+)
+
 #: COCO-17 (nose, eyes, ears, shoulders, ...). Eyes have no PoseTrack slot.
 COCO17_TO_POSETRACK: dict[int, int] = {0: 0, 3: 3, 4: 4, **{k: k for k in range(5, 17)}}
 
 #: The 13 joints COCO and PoseTrack share and PoseTrack evaluates (nose, shoulders..ankles).
 COCO17_SHARED_EVALUATED: tuple[int, ...] = (0, *range(5, 17))
 
-#: LSP-14: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, r_wrist, r_elbow, r_shoulder,
-#: l_shoulder, l_elbow, l_wrist, neck, head_top.
+#: PoseTrack slots of the legs and arms in the order LSP, MPII and PoseTrack 2017 list them:
+#: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle; r_wrist, r_elbow, r_shoulder, l_shoulder,
+#: l_elbow, l_wrist.
+_LEG_SLOTS: tuple[int, ...] = (16, 14, 12, 11, 13, 15)
+_ARM_SLOTS: tuple[int, ...] = (10, 8, 6, 5, 7, 9)
+
+
+def _listed_from(first_index: int, slots: tuple[int, ...]) -> dict[int, int]:
+    """``{first_index + i: slots[i]}``: a run of source joints listed one after another."""
+    return {first_index + i: slot for i, slot in enumerate(slots)}
+
+
+#: LSP-14: legs (0-5), arms (6-11), neck, head_top.
 LSP14_TO_POSETRACK: dict[int, int] = {
-    0: 16,
-    1: 14,
-    2: 12,
-    3: 11,
-    4: 13,
-    5: 15,
-    6: 10,
-    7: 8,
-    8: 6,
-    9: 5,
-    10: 7,
-    11: 9,
+    **_listed_from(0, _LEG_SLOTS),
+    **_listed_from(6, _ARM_SLOTS),
     12: 1,
     13: 2,
 }
 
-#: MPII-16: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, pelvis, thorax, upper_neck,
-#: head_top, r_wrist, r_elbow, r_shoulder, l_shoulder, l_elbow, l_wrist. Pelvis and thorax
-#: have no PoseTrack slot; upper_neck is head_bottom.
+#: MPII-16: legs (0-5), pelvis, thorax, upper_neck, head_top, arms (10-15). Pelvis and
+#: thorax have no PoseTrack slot; upper_neck is head_bottom.
 MPII16_TO_POSETRACK: dict[int, int] = {
-    0: 16,
-    1: 14,
-    2: 12,
-    3: 11,
-    4: 13,
-    5: 15,
+    **_listed_from(0, _LEG_SLOTS),
     8: 1,
     9: 2,
-    10: 10,
-    11: 8,
-    12: 6,
-    13: 5,
-    14: 7,
-    15: 9,
+    **_listed_from(10, _ARM_SLOTS),
 }
 
-#: PoseTrack 2017 annolist joint ids 0..14 (r_ankle .. l_wrist, neck, nose, head_top).
+#: PoseTrack 2017 annolist joint ids 0..14: legs (0-5), arms (6-11), neck, nose, head_top.
 POSETRACK17_TO_POSETRACK: dict[int, int] = {
-    0: 16,
-    1: 14,
-    2: 12,
-    3: 11,
-    4: 13,
-    5: 15,
-    6: 10,
-    7: 8,
-    8: 6,
-    9: 5,
-    10: 7,
-    11: 9,
+    **_listed_from(0, _LEG_SLOTS),
+    **_listed_from(6, _ARM_SLOTS),
     12: 1,
     13: 0,
     14: 2,

@@ -18,55 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffpose.keypoints import COCO17_SHARED_EVALUATED
+from diffpose.keypoints import COCO17_KEYPOINT_NAMES, COCO17_SHARED_EVALUATED, SKELETON_1BASED
 from diffpose.posetrack_format import frame_id_for
 from posetool.records import FrameRecord, VideoResult
 
-__all__ = ["COCO_KEYPOINT_NAMES", "COCO_SKELETON_1BASED", "DROPPED_NOTE", "coco_dict"]
-
-#: COCO-17 keypoint names, index = COCO slot.
-COCO_KEYPOINT_NAMES: tuple[str, ...] = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
-
-#: The COCO person skeleton (1-based), as in the official annotation files.
-COCO_SKELETON_1BASED: tuple[tuple[int, int], ...] = (
-    (16, 14),
-    (14, 12),
-    (17, 15),
-    (15, 13),
-    (12, 13),
-    (6, 12),
-    (7, 13),
-    (6, 7),
-    (6, 8),
-    (7, 9),
-    (8, 10),
-    (9, 11),
-    (2, 3),
-    (1, 2),
-    (1, 3),
-    (2, 4),
-    (3, 5),
-    (4, 6),
-    (5, 7),
-)
+__all__ = ["DROPPED_NOTE", "coco_dict"]
 
 DROPPED_NOTE = (
     "PoseTrack's head_bottom (neck) and head_top have no COCO slot and are not exported; "
@@ -147,8 +103,8 @@ def coco_dict(result: VideoResult) -> dict:
                 "id": 1,
                 "name": "person",
                 "supercategory": "person",
-                "keypoints": list(COCO_KEYPOINT_NAMES),
-                "skeleton": [list(pair) for pair in COCO_SKELETON_1BASED],
+                "keypoints": list(COCO17_KEYPOINT_NAMES),
+                "skeleton": [list(pair) for pair in SKELETON_1BASED],  # COCO's own
             }
         ],
     }
