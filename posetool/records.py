@@ -13,7 +13,7 @@ import numpy as np
 
 from diffpose.keypoints import NUM_KEYPOINTS
 
-__all__ = ["FrameRecord", "VideoMeta", "VideoResult"]
+__all__ = ["PERSON_COLUMNS", "FrameRecord", "VideoMeta", "VideoResult"]
 
 
 def _frozen_array(name: str, value, dtype, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -31,6 +31,22 @@ def _frozen_array(name: str, value, dtype, shape: tuple[int | None, ...]) -> np.
         raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
     arr.flags.writeable = False
     return arr
+
+
+#: The :class:`FrameRecord` fields that hold one row per person, in field order.
+PERSON_COLUMNS: tuple[str, ...] = (
+    "boxes_xyxy",
+    "box_scores",
+    "track_ids",
+    "keypoints_xy",
+    "keypoint_scores",
+    "keypoint_spread_px",
+    "keypoint_visible",
+    "head_boxes_xyxy",
+    "human_edited",
+    "reviewed",
+    "interpolated",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,20 +152,7 @@ class FrameRecord:
     def select(self, indices) -> FrameRecord:
         """A record with only the persons at ``indices`` (order kept as given)."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        return replace(
-            self,
-            boxes_xyxy=self.boxes_xyxy[idx],
-            box_scores=self.box_scores[idx],
-            track_ids=self.track_ids[idx],
-            keypoints_xy=self.keypoints_xy[idx],
-            keypoint_scores=self.keypoint_scores[idx],
-            keypoint_spread_px=self.keypoint_spread_px[idx],
-            keypoint_visible=self.keypoint_visible[idx],
-            head_boxes_xyxy=self.head_boxes_xyxy[idx],
-            human_edited=self.human_edited[idx],
-            reviewed=self.reviewed[idx],
-            interpolated=self.interpolated[idx],
-        )
+        return replace(self, **{name: getattr(self, name)[idx] for name in PERSON_COLUMNS})
 
     def index_of_track(self, track_id: int) -> int | None:
         """Index of the person with ``track_id`` in this frame, or None."""

@@ -17,12 +17,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from diffpose.keypoints import FLIP_PAIRS, KEYPOINT_NAMES, NUM_KEYPOINTS
-from posetool.records import FrameRecord, VideoResult
+from posetool.records import PERSON_COLUMNS, FrameRecord, VideoResult
 
 __all__ = [
     "EditError",
     "FrameEdit",
     "add_person",
+    "append_person",
     "copy_previous_pose",
     "delete_person",
     "merge_tracks",
@@ -35,6 +36,7 @@ __all__ = [
     "swap_tracks_from",
     "template_pose",
     "toggle_visibility",
+    "writable_columns",
 ]
 
 
@@ -96,22 +98,9 @@ def _person(record: FrameRecord, track_id: int) -> int:
     return idx
 
 
-def _columns(record: FrameRecord) -> dict[str, np.ndarray]:
-    """Writable copies of the per-person columns."""
-    names = (
-        "boxes_xyxy",
-        "box_scores",
-        "track_ids",
-        "keypoints_xy",
-        "keypoint_scores",
-        "keypoint_spread_px",
-        "keypoint_visible",
-        "head_boxes_xyxy",
-        "human_edited",
-        "reviewed",
-        "interpolated",
-    )
-    return {name: np.array(getattr(record, name)) for name in names}
+def writable_columns(record: FrameRecord) -> dict[str, np.ndarray]:
+    """Writable copies of the per-person columns (:data:`~posetool.records.PERSON_COLUMNS`)."""
+    return {name: np.array(getattr(record, name)) for name in PERSON_COLUMNS}
 
 
 def _mark_edited(cols: dict[str, np.ndarray], p: int) -> None:
@@ -126,7 +115,7 @@ def move_keypoint(
     """Place ``joint`` of ``track_id`` at ``xy`` (image px); the joint becomes visible."""
     rec = result.frames[frame]
     p = _person(rec, track_id)
-    cols = _columns(rec)
+    cols = writable_columns(rec)
     cols["keypoints_xy"][p, joint] = xy
     cols["keypoint_visible"][p, joint] = True
     cols["keypoint_scores"][p, joint] = 1.0
@@ -141,7 +130,7 @@ def set_visibility(
     """Mark ``joint`` of ``track_id`` as labelled (visible) or not."""
     rec = result.frames[frame]
     p = _person(rec, track_id)
-    cols = _columns(rec)
+    cols = writable_columns(rec)
     cols["keypoint_visible"][p, joint] = visible
     _mark_edited(cols, p)
     word = "show" if visible else "hide"
@@ -200,10 +189,11 @@ def _next_track_id(result: VideoResult) -> int:
     return int(ids.max()) + 1 if len(ids) else 0
 
 
-def _append_person(rec: FrameRecord, person: dict[str, np.ndarray]) -> FrameRecord:
-    cols = _columns(rec)
+def append_person(rec: FrameRecord, person: dict[str, np.ndarray]) -> FrameRecord:
+    """``rec`` with one more person, ``person`` giving its value for every per-person column."""
+    cols = writable_columns(rec)
     for name, value in person.items():
-        cols[name] = np.concatenate([cols[name], np.asarray(value)[None]], axis=0)
+        cols[name] = np.concatenate([cols[name], np.asarray(value, cols[name].dtype)[None]])
     return replace(rec, **cols)
 
 
@@ -236,7 +226,7 @@ def add_person(
         "reviewed": np.bool_(False),
         "interpolated": np.bool_(False),
     }
-    return _edit(result, f"add track {tid}", {frame: _append_person(rec, person)}), tid
+    return _edit(result, f"add track {tid}", {frame: append_person(rec, person)}), tid
 
 
 def copy_previous_pose(result: VideoResult, frame: int, track_id: int) -> FrameEdit:
@@ -252,15 +242,15 @@ def copy_previous_pose(result: VideoResult, frame: int, track_id: int) -> FrameE
         raise EditError(f"no track {track_id} in frame {frame - 1}")
     rec = result.frames[frame]
     p = rec.index_of_track(track_id)
-    src = _columns(prev)
+    src = writable_columns(prev)
     if p is None:
         person = {name: value[q] for name, value in src.items()}
         person.update(
             human_edited=np.bool_(True), reviewed=np.bool_(False), interpolated=np.bool_(False)
         )
-        new = _append_person(rec, person)
+        new = append_person(rec, person)
     else:
-        cols = _columns(rec)
+        cols = writable_columns(rec)
         for name in (
             "keypoints_xy",
             "keypoint_scores",
@@ -280,7 +270,7 @@ def _renamed(rec: FrameRecord, mapping: dict[int, int]) -> FrameRecord | None:
     hit = np.isin(rec.track_ids, list(mapping))
     if not hit.any():
         return None
-    cols = _columns(rec)
+    cols = writable_columns(rec)
     cols["track_ids"] = np.array([mapping.get(int(t), int(t)) for t in rec.track_ids], np.int64)
     cols["human_edited"] = cols["human_edited"] | hit
     return replace(rec, **cols)
@@ -386,7 +376,7 @@ def swap_left_right(
         what = "left/right " + "+".join(names)
     rec = result.frames[frame]
     p = _person(rec, track_id)
-    cols = _columns(rec)
+    cols = writable_columns(rec)
     order = np.arange(NUM_KEYPOINTS)
     for a, b in pairs:
         order[a], order[b] = b, a
@@ -420,7 +410,7 @@ def set_reviewed(result: VideoResult, frame: int, track_id: int, reviewed: bool)
     is unchanged, so the person does not become ``human_edited``."""
     rec = result.frames[frame]
     p = _person(rec, track_id)
-    cols = _columns(rec)
+    cols = writable_columns(rec)
     cols["reviewed"][p] = reviewed
     word = "reviewed" if reviewed else "not reviewed"
     return _edit(

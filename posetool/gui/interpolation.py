@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from diffpose.keypoints import NUM_KEYPOINTS
-from posetool.gui.edits import EditError, FrameEdit
+from posetool.gui.edits import EditError, FrameEdit, append_person, writable_columns
 from posetool.records import FrameRecord, VideoResult
 
 __all__ = ["interpolate_around", "interpolate_between", "keyframes", "keyframe_gap"]
@@ -62,20 +62,6 @@ def _filled(
     score = (1 - t) * key_a.keypoint_scores[pa] + t * key_b.keypoint_scores[pb]
     box = (1 - t) * key_a.boxes_xyxy[pa] + t * key_b.boxes_xyxy[pb]
     p = rec.index_of_track(track_id)
-    names = (
-        "boxes_xyxy",
-        "box_scores",
-        "track_ids",
-        "keypoints_xy",
-        "keypoint_scores",
-        "keypoint_spread_px",
-        "keypoint_visible",
-        "head_boxes_xyxy",
-        "human_edited",
-        "reviewed",
-        "interpolated",
-    )
-    cols = {name: np.array(getattr(rec, name)) for name in names}
     if p is None:  # the track is missing here: add it, the joints not interpolated hidden
         person = {
             "boxes_xyxy": box,
@@ -90,9 +76,8 @@ def _filled(
             "reviewed": False,
             "interpolated": True,
         }
-        for name, value in person.items():
-            cols[name] = np.concatenate([cols[name], np.asarray(value, cols[name].dtype)[None]])
-        return replace(rec, **cols)
+        return append_person(rec, person)
+    cols = writable_columns(rec)
     cols["boxes_xyxy"][p] = box
     cols["keypoints_xy"][p][both] = xy[both]
     cols["keypoint_scores"][p][both] = score[both]
