@@ -11,13 +11,8 @@ import click
 from diffpose.precision import PRECISIONS
 from posetool import __version__
 from posetool.cli_defaults import ConfigDefaultOption
+from posetool.cli_detector import detector_weights_options
 from posetool.cli_smoothing import smoothing_from_options, smoothing_options
-
-TRUST_HELP = (
-    "Load --detector-weights (or the YAML key) that are not the official "
-    "YOLO11n-pose file. They are unpickled, and unpickling can run code hidden in the "
-    "file: only for weights whose source you trust."
-)
 
 
 def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
@@ -121,13 +116,7 @@ def eval_command(
     "--max-frames", type=click.IntRange(0), default=0, help="Stop after N frames (0: all)."
 )
 @click.option("--stills", is_flag=True, help="Folders hold unrelated photos: each is its own clip.")
-@click.option(
-    "--detector-weights",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].",
-)
-@click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
+@detector_weights_options
 def pseudo_label_command(
     inputs,
     out_dir,
@@ -350,13 +339,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     config_field="detector.conf",
     help="Detector min score.",
 )
-@click.option(
-    "--detector-weights",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YOLO weights [default: the official YOLO11n-pose, sha256 pinned].",
-)
-@click.option("--trust-detector-weights", is_flag=True, help=TRUST_HELP)
+@detector_weights_options
 @click.option(
     "--preset",
     type=click.Choice(["refine", "paper"]),

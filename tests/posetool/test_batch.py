@@ -276,6 +276,16 @@ def test_untrusted_detector_weights_are_refused(config, tmp_path) -> None:
         assert "unpickling can run code" in res.output and "Traceback" not in res.output
 
 
+def test_detector_weights_must_be_a_file_for_every_command(tmp_path) -> None:
+    src = write_video(tmp_path / "in" / "x.mp4")
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for command in ("run", "pseudo-label"):
+        args = [command, str(src), "-o", str(tmp_path / "out"), "--detector-weights", str(folder)]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and "is a directory" in res.output, (command, res.output)
+
+
 def test_vanished_output_folder_stops_the_batch(config, models, tmp_path) -> None:
     import shutil
 
