@@ -68,6 +68,7 @@ __all__ = [
     "OutputConflictError",
     "OutputFolderError",
     "failed_summary",
+    "inputs_to_run",
     "not_run_summary",
     "prepare_output_folder",
     "process_and_write",
@@ -347,7 +348,6 @@ def run_batch(
     """
     out_dir = Path(out_dir)
     names = prepare_output_folder(inputs, out_dir, config, overwrite)
-    settings = settings_identity(config)
     built = [models] if models is not None else []
 
     def get_models() -> PipelineModels:
@@ -356,10 +356,9 @@ def run_batch(
         return built[0]
 
     with recorded_run(out_dir, BatchSummary()) as batch:
-        for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
-            summary, made_from = not_run_summary(
-                path, name, out_dir, settings, resume, overwrite, config.render
-            )
+        for i, path, name, summary, made_from in inputs_to_run(
+            inputs, names, out_dir, config, resume, overwrite
+        ):
             if summary is None:
                 progress = (
                     on_video_start(i, path, name, _expected(path)) if on_video_start else None
@@ -378,6 +377,24 @@ def run_batch(
             if on_video_end:
                 on_video_end(summary)
     return batch
+
+
+def inputs_to_run(
+    inputs: Sequence[Path],
+    names: Sequence[str],
+    out_dir: Path,
+    config: PipelineConfig,
+    resume: bool,
+    overwrite: bool,
+) -> Iterator[tuple[int, Path, str, VideoSummary | None, dict]]:
+    """``(i, path, name, summary, made_from)`` per input, in order and one at a time: the
+    summary if the input is not run, else None (see :func:`not_run_summary`)."""
+    settings = settings_identity(config)
+    for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
+        summary, made_from = not_run_summary(
+            path, name, out_dir, settings, resume, overwrite, config.render
+        )
+        yield i, path, name, summary, made_from
 
 
 def not_run_summary(

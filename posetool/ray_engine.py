@@ -30,14 +30,13 @@ from posetool.batch import (
     BatchSummary,
     OutputFolderError,
     failed_summary,
-    not_run_summary,
+    inputs_to_run,
     prepare_output_folder,
     process_and_write,
     recorded_run,
 )
 from posetool.pipeline import PipelineModels, VideoSummary, load_models
 from posetool.pipeline_config import PipelineConfig
-from posetool.provenance import settings_identity
 
 __all__ = ["RayEngineError", "VideoWorker", "WorkerPlan", "plan_workers", "run_batch_ray"]
 
@@ -145,10 +144,7 @@ def run_batch_ray(
         out_dir: Output folder, writable at the same path on every node.
         config: Run settings; ``threads`` is each worker's core count (0: a share, see
             :func:`plan_workers`).
-        resume: Skip inputs whose outputs are complete, made from the same input and settings.
-        overwrite: Replace outputs posetool did not write, changed since, or edited by hand.
-        trust_detector_weights: Load ``config.detector_weights`` even when it is not the
-            pinned official file (ultralytics unpickles it, which can run code).
+        resume, overwrite, trust_detector_weights: As for :func:`~posetool.batch.run_batch`.
         address: An existing cluster (``auto``, ``host:port``); None starts a local Ray
             instance with this machine's cores for the run and stops it after. When the
             caller is already connected (``ray.init``), that connection is used and kept.
@@ -168,7 +164,6 @@ def run_batch_ray(
     """
     out_dir = Path(out_dir).resolve()
     names = prepare_output_folder(inputs, out_dir, config, overwrite)
-    settings = settings_identity(config)
     with recorded_run(out_dir, BatchSummary()) as batch:
         finished: list[int] = []  # input indices of batch.videos, kept in input order
 
@@ -181,10 +176,9 @@ def run_batch_ray(
                 on_video_end(summary)
 
         jobs = []
-        for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
-            summary, made_from = not_run_summary(
-                path, name, out_dir, settings, resume, overwrite, config.render
-            )
+        for i, path, name, summary, made_from in inputs_to_run(
+            inputs, names, out_dir, config, resume, overwrite
+        ):
             if summary is None:
                 jobs.append((i, str(Path(path).resolve()), name, made_from))
             else:
