@@ -10,7 +10,7 @@ import click
 
 from diffpose.precision import PRECISIONS
 from posetool import __version__
-from posetool.cli_defaults import ConfigDefaultOption
+from posetool.cli_defaults import config_option
 from posetool.cli_detector import detector_weights_options
 from posetool.cli_smoothing import smoothing_from_options, smoothing_options
 
@@ -175,10 +175,9 @@ def pseudo_label_command(
     help="Output .npz (diffpose.train --priors).",
 )
 @click.option("--delta", type=click.IntRange(0), default=2, show_default=True)
-@click.option(
+@config_option(
     "--imgsz",
     type=click.IntRange(32),
-    cls=ConfigDefaultOption,
     config_field="detector.imgsz",
     help="Detector input size (the pipeline's; match the runs the priors are for, e.g. --fast's).",
 )
@@ -290,60 +289,52 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     help="Replace outputs posetool did not write, changed since, or holding persons "
     "edited by hand (human_edited); without it they are kept and reported.",
 )
-@click.option(
+@config_option(
     "--steps",
     type=click.IntRange(1),
-    cls=ConfigDefaultOption,
     config_field="pose.steps",
     help="DDIM steps (the default is best for the shipped model).",
 )
-@click.option(
+@config_option(
     "--ensemble",
     type=click.IntRange(1),
-    cls=ConfigDefaultOption,
     config_field="pose.ensemble",
     help="Noise draws.",
 )
-@click.option(
+@config_option(
     "--crop-mode",
     type=click.Choice(["own_box", "key_box"]),
-    cls=ConfigDefaultOption,
     config_field="pose.crop_mode",
     help="own_box: per-frame features reused across windows; key_box: the paper's "
     "shared key-frame crop.",
 )
-@click.option(
+@config_option(
     "--device",
-    cls=ConfigDefaultOption,
     config_field="pose.device",
     help="Torch device for detector and pose.",
 )
-@click.option(
+@config_option(
     "--precision",
     type=click.Choice(PRECISIONS),
-    cls=ConfigDefaultOption,
     config_field="pose.precision",
     help="Detector and pose compute type; auto: bf16 where the device has it natively.",
 )
-@click.option(
+@config_option(
     "--imgsz",
     type=click.IntRange(32),
-    cls=ConfigDefaultOption,
     config_field="detector.imgsz",
     help="Detector input size.",
 )
-@click.option(
+@config_option(
     "--conf",
     type=click.FloatRange(0, 1),
-    cls=ConfigDefaultOption,
     config_field="detector.conf",
     help="Detector min score.",
 )
 @detector_weights_options
-@click.option(
+@config_option(
     "--preset",
     type=click.Choice(["refine", "paper"]),
-    cls=ConfigDefaultOption,
     config_field="pose.preset",
     help="refine: DiffPose refining the detector's own keypoints; paper: the "
     "paper's DiffPose from pure noise (resources/MODEL_CARD.md compares).",
@@ -357,31 +348,27 @@ def view_command(video: Path | None, poses: Path | None) -> None:
 @click.option(
     "--render", "render_flag", is_flag=True, default=None, help="Also write overlay videos."
 )
-@click.option(
+@config_option(
     "--format",
     "fmt",
     type=click.Choice(["2018", "2021", "2017"]),
-    cls=ConfigDefaultOption,
     config_field="fmt",
     help="PoseTrack JSON flavour.",
 )
-@click.option(
+@config_option(
     "--max-frames",
     type=click.IntRange(0),
-    cls=ConfigDefaultOption,
     config_field="max_frames",
     help="Stop after N frames per input (0: all).",
 )
-@click.option(
+@config_option(
     "--threads",
     type=click.IntRange(0),
-    cls=ConfigDefaultOption,
     config_field="threads",
     help="CPU cores to use (0: every core this process may use).",
 )
-@click.option(
+@config_option(
     "--pipelined/--sequential",
-    cls=ConfigDefaultOption,
     config_field="pipelined",
     help="Several frames at once, detection and pose, each op on one thread; or one "
     "frame at a time, each op on every thread.",

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["ConfigDefaultOption", "config_default"]
+__all__ = ["ConfigDefaultOption", "config_default", "config_option"]
 
 
 def config_default(config_field: str) -> Any:
@@ -28,7 +28,7 @@ class ConfigDefaultOption(click.Option):
     """An override option (None: not given) whose help shows ``PipelineConfig``'s default at
     ``config_field``; a ``--flag/--other-flag`` pair shows the flag that is the default.
 
-    Use as ``click.option("--steps", cls=ConfigDefaultOption, config_field="pose.steps")``.
+    Declared with :func:`config_option`.
     """
 
     def __init__(self, *args: Any, config_field: str, **kwargs: Any) -> None:
@@ -45,3 +45,9 @@ class ConfigDefaultOption(click.Option):
             value = (self.opts if value else self.secondary_opts)[0].lstrip("-")
         extra["default"] = str(value)
         return extra
+
+
+def config_option(*param_decls: str, config_field: str, **attrs: Any):
+    """``click.option`` for an override of ``PipelineConfig`` at ``config_field``, e.g.
+    ``@config_option("--steps", config_field="pose.steps", type=click.IntRange(1))``."""
+    return click.option(*param_decls, cls=ConfigDefaultOption, config_field=config_field, **attrs)
