@@ -33,6 +33,7 @@ from posetool.gui.help_overlay import HelpOverlay
 from posetool.gui.pipeline_worker import PipelineRunner, RunFn, resolve_run_fn, run_with_progress
 from posetool.gui.review_tools import ReviewTools
 from posetool.gui.session import AnnotationSession, UncertaintyThresholds, align_result
+from posetool.gui.shortcuts import add_window_actions
 from posetool.gui.side_panel import SidePanel
 from posetool.gui.timeline import Timeline
 
@@ -160,13 +161,7 @@ class MainWindow(QMainWindow):
                 "help",
             ),
         }
-        for name, text, keys, slot in table:
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.actions_by_name[name] = action
+        add_window_actions(self, table)
         self.actions_by_name["redo"].setShortcuts(
             [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
         )

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QTabWidget
 
 from posetool.gui import edits, interpolation
 from posetool.gui.review_panel import ReviewPanel
+from posetool.gui.shortcuts import add_window_actions
 from posetool.gui.tracks_panel import TracksPanel
 
 if TYPE_CHECKING:
@@ -52,13 +52,7 @@ class ReviewTools:
             ("legend", "Show legend", "L", self.toggle_legend),
         ]
         menu = window.menuBar().addMenu("Re&view")
-        for name, text, keys, slot in table:
-            action = QAction(text, window)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
-            window.addAction(action)
-            window.actions_by_name[name] = action
+        for action in add_window_actions(window, table):
             menu.addAction(action)
         legend = window.actions_by_name["legend"]
         legend.setCheckable(True)
