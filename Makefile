@@ -65,7 +65,9 @@ train: $(STAMP)
 	$(BIN)/posetool pseudo-label $(DATA)/images/coco_val2014_people $(ASSETS) -o out/pseudo --stills
 	$(BIN)/posetool detector-priors --data lsp:$(DATA)/lsp:all --data posetrack:out/pseudo:train \
 		-o out/priors.npz
-	$(BIN)/python -m diffpose.train --preset cpu $(TRAIN_ARGS) --out runs/cpu
+	$(BIN)/python -m diffpose.train --preset cpu $(TRAIN_ARGS) --prior-jitter-prob 0.3 \
+		--prior-drop-prob 0.05 --prior-swap-prob 0.05 \
+		--feature-cache-file out/feature_cache_jitter.pt --out runs/cpu
 	$(BIN)/python -m diffpose.train --preset cpu-paper $(TRAIN_ARGS) --out runs/cpu_paper
 	cp runs/cpu/best.safetensors resources/diffpose_cpu.safetensors
 	cp runs/cpu/log.csv resources/train_log_cpu.csv
