@@ -198,16 +198,12 @@ def main() -> None:
 
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))
-    lsp_test = attach_priors(load_lsp(DATA / "lsp", "test"), a.priors)
-    lsp_test = lsp_test[: a.lsp_limit] if a.lsp_limit else lsp_test
-    lsp_val = attach_priors(load_lsp(DATA / "lsp", "val"), a.priors)
     detector = PersonDetector(DetectorConfig(imgsz=640, conf=0.1, precision="fp32"))
 
     models = {"DiffPose refiner (default)": a.checkpoint}
     if a.paper_checkpoint:
         models["DiffPose paper preset (pure noise)"] = a.paper_checkpoint
     results: dict = {
-        "lsp_test_images": len(lsp_test),
         "steps": a.steps,
         "ensemble": a.ensemble,
         "precision": a.precision,
@@ -219,6 +215,12 @@ def main() -> None:
         model.set_inference_dtype(resolve_precision(a.precision, "cpu"))
         loaded[name] = model
     delta = next(iter(loaded.values())).num_frames // 2
+    if any(m.num_frames // 2 != delta for m in loaded.values()):
+        raise SystemExit("the models compared in one run must share delta (clip length)")
+    lsp_test = attach_priors(load_lsp(DATA / "lsp", "test", delta), a.priors)
+    lsp_test = lsp_test[: a.lsp_limit] if a.lsp_limit else lsp_test
+    lsp_val = attach_priors(load_lsp(DATA / "lsp", "val", delta), a.priors)
+    results["lsp_test_images"] = len(lsp_test)
     jobs = {b: posetrack_samples(gt_files, pt_root, detector, delta, b) for b in ("yolo", "gt")}
 
     predictors = {name: model_predictor(m, a.steps, a.ensemble) for name, m in loaded.items()}
