@@ -96,7 +96,8 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
     """
     import cv2
 
-    from posetool.detector_priors import box_iou, detections_prior
+    from posetool.detector_priors import detections_prior
+    from trackers.matching import iou_matrix
 
     jobs = {}
     for path in gt_files:
@@ -123,7 +124,7 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
                 for s in load_posetrack_file(path, pt_root, delta, min_joints=1):
                     if s.frame_index != f_idx:
                         continue
-                    iou = box_iou(np.asarray(s.box_xyxy, float), det.boxes_xyxy)
+                    iou = iou_matrix(s.box_xyxy, det.boxes_xyxy)[0]
                     j = int(np.argmax(iou)) if len(iou) else -1
                     hit = j >= 0 and iou[j] >= 0.3
                     samples.append(
@@ -194,11 +195,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    from posetool.detector import DetectorConfig, PersonDetector
+    from posetool.detector_priors import priors_detector
 
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))
-    detector = PersonDetector(DetectorConfig(imgsz=640, conf=0.1, precision="fp32"))
+    detector = priors_detector()
 
     models = {"DiffPose refiner (default)": a.checkpoint}
     if a.paper_checkpoint:

@@ -184,15 +184,10 @@ def pseudo_label_command(
 def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int | None) -> None:
     """The detector's pose of each sample, for training a model that refines it."""
     from diffpose.train import load_data_spec
-    from posetool.detector import DetectorConfig, PersonDetector
-    from posetool.detector_priors import write_sample_priors
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.detector_priors import priors_detector, write_sample_priors
 
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
-    # the pipeline's detector settings, keypoints on (float32: reproducible files)
-    base = PipelineConfig().detector
-    cfg = DetectorConfig(imgsz=imgsz or base.imgsz, conf=base.conf, iou=base.iou, precision="fp32")
-    matched = write_sample_priors(samples, PersonDetector(cfg), out_path)
+    matched = write_sample_priors(samples, priors_detector(imgsz), out_path)
     click.echo(f"{matched}/{len(samples)} samples matched a detection -> {out_path}")
 
 

@@ -23,9 +23,10 @@ import numpy as np
 from diffpose.data.priors import save_priors
 from diffpose.data.samples import PoseSample
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
-from posetool.detector import Detections, PersonDetector
+from posetool.detector import Detections, DetectorConfig, PersonDetector
+from trackers.matching import iou_matrix
 
-__all__ = ["box_iou", "detections_prior", "sample_priors", "write_sample_priors"]
+__all__ = ["detections_prior", "priors_detector", "sample_priors", "write_sample_priors"]
 
 LOG = logging.getLogger(__name__)
 
@@ -48,17 +49,14 @@ def detections_prior(
     return xy, scores
 
 
-def box_iou(box_xyxy: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
-    """IoU of one (4,) box with each of (N, 4) boxes."""
-    b = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
-    x1 = np.maximum(box_xyxy[0], b[:, 0])
-    y1 = np.maximum(box_xyxy[1], b[:, 1])
-    x2 = np.minimum(box_xyxy[2], b[:, 2])
-    y2 = np.minimum(box_xyxy[3], b[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box_xyxy[2] - box_xyxy[0]) * (box_xyxy[3] - box_xyxy[1])
-    areas = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
+def priors_detector(imgsz: int | None = None) -> PersonDetector:
+    """The detector that makes training and evaluation priors: the pipeline's settings
+    (``imgsz`` defaults to its size), keypoints on, float32 so the files are reproducible."""
+    from posetool.pipeline_config import PipelineConfig
+
+    base = PipelineConfig().detector
+    return PersonDetector(DetectorConfig(imgsz=imgsz or base.imgsz, conf=base.conf,
+                                         iou=base.iou, precision="fp32"))  # fmt: skip
 
 
 def sample_priors(
@@ -80,7 +78,7 @@ def sample_priors(
         if len(det):
             det_xy, det_scores = detections_prior(det.keypoints_xy, det.keypoint_scores)
             for i in rows:
-                iou = box_iou(np.asarray(samples[i].box_xyxy, np.float64), det.boxes_xyxy)
+                iou = iou_matrix(samples[i].box_xyxy, det.boxes_xyxy)[0]
                 j = int(np.argmax(iou))
                 if iou[j] >= min_iou:
                     xy[i], scores[i], boxes[i] = det_xy[j], det_scores[j], det.boxes_xyxy[j]

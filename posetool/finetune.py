@@ -201,15 +201,9 @@ def attach_detector_priors(samples: list[PoseSample]) -> list[PoseSample]:
     """The detector's pose of each sample, as the pipeline would give it to the model."""
     from dataclasses import replace
 
-    from posetool.detector import DetectorConfig, PersonDetector
-    from posetool.detector_priors import sample_priors
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.detector_priors import priors_detector, sample_priors
 
-    base = PipelineConfig().detector
-    detector = PersonDetector(
-        DetectorConfig(imgsz=base.imgsz, conf=base.conf, iou=base.iou, precision="fp32")
-    )
-    xy, scores, _ = sample_priors(samples, detector)
+    xy, scores, _ = sample_priors(samples, priors_detector())
     return [
         replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
         for i, s in enumerate(samples)

@@ -125,12 +125,9 @@ def test_each_track_carries_the_keypoints_of_its_detection() -> None:
 
 
 def test_detections_prior_keeps_the_shared_joints_only() -> None:
-    from posetool.detector_priors import box_iou, detections_prior
+    from posetool.detector_priors import detections_prior
 
     kp = np.arange(17 * 2, dtype=np.float32).reshape(1, 17, 2)
     xy, scores = detections_prior(kp, np.full((1, 17), 0.7, np.float32))
     assert scores[0].tolist()[:5] == pytest.approx([0.7, 0.0, 0.0, 0.0, 0.0])  # nose only
     assert np.all(scores[0, 5:] == pytest.approx(0.7)) and np.array_equal(xy[0, 5:], kp[0, 5:])
-    assert box_iou(
-        np.array([0, 0, 2, 2.0]), np.array([[1, 1, 3, 3.0], [5, 5, 6, 6]])
-    ) == pytest.approx([1 / 7, 0.0])
