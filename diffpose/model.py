@@ -29,6 +29,7 @@ from .heatmaps import (
     flip_heatmaps_back,
     heatmap_to_crop_xy,
     heatmaps_to_signal,
+    prior_heatmaps,
     signal_to_heatmaps,
 )
 from .keypoints import flip_permutation
@@ -221,8 +222,18 @@ class DiffPose(nn.Module):
     @property
     def uses_prior(self) -> bool:
         """True for a model that refines the detector's pose (``decoder.prior``): every call
-        then takes ``prior`` heatmaps, see :func:`diffpose.heatmaps.prior_heatmaps`."""
+        then takes ``prior`` heatmaps, see :meth:`prior_from_keypoints`."""
         return bool(self.decoder.prior)
+
+    def prior_from_keypoints(
+        self, keypoints_hm_xy: torch.Tensor, scores: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The ``prior`` argument for a batch: (B, K, h, w) heatmaps of the detector's pose
+        ((B, K, 2) heatmap pixels, (B, K) confidences) at this model's heatmap size and
+        sigma; None for a model that takes no prior."""
+        if not self.uses_prior:
+            return None
+        return prior_heatmaps(keypoints_hm_xy.float(), scores, self.heatmap_size, self.sigma)
 
     def condition(
         self, features: torch.Tensor, prior: torch.Tensor | None = None

@@ -42,7 +42,7 @@ from diffpose.data.posetrack import load_posetrack_dataset
 from diffpose.data.priors import attach_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
-from diffpose.heatmaps import keypoints_to_heatmaps, prior_heatmaps
+from diffpose.heatmaps import keypoints_to_heatmaps
 from diffpose.model import DiffPose
 
 LOG = logging.getLogger("diffpose.train")
@@ -135,15 +135,6 @@ def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.
     ).float()
 
 
-def _prior(model: DiffPose, prior_hm: torch.Tensor, prior_scores: torch.Tensor, device):
-    """The detector-pose heatmaps of a batch, or None for a model without a prior."""
-    if not model.uses_prior:
-        return None
-    return prior_heatmaps(
-        prior_hm.to(device).float(), prior_scores.to(device), model.heatmap_size, model.sigma
-    )
-
-
 @torch.no_grad()
 def build_feature_cache(
     model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
@@ -206,7 +197,7 @@ def _epoch_cached(
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
-        prior = _prior(model, priors[v, idx], prior_scores[v, idx], "cpu")
+        prior = model.prior_from_keypoints(priors[v, idx], prior_scores[v, idx])
         loss = model.loss_from_features(
             feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen, prior=prior
         )
@@ -223,7 +214,9 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar) -> fl
     total, n = 0.0, 0
     for batch in loader:
         heatmaps, w = _targets(batch, model, device)
-        prior = _prior(model, batch["prior_hm"], batch["prior_scores"], device)
+        prior = model.prior_from_keypoints(
+            batch["prior_hm"].to(device), batch["prior_scores"].to(device)
+        )
         clips = batch["clip"].to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
             loss = ddp_model(clips, heatmaps, w, gen, prior)

@@ -20,7 +20,6 @@ from diffpose.data.posetrack import load_posetrack_file
 from diffpose.data.samples import PoseSample, window
 from diffpose.data.transforms import apply_affine, box_to_crop, crop_affine, invert_affine
 from diffpose.evaluation import EvaluationResult, evaluate_videos
-from diffpose.heatmaps import prior_heatmaps
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_posetrack
 
@@ -46,14 +45,10 @@ def predict_samples(
         idx = range(start, min(start + batch_size, len(samples)))
         items = [ds[i] for i in idx]
         clips = torch.stack([it["clip"] for it in items]).to(device)
-        prior = None
-        if model.uses_prior:
-            prior = prior_heatmaps(
-                torch.stack([it["prior_hm"] for it in items]),
-                torch.stack([it["prior_scores"] for it in items]),
-                model.heatmap_size,
-                model.sigma,
-            )
+        prior = model.prior_from_keypoints(
+            torch.stack([it["prior_hm"] for it in items]),
+            torch.stack([it["prior_scores"] for it in items]),
+        )
         res = model.predict(
             clips,
             steps=steps,

@@ -216,7 +216,7 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
 
     from diffpose.data.clip_dataset import ClipDataset
     from diffpose.data.transforms import AugmentConfig
-    from diffpose.heatmaps import keypoints_to_heatmaps, prior_heatmaps
+    from diffpose.heatmaps import keypoints_to_heatmaps
 
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -240,14 +240,7 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
             heatmaps = keypoints_to_heatmaps(
                 batch["keypoints_hm"].float(), model.heatmap_size, model.sigma
             )
-            prior = None
-            if model.uses_prior:
-                prior = prior_heatmaps(
-                    batch["prior_hm"].float(),
-                    batch["prior_scores"],
-                    model.heatmap_size,
-                    model.sigma,
-                )
+            prior = model.prior_from_keypoints(batch["prior_hm"], batch["prior_scores"])
             loss = model.loss(
                 batch["clip"], heatmaps, batch["weights"].float(), generator=gen, prior=prior
             )

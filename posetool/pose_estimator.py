@@ -314,17 +314,13 @@ class PoseEstimator:
             return None
         import torch
 
-        from diffpose.heatmaps import prior_heatmaps
-
         stride = float(self.model.stride)
         xy = np.stack([apply_affine(entry.prior_xy[r], entry.affines[r]) / stride for r in rows])
         scores = entry.prior_scores[list(rows)]
-        return prior_heatmaps(
-            torch.from_numpy(xy.astype(np.float32)),
-            torch.from_numpy(scores),
-            self.model.heatmap_size,
-            self.model.sigma,
-        ).to(self.config.device)
+        prior = self.model.prior_from_keypoints(
+            torch.from_numpy(xy.astype(np.float32)), torch.from_numpy(scores)
+        )
+        return prior.to(self.config.device)
 
 
 def head_boxes_from_keypoints(keypoints_xy: np.ndarray, pad: float = 1.2) -> np.ndarray:
