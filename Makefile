@@ -49,9 +49,9 @@ demo: $(STAMP)
 	fi
 
 # The shipped checkpoints, reproduced from scratch (seeded): pseudo-labels, the detector's own
-# pose of every sample, then the default model (refines that pose) and the paper preset
-# (pure noise) on the same data and feature cache (it ignores the priors); both choose their
-# epoch on LSP val (train images 901-1000).
+# pose of every sample, then the default model (refines that pose, trained on a corrupted copy
+# of it) and the paper preset (pure noise; it ignores the priors) on the same data, each with
+# its own feature cache file; both choose their epoch on LSP val (train images 901-1000).
 VIDEOS := dancer_mgt.avi street_dance_openpose.avi basketball_mmaction2.mp4 \
 	two_people_indoor_mmaction2.mp4 armwrestling_mmaction2.mp4 ntu_single_person.avi \
 	squat_lsp.mp4 street_mmpose_demo.mp4 mot17_street_mmtracking.mp4
@@ -59,7 +59,7 @@ ASSETS = $(shell $(BIN)/python -c "import ultralytics, pathlib; print(pathlib.Pa
 TRAIN_DATA := --data lsp:$(DATA)/lsp:fit --data posetrack:out/pseudo:train
 TRAIN_ARGS := $(TRAIN_DATA) --epochs 30 --milestones 15 25 --batch-size 32 --feature-cache 4 \
 	--val-every 5 --val-steps 1 --val-ensemble 5 --seed 0 --val-lsp $(DATA)/lsp:val \
-	--priors out/priors.npz --feature-cache-file out/feature_cache.pt
+	--priors out/priors.npz
 train: $(STAMP)
 	$(BIN)/posetool pseudo-label $(addprefix $(DATA)/videos/,$(VIDEOS)) -o out/pseudo --every 3
 	$(BIN)/posetool pseudo-label $(DATA)/images/coco_val2014_people $(ASSETS) -o out/pseudo --stills
@@ -68,7 +68,8 @@ train: $(STAMP)
 	$(BIN)/python -m diffpose.train --preset cpu $(TRAIN_ARGS) --prior-jitter-prob 0.3 \
 		--prior-drop-prob 0.05 --prior-swap-prob 0.05 \
 		--feature-cache-file out/feature_cache_jitter.pt --out runs/cpu
-	$(BIN)/python -m diffpose.train --preset cpu-paper $(TRAIN_ARGS) --out runs/cpu_paper
+	$(BIN)/python -m diffpose.train --preset cpu-paper $(TRAIN_ARGS) \
+		--feature-cache-file out/feature_cache.pt --out runs/cpu_paper
 	cp runs/cpu/best.safetensors resources/diffpose_cpu.safetensors
 	cp runs/cpu/log.csv resources/train_log_cpu.csv
 	cp runs/cpu_paper/best.safetensors resources/diffpose_cpu_paper.safetensors
