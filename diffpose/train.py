@@ -299,14 +299,15 @@ def train(
             "this model refines the detector's pose: pass --priors "
             "(posetool detector-priors on the same --data)"
         )
+    source = model_cfg.decoder.prior_source
     if priors:
-        samples = attach_priors(samples, *priors)
+        samples = attach_priors(samples, *priors, source=source)
     val_samples = None
     if val_lsp:
         root, _, split = val_lsp.rpartition(":")
         val_samples = load_lsp(root, split, model_cfg.delta)
         if priors:
-            val_samples = attach_priors(val_samples, *priors)
+            val_samples = attach_priors(val_samples, *priors, source=source)
     counts: dict[str, int] = {}
     for s in samples:
         counts[s.source] = counts.get(s.source, 0) + 1

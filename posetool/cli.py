@@ -181,12 +181,29 @@ def pseudo_label_command(
     config_field="detector.imgsz",
     help="Detector input size (the pipeline's; match the runs the priors are for, e.g. --fast's).",
 )
-def detector_priors_command(specs, out_path: Path, delta: int, imgsz: int | None) -> None:
+@click.option(
+    "--crop",
+    is_flag=True,
+    help="The crop prior (decoder.prior_source 'crop'): the Pose head on each sample's own "
+    "crop, the whole-frame detection's pose where it finds no one.",
+)
+def detector_priors_command(
+    specs, out_path: Path, delta: int, imgsz: int | None, crop: bool
+) -> None:
     """The detector's pose of each sample, for training a model that refines it."""
     from diffpose.train import load_data_spec
     from posetool.detector_priors import priors_detector, write_sample_priors
 
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
+    if crop:
+        from posetool.crop_priors import write_sample_crop_priors
+
+        matched, found = write_sample_crop_priors(samples, priors_detector(imgsz), out_path)
+        click.echo(
+            f"{matched}/{len(samples)} samples matched a detection, {found} had a pose on "
+            f"their own crop -> {out_path}"
+        )
+        return
     matched = write_sample_priors(samples, priors_detector(imgsz), out_path)
     click.echo(f"{matched}/{len(samples)} samples matched a detection -> {out_path}")
 

@@ -197,17 +197,29 @@ def pck_box(pred_xy: np.ndarray, samples: Sequence[PoseSample], threshold: float
     return float(100.0 * (hit & weights).sum() / max(weights.sum(), 1))
 
 
-def attach_detector_priors(samples: list[PoseSample]) -> list[PoseSample]:
-    """The detector's pose of each sample, as the pipeline would give it to the model."""
+def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> list[PoseSample]:
+    """The detector's pose of each sample, as the pipeline would give it to the model: the
+    whole-frame detection's, or with ``crop`` the Pose head's on the sample's own crop
+    (models with ``uses_crop_prior``; posetool.crop_priors)."""
     from dataclasses import replace
 
     from posetool.detector_priors import priors_detector, sample_priors
 
     xy, scores, _ = sample_priors(samples, priors_detector())
-    return [
+    out = [
         replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
         for i, s in enumerate(samples)
     ]
+    if crop and out:
+        from diffpose.backbones import build_yolo_backbone
+        from posetool.crop_priors import sample_crop_priors
+
+        xy, scores, _ = sample_crop_priors(out, build_yolo_backbone(pose_head=True).eval())
+        out = [
+            replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
+            for i, s in enumerate(out)
+        ]
+    return out
 
 
 def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]:
@@ -297,7 +309,9 @@ def finetune(
                 f"{cfg.holdout_every}th edited frame is held back)"
             )
         if model.uses_prior:
-            train, held = attach_detector_priors(train), attach_detector_priors(held)
+            crop = model.uses_crop_prior
+            train = attach_detector_priors(train, crop)
+            held = attach_detector_priors(held, crop)
         base_pck = _score(model, held, cfg)
         losses = _train(model, train, cfg)
         tuned_pck = _score(model, held, cfg)

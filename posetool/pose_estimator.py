@@ -31,6 +31,7 @@ import numpy as np
 
 from diffpose.data.transforms import apply_affine
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
+from posetool.crop_priors import crop_pose_priors
 from posetool.detector_priors import detections_prior
 from posetool.pose_config import (
     CROP_MODES,
@@ -73,7 +74,17 @@ class _WindowFrame:
     prior_xy: np.ndarray  # (N, K, 2) the detector's pose, image px, PoseTrack slots
     prior_scores: np.ndarray  # (N, K)
     frame_bgr: np.ndarray | None = None  # key_box mode only
-    features: Future | None = None  # own_box: of a dict track id → (C, h, w) tensor
+    features: Future | None = None  # own_box: of a _CropPass
+
+
+@dataclass
+class _CropPass:
+    """own_box: one frame's backbone pass over its tracks' crops."""
+
+    features: dict  # track id → (C, h, w) tensor
+    # models with a crop prior (diffpose.crop_pose): (N, K, 2) image px, (N, K), row order
+    prior_xy: np.ndarray | None = None
+    prior_scores: np.ndarray | None = None
 
 
 class PoseEstimator:
@@ -159,9 +170,7 @@ class PoseEstimator:
         if self.config.crop_mode == "key_box":
             entry.frame_bgr = frame.frame_bgr if n else None
         elif n:
-            entry.features = self._submit(
-                self._track_features, frame.frame_bgr, entry.affines, entry.track_ids
-            )
+            entry.features = self._submit(self._crop_pass, frame.frame_bgr, entry)
             self.backbone_crops += n
         # With an executor, the records that the previous frame completed are queued after
         # this frame's features: a record task then seldom waits on the feature task it needs
@@ -224,25 +233,46 @@ class PoseEstimator:
         return submit_timed(self._executor, self._busy.add, fn, *args)
 
     # ----- model calls (thread-safe: no shared state is written) -------------------------
-    def _track_features(
-        self, frame_bgr: np.ndarray, affines: np.ndarray, track_ids: np.ndarray
-    ) -> dict:
-        """own_box: track id → (C, h, w) backbone features of its crop in this frame."""
-        feats = self._features(rgb_crops(frame_bgr, affines, self.crop_hw))
-        return {int(t): feats[i] for i, t in enumerate(track_ids)}
+    def _crop_pass(self, frame_bgr: np.ndarray, entry: _WindowFrame) -> _CropPass:
+        """own_box: the backbone features of each track's crop in this frame, and with a
+        crop-prior model the Pose head's prior from the same pass."""
+        feats, prior_xy, prior_scores = self._features(
+            rgb_crops(frame_bgr, entry.affines, self.crop_hw), entry, range(len(entry.track_ids))
+        )
+        by_track = {int(t): feats[i] for i, t in enumerate(entry.track_ids)}
+        return _CropPass(by_track, prior_xy, prior_scores)
 
-    def _features(self, crops_rgb: np.ndarray):
-        """Backbone features of (M, H, W, 3) uint8 RGB crops in batches → (M, C, h, w)."""
+    def _features(self, crops_rgb: np.ndarray, entry: _WindowFrame, rows: range):
+        """Backbone features of the (M, H, W, 3) uint8 RGB crops of ``entry``'s ``rows`` in
+        batches → (M, C, h, w), and for a crop-prior model their (M, K, 2) image px and
+        (M, K) priors (else None, None)."""
         import torch
 
         device = self.config.device
-        parts = []
+        crop_prior = self.model.uses_crop_prior
+        parts, xy_parts, score_parts = [], [], []
         step = self.config.batch_size * self.window
         with torch.no_grad():
             for i in range(0, len(crops_rgb), step):
                 x = torch.from_numpy(crops_rgb[i : i + step]).to(device)
-                parts.append(self.model.frame_features_rgb(x))
-        return torch.cat(parts)
+                if not crop_prior:
+                    parts.append(self.model.frame_features_rgb(x))
+                    continue
+                feats, pose = self.model.frame_features_and_pose_rgb(x)
+                parts.append(feats)
+                r = list(rows[i : i + step])
+                xy, sc, _ = crop_pose_priors(
+                    {k: v.cpu() for k, v in pose.items()},
+                    entry.affines[r],
+                    entry.boxes_xyxy[r],
+                    entry.prior_xy[r],
+                    entry.prior_scores[r],
+                )
+                xy_parts.append(xy)
+                score_parts.append(sc)
+        if not crop_prior:
+            return torch.cat(parts), None, None
+        return torch.cat(parts), np.concatenate(xy_parts), np.concatenate(score_parts)
 
     def _record(self, win: ReadyWindow[_WindowFrame]) -> FrameRecord:
         entry = win.key_frame
@@ -283,7 +313,9 @@ class PoseEstimator:
         if cfg.crop_mode == "own_box":
             feats = torch.stack(
                 [
-                    torch.stack([e.features.result()[int(e.track_ids[r])] for e, r in frames])
+                    torch.stack(
+                        [e.features.result().features[int(e.track_ids[r])] for e, r in frames]
+                    )
                     for frames in windows
                 ]
             )
@@ -314,9 +346,19 @@ class PoseEstimator:
             return None
         import torch
 
+        prior_xy, prior_scores = entry.prior_xy, entry.prior_scores  # the detection's pose
+        if self.model.uses_crop_prior:
+            if self.config.crop_mode == "own_box":
+                crop_pass = entry.features.result()
+                prior_xy, prior_scores = crop_pass.prior_xy, crop_pass.prior_scores
+            else:  # key_box: one more pass over the key frame's crops, for their Pose head
+                crops = rgb_crops(entry.frame_bgr, entry.affines[list(rows)], self.crop_hw)
+                _, xy_rows, sc_rows = self._features(crops, entry, rows)
+                prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
+                prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
         stride = float(self.model.stride)
-        xy = np.stack([apply_affine(entry.prior_xy[r], entry.affines[r]) / stride for r in rows])
-        scores = entry.prior_scores[list(rows)]
+        xy = np.stack([apply_affine(prior_xy[r], entry.affines[r]) / stride for r in rows])
+        scores = prior_scores[list(rows)]
         prior = self.model.prior_from_keypoints(
             torch.from_numpy(xy.astype(np.float32)), torch.from_numpy(scores)
         )

@@ -3,8 +3,10 @@
 A model that refines the detector's pose (``DecoderConfig.prior``) trains on samples that
 carry it (:attr:`PoseSample.prior_xy`). The detector lives in the app (``posetool
 detector-priors`` computes them); this file format is the hand-over: an ``.npz`` with
-``keys`` (S,) str, ``keypoints_xy`` (S, K, 2) image pixels in PoseTrack slots and ``scores``
-(S, K). A sample's key is its key frame's absolute path and its box to 0.1 px.
+``keys`` (S,) str, ``keypoints_xy`` (S, K, 2) image pixels in PoseTrack slots, ``scores``
+(S, K) and ``source``, the ``decoder.prior_source`` they are for ("detection" or "crop"; a
+file without it is "detection"). A sample's key is its key frame's absolute path and its box
+to 0.1 px.
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ def sample_key(sample: PoseSample) -> str:
 
 
 def save_priors(
-    path: str | Path, samples: Sequence[PoseSample], keypoints_xy: np.ndarray, scores: np.ndarray
+    path: str | Path,
+    samples: Sequence[PoseSample],
+    keypoints_xy: np.ndarray,
+    scores: np.ndarray,
+    source: str = "detection",
 ) -> None:
-    """Write the priors of ``samples`` (arrays in sample order) atomically."""
+    """Write the priors of ``samples`` (arrays in sample order) atomically; ``source``: the
+    ``decoder.prior_source`` they were made for."""
     n = len(samples)
     keypoints_xy = np.asarray(keypoints_xy, np.float32)
     scores = np.asarray(scores, np.float32)
@@ -40,19 +47,30 @@ def save_priors(
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
     keys = np.array([sample_key(s) for s in samples])
-    np.savez_compressed(tmp, keys=keys, keypoints_xy=keypoints_xy, scores=scores)
+    np.savez_compressed(
+        tmp, keys=keys, keypoints_xy=keypoints_xy, scores=scores, source=np.array(source)
+    )
     tmp.replace(path)
 
 
-def attach_priors(samples: Sequence[PoseSample], *paths: str | Path) -> list[PoseSample]:
+def attach_priors(
+    samples: Sequence[PoseSample], *paths: str | Path, source: str | None = None
+) -> list[PoseSample]:
     """``samples`` with their priors from the ``.npz`` files ``paths``.
 
     Raises:
-        ValueError: a sample has no prior in any of the files (name the first few).
+        ValueError: a sample has no prior in any of the files (name the first few), or a file
+            was made for another ``source`` than the one asked for.
     """
     table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for path in paths:
         with np.load(path, allow_pickle=False) as data:
+            made_for = str(data["source"]) if "source" in data.files else "detection"
+            if source is not None and made_for != source:
+                raise ValueError(
+                    f"{path} holds {made_for!r} priors, this model takes {source!r} ones "
+                    f"(posetool detector-priors{' --crop' if source == 'crop' else ''})"
+                )
             for key, xy, sc in zip(data["keys"], data["keypoints_xy"], data["scores"], strict=True):
                 table[str(key)] = (xy, sc)
     out, missing = [], []

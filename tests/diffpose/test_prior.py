@@ -129,6 +129,12 @@ def test_prior_files_round_trip_and_name_what_is_missing(tmp_path) -> None:
     assert sample_key(s) != sample_key(other)
     with pytest.raises(ValueError, match="prior_xy and prior_scores"):
         PoseSample(s.frame_paths, s.keypoints_xy, s.weights, s.box_xyxy, prior_xy=xy[0])
+    # a file says which prior it holds; a crop-prior model refuses whole-frame ones
+    assert attach_priors([s], tmp_path / "p.npz", source="detection")
+    with pytest.raises(ValueError, match="holds 'detection' priors.*takes 'crop'.*--crop"):
+        attach_priors([s], tmp_path / "p.npz", source="crop")
+    save_priors(tmp_path / "c.npz", [s], xy, sc, source="crop")
+    assert attach_priors([s], tmp_path / "c.npz", source="crop")
 
 
 def test_prior_corruption_moves_drops_and_swaps_only_when_asked() -> None:

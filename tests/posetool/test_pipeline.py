@@ -191,20 +191,20 @@ def test_pipelined_errors_and_cancel_stop_every_thread(
 ) -> None:
     """A failure inside a pose worker reaches the caller (and the batch records it as that
     input's failure); a cancel mid-run stops the run; neither leaves a thread behind."""
-    real = PoseEstimator._track_features
+    real = PoseEstimator._crop_pass
     calls = []
 
-    def failing(self, frame_bgr, affines, track_ids):
+    def failing(self, frame_bgr, entry):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("pose worker failed on purpose")
-        return real(self, frame_bgr, affines, track_ids)
+        return real(self, frame_bgr, entry)
 
-    monkeypatch.setattr(PoseEstimator, "_track_features", failing)
+    monkeypatch.setattr(PoseEstimator, "_crop_pass", failing)
     with pytest.raises(RuntimeError, match="on purpose"):
         process_video(shared_data / DEMO, config, models)
     assert not _pipeline_threads()
-    monkeypatch.setattr(PoseEstimator, "_track_features", real)
+    monkeypatch.setattr(PoseEstimator, "_crop_pass", real)
 
     cancel = threading.Event()
     long = replace(config, max_frames=60)

@@ -1,0 +1,134 @@
+"""The crop prior: the detector's pose of a person from its own 256×192 crop, in image pixels.
+
+A refiner with ``decoder.prior_source == "crop"`` is given, for each person, the YOLO11n-pose
+Pose head's keypoints on the crop it estimates from (:mod:`diffpose.crop_pose`) rather than
+those of the 640 px whole-frame detection; where the head finds nobody in the crop, the
+detection's pose stands in. The pipeline (:mod:`posetool.pose_estimator`) gets the head
+outputs from the backbone pass it makes anyway; training and evaluation files
+(``posetool detector-priors --crop``) run the same head on the same crops, so a model is
+trained on the prior it will be given.
+
+Shape letters: N persons, S samples, K = 17 PoseTrack slots.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from diffpose.crop_pose import decode_crop_pose
+from diffpose.data.priors import save_priors
+from diffpose.data.samples import PoseSample
+from diffpose.data.transforms import apply_affine
+from posetool.detector import PersonDetector
+from posetool.detector_priors import detections_prior, sample_priors
+from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
+
+__all__ = ["crop_pose_priors", "sample_crop_priors", "write_sample_crop_priors"]
+
+LOG = logging.getLogger(__name__)
+
+
+def crop_pose_priors(
+    pose: dict,
+    affines: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    fallback_xy: np.ndarray,
+    fallback_scores: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Priors of N persons from the head outputs on their crops.
+
+    Args:
+        pose: :meth:`~diffpose.backbones.YoloBackbone.forward_rgb_pose` outputs of the N crops.
+        affines: (N, 2, 3) image → crop affines the crops were made with.
+        boxes_xyxy: (N, 4) image px, where each person is (the crop's reference box).
+        fallback_xy, fallback_scores: (N, K, 2) image px and (N, K): the prior where the head
+            finds no one (the whole-frame detection's pose).
+
+    Returns:
+        (N, K, 2) image px, (N, K) scores in PoseTrack slots, and (N,) whether the crop's
+        own pose was used.
+    """
+    boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    corners = [(apply_affine(b.reshape(2, 2), a), a) for b, a in zip(boxes, affines, strict=True)]
+    reference = np.array([c.reshape(4) for c, _ in corners]).reshape(-1, 4)
+    found_pose = decode_crop_pose(pose, reference)
+    image_xy = np.array(
+        [crop_to_image(kp, a)[0] for kp, a in zip(found_pose.keypoints_xy, affines, strict=True)]
+    ).reshape(-1, 17, 2)
+    xy, scores = detections_prior(image_xy, found_pose.keypoint_scores)
+    found = found_pose.found
+    xy = np.where(found[:, None, None], xy, np.asarray(fallback_xy, np.float32))
+    scores = np.where(found[:, None], scores, np.asarray(fallback_scores, np.float32))
+    return xy.astype(np.float32), scores.astype(np.float32), found
+
+
+def sample_crop_priors(
+    samples: Sequence[PoseSample],
+    backbone,
+    crop_hw: tuple[int, int] = (256, 192),
+    batch_size: int = 32,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Crop priors of ``samples``: each key frame cropped around the sample's box as the
+    pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
+    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's) stand in where
+    the head finds no one.
+
+    Returns:
+        (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
+    """
+    import torch
+
+    xy = np.zeros((len(samples), 17, 2), np.float32)
+    scores = np.zeros((len(samples), 17), np.float32)
+    found = np.zeros(len(samples), bool)
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        boxes = np.stack([np.asarray(s.box_xyxy, np.float32) for s in chunk])
+        affines = crop_affines(boxes, crop_hw)
+        crops = []
+        for s, a in zip(chunk, affines, strict=True):
+            image = cv2.imread(s.key_frame_path, cv2.IMREAD_COLOR)
+            if image is None:
+                raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
+            crops.append(rgb_crops(image, a[None], crop_hw))
+        with torch.no_grad():
+            crops_rgb = torch.from_numpy(np.concatenate(crops))
+            _, pose = backbone.forward_rgb_pose(crops_rgb, torch.float32)
+        fallback_xy = np.stack([_prior_or_zero(s)[0] for s in chunk])
+        fallback_sc = np.stack([_prior_or_zero(s)[1] for s in chunk])
+        rows = slice(start, start + len(chunk))
+        xy[rows], scores[rows], found[rows] = crop_pose_priors(
+            pose, affines, boxes, fallback_xy, fallback_sc
+        )
+        if (start // batch_size + 1) % 20 == 0:
+            LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
+    return xy, scores, found
+
+
+def _prior_or_zero(sample: PoseSample) -> tuple[np.ndarray, np.ndarray]:
+    if sample.prior_xy is None:
+        return np.zeros((17, 2), np.float32), np.zeros(17, np.float32)
+    return np.asarray(sample.prior_xy, np.float32), np.asarray(sample.prior_scores, np.float32)
+
+
+def write_sample_crop_priors(
+    samples: Sequence[PoseSample], detector: PersonDetector, out_path: str | Path
+) -> tuple[int, int]:
+    """Compute and save the crop priors of ``samples`` (the whole-frame detection's pose as
+    the stand-in); returns how many matched a detection and how many had a crop pose."""
+    from diffpose.backbones import build_yolo_backbone
+
+    det_xy, det_scores, det_boxes = sample_priors(samples, detector)
+    with_det = [
+        replace(s, prior_xy=det_xy[i], prior_scores=det_scores[i]) for i, s in enumerate(samples)
+    ]
+    backbone = build_yolo_backbone(pose_head=True).eval()
+    xy, scores, found = sample_crop_priors(with_det, backbone)
+    save_priors(out_path, samples, xy, scores, source="crop")
+    return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -1,0 +1,78 @@
+"""The crop prior in image pixels (posetool.crop_priors) and in the pipeline: a refiner with
+``decoder.prior_source == "crop"`` is given the Pose head's pose on the person's own crop, and
+the whole-frame detection's only where the head finds no one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from diffpose.backbones import build_yolo_backbone
+from diffpose.config import DiffPoseConfig
+from diffpose.data.lsp import load_lsp
+from diffpose.keypoints import COCO17_SHARED_EVALUATED
+from diffpose.model import DiffPose
+from posetool.crop_priors import sample_crop_priors
+from posetool.pose_estimator import PoseConfig, PoseEstimator
+from tests.posetool.frames import tracked
+from tests.required import missing_input
+
+SHARED = list(COCO17_SHARED_EVALUATED)
+
+
+@pytest.fixture(scope="module")
+def lsp_person(shared_data):
+    sample = load_lsp(shared_data / "lsp", "test", 0)[0]
+    image = cv2.imread(sample.key_frame_path)
+    if image is None:
+        missing_input(f"{sample.key_frame_path} is absent")
+    return sample, image
+
+
+def test_sample_crop_priors_land_on_the_labels_and_fall_back_where_no_one_is(lsp_person):
+    sample, _ = lsp_person
+    fallback_xy = np.full((17, 2), 7.0, np.float32)
+    fallback_sc = np.full(17, 0.5, np.float32)
+    person = replace(sample, prior_xy=fallback_xy, prior_scores=fallback_sc)
+    nobody = replace(person, box_xyxy=np.array([0.0, 0.0, 6.0, 6.0]))  # a corner, no person
+    xy, scores, found = sample_crop_priors([person, nobody], build_yolo_backbone(pose_head=True))
+    assert found.tolist() == [True, False]
+    # the person: the head's joints in image pixels, near LSP's own labels
+    labelled = sample.weights[SHARED] > 0
+    err = np.linalg.norm(xy[0, SHARED] - sample.keypoints_xy[SHARED], axis=1)[labelled]
+    height = np.ptp(sample.keypoints_xy[sample.weights > 0, 1])
+    assert np.median(err) < 0.1 * height
+    assert (scores[0, SHARED] > 0).any() and (scores[0, [1, 2, 3, 4]] == 0).all()
+    # nobody: the stand-in prior, untouched
+    np.testing.assert_array_equal(xy[1], fallback_xy)
+    np.testing.assert_array_equal(scores[1], fallback_sc)
+
+
+@pytest.mark.parametrize("crop_mode", ["own_box", "key_box"])
+def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_mode):
+    """An untrained refiner returns its prior: with a crop prior that is the head's pose on
+    the crop, not the (deliberately wrong) keypoints the whole-frame detection carried."""
+    sample, image = lsp_person
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.cpu()
+    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
+    model = DiffPose.from_config(cfg).eval()
+    assert model.uses_crop_prior
+    box = np.asarray(sample.box_xyxy, np.float32)[None]
+    wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
+    est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1, crop_mode=crop_mode))
+    frame = tracked(0, image, [1], box, [0.9], wrong, np.full((1, 17), 0.9, np.float32))
+    (record,) = est.push(frame) + est.flush()
+    want, _, found = sample_crop_priors(
+        [replace(sample, prior_xy=wrong[0], prior_scores=np.zeros(17, np.float32))],
+        model.backbone,
+    )
+    assert found[0]
+    gap = np.linalg.norm(record.keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
+    px_per_heatmap_px = (box[0, 3] - box[0, 1]) * 1.25 / 64
+    assert gap.max() <= 1.5 * px_per_heatmap_px  # heatmap decoding only
+    assert np.linalg.norm(record.keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1).min() > 5
