@@ -2,9 +2,12 @@
 
 The peer is what a user would otherwise run: YOLO11n-pose (the same sha256-pinned weights) at
 640 px on the whole image, the keypoints of its detection. Our models see the same detection:
-the default one refines its keypoints (``decoder.prior``), the paper-faithful one
-(``--paper-checkpoint``) estimates from pure noise. The peer's COCO joints map to PoseTrack;
-it has no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck).
+the default one refines a prior (``decoder.prior``): the Pose head's pose on the person's own
+crop for a ``prior_source == "crop"`` model (``--crop-priors``; posetool.crop_priors), the
+detection's keypoints for a ``"detection"`` one; the paper-faithful one
+(``--paper-checkpoint``) estimates from pure noise. The crop prior alone has its own row, so
+the table shows what the refiner adds to it. The peer's COCO joints map to PoseTrack; it has
+no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck).
 
 - LSP test (images 1001–2000, real labels): PCKh@0.5 (head size = head_top–neck distance,
   LSP has no head box) per joint group, on each image's labelled person (crop from the
@@ -19,6 +22,7 @@ it has no neck or head top: neck = shoulder midpoint, head_top = nose + (nose �
 None of these sets is used to choose a checkpoint (training chooses on LSP val).
 
 Usage: python bench/model_card_eval.py [--checkpoint C] [--paper-checkpoint P] [--grid]
+       [--extra NAME=CHECKPOINT ...]
 """
 
 from __future__ import annotations
@@ -267,7 +271,10 @@ def main() -> None:
         jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone)
 
     predictors = {
-        name: ("crop" if m.uses_crop_prior else "detection", model_predictor(m, a.steps, a.ensemble))
+        name: (
+            "crop" if m.uses_crop_prior else "detection",
+            model_predictor(m, a.steps, a.ensemble),
+        )
         for name, m in loaded.items()
     }
     predictors["YOLO11n-pose 640 px (peer)"] = ("detection", peer_predictor)

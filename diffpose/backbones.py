@@ -319,9 +319,7 @@ def build_yolo_backbone(
         if features != "neck":
             raise ValueError("the pose head reads the neck: pose_head needs features='neck'")
         pose_layers = nn.ModuleList(list(model.model[last + 1 :]))
-    backbone = YoloBackbone(
-        layers=layers, out_channels=0, freeze=freeze, pose_layers=pose_layers
-    )
+    backbone = YoloBackbone(layers=layers, out_channels=0, freeze=freeze, pose_layers=pose_layers)
     with torch.no_grad():  # the channel count is read off a tiny probe, not guessed
         backbone.out_channels = int(backbone.eval()(torch.zeros(1, 3, 64, 64)).shape[1])
     return backbone.train()
@@ -356,7 +354,5 @@ def build_backbone(
             backbone.requires_grad_(False)
         return backbone
     if kind == "yolo":
-        return build_yolo_backbone(
-            features=yolo_features, freeze=freeze, pose_head=yolo_pose_head
-        )
+        return build_yolo_backbone(features=yolo_features, freeze=freeze, pose_head=yolo_pose_head)
     raise ValueError(f"unknown backbone kind {kind!r}; known: 'vit', 'yolo'")

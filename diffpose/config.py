@@ -221,8 +221,10 @@ class DiffPoseConfig:
                 f"image_size must be 2 positive multiples of 16, got {self.image_size}"
             )
         _positive("num_keypoints", self.num_keypoints)
-        if self.decoder.prior and self.decoder.prior_source == "crop" and (
-            self.backbone.kind != "yolo" or self.backbone.yolo_features != "neck"
+        if (
+            self.decoder.prior
+            and self.decoder.prior_source == "crop"
+            and (self.backbone.kind != "yolo" or self.backbone.yolo_features != "neck")
         ):
             raise ValueError(
                 "decoder.prior_source 'crop' runs the YOLO Pose head on the crop: it needs "
