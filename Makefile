@@ -49,26 +49,28 @@ demo: $(STAMP)
 	fi
 
 # The shipped checkpoints, reproduced from scratch (seeded): pseudo-labels, the detector's own
-# pose of every sample, then the default model (refines that pose, trained on a corrupted copy
-# of it) and the paper preset (pure noise; it ignores the priors) on the same data, each with
-# its own feature cache file; both choose their epoch on LSP val (train images 901-1000).
+# pose of every sample (whole frame at 640 px, and its Pose head on the sample's own crop),
+# then the default model (refines the crop pose, trained on a corrupted copy of it) and the
+# paper preset (pure noise; it ignores the priors) on the same data, each with its own feature
+# cache file; both choose their epoch on LSP val (train images 901-1000).
 VIDEOS := dancer_mgt.avi street_dance_openpose.avi basketball_mmaction2.mp4 \
 	two_people_indoor_mmaction2.mp4 armwrestling_mmaction2.mp4 ntu_single_person.avi \
 	squat_lsp.mp4 street_mmpose_demo.mp4 mot17_street_mmtracking.mp4
 ASSETS = $(shell $(BIN)/python -c "import ultralytics, pathlib; print(pathlib.Path(ultralytics.__file__).parent / 'assets')" | tail -n 1)
 TRAIN_DATA := --data lsp:$(DATA)/lsp:fit --data posetrack:out/pseudo:train
 TRAIN_ARGS := $(TRAIN_DATA) --epochs 30 --milestones 15 25 --batch-size 32 --feature-cache 4 \
-	--val-every 5 --val-steps 1 --val-ensemble 5 --seed 0 --val-lsp $(DATA)/lsp:val \
-	--priors out/priors.npz
+	--val-every 5 --val-steps 1 --val-ensemble 5 --seed 0 --val-lsp $(DATA)/lsp:val
 train: $(STAMP)
 	$(BIN)/posetool pseudo-label $(addprefix $(DATA)/videos/,$(VIDEOS)) -o out/pseudo --every 3
 	$(BIN)/posetool pseudo-label $(DATA)/images/coco_val2014_people $(ASSETS) -o out/pseudo --stills
 	$(BIN)/posetool detector-priors --data lsp:$(DATA)/lsp:all --data posetrack:out/pseudo:train \
 		-o out/priors.npz
-	$(BIN)/python -m diffpose.train --preset cpu $(TRAIN_ARGS) --prior-jitter-prob 0.3 \
-		--prior-drop-prob 0.05 --prior-swap-prob 0.05 \
-		--feature-cache-file out/feature_cache_jitter.pt --out runs/cpu
-	$(BIN)/python -m diffpose.train --preset cpu-paper $(TRAIN_ARGS) \
+	$(BIN)/posetool detector-priors --crop --data lsp:$(DATA)/lsp:all \
+		--data posetrack:out/pseudo:train -o out/priors_crop.npz
+	$(BIN)/python -m diffpose.train --preset cpu $(TRAIN_ARGS) --priors out/priors_crop.npz \
+		--prior-jitter-prob 0.3 --prior-drop-prob 0.05 --prior-swap-prob 0.05 \
+		--feature-cache-file out/feature_cache_crop.pt --out runs/cpu
+	$(BIN)/python -m diffpose.train --preset cpu-paper $(TRAIN_ARGS) --priors out/priors.npz \
 		--feature-cache-file out/feature_cache.pt --out runs/cpu_paper
 	cp runs/cpu/best.safetensors resources/diffpose_cpu.safetensors
 	cp runs/cpu/log.csv resources/train_log_cpu.csv

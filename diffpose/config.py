@@ -260,12 +260,15 @@ class DiffPoseConfig:
     def cpu(cls) -> DiffPoseConfig:
         """The shipped CPU model: :meth:`cpu_paper` refining the detector's own pose.
 
-        The decoder also sees the YOLO11n-pose keypoints of the person (``decoder.prior``)
-        and predicts them plus a learned correction, with a wider head (24 channels: the
-        correction of 17 joints went through 8). resources/MODEL_CARD.md has why.
+        The decoder also sees the YOLO11n-pose keypoints of the person (``decoder.prior``),
+        from the Pose head run again on the person's own crop (``prior_source="crop"``:
+        better limbs than the whole-frame detection's), and predicts them plus a learned
+        correction, with a wider head (24 channels: the correction of 17 joints went
+        through 8). resources/MODEL_CARD.md has why.
         """
         base = cls.cpu_paper()
-        return replace(base, decoder=replace(base.decoder, prior=True, head_channels=24))
+        decoder = replace(base.decoder, prior=True, prior_source="crop", head_channels=24)
+        return replace(base, decoder=decoder)
 
     @classmethod
     def cpu_paper(cls) -> DiffPoseConfig:

