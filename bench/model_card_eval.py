@@ -16,6 +16,10 @@ no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck)
 - PoseTrack sample (shared/data/posetrack18_sample, 3 frames, 14 persons): mAP by poseval's
   rules, (a) on YOLO's own detections (box score ≥ 0.2; keypoint score = peak × box score),
   i.e. the pipeline, and (b) on ground-truth boxes with the overlapping detection's prior.
+- Multi-person photos with real labels (bench/multi_person_photos.py: pose_samples' aic, mhp,
+  exlpose and humanart photos with ≥ 2 labelled persons): PCK@0.1 of the box's longer side per
+  joint group, each labelled person matched to one of YOLO's detections (box score ≥ 0.2) as
+  in the pipeline; a person no detection matches counts as missed for every model.
 - ``--grid``: steps ∈ {1, 2, 4} × N ∈ {1, 5, 10} of the default model on LSP val (images
   901–1000, the selection split: settings are chosen here) and LSP test (reported).
 
@@ -38,6 +42,12 @@ import numpy as np
 import torch
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from multi_person_photos import (  # noqa: E402
+    load_multi_person_photos,
+    match_detections,
+    pck_groups,
+)
 
 from diffpose.checkpoint import load_checkpoint  # noqa: E402
 from diffpose.data.lsp import load_lsp  # noqa: E402
@@ -160,19 +170,66 @@ def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
     return evaluate_videos(pairs, tracking=False).ap_columns()
 
 
-def with_crop_priors(samples: list[PoseSample], backbone) -> list[PoseSample]:
+def photo_samples(photos, detector, delta: int):
+    """Multi-person photos as the pipeline sees them: YOLO's detections (box score ≥ 0.2),
+    each labelled person matched one-to-one to one by IoU; returns the samples of the matched
+    persons (detection box, detection prior) and, over all labelled persons, the GT arrays and
+    the matched mask for :func:`multi_person_photos.pck_groups`."""
+    import cv2
+
+    from posetool.detector_priors import detections_prior
+
+    samples, gt_xy, weights, boxes, matched = [], [], [], [], []
+    for photo in photos:
+        det = detector.detect(cv2.imread(photo.image_path))
+        keep = np.flatnonzero(det.scores >= MIN_BOX_SCORE)
+        det_xy, det_sc = detections_prior(det.keypoints_xy[keep], det.keypoint_scores[keep])
+        hits = match_detections(photo.boxes_xyxy, det.boxes_xyxy[keep])
+        for p, j in enumerate(hits):
+            gt_xy.append(photo.keypoints_xy[p])
+            weights.append(photo.weights[p])
+            boxes.append(photo.boxes_xyxy[p])
+            matched.append(j >= 0)
+            if j >= 0:
+                samples.append(
+                    PoseSample(
+                        window([photo.image_path], 0, delta),
+                        photo.keypoints_xy[p],
+                        photo.weights[p],
+                        det.boxes_xyxy[keep][j].astype(float),
+                        prior_xy=det_xy[j],
+                        prior_scores=det_sc[j],
+                    )
+                )
+    gt = (np.stack(gt_xy), np.stack(weights), np.stack(boxes), np.asarray(matched))
+    return samples, gt
+
+
+def photos_pck(samples, gt, predict) -> dict[str, float]:
+    """PCK@0.1 per group of ``predict`` on the matched persons (unmatched ones: missed)."""
+    gt_xy, weights, boxes, matched = gt
+    pred = np.zeros_like(gt_xy)
+    if samples:
+        pred[matched] = predict(samples)[0]
+    pck, counts = pck_groups(pred, gt_xy, weights, boxes, matched)
+    return {**pck, **{f"n_{k}": v for k, v in counts.items()}}
+
+
+def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
     """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's."""
     from posetool.crop_priors import sample_crop_priors
 
     if not samples:
         return samples
-    xy, sc, _ = sample_crop_priors(samples, backbone)
+    xy, sc, _ = sample_crop_priors(samples, backbone, imgsz)
     return [replace(s, prior_xy=xy[i], prior_scores=sc[i]) for i, s in enumerate(samples)]
 
 
-def crop_jobs(jobs, backbone):
+def crop_jobs(jobs, backbone, imgsz: int):
     """The PoseTrack jobs with crop priors (each person cropped around its box)."""
-    return {k: (with_crop_priors(samples, backbone), sc) for k, (samples, sc) in jobs.items()}
+    return {
+        k: (with_crop_priors(samples, backbone, imgsz), sc) for k, (samples, sc) in jobs.items()
+    }
 
 
 def model_predictor(model, steps: int, ensemble: int):
@@ -267,8 +324,13 @@ def main() -> None:
     from diffpose.backbones import build_yolo_backbone
 
     crop_backbone = build_yolo_backbone(pose_head=True).eval()
+    imgsz = detector.config.imgsz
     for b in ("yolo", "gt"):
-        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone)
+        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, imgsz)
+    photos = load_multi_person_photos(DATA, min_limb_joints=0)
+    photo_det, photo_gt = photo_samples(photos, detector, delta)
+    photo_sets = {"detection": photo_det, "crop": with_crop_priors(photo_det, crop_backbone, imgsz)}
+    results["photos"] = {"persons": len(photo_gt[3]), "detected": int(photo_gt[3].sum())}
 
     predictors = {
         name: (
@@ -291,6 +353,7 @@ def main() -> None:
             "lsp_pckh": lsp_groups(predict(lsp_test[source])[0], lsp_test[source]),
             "posetrack_yolo_boxes": posetrack_map(jobs[(source, "yolo")], gt_files, predict),
             "posetrack_gt_boxes": posetrack_map(jobs[(source, "gt")], gt_files, predict),
+            "photos_pck": photos_pck(photo_sets[source], photo_gt, predict),
             "seconds": time.time() - t0,
         }
         results["rows"][name] = row
@@ -300,6 +363,20 @@ def main() -> None:
             f"{row['posetrack_gt_boxes']['Total']:.1f}",
             flush=True,
         )
+
+    n = results["photos"]
+    print(
+        f"\nMulti-person photos (pose_samples, real labels; {n['persons']} persons, "
+        f"{n['detected']} detected), PCK@0.1 of the box's longer side\n"
+    )
+    photo_cols = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs"]
+    print("| model | " + " | ".join(photo_cols) + " |")
+    print("|---" * (len(photo_cols) + 1) + "|")
+    for name, row in results["rows"].items():
+        cells = [f"{row['photos_pck'][c]:.1f}" for c in photo_cols]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    first = next(iter(results["rows"].values()))["photos_pck"]
+    print("| labelled joints | " + " | ".join(str(first[f"n_{c}"]) for c in photo_cols) + " |")
 
     for key, title in (
         ("lsp_pckh", "LSP test PCKh@0.5"),

@@ -2,8 +2,11 @@
 
 A refiner with ``decoder.prior_source == "crop"`` is given, for each person, the YOLO11n-pose
 Pose head's keypoints on the crop it estimates from (:mod:`diffpose.crop_pose`) rather than
-those of the 640 px whole-frame detection; where the head finds nobody in the crop, the
-detection's pose stands in. The pipeline (:mod:`posetool.pose_estimator`) gets the head
+those of the 640 px whole-frame detection, where the crop holds at least as much of the
+person's real detail as the detector's input did (:func:`crop_sees_more`: a small person in
+a large frame, whom the detector saw shrunk); a large person keeps the detection's pose,
+which saw it at more pixels than the 256×192 crop. Where the head finds nobody in the crop,
+the detection's pose stands in too. The pipeline (:mod:`posetool.pose_estimator`) gets the head
 outputs from the backbone pass it makes anyway; training and evaluation files
 (``posetool detector-priors --crop``) run the same head on the same crops, so a model is
 trained on the prior it will be given.
@@ -29,9 +32,24 @@ from posetool.detector import PersonDetector
 from posetool.detector_priors import detections_prior, sample_priors
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
-__all__ = ["crop_pose_priors", "sample_crop_priors", "write_sample_crop_priors"]
+__all__ = ["crop_pose_priors", "crop_sees_more", "sample_crop_priors", "write_sample_crop_priors"]
 
 LOG = logging.getLogger(__name__)
+
+
+def crop_sees_more(
+    affines: np.ndarray, frame_hw: tuple[int, int], detector_imgsz: int
+) -> np.ndarray:
+    """(N,) True where a person's crop holds at least as many of its real pixels as the
+    detector's input: min(crop px per image px, 1) ≥ min(detector px per image px, 1).
+
+    Upscaling adds no detail, so both scales count at most 1: on a small image both passes
+    see every pixel and the crop (framed on the person) is used; a person the detector saw
+    at more pixels than its crop keeps the detection's pose.
+    """
+    crop_scale = np.sqrt(np.abs(np.linalg.det(np.asarray(affines, np.float64)[:, :, :2])))
+    detector_scale = detector_imgsz / max(frame_hw)
+    return np.minimum(crop_scale, 1.0) >= min(detector_scale, 1.0) - 1e-6
 
 
 def crop_pose_priors(
@@ -40,6 +58,7 @@ def crop_pose_priors(
     boxes_xyxy: np.ndarray,
     fallback_xy: np.ndarray,
     fallback_scores: np.ndarray,
+    use_crop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Priors of N persons from the head outputs on their crops.
 
@@ -48,7 +67,8 @@ def crop_pose_priors(
         affines: (N, 2, 3) image → crop affines the crops were made with.
         boxes_xyxy: (N, 4) image px, where each person is (the crop's reference box).
         fallback_xy, fallback_scores: (N, K, 2) image px and (N, K): the prior where the head
-            finds no one (the whole-frame detection's pose).
+            finds no one or ``use_crop`` is False (the whole-frame detection's pose).
+        use_crop: (N,) where the crop's pose may be used (:func:`crop_sees_more`); None: all.
 
     Returns:
         (N, K, 2) image px, (N, K) scores in PoseTrack slots, and (N,) whether the crop's
@@ -62,7 +82,7 @@ def crop_pose_priors(
         [crop_to_image(kp, a)[0] for kp, a in zip(found_pose.keypoints_xy, affines, strict=True)]
     ).reshape(-1, 17, 2)
     xy, scores = detections_prior(image_xy, found_pose.keypoint_scores)
-    found = found_pose.found
+    found = found_pose.found if use_crop is None else found_pose.found & np.asarray(use_crop)
     xy = np.where(found[:, None, None], xy, np.asarray(fallback_xy, np.float32))
     scores = np.where(found[:, None], scores, np.asarray(fallback_scores, np.float32))
     return xy.astype(np.float32), scores.astype(np.float32), found
@@ -71,13 +91,15 @@ def crop_pose_priors(
 def sample_crop_priors(
     samples: Sequence[PoseSample],
     backbone,
+    detector_imgsz: int,
     crop_hw: tuple[int, int] = (256, 192),
     batch_size: int = 32,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
-    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's) stand in where
-    the head finds no one.
+    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's, made at
+    ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
+    at more pixels (:func:`crop_sees_more`).
 
     Returns:
         (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
@@ -91,12 +113,13 @@ def sample_crop_priors(
         chunk = samples[start : start + batch_size]
         boxes = np.stack([np.asarray(s.box_xyxy, np.float32) for s in chunk])
         affines = crop_affines(boxes, crop_hw)
-        crops = []
+        crops, use_crop = [], []
         for s, a in zip(chunk, affines, strict=True):
             image = cv2.imread(s.key_frame_path, cv2.IMREAD_COLOR)
             if image is None:
                 raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
             crops.append(rgb_crops(image, a[None], crop_hw))
+            use_crop.append(crop_sees_more(a[None], image.shape[:2], detector_imgsz)[0])
         with torch.no_grad():
             crops_rgb = torch.from_numpy(np.concatenate(crops))
             _, pose = backbone.forward_rgb_pose(crops_rgb, torch.float32)
@@ -104,7 +127,7 @@ def sample_crop_priors(
         fallback_sc = np.stack([_prior_or_zero(s)[1] for s in chunk])
         rows = slice(start, start + len(chunk))
         xy[rows], scores[rows], found[rows] = crop_pose_priors(
-            pose, affines, boxes, fallback_xy, fallback_sc
+            pose, affines, boxes, fallback_xy, fallback_sc, np.asarray(use_crop)
         )
         if (start // batch_size + 1) % 20 == 0:
             LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
@@ -129,6 +152,6 @@ def write_sample_crop_priors(
         replace(s, prior_xy=det_xy[i], prior_scores=det_scores[i]) for i, s in enumerate(samples)
     ]
     backbone = build_yolo_backbone(pose_head=True).eval()
-    xy, scores, found = sample_crop_priors(with_det, backbone)
+    xy, scores, found = sample_crop_priors(with_det, backbone, detector.config.imgsz)
     save_priors(out_path, samples, xy, scores, source="crop")
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -205,7 +205,8 @@ def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> lis
 
     from posetool.detector_priors import priors_detector, sample_priors
 
-    xy, scores, _ = sample_priors(samples, priors_detector())
+    detector = priors_detector()
+    xy, scores, _ = sample_priors(samples, detector)
     out = [
         replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
         for i, s in enumerate(samples)
@@ -214,7 +215,8 @@ def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> lis
         from diffpose.backbones import build_yolo_backbone
         from posetool.crop_priors import sample_crop_priors
 
-        xy, scores, _ = sample_crop_priors(out, build_yolo_backbone(pose_head=True).eval())
+        backbone = build_yolo_backbone(pose_head=True).eval()
+        xy, scores, _ = sample_crop_priors(out, backbone, detector.config.imgsz)
         out = [
             replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
             for i, s in enumerate(out)

@@ -243,7 +243,9 @@ def stream_video(
             executor,
             lookahead=workers + 1,
         )
-        estimator = PoseEstimator(models.pose_model, config.pose, executor, 2 * workers)
+        estimator = PoseEstimator(
+            models.pose_model, config.pose, executor, 2 * workers, config.detector.imgsz
+        )
         for tf in frames:
             if cancel is not None and cancel.is_set():
                 raise PipelineCancelled(str(path))

@@ -31,7 +31,7 @@ import numpy as np
 
 from diffpose.data.transforms import apply_affine
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
-from posetool.crop_priors import crop_pose_priors
+from posetool.crop_priors import crop_pose_priors, crop_sees_more
 from posetool.detector_priors import detections_prior
 from posetool.pose_config import (
     CROP_MODES,
@@ -97,6 +97,8 @@ class PoseEstimator:
             it in the caller's thread when a frame is pushed.
         max_pending: With an executor, most records in flight before :meth:`push` waits for
             the oldest (bounds the memory the tasks hold; 2 per executor thread is plenty).
+        detector_imgsz: the detector's input size: a crop-prior model takes the crop's pose
+            only for persons the detector saw at fewer pixels (posetool.crop_priors).
 
     Use :meth:`push` for every frame in order, then :meth:`flush`.
     """
@@ -107,10 +109,12 @@ class PoseEstimator:
         config: PoseConfig | None = None,
         executor: Executor | None = None,
         max_pending: int = 4,
+        detector_imgsz: int = 640,
     ) -> None:
         import torch
 
         self.config = config or PoseConfig()
+        self.detector_imgsz = int(detector_imgsz)
         self.model = model
         self.delta = (int(model.num_frames) - 1) // 2
         self.window = 2 * self.delta + 1
@@ -237,15 +241,20 @@ class PoseEstimator:
         """own_box: the backbone features of each track's crop in this frame, and with a
         crop-prior model the Pose head's prior from the same pass."""
         feats, prior_xy, prior_scores = self._features(
-            rgb_crops(frame_bgr, entry.affines, self.crop_hw), entry, range(len(entry.track_ids))
+            rgb_crops(frame_bgr, entry.affines, self.crop_hw),
+            entry,
+            range(len(entry.track_ids)),
+            frame_bgr.shape[:2],
         )
         by_track = {int(t): feats[i] for i, t in enumerate(entry.track_ids)}
         return _CropPass(by_track, prior_xy, prior_scores)
 
-    def _features(self, crops_rgb: np.ndarray, entry: _WindowFrame, rows: range):
-        """Backbone features of the (M, H, W, 3) uint8 RGB crops of ``entry``'s ``rows`` in
-        batches → (M, C, h, w), and for a crop-prior model their (M, K, 2) image px and
-        (M, K) priors (else None, None)."""
+    def _features(
+        self, crops_rgb: np.ndarray, entry: _WindowFrame, rows: range, frame_hw: tuple[int, int]
+    ):
+        """Backbone features of the (M, H, W, 3) uint8 RGB crops of ``entry``'s ``rows`` (of
+        a ``frame_hw`` frame) in batches → (M, C, h, w), and for a crop-prior model their
+        (M, K, 2) image px and (M, K) priors (else None, None)."""
         import torch
 
         device = self.config.device
@@ -267,6 +276,7 @@ class PoseEstimator:
                     entry.boxes_xyxy[r],
                     entry.prior_xy[r],
                     entry.prior_scores[r],
+                    crop_sees_more(entry.affines[r], frame_hw, self.detector_imgsz),
                 )
                 xy_parts.append(xy)
                 score_parts.append(sc)
@@ -353,7 +363,7 @@ class PoseEstimator:
                 prior_xy, prior_scores = crop_pass.prior_xy, crop_pass.prior_scores
             else:  # key_box: one more pass over the key frame's crops, for their Pose head
                 crops = rgb_crops(entry.frame_bgr, entry.affines[list(rows)], self.crop_hw)
-                _, xy_rows, sc_rows = self._features(crops, entry, rows)
+                _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr.shape[:2])
                 prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
                 prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
         stride = float(self.model.stride)

@@ -16,7 +16,8 @@ from diffpose.config import DiffPoseConfig
 from diffpose.data.lsp import load_lsp
 from diffpose.keypoints import COCO17_SHARED_EVALUATED
 from diffpose.model import DiffPose
-from posetool.crop_priors import sample_crop_priors
+from posetool.crop_priors import crop_sees_more, sample_crop_priors
+from posetool.pose_crops import crop_affines
 from posetool.pose_estimator import PoseConfig, PoseEstimator
 from tests.posetool.frames import tracked
 from tests.required import missing_input
@@ -39,7 +40,8 @@ def test_sample_crop_priors_land_on_the_labels_and_fall_back_where_no_one_is(lsp
     fallback_sc = np.full(17, 0.5, np.float32)
     person = replace(sample, prior_xy=fallback_xy, prior_scores=fallback_sc)
     nobody = replace(person, box_xyxy=np.array([0.0, 0.0, 6.0, 6.0]))  # a corner, no person
-    xy, scores, found = sample_crop_priors([person, nobody], build_yolo_backbone(pose_head=True))
+    backbone = build_yolo_backbone(pose_head=True)
+    xy, scores, found = sample_crop_priors([person, nobody], backbone, detector_imgsz=640)
     assert found.tolist() == [True, False]
     # the person: the head's joints in image pixels, near LSP's own labels
     labelled = sample.weights[SHARED] > 0
@@ -70,9 +72,22 @@ def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_m
     want, _, found = sample_crop_priors(
         [replace(sample, prior_xy=wrong[0], prior_scores=np.zeros(17, np.float32))],
         model.backbone,
+        detector_imgsz=640,
     )
     assert found[0]
     gap = np.linalg.norm(record.keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
     px_per_heatmap_px = (box[0, 3] - box[0, 1]) * 1.25 / 64
     assert gap.max() <= 1.5 * px_per_heatmap_px  # heatmap decoding only
     assert np.linalg.norm(record.keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1).min() > 5
+
+
+def test_the_crop_pose_is_used_where_the_crop_holds_more_of_the_person() -> None:
+    """Upscaling adds no detail: a person of a small image (LSP) gets the crop's pose, a small
+    person of a 1080p frame too (the detector saw it shrunk 3x), a large person of a large
+    photo keeps the detection's (its crop shrinks it more than the detector did)."""
+    boxes = np.array([[10, 10, 70, 160], [900, 400, 960, 560], [100, 20, 500, 1000]], np.float32)
+    affines = crop_affines(boxes, (256, 192))
+    small_image = crop_sees_more(affines[:1], (180, 120), 640)
+    hd_frame = crop_sees_more(affines[1:], (1080, 1920), 640)
+    assert small_image.tolist() == [True]
+    assert hd_frame.tolist() == [True, False]
