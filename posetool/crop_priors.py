@@ -75,8 +75,9 @@ def crop_pose_priors(
         own pose was used.
     """
     boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
-    corners = [(apply_affine(b.reshape(2, 2), a), a) for b, a in zip(boxes, affines, strict=True)]
-    reference = np.array([c.reshape(4) for c, _ in corners]).reshape(-1, 4)
+    reference = np.array(  # each box's two corners in its crop (the affines do not rotate)
+        [apply_affine(b.reshape(2, 2), a).reshape(4) for b, a in zip(boxes, affines, strict=True)]
+    ).reshape(-1, 4)
     found_pose = decode_crop_pose(pose, reference)
     image_xy = np.array(
         [crop_to_image(kp, a)[0] for kp, a in zip(found_pose.keypoints_xy, affines, strict=True)]
