@@ -52,7 +52,7 @@ from multi_person_photos import (  # noqa: E402
 from diffpose.checkpoint import load_checkpoint  # noqa: E402
 from diffpose.data.lsp import load_lsp  # noqa: E402
 from diffpose.data.posetrack import load_posetrack_file  # noqa: E402
-from diffpose.data.priors import attach_priors  # noqa: E402
+from diffpose.data.priors import attach_priors, with_priors  # noqa: E402
 from diffpose.data.samples import PoseSample, window  # noqa: E402
 from diffpose.evaluation import evaluate_videos  # noqa: E402
 from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
@@ -222,7 +222,7 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
     if not samples:
         return samples
     xy, sc, _ = sample_crop_priors(samples, backbone, imgsz)
-    return [replace(s, prior_xy=xy[i], prior_scores=sc[i]) for i, s in enumerate(samples)]
+    return with_priors(samples, xy, sc)
 
 
 def crop_jobs(jobs, backbone, imgsz: int):

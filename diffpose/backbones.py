@@ -225,7 +225,7 @@ class YoloBackbone(nn.Module):
         The inference path: no ImageNet normalisation that :meth:`forward` would undo, and the
         channels-last layout the layers want is the crops' own (a permuted view, no copy).
         """
-        return self._layers(crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0))
+        return self._layers(self._rgb_input(crops_rgb, dtype))
 
     def forward_rgb_pose(
         self, crops_rgb: torch.Tensor, dtype: torch.dtype
@@ -245,9 +245,8 @@ class YoloBackbone(nn.Module):
         """
         if self.pose_layers is None:
             raise RuntimeError("this YOLO backbone was built without its pose head")
-        x = crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0)
         with torch.no_grad():
-            outputs = self._run(self.layers, x, [])
+            outputs = self._run(self.layers, self._rgb_input(crops_rgb, dtype), [])
             features = outputs[-1].contiguous()
             *_, head = self.pose_layers
             self._run(self.pose_layers[:-1], outputs[-1], outputs)
@@ -258,6 +257,12 @@ class YoloBackbone(nn.Module):
         pose["grids"] = torch.tensor([tuple(f.shape[-2:]) for f in feats])
         pose["bins"] = torch.tensor(int(head.reg_max))
         return features, pose
+
+    @staticmethod
+    def _rgb_input(crops_rgb: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(M, H, W, 3) uint8 RGB → (M, 3, H, W) in [0, 1] as ultralytics expects: a permuted
+        view, so the layout stays the crops' own channels-last."""
+        return crops_rgb.permute(0, 3, 1, 2).to(dtype).mul(1.0 / 255.0)
 
     def _layers(self, x: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):

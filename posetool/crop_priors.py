@@ -18,21 +18,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from diffpose.crop_pose import decode_crop_pose
-from diffpose.data.priors import save_priors
+from diffpose.data.priors import save_priors, with_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import apply_affine
 from posetool.detector import PersonDetector
 from posetool.detector_priors import detections_prior, sample_priors
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
-__all__ = ["crop_pose_priors", "crop_sees_more", "sample_crop_priors", "write_sample_crop_priors"]
+__all__ = [
+    "crop_pose_priors",
+    "crop_sees_more",
+    "detection_then_crop_priors",
+    "sample_crop_priors",
+    "write_sample_crop_priors",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -114,18 +119,22 @@ def sample_crop_priors(
         chunk = samples[start : start + batch_size]
         boxes = np.stack([np.asarray(s.box_xyxy, np.float32) for s in chunk])
         affines = crop_affines(boxes, crop_hw)
-        crops, use_crop = [], []
+        crops, use_crop, images = [], [], {}  # a frame with several persons is read once
         for s, a in zip(chunk, affines, strict=True):
-            image = cv2.imread(s.key_frame_path, cv2.IMREAD_COLOR)
+            image = images.get(s.key_frame_path)
             if image is None:
-                raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
+                image = cv2.imread(s.key_frame_path, cv2.IMREAD_COLOR)
+                if image is None:
+                    raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
+                images[s.key_frame_path] = image
             crops.append(rgb_crops(image, a[None], crop_hw))
             use_crop.append(crop_sees_more(a[None], image.shape[:2], detector_imgsz)[0])
         with torch.no_grad():
             crops_rgb = torch.from_numpy(np.concatenate(crops))
             _, pose = backbone.forward_rgb_pose(crops_rgb, torch.float32)
-        fallback_xy = np.stack([_prior_or_zero(s)[0] for s in chunk])
-        fallback_sc = np.stack([_prior_or_zero(s)[1] for s in chunk])
+        fallbacks = [_prior_or_zero(s) for s in chunk]
+        fallback_xy = np.stack([xy for xy, _ in fallbacks])
+        fallback_sc = np.stack([sc for _, sc in fallbacks])
         rows = slice(start, start + len(chunk))
         xy[rows], scores[rows], found[rows] = crop_pose_priors(
             pose, affines, boxes, fallback_xy, fallback_sc, np.asarray(use_crop)
@@ -141,18 +150,32 @@ def _prior_or_zero(sample: PoseSample) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(sample.prior_xy, np.float32), np.asarray(sample.prior_scores, np.float32)
 
 
-def write_sample_crop_priors(
-    samples: Sequence[PoseSample], detector: PersonDetector, out_path: str | Path
-) -> tuple[int, int]:
-    """Compute and save the crop priors of ``samples`` (the whole-frame detection's pose as
-    the stand-in); returns how many matched a detection and how many had a crop pose."""
+def detection_then_crop_priors(
+    samples: Sequence[PoseSample], detector: PersonDetector
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The crop priors of ``samples`` as the pipeline makes them: the whole-frame detection's
+    pose (:func:`posetool.detector_priors.sample_priors`) as the stand-in, then the Pose head
+    on each sample's crop (:func:`sample_crop_priors`, float32).
+
+    Returns:
+        (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none)
+        and (S,) whether the crop's own pose was used.
+    """
     from diffpose.backbones import build_yolo_backbone
 
     det_xy, det_scores, det_boxes = sample_priors(samples, detector)
-    with_det = [
-        replace(s, prior_xy=det_xy[i], prior_scores=det_scores[i]) for i, s in enumerate(samples)
-    ]
     backbone = build_yolo_backbone(pose_head=True).eval()
-    xy, scores, found = sample_crop_priors(with_det, backbone, detector.config.imgsz)
+    xy, scores, found = sample_crop_priors(
+        with_priors(samples, det_xy, det_scores), backbone, detector.config.imgsz
+    )
+    return xy, scores, det_boxes, found
+
+
+def write_sample_crop_priors(
+    samples: Sequence[PoseSample], detector: PersonDetector, out_path: str | Path
+) -> tuple[int, int]:
+    """Compute and save the crop priors of ``samples``; returns how many matched a detection
+    and how many had a crop pose."""
+    xy, scores, det_boxes, found = detection_then_crop_priors(samples, detector)
     save_priors(out_path, samples, xy, scores, source="crop")
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -201,27 +201,17 @@ def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> lis
     """The detector's pose of each sample, as the pipeline would give it to the model: the
     whole-frame detection's, or with ``crop`` the Pose head's on the sample's own crop
     (models with ``uses_crop_prior``; posetool.crop_priors)."""
-    from dataclasses import replace
-
+    from diffpose.data.priors import with_priors
+    from posetool.crop_priors import detection_then_crop_priors
     from posetool.detector_priors import priors_detector, sample_priors
 
-    detector = priors_detector()
-    xy, scores, _ = sample_priors(samples, detector)
-    out = [
-        replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
-        for i, s in enumerate(samples)
-    ]
-    if crop and out:
-        from diffpose.backbones import build_yolo_backbone
-        from posetool.crop_priors import sample_crop_priors
-
-        backbone = build_yolo_backbone(pose_head=True).eval()
-        xy, scores, _ = sample_crop_priors(out, backbone, detector.config.imgsz)
-        out = [
-            replace(s, prior_xy=xy[i].astype(np.float64), prior_scores=scores[i])
-            for i, s in enumerate(out)
-        ]
-    return out
+    if not samples:
+        return []
+    if crop:
+        xy, scores, _, _ = detection_then_crop_priors(samples, priors_detector())
+    else:
+        xy, scores, _ = sample_priors(samples, priors_detector())
+    return with_priors(samples, xy, scores)
 
 
 def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]:

@@ -53,6 +53,17 @@ def save_priors(
     tmp.replace(path)
 
 
+def with_priors(
+    samples: Sequence[PoseSample], keypoints_xy: np.ndarray, scores: np.ndarray
+) -> list[PoseSample]:
+    """``samples`` carrying the priors given as arrays in sample order: (S, K, 2) image px
+    and (S, K) scores."""
+    return [
+        replace(s, prior_xy=np.asarray(keypoints_xy[i], np.float64), prior_scores=scores[i])
+        for i, s in enumerate(samples)
+    ]
+
+
 def attach_priors(
     samples: Sequence[PoseSample], *paths: str | Path, source: str | None = None
 ) -> list[PoseSample]:
@@ -90,4 +101,4 @@ def attach_priors(
     return out
 
 
-__all__ = ["attach_priors", "sample_key", "save_priors"]
+__all__ = ["attach_priors", "sample_key", "save_priors", "with_priors"]
