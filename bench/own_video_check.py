@@ -1,0 +1,258 @@
+"""Our own multi-person video check: hand-labelled frames of two held-out videos, the whole
+pipeline against the peer, by poseval's rules (mAP per joint group, MOTA).
+
+The labels (``bench/own_video_labels/``, made with ``bench/label_grid.py`` by looking at the
+frames only, see the README there) cover two videos no shipped model trained on:
+
+- ``crosswalk_crowd.mp4`` (640×360, ~10 people a frame; benchmarks only by its terms): four
+  segments of two frames 8 apart (frames 96/104, 216/224, 336/344, 576/584);
+- PoseTrack's unlabelled ``000001_mpiinew_test`` folder (1280×720 football, 10 frames, a sliding
+  tackle): frames 0, 2, 4, 6, 8.
+
+Every model runs the whole video from its first frame, as a user would, and is scored at the
+labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured):
+
+- ours: ``posetool run``'s pipeline (detect → ByteTrack → DiffPose) at the default settings,
+  ``--fast`` and ``--preset paper``;
+- the peer: ultralytics YOLO11n-pose + ByteTrack (``model.track(..., persist=True,
+  tracker="bytetrack.yaml")``, 640 px, ultralytics' defaults), the same weights, fed the same
+  decoded frames. Its neck is the shoulder midpoint and its head top the nose mirrored away from
+  the neck (as in ``bench/model_card_eval.py``).
+
+Usage::
+
+    python bench/own_video_check.py                  # every model, both videos
+    python bench/own_video_check.py --models default peer --json out/own_video_check.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from diffpose.evaluation import evaluate_videos  # noqa: E402
+from diffpose.keypoints import NUM_KEYPOINTS  # noqa: E402
+from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_posetrack  # noqa: E402
+from diffpose.posetrack_writer import to_posetrack18  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+LABELS = ROOT / "bench" / "own_video_labels"
+#: label folder -> the video it labels (a file or an image folder under shared/data).
+VIDEOS = {
+    "crosswalk_crowd": DATA / "videos" / "crosswalk_crowd.mp4",
+    "000001_mpiinew_test": DATA / "posetrack18_sample" / "videos" / "000001_mpiinew_test",
+}
+#: the 15 labelled joints in PoseTrack's 17 slots (3 and 4, the ears, are never labelled).
+SLOT_OF = {
+    "nose": 0,
+    "head_bottom": 1,
+    "head_top": 2,
+    "left_shoulder": 5,
+    "right_shoulder": 6,
+    "left_elbow": 7,
+    "right_elbow": 8,
+    "left_wrist": 9,
+    "right_wrist": 10,
+    "left_hip": 11,
+    "right_hip": 12,
+    "left_knee": 13,
+    "right_knee": 14,
+    "left_ankle": 15,
+    "right_ankle": 16,
+}
+COLS = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
+
+
+def _empty_frame(index: int, file_name: str) -> PoseTrackFrame:
+    z = np.zeros((0,), np.float64)
+    return PoseTrackFrame(
+        image_id=index,
+        file_name=file_name,
+        is_labeled=False,
+        ignore_regions=(),
+        keypoints=np.zeros((0, NUM_KEYPOINTS, 3)),
+        keypoint_scores=np.zeros((0, NUM_KEYPOINTS)),
+        person_scores=z,
+        track_ids=np.zeros((0,), np.int64),
+        boxes_xywh=np.zeros((0, 4)),
+        head_boxes_xywh=np.zeros((0, 4)),
+        annotation_ids=np.zeros((0,), np.int64),
+    )
+
+
+def label_frame(index: int, label: dict) -> PoseTrackFrame:
+    """One hand-labelled frame (``bench/label_grid.py``'s format) as PoseTrack ground truth."""
+    persons = label["persons"]
+    kp = np.zeros((len(persons), NUM_KEYPOINTS, 3))
+    heads = np.zeros((len(persons), 4))
+    for p, person in enumerate(persons):
+        for name, slot in SLOT_OF.items():
+            xy = person["keypoints"][name]
+            if xy is not None:
+                kp[p, slot] = (xy[0], xy[1], 1.0)
+        x1, y1, x2, y2 = person["head_box"]
+        heads[p] = (x1, y1, x2 - x1, y2 - y1)
+    regions = tuple(np.asarray(r, np.float64) for r in label.get("ignore_regions", []))
+    n = len(persons)
+    return replace(
+        _empty_frame(index, label["image"]),
+        is_labeled=True,
+        ignore_regions=regions,
+        keypoints=kp,
+        keypoint_scores=np.full((n, NUM_KEYPOINTS), np.nan),
+        person_scores=np.full(n, np.nan),
+        track_ids=np.array([int(person["track_id"]) for person in persons], np.int64),
+        boxes_xywh=np.full((n, 4), np.nan),
+        head_boxes_xywh=heads,
+        annotation_ids=np.full(n, -1, np.int64),
+    )
+
+
+def labelled_frames(name: str) -> dict[int, dict]:
+    """Frame index -> label, from ``own_video_labels/<name>/<frame:06d>.json``."""
+    return {int(p.stem): json.loads(p.read_text()) for p in sorted((LABELS / name).glob("*.json"))}
+
+
+def ground_truth(name: str, num_frames: int) -> PoseTrackVideo:
+    labels = labelled_frames(name)
+    frames = tuple(
+        label_frame(i, labels[i]) if i in labels else _empty_frame(i, f"{i:06d}")
+        for i in range(num_frames)
+    )
+    return PoseTrackVideo(source=str(LABELS / name), fmt="2018", vid_id=name, frames=frames)
+
+
+def ours(video: Path, preset: str, num_frames: int) -> PoseTrackVideo:
+    from posetool.pipeline import load_models, process_video
+    from posetool.pipeline_config import PipelineConfig
+    from posetool.pose_config import PoseConfig
+    from posetool.posetrack_io import video_to_posetrack
+
+    if preset == "fast":
+        cfg = PipelineConfig.fast()
+    elif preset == "paper":
+        cfg = PipelineConfig(pose=PoseConfig(preset="paper"))
+    else:
+        cfg = PipelineConfig()
+    cfg = replace(cfg, max_frames=num_frames)
+    result, _ = process_video(video, cfg, load_models(cfg))
+    return video_to_posetrack(result)
+
+
+def peer(video: Path, num_frames: int) -> PoseTrackVideo:
+    """YOLO11n-pose + ByteTrack as ``yolo pose track`` runs them, on our decoded frames."""
+    from ultralytics import YOLO
+
+    from diffpose.yolo_weights import default_weights_path
+    from posetool.video_io import VideoReader
+
+    model = YOLO(str(default_weights_path()), task="pose")
+    frames = []
+    with VideoReader(video) as reader:
+        for frame in reader:
+            if frame.frame_index >= num_frames:
+                break
+            r = model.track(
+                frame.frame_bgr, persist=True, tracker="bytetrack.yaml", imgsz=640, verbose=False
+            )[0]
+            empty = _empty_frame(frame.frame_index, f"{frame.frame_index:06d}")
+            if r.boxes.id is None or r.keypoints is None:
+                frames.append(empty)
+                continue
+            xy = r.keypoints.xy.numpy().astype(np.float64)
+            sc = r.keypoints.conf.numpy().astype(np.float64)
+            xy[:, 1] = (xy[:, 5] + xy[:, 6]) / 2  # neck: shoulder midpoint
+            xy[:, 2] = xy[:, 0] + (xy[:, 0] - xy[:, 1])  # head top: nose mirrored from the neck
+            sc[:, 1] = np.minimum(sc[:, 5], sc[:, 6])
+            sc[:, 2] = np.minimum(sc[:, 0], sc[:, 1])
+            n = len(xy)
+            boxes = r.boxes.xyxy.numpy().astype(np.float64)
+            frames.append(
+                replace(
+                    empty,
+                    keypoints=np.concatenate([xy, np.ones((n, NUM_KEYPOINTS, 1))], axis=2),
+                    keypoint_scores=sc,
+                    person_scores=r.boxes.conf.numpy().astype(np.float64),
+                    track_ids=r.boxes.id.numpy().astype(np.int64),
+                    boxes_xywh=np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1),
+                    head_boxes_xywh=np.full((n, 4), np.nan),
+                    annotation_ids=np.full(n, -1, np.int64),
+                )
+            )
+    return PoseTrackVideo(
+        source=f"peer:{video}", fmt="2018", vid_id=video.stem, frames=tuple(frames)
+    )
+
+
+def _row(name: str, cols: dict[str, float], mota: float) -> str:
+    return f"| {name} | " + " | ".join(f"{cols[c]:.1f}" for c in COLS) + f" | {mota:.1f} |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="*", default=["default", "fast", "paper", "peer"])
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--preds",
+        type=Path,
+        default=ROOT / "out" / "own_video_preds",
+        help="each model's PoseTrack JSON per video is written here (default out/own_video_preds)",
+    )
+    ap.add_argument(
+        "--reuse", action="store_true", help="score the predictions already in --preds again"
+    )
+    args = ap.parse_args()
+    sets = {}
+    for name, video in VIDEOS.items():
+        labels = labelled_frames(name)
+        if not labels:
+            raise SystemExit(f"{LABELS / name}: no label files")
+        if not video.exists():
+            raise SystemExit(f"{video}: missing (needs ../shared/data)")
+        sets[name] = (video, max(labels) + 1)
+    table: dict[str, dict] = {}
+    for model in args.models:
+        pairs = []
+        for name, (video, n) in sets.items():
+            path = args.preds / model / f"{name}.json"
+            if args.reuse:
+                pred = load_posetrack(path)
+            else:
+                pred = peer(video, n) if model == "peer" else ours(video, model, n)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
+            pairs.append((name, ground_truth(name, n), pred))
+        table[model] = {"all": evaluate_videos(pairs)}
+        for pair in pairs:
+            table[model][pair[0]] = evaluate_videos([pair])
+        print(f"{model}: done", file=sys.stderr, flush=True)
+    out = {}
+    for part in ["all", *sets]:
+        print(f"\n{part}: mAP per joint group, MOTA (total)\n")
+        print("| model | " + " | ".join(COLS) + " | MOTA |")
+        print("|---|" + "---|" * (len(COLS) + 1))
+        for model, results in table.items():
+            r = results[part]
+            mota = r.mota_columns()["Total"]
+            print(_row(model, r.ap_columns(), mota))
+            out.setdefault(part, {})[model] = {"ap": r.ap_columns(), "mota": mota}
+    counts = {
+        name: sum(len(lab["persons"]) for lab in labelled_frames(name).values()) for name in sets
+    }
+    print(f"\nlabelled persons: {counts}")
+    if args.json:
+        args.json.write_text(json.dumps({"tables": out, "labelled_persons": counts}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

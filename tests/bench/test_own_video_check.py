@@ -1,0 +1,115 @@
+"""bench/own_video_check.py: our hand-made labels are well formed, map to the right PoseTrack
+slots, and score as poseval would (a perfect prediction 100, a shifted one lower)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.label_grid import JOINTS
+from bench.own_video_check import (
+    LABELS,
+    SLOT_OF,
+    VIDEOS,
+    ground_truth,
+    label_frame,
+    labelled_frames,
+)
+from diffpose.evaluation import evaluate_videos
+from diffpose.evaluation.polygon import points_in_any_polygon
+from diffpose.keypoints import KEYPOINT_NAMES
+from tests.required import missing_input
+
+
+def test_slots_are_posetrack_slots() -> None:
+    assert set(SLOT_OF) == set(JOINTS)
+    for name, slot in SLOT_OF.items():
+        assert KEYPOINT_NAMES[slot] == name
+
+
+def test_every_labelled_video_has_labels() -> None:
+    for name in VIDEOS:
+        assert len(labelled_frames(name)) >= 4, LABELS / name
+
+
+def _frame_size(video: Path, index: int) -> tuple[int, int]:
+    if video.is_dir():
+        image = cv2.imread(str(sorted(video.glob("*.jpg"))[index]))
+    else:
+        cap = cv2.VideoCapture(str(video))
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, image = cap.read()
+        cap.release()
+        assert ok, video
+    return image.shape[1], image.shape[0]
+
+
+@pytest.mark.parametrize("name", sorted(VIDEOS))
+def test_labels_are_inside_their_frame_and_outside_ignore_regions(
+    name: str, shared_data: Path
+) -> None:
+    video = VIDEOS[name]
+    if not video.exists():
+        missing_input(f"{video} is absent")
+    for index, label in labelled_frames(name).items():
+        width, height = _frame_size(video, index)
+        ids = [p["track_id"] for p in label["persons"]]
+        assert len(set(ids)) == len(ids), (name, index)
+        regions = tuple(np.asarray(r, float) for r in label.get("ignore_regions", []))
+        for person in label["persons"]:
+            where = (name, index, person["track_id"])
+            assert set(person["keypoints"]) == set(JOINTS), where
+            xy = np.array([v for v in person["keypoints"].values() if v is not None], float)
+            assert len(xy) >= 3, where
+            assert (xy >= -1).all() and (xy[:, 0] <= width + 1).all(), where
+            assert (xy[:, 1] <= height + 1).all(), where
+            if regions:
+                assert not points_in_any_polygon(xy, regions).any(), where
+            x1, y1, x2, y2 = person["head_box"]
+            assert x2 > x1 and y2 > y1, where
+
+
+def test_label_frame_puts_each_joint_in_its_slot() -> None:
+    label = {
+        "image": "x.png",
+        "persons": [
+            {
+                "track_id": 7,
+                "head_box": [10, 20, 30, 44],
+                "keypoints": {
+                    n: ([5.0 + k, 50.0] if k != 4 else None) for k, n in enumerate(JOINTS)
+                },
+            }
+        ],
+        "ignore_regions": [[[0, 0], [4, 0], [4, 4]]],
+    }
+    frame = label_frame(3, label)
+    assert frame.track_ids.tolist() == [7]
+    np.testing.assert_allclose(frame.head_boxes_xywh[0], [10, 20, 20, 24])
+    for k, name in enumerate(JOINTS):
+        expected = [0.0, 0.0, 0.0] if k == 4 else [5.0 + k, 50.0, 1.0]
+        np.testing.assert_allclose(frame.keypoints[0, SLOT_OF[name]], expected)
+    assert len(frame.ignore_regions) == 1
+
+
+def test_ground_truth_scores_itself_100_and_a_shifted_copy_lower() -> None:
+    name = "000001_mpiinew_test"
+    n = max(labelled_frames(name)) + 1
+    gt = ground_truth(name, n)
+    perfect = replace(
+        gt,
+        frames=tuple(replace(f, keypoint_scores=np.ones(f.keypoints.shape[:2])) for f in gt.frames),
+    )
+    result = evaluate_videos([(name, gt, perfect)])
+    assert result.total_ap == pytest.approx(100.0)
+    shifted = replace(
+        perfect,
+        frames=tuple(
+            replace(f, keypoints=f.keypoints + np.array([60.0, 0.0, 0.0])) for f in perfect.frames
+        ),
+    )
+    assert evaluate_videos([(name, gt, shifted)]).total_ap < 50.0
