@@ -20,6 +20,10 @@ no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck)
   exlpose and humanart photos with ≥ 2 labelled persons): PCK@0.1 of the box's longer side per
   joint group, each labelled person matched to one of YOLO's detections (box score ≥ 0.2) as
   in the pipeline; a person no detection matches counts as missed for every model.
+- ``--own-video``: our own multi-person video check (bench/own_video_check.py: hand-labelled
+  frames of two held-out videos), the whole pipeline with tracking against YOLO11n-pose +
+  ByteTrack, by poseval's rules; every model above runs in the pipeline (``--fast`` too for
+  the default).
 - ``--grid``: steps ∈ {1, 2, 4} × N ∈ {1, 5, 10} of the default model on LSP val (images
   901–1000, the selection split: settings are chosen here) and LSP test (reported).
 
@@ -272,6 +276,7 @@ def main() -> None:
     p.add_argument("--lsp-limit", type=int, default=0, help="only the first N LSP test images")
     p.add_argument("--out", default=str(ROOT / "out" / "model_card_eval.json"))
     p.add_argument("--grid", action="store_true", help="also the steps x N grid")
+    p.add_argument("--own-video", action="store_true", help="also our own multi-person video check")
     p.add_argument("--steps", type=int, default=1, help="DDIM steps (pipeline default)")
     p.add_argument("--ensemble", type=int, default=5, help="noise draws (pipeline default)")
     p.add_argument(
@@ -405,6 +410,19 @@ def main() -> None:
                 grid[f"steps{steps}_N{n}"] = {"lsp_val": val, "lsp_test": test, "map": m_ap}
                 print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid
+    if a.own_video:
+        from own_video_check import run_models, tables_text
+
+        video_models = {"DiffPose refiner (default)": ("default", a.checkpoint)}
+        video_models["DiffPose refiner (default), --fast"] = ("fast", a.checkpoint)
+        if a.paper_checkpoint:
+            video_models["DiffPose paper preset (pure noise)"] = ("paper", a.paper_checkpoint)
+        for item in a.extra:
+            name, _, path = item.partition("=")
+            video_models[name] = ("default", path)
+        video_models["YOLO11n-pose 640 px + ByteTrack (peer)"] = ("peer", "")
+        results["own_video"] = run_models(video_models, Path(a.out).with_suffix(".own_video"))
+        print(tables_text(results["own_video"]))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(results, indent=2))
     print(f"\nwritten {a.out}")

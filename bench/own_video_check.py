@@ -25,6 +25,7 @@ Usage::
 
     python bench/own_video_check.py                  # every model, both videos
     python bench/own_video_check.py --models default peer --json out/own_video_check.json
+    python bench/own_video_check.py --models default --extra "delta 0=runs/abl_direct_d0/best.safetensors"
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def ground_truth(name: str, num_frames: int) -> PoseTrackVideo:
     return PoseTrackVideo(source=str(LABELS / name), fmt="2018", vid_id=name, frames=frames)
 
 
-def ours(video: Path, preset: str, num_frames: int) -> PoseTrackVideo:
+def ours(video: Path, preset: str, num_frames: int, checkpoint: str = "") -> PoseTrackVideo:
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
     from posetool.pose_config import PoseConfig
@@ -148,6 +149,8 @@ def ours(video: Path, preset: str, num_frames: int) -> PoseTrackVideo:
         cfg = PipelineConfig(pose=PoseConfig(preset="paper"))
     else:
         cfg = PipelineConfig()
+    if checkpoint:
+        cfg = replace(cfg, pose=replace(cfg.pose, checkpoint=checkpoint))
     cfg = replace(cfg, max_frames=num_frames)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
@@ -202,9 +205,78 @@ def _row(name: str, cols: dict[str, float], mota: float) -> str:
     return f"| {name} | " + " | ".join(f"{cols[c]:.1f}" for c in COLS) + f" | {mota:.1f} |"
 
 
+def labelled_sets() -> dict[str, tuple[Path, int]]:
+    """Label folder -> (its video, frames to run: up to the last labelled one)."""
+    sets = {}
+    for name, video in VIDEOS.items():
+        labels = labelled_frames(name)
+        if not labels:
+            raise SystemExit(f"{LABELS / name}: no label files")
+        if not video.exists():
+            raise SystemExit(f"{video}: missing (needs ../shared/data)")
+        sets[name] = (video, max(labels) + 1)
+    return sets
+
+
+def run_models(
+    models: dict[str, tuple[str, str]], preds_dir: Path, reuse: bool = False
+) -> dict[str, dict]:
+    """Score each model on every labelled video and on all of them together.
+
+    Args:
+        models: row name -> (kind, checkpoint): kind "peer", "default", "fast", "paper" or
+            "default-low-boxes"; checkpoint "" for the kind's shipped one.
+        preds_dir: each model's PoseTrack JSON per video is written to
+            ``preds_dir/<row name>/<video>.json``.
+        reuse: score a prediction already there instead of running the model again.
+
+    Returns:
+        row name -> {"all" or video name: {"ap": group columns, "mota": total MOTA}}.
+    """
+    sets = labelled_sets()
+    table: dict[str, dict] = {}
+    for row, (kind, checkpoint) in models.items():
+        pairs = []
+        for name, (video, n) in sets.items():
+            path = preds_dir / row.replace("/", "_") / f"{name}.json"
+            if reuse and path.exists():
+                pred = load_posetrack(path)
+            else:
+                pred = peer(video, n) if kind == "peer" else ours(video, kind, n, checkpoint)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
+            pairs.append((name, ground_truth(name, n), pred))
+        parts = {"all": evaluate_videos(pairs)} | {p[0]: evaluate_videos([p]) for p in pairs}
+        table[row] = {
+            part: {"ap": r.ap_columns(), "mota": r.mota_columns()["Total"]}
+            for part, r in parts.items()
+        }
+        print(f"{row}: done", file=sys.stderr, flush=True)
+    return table
+
+
+def tables_text(table: dict[str, dict]) -> str:
+    """Markdown tables: all videos together, then each video."""
+    lines = []
+    for part in next(iter(table.values())):
+        lines += [f"\nOwn video check, {part}: mAP per joint group, MOTA (total)\n"]
+        lines += ["| model | " + " | ".join(COLS) + " | MOTA |", "|---|" + "---|" * (len(COLS) + 1)]
+        lines += [_row(row, parts[part]["ap"], parts[part]["mota"]) for row, parts in table.items()]
+    counts = {n: sum(len(v["persons"]) for v in labelled_frames(n).values()) for n in VIDEOS}
+    lines.append(f"\nlabelled persons: {counts}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="*", default=["default", "fast", "paper", "peer"])
+    ap.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME=CHECKPOINT",
+        help="another refine checkpoint in the default pipeline (e.g. an ablation); repeatable",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument(
         "--preds",
@@ -218,46 +290,14 @@ def main() -> None:
         help="score the predictions already in --preds again; run only the missing ones",
     )
     args = ap.parse_args()
-    sets = {}
-    for name, video in VIDEOS.items():
-        labels = labelled_frames(name)
-        if not labels:
-            raise SystemExit(f"{LABELS / name}: no label files")
-        if not video.exists():
-            raise SystemExit(f"{video}: missing (needs ../shared/data)")
-        sets[name] = (video, max(labels) + 1)
-    table: dict[str, dict] = {}
-    for model in args.models:
-        pairs = []
-        for name, (video, n) in sets.items():
-            path = args.preds / model / f"{name}.json"
-            if args.reuse and path.exists():
-                pred = load_posetrack(path)
-            else:
-                pred = peer(video, n) if model == "peer" else ours(video, model, n)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
-            pairs.append((name, ground_truth(name, n), pred))
-        table[model] = {"all": evaluate_videos(pairs)}
-        for pair in pairs:
-            table[model][pair[0]] = evaluate_videos([pair])
-        print(f"{model}: done", file=sys.stderr, flush=True)
-    out = {}
-    for part in ["all", *sets]:
-        print(f"\n{part}: mAP per joint group, MOTA (total)\n")
-        print("| model | " + " | ".join(COLS) + " | MOTA |")
-        print("|---|" + "---|" * (len(COLS) + 1))
-        for model, results in table.items():
-            r = results[part]
-            mota = r.mota_columns()["Total"]
-            print(_row(model, r.ap_columns(), mota))
-            out.setdefault(part, {})[model] = {"ap": r.ap_columns(), "mota": mota}
-    counts = {
-        name: sum(len(lab["persons"]) for lab in labelled_frames(name).values()) for name in sets
-    }
-    print(f"\nlabelled persons: {counts}")
+    models = {m: (m, "") for m in args.models}
+    for item in args.extra:
+        name, _, path = item.partition("=")
+        models[name] = ("default", path)
+    table = run_models(models, args.preds, args.reuse)
+    print(tables_text(table))
     if args.json:
-        args.json.write_text(json.dumps({"tables": out, "labelled_persons": counts}, indent=1))
+        args.json.write_text(json.dumps(table, indent=1))
 
 
 if __name__ == "__main__":
