@@ -30,23 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-JOINTS = (
-    "nose",
-    "head_bottom",
-    "head_top",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+from diffpose.keypoints import KEYPOINT_NAMES
+
+#: The 15 joints PoseTrack labels, in its slot order (KEYPOINT_NAMES without the ears).
+JOINTS = tuple(name for name in KEYPOINT_NAMES if not name.endswith("_ear"))
 SHORT = {
     "nose": "N",
     "head_bottom": "NK",

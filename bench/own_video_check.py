@@ -43,8 +43,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.label_grid import JOINTS  # noqa: E402
 from diffpose.evaluation import evaluate_videos  # noqa: E402
-from diffpose.keypoints import NUM_KEYPOINTS  # noqa: E402
+from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS  # noqa: E402
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, load_posetrack  # noqa: E402
 from diffpose.posetrack_writer import to_posetrack18  # noqa: E402
 
@@ -56,23 +57,7 @@ VIDEOS = {
     "000001_mpiinew_test": DATA / "posetrack18_sample" / "videos" / "000001_mpiinew_test",
 }
 #: the 15 labelled joints in PoseTrack's 17 slots (3 and 4, the ears, are never labelled).
-SLOT_OF = {
-    "nose": 0,
-    "head_bottom": 1,
-    "head_top": 2,
-    "left_shoulder": 5,
-    "right_shoulder": 6,
-    "left_elbow": 7,
-    "right_elbow": 8,
-    "left_wrist": 9,
-    "right_wrist": 10,
-    "left_hip": 11,
-    "right_hip": 12,
-    "left_knee": 13,
-    "right_knee": 14,
-    "left_ankle": 15,
-    "right_ankle": 16,
-}
+SLOT_OF = {name: KEYPOINT_NAMES.index(name) for name in JOINTS}
 COLS = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
 
 
