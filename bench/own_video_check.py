@@ -4,10 +4,10 @@ pipeline against the peer, by poseval's rules (mAP per joint group, MOTA).
 The labels (``bench/own_video_labels/``, made with ``bench/label_grid.py`` by looking at the
 frames only, see the README there) cover two videos no shipped model trained on:
 
-- ``crosswalk_crowd.mp4`` (640×360, ~10 people a frame; benchmarks only by its terms): four
-  segments of two frames 8 apart (frames 96/104, 216/224, 336/344, 576/584);
+- ``crosswalk_crowd.mp4`` (640×360, ~10 people a frame; benchmarks only by its terms): ten
+  segments of two frames 8 apart (36/44, 96/104, …, 636/644), 97 persons;
 - PoseTrack's unlabelled ``000001_mpiinew_test`` folder (1280×720 football, 10 frames, a sliding
-  tackle): frames 0, 2, 4, 6, 8.
+  tackle): frames 0, 2, 4, 6, 8, 15 persons.
 
 Every model runs the whole video from its first frame, as a user would, and is scored at the
 labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured):
@@ -15,7 +15,8 @@ labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured)
 - ours: ``posetool run``'s pipeline (detect → ByteTrack → DiffPose) at the default settings,
   ``--fast`` and ``--preset paper``; ``default-low-boxes`` (asked for by name only) is the
   default with poses for tracked boxes down to score 0.1 instead of 0.2, as the peer keeps them:
-  a diagnostic of the setting, seen on this reported set, so not a way to choose it;
+  a diagnostic of the setting, seen on this reported set, so not a way to choose it; and any
+  refine checkpoint given with ``--extra`` in the default pipeline;
 - the peer: ultralytics YOLO11n-pose + ByteTrack (``model.track(..., persist=True,
   tracker="bytetrack.yaml")``, 640 px, ultralytics' defaults), the same weights, fed the same
   decoded frames. Its neck is the shoulder midpoint and its head top the nose mirrored away from
