@@ -204,8 +204,30 @@ def labelled_sets() -> dict[str, tuple[Path, int]]:
     return sets
 
 
+def smoothed(pred: PoseTrackVideo, video: Path, method: str) -> PoseTrackVideo:
+    """The prediction after ``posetool smooth --method METHOD`` (its default parameters)."""
+    from posetool.posetrack_io import result_from_posetrack, video_to_posetrack
+    from posetool.smoothing import SmoothingConfig, smooth_result
+    from posetool.video_io import VideoReader
+
+    with VideoReader(video) as reader:
+        fps = reader.probe.fps
+    result = result_from_posetrack(pred, pred.source, video, fps)
+    return video_to_posetrack(smooth_result(result, SmoothingConfig(method=method)))
+
+
+def _scored(pairs: list) -> dict[str, dict]:
+    parts = {"all": evaluate_videos(pairs)} | {p[0]: evaluate_videos([p]) for p in pairs}
+    return {
+        part: {"ap": r.ap_columns(), "mota": r.mota_columns()["Total"]} for part, r in parts.items()
+    }
+
+
 def run_models(
-    models: dict[str, tuple[str, str]], preds_dir: Path, reuse: bool = False
+    models: dict[str, tuple[str, str]],
+    preds_dir: Path,
+    reuse: bool = False,
+    smoothing: tuple[str, ...] = (),
 ) -> dict[str, dict]:
     """Score each model on every labelled video and on all of them together.
 
@@ -215,6 +237,8 @@ def run_models(
         preds_dir: each model's PoseTrack JSON per video is written to
             ``preds_dir/<row name>/<video>.json``.
         reuse: score a prediction already there instead of running the model again.
+        smoothing: also score each of our models after ``posetool smooth`` with each of these
+            methods ("one-euro", "savgol"), as rows "<row> + <method>".
 
     Returns:
         row name -> {"all" or video name: {"ap": group columns, "mota": total MOTA}}.
@@ -232,11 +256,11 @@ def run_models(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
             pairs.append((name, ground_truth(name, n), pred))
-        parts = {"all": evaluate_videos(pairs)} | {p[0]: evaluate_videos([p]) for p in pairs}
-        table[row] = {
-            part: {"ap": r.ap_columns(), "mota": r.mota_columns()["Total"]}
-            for part, r in parts.items()
-        }
+        table[row] = _scored(pairs)
+        for method in smoothing if kind != "peer" else ():
+            table[f"{row} + {method}"] = _scored(
+                [(name, gt, smoothed(pred, sets[name][0], method)) for name, gt, pred in pairs]
+            )
         print(f"{row}: done", file=sys.stderr, flush=True)
     return table
 
@@ -263,6 +287,13 @@ def main() -> None:
         metavar="NAME=CHECKPOINT",
         help="another refine checkpoint in the default pipeline (e.g. an ablation); repeatable",
     )
+    ap.add_argument(
+        "--smooth",
+        nargs="*",
+        default=[],
+        choices=["one-euro", "savgol"],
+        help="also score our models after posetool smooth with these methods",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument(
         "--preds",
@@ -280,7 +311,7 @@ def main() -> None:
     for item in args.extra:
         name, _, path = item.partition("=")
         models[name] = ("default", path)
-    table = run_models(models, args.preds, args.reuse)
+    table = run_models(models, args.preds, args.reuse, tuple(args.smooth))
     print(tables_text(table))
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
