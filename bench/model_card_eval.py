@@ -52,6 +52,7 @@ from multi_person_photos import (  # noqa: E402
     match_detections,
     pck_groups,
 )
+from own_video_check import peer_head_joints, run_models, tables_text  # noqa: E402
 
 from diffpose.checkpoint import load_checkpoint  # noqa: E402
 from diffpose.data.lsp import load_lsp  # noqa: E402
@@ -86,13 +87,9 @@ MIN_BOX_SCORE = 0.2  # the pipeline's PoseConfig.min_box_score
 
 def peer_pose(samples: list[PoseSample]) -> tuple[np.ndarray, np.ndarray]:
     """The peer's (S, 17, 2) keypoints and (S, 17) scores: the detection's own keypoints."""
-    xy = np.stack([s.prior_xy for s in samples]).astype(np.float64)
-    sc = np.stack([s.prior_scores for s in samples]).astype(np.float64)
-    xy[:, 1] = (xy[:, 5] + xy[:, 6]) / 2  # neck: shoulder midpoint
-    xy[:, 2] = xy[:, 0] + (xy[:, 0] - xy[:, 1])  # head top: nose mirrored away from the neck
-    sc[:, 1] = np.minimum(sc[:, 5], sc[:, 6])
-    sc[:, 2] = np.minimum(sc[:, 0], sc[:, 1])
-    return xy, sc
+    return peer_head_joints(
+        np.stack([s.prior_xy for s in samples]), np.stack([s.prior_scores for s in samples])
+    )
 
 
 def lsp_groups(xy: np.ndarray, samples: list[PoseSample]) -> dict[str, float]:
@@ -411,15 +408,12 @@ def main() -> None:
                 print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid
     if a.own_video:
-        from own_video_check import run_models, tables_text
-
-        video_models = {"DiffPose refiner (default)": ("default", a.checkpoint)}
-        video_models["DiffPose refiner (default), --fast"] = ("fast", a.checkpoint)
-        if a.paper_checkpoint:
-            video_models["DiffPose paper preset (pure noise)"] = ("paper", a.paper_checkpoint)
-        for item in a.extra:
-            name, _, path = item.partition("=")
-            video_models[name] = ("default", path)
+        video_models = {}  # every model above in the pipeline, the default also at --fast
+        for name, path in models.items():
+            kind = "paper" if name == "DiffPose paper preset (pure noise)" else "default"
+            video_models[name] = (kind, path)
+            if name == "DiffPose refiner (default)":
+                video_models[f"{name}, --fast"] = ("fast", path)
         video_models["YOLO11n-pose 640 px + ByteTrack (peer)"] = ("peer", "")
         results["own_video"] = run_models(video_models, Path(a.out).with_suffix(".own_video"))
         print(tables_text(results["own_video"]))

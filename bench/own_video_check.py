@@ -20,7 +20,7 @@ labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured)
 - the peer: ultralytics YOLO11n-pose + ByteTrack (``model.track(..., persist=True,
   tracker="bytetrack.yaml")``, 640 px, ultralytics' defaults), the same weights, fed the same
   decoded frames. Its neck is the shoulder midpoint and its head top the nose mirrored away from
-  the neck (as in ``bench/model_card_eval.py``).
+  the neck (``peer_head_joints``, which ``bench/model_card_eval.py`` uses too).
 
 Usage::
 
@@ -142,6 +142,20 @@ def ours(video: Path, preset: str, num_frames: int, checkpoint: str = "") -> Pos
     return video_to_posetrack(result)
 
 
+def peer_head_joints(xy: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The peer's COCO keypoints (N, 17, 2) and scores (N, 17) in PoseTrack's slots, as float64
+    copies: COCO has no neck or head top, so the eyes' slots become the neck (the shoulder
+    midpoint) and the head top (the nose mirrored away from the neck), each scored by the
+    lower of the joints it comes from."""
+    xy = np.array(xy, np.float64)
+    sc = np.array(scores, np.float64)
+    xy[:, 1] = (xy[:, 5] + xy[:, 6]) / 2
+    xy[:, 2] = xy[:, 0] + (xy[:, 0] - xy[:, 1])
+    sc[:, 1] = np.minimum(sc[:, 5], sc[:, 6])
+    sc[:, 2] = np.minimum(sc[:, 0], sc[:, 1])
+    return xy, sc
+
+
 def peer(video: Path, num_frames: int) -> PoseTrackVideo:
     """YOLO11n-pose + ByteTrack as ``yolo pose track`` runs them, on our decoded frames."""
     from ultralytics import YOLO
@@ -162,12 +176,7 @@ def peer(video: Path, num_frames: int) -> PoseTrackVideo:
             if r.boxes.id is None or r.keypoints is None:
                 frames.append(empty)
                 continue
-            xy = r.keypoints.xy.numpy().astype(np.float64)
-            sc = r.keypoints.conf.numpy().astype(np.float64)
-            xy[:, 1] = (xy[:, 5] + xy[:, 6]) / 2  # neck: shoulder midpoint
-            xy[:, 2] = xy[:, 0] + (xy[:, 0] - xy[:, 1])  # head top: nose mirrored from the neck
-            sc[:, 1] = np.minimum(sc[:, 5], sc[:, 6])
-            sc[:, 2] = np.minimum(sc[:, 0], sc[:, 1])
+            xy, sc = peer_head_joints(r.keypoints.xy.numpy(), r.keypoints.conf.numpy())
             n = len(xy)
             boxes = r.boxes.xyxy.numpy().astype(np.float64)
             frames.append(
@@ -204,14 +213,19 @@ def labelled_sets() -> dict[str, tuple[Path, int]]:
     return sets
 
 
-def smoothed(pred: PoseTrackVideo, video: Path, method: str) -> PoseTrackVideo:
-    """The prediction after ``posetool smooth --method METHOD`` (its default parameters)."""
-    from posetool.posetrack_io import result_from_posetrack, video_to_posetrack
-    from posetool.smoothing import SmoothingConfig, smooth_result
+def frame_rate(video: Path) -> float:
+    """The rate the pipeline assumes for ``video`` (the container's, or the image-folder one)."""
     from posetool.video_io import VideoReader
 
     with VideoReader(video) as reader:
-        fps = reader.probe.fps
+        return reader.probe.fps
+
+
+def smoothed(pred: PoseTrackVideo, video: Path, fps: float, method: str) -> PoseTrackVideo:
+    """The prediction after ``posetool smooth --method METHOD`` (its default parameters)."""
+    from posetool.posetrack_io import result_from_posetrack, video_to_posetrack
+    from posetool.smoothing import SmoothingConfig, smooth_result
+
     result = result_from_posetrack(pred, pred.source, video, fps)
     return video_to_posetrack(smooth_result(result, SmoothingConfig(method=method)))
 
@@ -244,6 +258,8 @@ def run_models(
         row name -> {"all" or video name: {"ap": group columns, "mota": total MOTA}}.
     """
     sets = labelled_sets()
+    truth = {name: ground_truth(name, n) for name, (_, n) in sets.items()}
+    fps = {name: frame_rate(video) for name, (video, _) in sets.items()} if smoothing else {}
     table: dict[str, dict] = {}
     for row, (kind, checkpoint) in models.items():
         pairs = []
@@ -255,11 +271,14 @@ def run_models(
                 pred = peer(video, n) if kind == "peer" else ours(video, kind, n, checkpoint)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
-            pairs.append((name, ground_truth(name, n), pred))
+            pairs.append((name, truth[name], pred))
         table[row] = _scored(pairs)
         for method in smoothing if kind != "peer" else ():
             table[f"{row} + {method}"] = _scored(
-                [(name, gt, smoothed(pred, sets[name][0], method)) for name, gt, pred in pairs]
+                [
+                    (name, gt, smoothed(pred, sets[name][0], fps[name], method))
+                    for name, gt, pred in pairs
+                ]
             )
         print(f"{row}: done", file=sys.stderr, flush=True)
     return table

@@ -18,6 +18,7 @@ from bench.own_video_check import (
     ground_truth,
     label_frame,
     labelled_frames,
+    peer_head_joints,
 )
 from diffpose.evaluation import evaluate_videos
 from diffpose.evaluation.polygon import points_in_any_polygon
@@ -113,3 +114,16 @@ def test_ground_truth_scores_itself_100_and_a_shifted_copy_lower() -> None:
         ),
     )
     assert evaluate_videos([(name, gt, shifted)]).total_ap < 50.0
+
+
+def test_peer_head_joints_fill_neck_and_head_top_from_coco_joints() -> None:
+    xy = np.zeros((1, 17, 2))
+    xy[0, 0] = (50, 20)  # nose
+    xy[0, 5], xy[0, 6] = (60, 40), (40, 40)  # shoulders
+    scores = np.full((1, 17), 0.9)
+    scores[0, 5] = 0.3
+    out_xy, out_scores = peer_head_joints(xy, scores)
+    np.testing.assert_allclose(out_xy[0, 1], (50, 40))  # neck: the shoulder midpoint
+    np.testing.assert_allclose(out_xy[0, 2], (50, 0))  # head top: nose mirrored from the neck
+    np.testing.assert_allclose(out_scores[0, :3], (0.9, 0.3, 0.3))
+    assert xy[0, 1].tolist() == [0, 0] and scores[0, 1] == 0.9  # inputs untouched
