@@ -22,11 +22,18 @@ labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured)
   decoded frames. Its neck is the shoulder midpoint and its head top the nose mirrored away from
   the neck (``peer_head_joints``, which ``bench/model_card_eval.py`` uses too).
 
+``--set validation`` scores the same way on the validation video set
+(``bench/val_video_labels/``): hand-labelled frames of basketball_mmaction2,
+two_people_indoor_mmaction2 and squat_lsp, which ``make train`` holds out. The pipeline's video
+settings (``--variant``: PoseConfig fields) are chosen there, never on the check above.
+
 Usage::
 
     python bench/own_video_check.py                  # every model, both videos
     python bench/own_video_check.py --models default peer --json out/own_video_check.json
     python bench/own_video_check.py --models default --extra "delta 0=runs/abl_direct_d0/best.safetensors"
+    python bench/own_video_check.py --set validation --models default peer \
+        --variant "detection prior=prior_choice=detection"
 """
 
 from __future__ import annotations
@@ -57,6 +64,19 @@ VIDEOS = {
     "crosswalk_crowd": DATA / "videos" / "crosswalk_crowd.mp4",
     "000001_mpiinew_test": DATA / "posetrack18_sample" / "videos" / "000001_mpiinew_test",
 }
+#: The validation video set: hand-labelled frames of three videos ``make train`` holds out,
+#: on which the pipeline's video settings are chosen (never on the check above).
+VAL_LABELS = ROOT / "bench" / "val_video_labels"
+VAL_VIDEOS = {
+    name: DATA / "videos" / file
+    for name, file in (
+        ("basketball_mmaction2", "basketball_mmaction2.mp4"),
+        ("two_people_indoor_mmaction2", "two_people_indoor_mmaction2.mp4"),
+        ("squat_lsp", "squat_lsp.mp4"),
+    )
+}
+#: label set -> (its label folder, label folder name -> video)
+LABEL_SETS = {"check": (LABELS, VIDEOS), "validation": (VAL_LABELS, VAL_VIDEOS)}
 #: the 15 labelled joints in PoseTrack's 17 slots (3 and 4, the ears, are never labelled).
 SLOT_OF = {name: KEYPOINT_NAMES.index(name) for name in JOINTS}
 COLS = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total"]
@@ -107,9 +127,16 @@ def label_frame(index: int, label: dict) -> PoseTrackFrame:
     )
 
 
+def label_folder(name: str) -> Path:
+    """Where the labels of video ``name`` (a key of VIDEOS or VAL_VIDEOS) are."""
+    return (VAL_LABELS if name in VAL_VIDEOS else LABELS) / name
+
+
 def labelled_frames(name: str) -> dict[int, dict]:
-    """Frame index -> label, from ``own_video_labels/<name>/<frame:06d>.json``."""
-    return {int(p.stem): json.loads(p.read_text()) for p in sorted((LABELS / name).glob("*.json"))}
+    """Frame index -> label, from ``<label folder>/<name>/<frame:06d>.json``."""
+    return {
+        int(p.stem): json.loads(p.read_text()) for p in sorted(label_folder(name).glob("*.json"))
+    }
 
 
 def ground_truth(name: str, num_frames: int) -> PoseTrackVideo:
@@ -118,10 +145,14 @@ def ground_truth(name: str, num_frames: int) -> PoseTrackVideo:
         label_frame(i, labels[i]) if i in labels else _empty_frame(i, f"{i:06d}")
         for i in range(num_frames)
     )
-    return PoseTrackVideo(source=str(LABELS / name), fmt="2018", vid_id=name, frames=frames)
+    return PoseTrackVideo(source=str(label_folder(name)), fmt="2018", vid_id=name, frames=frames)
 
 
-def ours(video: Path, preset: str, num_frames: int, checkpoint: str = "") -> PoseTrackVideo:
+def ours(
+    video: Path, preset: str, num_frames: int, checkpoint: str = "", pose: dict | None = None
+) -> PoseTrackVideo:
+    """``posetool run``'s pipeline on ``video`` with ``preset``'s settings, another
+    ``checkpoint`` and the PoseConfig fields ``pose`` changed."""
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
     from posetool.pose_config import PoseConfig
@@ -137,6 +168,8 @@ def ours(video: Path, preset: str, num_frames: int, checkpoint: str = "") -> Pos
         cfg = PipelineConfig()
     if checkpoint:
         cfg = replace(cfg, pose=replace(cfg.pose, checkpoint=checkpoint))
+    if pose:
+        cfg = replace(cfg, pose=replace(cfg.pose, **pose))
     cfg = replace(cfg, max_frames=num_frames)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
@@ -200,13 +233,14 @@ def _row(name: str, cols: dict[str, float], mota: float) -> str:
     return f"| {name} | " + " | ".join(f"{cols[c]:.1f}" for c in COLS) + f" | {mota:.1f} |"
 
 
-def labelled_sets() -> dict[str, tuple[Path, int]]:
-    """Label folder -> (its video, frames to run: up to the last labelled one)."""
+def labelled_sets(label_set: str = "check") -> dict[str, tuple[Path, int]]:
+    """Label folder -> (its video, frames to run: up to the last labelled one) of
+    ``label_set`` ("check" or "validation")."""
     sets = {}
-    for name, video in VIDEOS.items():
+    for name, video in LABEL_SETS[label_set][1].items():
         labels = labelled_frames(name)
         if not labels:
-            raise SystemExit(f"{LABELS / name}: no label files")
+            raise SystemExit(f"{label_folder(name)}: no label files")
         if not video.exists():
             raise SystemExit(f"{video}: missing (needs ../shared/data)")
         sets[name] = (video, max(labels) + 1)
@@ -238,37 +272,44 @@ def _scored(pairs: list) -> dict[str, dict]:
 
 
 def run_models(
-    models: dict[str, tuple[str, str]],
+    models: dict[str, tuple],
     preds_dir: Path,
     reuse: bool = False,
     smoothing: tuple[str, ...] = (),
+    label_set: str = "check",
 ) -> dict[str, dict]:
     """Score each model on every labelled video and on all of them together.
 
     Args:
-        models: row name -> (kind, checkpoint): kind "peer", "default", "fast", "paper" or
-            "default-low-boxes"; checkpoint "" for the kind's shipped one.
+        models: row name -> (kind, checkpoint) or (kind, checkpoint, pose fields): kind
+            "peer", "default", "fast", "paper" or "default-low-boxes"; checkpoint "" for the
+            kind's shipped one; pose fields: PoseConfig fields to change.
         preds_dir: each model's PoseTrack JSON per video is written to
             ``preds_dir/<row name>/<video>.json``.
         reuse: score a prediction already there instead of running the model again.
         smoothing: also score each of our models after ``posetool smooth`` with each of these
             methods ("one-euro", "savgol"), as rows "<row> + <method>".
+        label_set: "check" (the reported check) or "validation" (the set settings are
+            chosen on).
 
     Returns:
         row name -> {"all" or video name: {"ap": group columns, "mota": total MOTA}}.
     """
-    sets = labelled_sets()
+    sets = labelled_sets(label_set)
     truth = {name: ground_truth(name, n) for name, (_, n) in sets.items()}
     fps = {name: frame_rate(video) for name, (video, _) in sets.items()} if smoothing else {}
     table: dict[str, dict] = {}
-    for row, (kind, checkpoint) in models.items():
+    for row, (kind, checkpoint, *pose) in models.items():
         pairs = []
         for name, (video, n) in sets.items():
             path = preds_dir / row.replace("/", "_") / f"{name}.json"
             if reuse and path.exists():
                 pred = load_posetrack(path)
             else:
-                pred = peer(video, n) if kind == "peer" else ours(video, kind, n, checkpoint)
+                if kind == "peer":
+                    pred = peer(video, n)
+                else:
+                    pred = ours(video, kind, n, checkpoint, pose[0] if pose else None)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
             pairs.append((name, truth[name], pred))
@@ -284,16 +325,34 @@ def run_models(
     return table
 
 
-def tables_text(table: dict[str, dict]) -> str:
+def tables_text(table: dict[str, dict], label_set: str = "check") -> str:
     """Markdown tables: all videos together, then each video."""
     lines = []
+    title = "Own video check" if label_set == "check" else "Validation video set"
     for part in next(iter(table.values())):
-        lines += [f"\nOwn video check, {part}: mAP per joint group, MOTA (total)\n"]
+        lines += [f"\n{title}, {part}: mAP per joint group, MOTA (total)\n"]
         lines += ["| model | " + " | ".join(COLS) + " | MOTA |", "|---|" + "---|" * (len(COLS) + 1)]
         lines += [_row(row, parts[part]["ap"], parts[part]["mota"]) for row, parts in table.items()]
-    counts = {n: sum(len(v["persons"]) for v in labelled_frames(n).values()) for n in VIDEOS}
+    counts = {
+        n: sum(len(v["persons"]) for v in labelled_frames(n).values())
+        for n in LABEL_SETS[label_set][1]
+    }
     lines.append(f"\nlabelled persons: {counts}")
     return "\n".join(lines)
+
+
+def parse_pose_fields(text: str) -> dict:
+    """ "a=1,b=x" -> {"a": 1, "b": "x"}: PoseConfig fields, numbers parsed as numbers."""
+    fields = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--variant: {item!r} is not FIELD=VALUE")
+        try:
+            fields[key] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[key] = value
+    return fields
 
 
 def main() -> None:
@@ -313,12 +372,28 @@ def main() -> None:
         choices=["one-euro", "savgol"],
         help="also score our models after posetool smooth with these methods",
     )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=FIELD=VALUE[,FIELD=VALUE]",
+        help="the default pipeline with PoseConfig fields changed, e.g. "
+        "'detection prior=prior_choice=detection' or 'boxes 0.1=min_box_score=0.1'; repeatable",
+    )
+    ap.add_argument(
+        "--set",
+        dest="label_set",
+        choices=sorted(LABEL_SETS),
+        default="check",
+        help="check: the reported check (default); validation: the held-out videos settings "
+        "are chosen on",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument(
         "--preds",
         type=Path,
-        default=ROOT / "out" / "own_video_preds",
-        help="each model's PoseTrack JSON per video is written here (default out/own_video_preds)",
+        help="each model's PoseTrack JSON per video is written here (default "
+        "out/own_video_preds, or out/val_video_preds for --set validation)",
     )
     ap.add_argument(
         "--reuse",
@@ -330,8 +405,14 @@ def main() -> None:
     for item in args.extra:
         name, _, path = item.partition("=")
         models[name] = ("default", path)
-    table = run_models(models, args.preds, args.reuse, tuple(args.smooth))
-    print(tables_text(table))
+    for item in args.variant:
+        name, _, fields = item.partition("=")
+        models[name] = ("default", "", parse_pose_fields(fields))
+    preds = args.preds or ROOT / "out" / (
+        "own_video_preds" if args.label_set == "check" else "val_video_preds"
+    )
+    table = run_models(models, preds, args.reuse, tuple(args.smooth), args.label_set)
+    print(tables_text(table, args.label_set))
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

@@ -29,9 +29,11 @@ from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import apply_affine
 from posetool.detector import PersonDetector
 from posetool.detector_priors import detections_prior, sample_priors
+from posetool.pose_config import PRIOR_CHOICES
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
 __all__ = [
+    "choose_prior",
     "crop_pose_priors",
     "crop_sees_more",
     "detection_then_crop_priors",
@@ -92,6 +94,51 @@ def crop_pose_priors(
     xy = np.where(found[:, None, None], xy, np.asarray(fallback_xy, np.float32))
     scores = np.where(found[:, None], scores, np.asarray(fallback_scores, np.float32))
     return xy.astype(np.float32), scores.astype(np.float32), found
+
+
+def choose_prior(
+    crop_xy: np.ndarray,
+    crop_scores: np.ndarray,
+    found: np.ndarray,
+    det_xy: np.ndarray,
+    det_scores: np.ndarray,
+    sees_more: np.ndarray,
+    choice: str = "rule",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's prior from its two YOLO poses.
+
+    Args:
+        crop_xy, crop_scores: (N, K, 2) image px and (N, K): the Pose head's pose on the crop.
+        found: (N,) whether the head found the person in its crop (else its pose is unusable).
+        det_xy, det_scores: (N, K, 2) image px and (N, K): the whole-frame detection's pose.
+        sees_more: (N,) :func:`crop_sees_more`.
+        choice: one of :data:`PRIOR_CHOICES`. "rule": the crop pose where the crop sees more;
+            "crop": wherever found; "detection": never; "confident": per person, the pose with
+            the higher mean score over its scored joints; "per_joint": per joint, the higher
+            score's position.
+
+    Returns:
+        (N, K, 2) image px and (N, K) scores, float32.
+    """
+    if choice not in PRIOR_CHOICES:
+        raise ValueError(f"prior choice must be one of {PRIOR_CHOICES}, got {choice!r}")
+    found = np.asarray(found, bool)
+    crop_sc = np.asarray(crop_scores, np.float32)
+    det_sc = np.asarray(det_scores, np.float32)
+    if choice == "per_joint":
+        take = found[:, None] & (crop_sc > det_sc)
+        xy = np.where(take[:, :, None], crop_xy, det_xy)
+        return xy.astype(np.float32), np.where(take, crop_sc, det_sc).astype(np.float32)
+    if choice == "rule":
+        take = found & np.asarray(sees_more, bool)
+    elif choice == "crop":
+        take = found
+    elif choice == "detection":
+        take = np.zeros_like(found)
+    else:  # confident: COCO's 13 shared joints carry scores, the other slots are 0 in both
+        take = found & (crop_sc.mean(axis=1) > det_sc.mean(axis=1))
+    xy = np.where(take[:, None, None], crop_xy, det_xy)
+    return xy.astype(np.float32), np.where(take[:, None], crop_sc, det_sc).astype(np.float32)
 
 
 def sample_crop_priors(

@@ -16,6 +16,7 @@ from diffpose.precision import PRECISIONS
 
 __all__ = [
     "CROP_MODES",
+    "PRIOR_CHOICES",
     "PRESET_CHECKPOINTS",
     "CheckpointNotFoundError",
     "PoseConfig",
@@ -26,6 +27,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CROP_MODES = ("own_box", "key_box")
+#: How a crop-prior refiner's prior is picked per person (posetool.crop_priors.choose_prior);
+#: "rule" is what the shipped refiner's training priors were made with.
+PRIOR_CHOICES = ("rule", "crop", "detection", "confident", "per_joint")
 #: Shipped checkpoints by preset: "refine" refines the detector's keypoints (the default,
 #: resources/MODEL_CARD.md); "paper" is the paper's pure-noise DiffPose on the same data.
 PRESET_CHECKPOINTS = {
@@ -74,6 +78,9 @@ class PoseConfig:
         flip_test: Also run mirrored clips and average (doubles the cost).
         precision: "auto" (bfloat16 where the device computes it natively, else float32),
             "fp32" or "bf16" (diffpose.precision); the accuracy cost is in MODEL_CARD.md.
+        prior_choice: for a crop-prior refiner, how each person's prior is picked between the
+            Pose head's pose on its crop and the whole-frame detection's
+            (posetool.crop_priors.choose_prior; chosen on the validation video set).
     """
 
     steps: int = 1
@@ -87,6 +94,7 @@ class PoseConfig:
     seed: int = 0
     flip_test: bool = False
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint"] = "rule"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -105,6 +113,10 @@ class PoseConfig:
             raise ValueError(f"min_box_score must be in [0, 1], got {self.min_box_score}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.prior_choice not in PRIOR_CHOICES:
+            raise ValueError(
+                f"prior_choice must be one of {PRIOR_CHOICES}, got {self.prior_choice!r}"
+            )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(
                 "flip_test needs crop_mode 'key_box' (own_box caches unflipped features)"

@@ -31,7 +31,7 @@ import numpy as np
 
 from diffpose.data.transforms import apply_affine
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
-from posetool.crop_priors import crop_pose_priors, crop_sees_more
+from posetool.crop_priors import choose_prior, crop_pose_priors, crop_sees_more
 from posetool.detector_priors import detections_prior
 from posetool.pose_config import (
     CROP_MODES,
@@ -270,13 +270,21 @@ class PoseEstimator:
                 feats, pose = self.model.frame_features_and_pose_rgb(x)
                 parts.append(feats)
                 r = list(rows[i : i + step])
-                xy, sc, _ = crop_pose_priors(
+                crop_xy, crop_sc, found = crop_pose_priors(
                     {k: v.cpu() for k, v in pose.items()},
                     entry.affines[r],
                     entry.boxes_xyxy[r],
                     entry.prior_xy[r],
                     entry.prior_scores[r],
+                )
+                xy, sc = choose_prior(
+                    crop_xy,
+                    crop_sc,
+                    found,
+                    entry.prior_xy[r],
+                    entry.prior_scores[r],
                     crop_sees_more(entry.affines[r], frame_hw, self.detector_imgsz),
+                    self.config.prior_choice,
                 )
                 xy_parts.append(xy)
                 score_parts.append(sc)

@@ -16,7 +16,7 @@ from diffpose.config import DiffPoseConfig
 from diffpose.data.lsp import load_lsp
 from diffpose.keypoints import COCO17_SHARED_EVALUATED
 from diffpose.model import DiffPose
-from posetool.crop_priors import crop_sees_more, sample_crop_priors
+from posetool.crop_priors import choose_prior, crop_sees_more, sample_crop_priors
 from posetool.pose_crops import crop_affines
 from posetool.pose_estimator import PoseConfig, PoseEstimator
 from tests.posetool.frames import tracked
@@ -81,6 +81,28 @@ def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_m
     assert np.linalg.norm(record.keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1).min() > 5
 
 
+def test_the_pipeline_follows_prior_choice_detection(lsp_person):
+    """PoseConfig.prior_choice reaches the pipeline: "detection" hands the same untrained
+    refiner the whole-frame detection's keypoints, which it returns."""
+    sample, image = lsp_person
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.cpu()
+    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
+    model = DiffPose.from_config(cfg).eval()
+    box = np.asarray(sample.box_xyxy, np.float32)[None]
+    height = box[0, 3] - box[0, 1]  # the detection's pose: LSP's labels, shifted so that
+    det = (sample.keypoints_xy[None] + [0.15 * height, 0]).astype(np.float32)  # ≠ the crop's
+    pose_cfg = PoseConfig(steps=1, ensemble=1, prior_choice="detection")
+    est = PoseEstimator(model, pose_cfg)
+    frame = tracked(0, image, [1], box, [0.9], det, np.full((1, 17), 0.9, np.float32))
+    (record,) = est.push(frame) + est.flush()
+    labelled = [j for j in SHARED if sample.weights[j] > 0]
+    gap = np.linalg.norm(record.keypoints_xy[0, labelled] - det[0, labelled], axis=1)
+    assert gap.max() <= 1.5 * height * 1.25 / 64  # heatmap decoding only
+    with pytest.raises(ValueError, match="prior_choice"):
+        PoseConfig(prior_choice="best")
+
+
 def test_the_crop_pose_is_used_where_the_crop_holds_more_of_the_person() -> None:
     """Upscaling adds no detail: a person of a small image (LSP) gets the crop's pose, a small
     person of a 1080p frame too (the detector saw it shrunk 3x), a large person of a large
@@ -91,3 +113,35 @@ def test_the_crop_pose_is_used_where_the_crop_holds_more_of_the_person() -> None
     hd_frame = crop_sees_more(affines[1:], (1080, 1920), 640)
     assert small_image.tolist() == [True]
     assert hd_frame.tolist() == [True, False]
+
+
+def test_prior_choices_pick_the_crop_or_the_detection_pose_per_person_or_per_joint() -> None:
+    """Three persons: the crop sees more of 0 only; the head found no one in 2's crop (its
+    crop pose is unusable whatever the scores say). Person 1's crop pose is the more
+    confident one on average, while person 0's detection pose is; joint 5 of person 0 is
+    scored higher in its crop."""
+    crop_xy = np.full((3, 17, 2), 1.0, np.float32)
+    det_xy = np.full((3, 17, 2), 2.0, np.float32)
+    crop_sc = np.zeros((3, 17), np.float32)
+    det_sc = np.zeros((3, 17), np.float32)
+    crop_sc[:, SHARED] = [[0.3], [0.9], [0.9]]
+    det_sc[:, SHARED] = [[0.8], [0.5], [0.5]]
+    crop_sc[0, 5] = 0.95
+    found = np.array([True, True, False])
+    sees_more = np.array([True, False, True])
+
+    def picked(choice: str) -> np.ndarray:
+        xy, sc = choose_prior(crop_xy, crop_sc, found, det_xy, det_sc, sees_more, choice)
+        took_crop = xy[:, :, 0] == 1.0
+        assert np.array_equal(sc, np.where(took_crop, crop_sc, det_sc))  # scores go with xy
+        return took_crop
+
+    assert picked("rule")[:, 0].tolist() == [True, False, False]
+    assert picked("crop")[:, 0].tolist() == [True, True, False]
+    assert not picked("detection").any()
+    assert picked("confident")[:, 0].tolist() == [False, True, False]
+    per_joint = picked("per_joint")
+    assert per_joint[0].nonzero()[0].tolist() == [5]
+    assert per_joint[1, SHARED].all() and not per_joint[2].any()
+    with pytest.raises(ValueError, match="prior choice"):
+        choose_prior(crop_xy, crop_sc, found, det_xy, det_sc, sees_more, "best")
