@@ -24,16 +24,18 @@ labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured)
 
 ``--set validation`` scores the same way on the validation video set
 (``bench/val_video_labels/``): hand-labelled frames of basketball_mmaction2,
-two_people_indoor_mmaction2 and squat_lsp, which ``make train`` holds out. The pipeline's video
-settings (``--variant``: PoseConfig fields) are chosen there, never on the check above.
+two_people_indoor_mmaction2 and squat_lsp, with the refiner ``make train-heldout`` trains without
+them (``--variant "NAME=checkpoint=runs/cpu_heldout/best.safetensors,FIELD=VALUE"``). The
+pipeline's video settings are chosen there, never on the check above.
 
 Usage::
 
     python bench/own_video_check.py                  # every model, both videos
     python bench/own_video_check.py --models default peer --json out/own_video_check.json
     python bench/own_video_check.py --models default --extra "delta 0=runs/abl_direct_d0/best.safetensors"
-    python bench/own_video_check.py --set validation --models default peer \
-        --variant "detection prior=prior_choice=detection"
+    C=runs/cpu_heldout/best.safetensors  # make train-heldout
+    python bench/own_video_check.py --set validation --models peer \
+        --variant "rule=checkpoint=$C" --variant "detection=checkpoint=$C,prior_choice=detection"
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ VIDEOS = {
     "crosswalk_crowd": DATA / "videos" / "crosswalk_crowd.mp4",
     "000001_mpiinew_test": DATA / "posetrack18_sample" / "videos" / "000001_mpiinew_test",
 }
-#: The validation video set: hand-labelled frames of three videos ``make train`` holds out,
-#: on which the pipeline's video settings are chosen (never on the check above).
+#: The validation video set: hand-labelled frames of three videos ``make train-heldout``
+#: holds out, on which the pipeline's video settings are chosen (never on the check above).
 VAL_LABELS = ROOT / "bench" / "val_video_labels"
 VAL_VIDEOS = {
     name: DATA / "videos" / file
