@@ -12,7 +12,7 @@ H,W image (crop) or heatmap, h,w feature map.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -377,20 +377,26 @@ class DiffPose(nn.Module):
         eta: float = 0.0,
         noise: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
+        extra_priors: Sequence[torch.Tensor] = (),
     ) -> PoseResult:
         """Poses from precomputed (B, T, C, h, w) features; ``flip_features`` (of the mirrored
-        clips) enables the flip test; ``noise`` and ``prior`` as in :meth:`sample_heatmaps`."""
+        clips) enables the flip test; ``noise`` and ``prior`` as in :meth:`sample_heatmaps`;
+        ``extra_priors``: more (B, K, h, w) priors of the same persons (another pass of the
+        detector), each adding its own N members to the average."""
+        priors = [prior, *extra_priors]
         with self._eval_mode():
-            members = self.sample_heatmaps(features, steps, ensemble, generator, eta, noise, prior)
+            members = [
+                self.sample_heatmaps(features, steps, ensemble, generator, eta, noise, p)
+                for p in priors
+            ]
             if flip_features is not None:
-                flip_prior = None
-                if prior is not None:  # the mirrored clip's prior: mirrored, sides swapped
-                    flip_prior = flip_heatmaps_back(prior, flip_permutation())
-                flipped = self.sample_heatmaps(
-                    flip_features, steps, ensemble, generator, eta, noise, flip_prior
-                )
-                members = torch.cat([members, flip_heatmaps_back(flipped, flip_permutation())], 1)
-        return self._decode(members)
+                for p in priors:  # the mirrored clip's prior: mirrored, sides swapped
+                    flip_prior = None if p is None else flip_heatmaps_back(p, flip_permutation())
+                    flipped = self.sample_heatmaps(
+                        flip_features, steps, ensemble, generator, eta, noise, flip_prior
+                    )
+                    members.append(flip_heatmaps_back(flipped, flip_permutation()))
+        return self._decode(torch.cat(members, 1))
 
     @torch.no_grad()
     def predict(
@@ -403,6 +409,7 @@ class DiffPose(nn.Module):
         eta: float = 0.0,
         noise: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
+        extra_priors: Sequence[torch.Tensor] = (),
     ) -> PoseResult:
         """Key-frame poses of (B, T, 3, H, W) ImageNet-normalised clips (Algorithm 2).
 
@@ -414,12 +421,13 @@ class DiffPose(nn.Module):
             eta: DDIM stochasticity.
             noise: (N, K, h, w) starting draws shared by the clips (None: fresh draws).
             prior: (B, K, h, w) heatmaps of the detector's pose (models that refine it only).
+            extra_priors: as in :meth:`predict_from_features`.
         """
         with self._eval_mode():
             features = self.clip_features(clips)
             flip = self.clip_features(clips.flip(-1)) if flip_test else None
         return self.predict_from_features(
-            features, steps, ensemble, generator, flip, eta, noise, prior
+            features, steps, ensemble, generator, flip, eta, noise, prior, extra_priors
         )
 
     @contextmanager

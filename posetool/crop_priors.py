@@ -115,7 +115,8 @@ def choose_prior(
         choice: one of :data:`PRIOR_CHOICES`. "rule": the crop pose where the crop sees more;
             "crop": wherever found; "detection": never; "confident": per person, the pose with
             the higher mean score over its scored joints; "per_joint": per joint, the higher
-            score's position.
+            score's position; "both": as "crop" (the pipeline adds the detection's pose as a
+            second prior).
 
     Returns:
         (N, K, 2) image px and (N, K) scores, float32.
@@ -131,7 +132,7 @@ def choose_prior(
         return xy.astype(np.float32), np.where(take, crop_sc, det_sc).astype(np.float32)
     if choice == "rule":
         take = found & np.asarray(sees_more, bool)
-    elif choice == "crop":
+    elif choice in ("crop", "both"):
         take = found
     elif choice == "detection":
         take = np.zeros_like(found)

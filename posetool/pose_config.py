@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 CROP_MODES = ("own_box", "key_box")
 #: How a crop-prior refiner's prior is picked per person (posetool.crop_priors.choose_prior);
 #: "rule" is what the shipped refiner's training priors were made with.
-PRIOR_CHOICES = ("rule", "crop", "detection", "confident", "per_joint")
+PRIOR_CHOICES = ("rule", "crop", "detection", "confident", "per_joint", "both")
 #: Shipped checkpoints by preset: "refine" refines the detector's keypoints (the default,
 #: resources/MODEL_CARD.md); "paper" is the paper's pure-noise DiffPose on the same data.
 PRESET_CHECKPOINTS = {
@@ -80,7 +80,8 @@ class PoseConfig:
             "fp32" or "bf16" (diffpose.precision); the accuracy cost is in MODEL_CARD.md.
         prior_choice: for a crop-prior refiner, how each person's prior is picked between the
             Pose head's pose on its crop and the whole-frame detection's
-            (posetool.crop_priors.choose_prior; chosen on the validation video set).
+            (posetool.crop_priors.choose_prior; chosen on the validation video set); "both"
+            runs the refiner from each and averages the 2 × N draws (twice the decoder cost).
     """
 
     steps: int = 1
@@ -94,7 +95,7 @@ class PoseConfig:
     seed: int = 0
     flip_test: bool = False
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint"] = "rule"
+    prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
 
     def __post_init__(self) -> None:
         if self.steps < 1:

@@ -327,7 +327,7 @@ class PoseEstimator:
         cfg = self.config
         entry = win.key_frame
         windows = [win.rows(int(entry.track_ids[r])) for r in rows]
-        prior = self._prior(entry, rows)
+        prior, *extra_priors = self._priors(entry, rows)
         if cfg.crop_mode == "own_box":
             feats = torch.stack(
                 [
@@ -338,7 +338,13 @@ class PoseEstimator:
                 ]
             )
             return self.model.predict_from_features(
-                feats, cfg.steps, cfg.ensemble, None, noise=self._noise, prior=prior
+                feats,
+                cfg.steps,
+                cfg.ensemble,
+                None,
+                noise=self._noise,
+                prior=prior,
+                extra_priors=extra_priors,
             )
         # (B, T, 3, H, W), every frame with the key frame's affine
         crops = np.stack(
@@ -354,16 +360,30 @@ class PoseEstimator:
         )
         clips = torch.from_numpy(crops).to(cfg.device)
         return self.model.predict(
-            clips, cfg.steps, cfg.ensemble, None, cfg.flip_test, noise=self._noise, prior=prior
+            clips,
+            cfg.steps,
+            cfg.ensemble,
+            None,
+            cfg.flip_test,
+            noise=self._noise,
+            prior=prior,
+            extra_priors=extra_priors,
         )
 
-    def _prior(self, entry: _WindowFrame, rows: range):
-        """(B, K, h, w) heatmaps of the detector's pose in the key frame's crops, or None for
-        a model that does not refine it."""
+    def _priors(self, entry: _WindowFrame, rows: range) -> list:
+        """[(B, K, h, w) heatmaps of the detector's pose in the key frame's crops], plus the
+        whole-frame detection's with ``prior_choice`` "both"; [None] for a model that does
+        not refine it."""
         if not self.model.uses_prior:
-            return None
-        import torch
+            return [None]
+        priors = [self._prior(entry, rows)]
+        if self.model.uses_crop_prior and self.config.prior_choice == "both":
+            priors.append(self._heatmaps(entry, rows, entry.prior_xy, entry.prior_scores))
+        return priors
 
+    def _prior(self, entry: _WindowFrame, rows: range):
+        """(B, K, h, w) heatmaps of the prior ``prior_choice`` picks in the key frame's
+        crops."""
         prior_xy, prior_scores = entry.prior_xy, entry.prior_scores  # the detection's pose
         if self.model.uses_crop_prior:
             if self.config.crop_mode == "own_box":
@@ -374,6 +394,12 @@ class PoseEstimator:
                 _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr.shape[:2])
                 prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
                 prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
+        return self._heatmaps(entry, rows, prior_xy, prior_scores)
+
+    def _heatmaps(self, entry: _WindowFrame, rows: range, prior_xy, prior_scores):
+        """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops."""
+        import torch
+
         stride = float(self.model.stride)
         xy = np.stack([apply_affine(prior_xy[r], entry.affines[r]) / stride for r in rows])
         scores = prior_scores[list(rows)]

@@ -54,6 +54,26 @@ def test_an_untrained_refiner_returns_the_prior_and_learns_from_there() -> None:
     assert loss().item() < first
 
 
+def test_extra_priors_add_their_own_members_to_the_average() -> None:
+    """Two passes of the detector as two priors: an untrained refiner returns each prior, so
+    the averaged heatmap peaks at one of the two poses where they lie apart, and a second copy of the
+    same prior changes nothing but the member count."""
+    model = _prior_model()
+    clips = torch.randn(1, model.num_frames, 3, 256, 192)
+    xy_a, prior_a = _prior(1, seed=0)
+    xy_b, prior_b = _prior(1, seed=1)
+    one = model.predict(clips, steps=1, ensemble=2, prior=prior_a)
+    same = model.predict(clips, steps=1, ensemble=2, prior=prior_a, extra_priors=(prior_a,))
+    np.testing.assert_allclose(same.keypoints_xy, one.keypoints_xy)
+    both = model.predict(clips, steps=1, ensemble=2, prior=prior_a, extra_priors=(prior_b,))
+    gap_a = np.abs(both.keypoints_xy / 4 - xy_a.numpy()).max(-1)
+    gap_b = np.abs(both.keypoints_xy / 4 - xy_b.numpy()).max(-1)
+    apart = np.abs(xy_a.numpy() - xy_b.numpy()).max(-1) > 4  # else the two peaks merge
+    assert (np.minimum(gap_a, gap_b)[apart] <= 0.5).all()
+    assert (gap_a > 1).any() and (gap_b > 1).any()  # both priors were heard
+    assert (both.spread > 1).any()  # the two poses' members disagree: a spread signal
+
+
 def test_a_refiner_needs_its_prior_and_a_paper_model_refuses_one() -> None:
     clips = torch.randn(1, 3, 3, 256, 192)
     with pytest.raises(ValueError, match="needs the detector's pose"):

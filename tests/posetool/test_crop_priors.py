@@ -138,6 +138,7 @@ def test_prior_choices_pick_the_crop_or_the_detection_pose_per_person_or_per_joi
 
     assert picked("rule")[:, 0].tolist() == [True, False, False]
     assert picked("crop")[:, 0].tolist() == [True, True, False]
+    assert np.array_equal(picked("both"), picked("crop"))  # the detection's is the 2nd prior
     assert not picked("detection").any()
     assert picked("confident")[:, 0].tolist() == [False, True, False]
     per_joint = picked("per_joint")
