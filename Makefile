@@ -93,6 +93,10 @@ train-heldout: $(STAMP)
 		*) ln -s ../../../pseudo/annotations/train/$$name.json out/pseudo_heldout/annotations/train/ ;; \
 		esac; \
 	done
+	@kept=$$(ls out/pseudo_heldout/annotations/train | wc -l); \
+	all=$$(ls out/pseudo/annotations/train | wc -l); \
+	test $$((all - kept)) -eq $(words $(HELDOUT_VIDEOS)) || \
+		{ echo "held out $$((all - kept)) files, not the $(words $(HELDOUT_VIDEOS)) of HELDOUT_VIDEOS"; exit 1; }
 	$(BIN)/python -m diffpose.train --preset cpu \
 		$(subst out/pseudo:train,out/pseudo_heldout:train,$(TRAIN_ARGS)) \
 		--priors out/priors_crop.npz $(REFINE_ARGS) \

@@ -103,6 +103,44 @@ def test_the_pipeline_follows_prior_choice_detection(lsp_person):
         PoseConfig(prior_choice="best")
 
 
+def test_the_pipeline_gives_both_poses_with_prior_choice_both(lsp_person):
+    """ "both" runs the refiner from the crop pose and from the detection's and averages: an
+    untrained refiner returns each prior as confidence-scaled heatmaps, so each joint lands
+    on the pose scored higher: the crop's where the detection scores 0.01, mostly the
+    detection's where it scores 1.0."""
+    sample, image = lsp_person
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.cpu()
+    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
+    model = DiffPose.from_config(cfg).eval()
+    box = np.asarray(sample.box_xyxy, np.float32)[None]
+    height = box[0, 3] - box[0, 1]
+    det = (sample.keypoints_xy[None] + [0.15 * height, 0]).astype(np.float32)
+    det_scores = np.full((1, 17), 0.01, np.float32)
+    sure = SHARED[::2]  # every other shared joint: the detection is sure of it
+    det_scores[0, sure] = 1.0
+    est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1, prior_choice="both"))
+    (record,) = est.push(tracked(0, image, [1], box, [0.9], det, det_scores)) + est.flush()
+    crop_xy, _, found = sample_crop_priors(
+        [replace(sample, prior_xy=det[0], prior_scores=det_scores[0])],
+        model.backbone,
+        detector_imgsz=640,
+    )
+    assert found[0]
+    tolerance = 1.5 * height * 1.25 / 64  # heatmap decoding only
+    labelled = sample.weights > 0  # unlabelled joints sit at (0, 0), off the crop
+    sure = [j for j in sure if labelled[j]]
+    unsure = [j for j in SHARED if j not in sure and labelled[j]]
+    assert len(sure) >= 3 and len(unsure) >= 3
+    gap_det = np.linalg.norm(record.keypoints_xy[0] - det[0], axis=1)
+    gap_crop = np.linalg.norm(record.keypoints_xy[0] - crop_xy[0], axis=1)
+    on_one = np.minimum(gap_det, gap_crop) <= tolerance
+    assert on_one[sure + unsure].all()  # every joint on one of the two poses
+    assert (gap_crop[unsure] <= tolerance).all()  # a 0.01-scored detection joint loses
+    # a 1.0-scored one wins unless the crop's own score ties it (the head is often ~1.0)
+    assert (gap_det[sure] <= tolerance).sum() >= len(sure) // 2
+
+
 def test_the_crop_pose_is_used_where_the_crop_holds_more_of_the_person() -> None:
     """Upscaling adds no detail: a person of a small image (LSP) gets the crop's pose, a small
     person of a 1080p frame too (the detector saw it shrunk 3x), a large person of a large
