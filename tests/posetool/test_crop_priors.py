@@ -54,15 +54,27 @@ def test_sample_crop_priors_land_on_the_labels_and_fall_back_where_no_one_is(lsp
     np.testing.assert_array_equal(scores[1], fallback_sc)
 
 
+def _untrained_crop_refiner() -> DiffPose:
+    """A crop-prior refiner as trained from zero: it returns its prior (single frame)."""
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.cpu()
+    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
+    return DiffPose.from_config(cfg).eval()
+
+
+def _shifted_labels(sample, box: np.ndarray) -> np.ndarray:
+    """(1, 17, 2): LSP's labels moved right by 0.15 box heights, a detection pose that is
+    not the crop's."""
+    height = box[0, 3] - box[0, 1]
+    return (sample.keypoints_xy[None] + [0.15 * height, 0]).astype(np.float32)
+
+
 @pytest.mark.parametrize("crop_mode", ["own_box", "key_box"])
 def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_mode):
     """An untrained refiner returns its prior: with a crop prior that is the head's pose on
     the crop, not the (deliberately wrong) keypoints the whole-frame detection carried."""
     sample, image = lsp_person
-    torch.manual_seed(0)
-    cfg = DiffPoseConfig.cpu()
-    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
-    model = DiffPose.from_config(cfg).eval()
+    model = _untrained_crop_refiner()
     assert model.uses_crop_prior
     box = np.asarray(sample.box_xyxy, np.float32)[None]
     wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
@@ -85,13 +97,10 @@ def test_the_pipeline_follows_prior_choice_detection(lsp_person):
     """PoseConfig.prior_choice reaches the pipeline: "detection" hands the same untrained
     refiner the whole-frame detection's keypoints, which it returns."""
     sample, image = lsp_person
-    torch.manual_seed(0)
-    cfg = DiffPoseConfig.cpu()
-    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
-    model = DiffPose.from_config(cfg).eval()
+    model = _untrained_crop_refiner()
     box = np.asarray(sample.box_xyxy, np.float32)[None]
-    height = box[0, 3] - box[0, 1]  # the detection's pose: LSP's labels, shifted so that
-    det = (sample.keypoints_xy[None] + [0.15 * height, 0]).astype(np.float32)  # ≠ the crop's
+    height = box[0, 3] - box[0, 1]
+    det = _shifted_labels(sample, box)
     pose_cfg = PoseConfig(steps=1, ensemble=1, prior_choice="detection")
     est = PoseEstimator(model, pose_cfg)
     frame = tracked(0, image, [1], box, [0.9], det, np.full((1, 17), 0.9, np.float32))
@@ -109,13 +118,10 @@ def test_the_pipeline_gives_both_poses_with_prior_choice_both(lsp_person):
     on the pose scored higher: the crop's where the detection scores 0.01, mostly the
     detection's where it scores 1.0."""
     sample, image = lsp_person
-    torch.manual_seed(0)
-    cfg = DiffPoseConfig.cpu()
-    cfg = replace(cfg, delta=0, decoder=replace(cfg.decoder, prior_source="crop"))
-    model = DiffPose.from_config(cfg).eval()
+    model = _untrained_crop_refiner()
     box = np.asarray(sample.box_xyxy, np.float32)[None]
     height = box[0, 3] - box[0, 1]
-    det = (sample.keypoints_xy[None] + [0.15 * height, 0]).astype(np.float32)
+    det = _shifted_labels(sample, box)
     det_scores = np.full((1, 17), 0.01, np.float32)
     sure = SHARED[::2]  # every other shared joint: the detection is sure of it
     det_scores[0, sure] = 1.0
