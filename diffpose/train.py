@@ -43,6 +43,7 @@ from diffpose.data.priors import attach_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
 from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.keypoints import KEYPOINT_NAMES
 from diffpose.model import DiffPose
 
 LOG = logging.getLogger("diffpose.train")
@@ -73,6 +74,7 @@ class TrainConfig:
     max_samples: int = 0
     amp: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    lower_body_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -81,6 +83,8 @@ class TrainConfig:
             raise ValueError("feature_cache, val_every and workers must be >= 0")
         if list(self.milestones) != sorted(self.milestones):
             raise ValueError(f"milestones must increase, got {self.milestones}")
+        if self.lower_body_weight <= 0:
+            raise ValueError(f"lower_body_weight must be > 0, got {self.lower_body_weight}")
 
 
 def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
@@ -187,6 +191,24 @@ def build_feature_cache(
     )
 
 
+#: hips, knees and ankles: the slots ``TrainConfig.lower_body_weight`` scales
+LOWER_BODY_SLOTS = tuple(
+    KEYPOINT_NAMES.index(f"{side}_{joint}")
+    for joint in ("hip", "knee", "ankle")
+    for side in ("left", "right")
+)
+
+
+def _loss_weights(weights: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """(B, K) per-joint loss weights: the labels' (0 where unlabelled), the lower body's
+    scaled by ``cfg.lower_body_weight`` (hard-example weighting; 1 leaves them as they are)."""
+    if cfg.lower_body_weight == 1.0:
+        return weights
+    scale = torch.ones(weights.shape[-1], dtype=weights.dtype, device=weights.device)
+    scale[list(LOWER_BODY_SLOTS)] = cfg.lower_body_weight
+    return weights * scale
+
+
 def _epoch_cached(
     model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar
 ) -> float:
@@ -199,7 +221,11 @@ def _epoch_cached(
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
         prior = model.prior_from_keypoints(priors[v, idx], prior_scores[v, idx])
         loss = model.loss_from_features(
-            feats[v, idx].float(), heatmaps, weights[v, idx], generator=gen, prior=prior
+            feats[v, idx].float(),
+            heatmaps,
+            _loss_weights(weights[v, idx], cfg),
+            generator=gen,
+            prior=prior,
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -210,10 +236,11 @@ def _epoch_cached(
     return total / max(n, 1)
 
 
-def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar) -> float:
+def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg) -> float:
     total, n = 0.0, 0
     for batch in loader:
         heatmaps, w = _targets(batch, model, device)
+        w = _loss_weights(w, cfg)
         prior = model.prior_from_keypoints(
             batch["prior_hm"].to(device), batch["prior_scores"].to(device)
         )
@@ -392,7 +419,7 @@ def train(
             if cache is not None:
                 loss = _epoch_cached(model, opt, cache, epoch, cfg, gen, bar)
             else:
-                loss = _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar)
+                loss = _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg)
         lr = opt.param_groups[0]["lr"]
         sched.step()
         m_ap = float("nan")
@@ -531,6 +558,12 @@ def main(argv: list[str] | None = None) -> Path:
     for name in ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob"):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(aug, name),
                        help="corrupt the detector prior a refiner is given (AugmentConfig)")  # fmt: skip
+    p.add_argument(
+        "--lower-body-weight",
+        type=float,
+        default=defaults.lower_body_weight,
+        help="loss weight of hips, knees and ankles relative to the other joints",
+    )
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -558,6 +591,7 @@ def main(argv: list[str] | None = None) -> Path:
         val_ensemble=a.val_ensemble,
         max_samples=a.max_samples,
         amp=not a.no_amp,
+        lower_body_weight=a.lower_body_weight,
         augment=AugmentConfig(
             prior_jitter_prob=a.prior_jitter_prob,
             prior_jitter_px=a.prior_jitter_px,

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from diffpose.checkpoint import load_checkpoint
-from diffpose.train import TrainConfig, load_data_spec, main
+from diffpose.keypoints import KEYPOINT_NAMES
+from diffpose.train import LOWER_BODY_SLOTS, TrainConfig, _loss_weights, load_data_spec, main
 
 
 def _val_args(posetrack_sample):
@@ -161,3 +162,18 @@ def test_set_overrides_change_one_setting_and_name_bad_keys() -> None:
         with_overrides(DiffPoseConfig.cpu(), ["decoder.interactoin=direct"])
     with pytest.raises(ValueError, match="KEY=VALUE"):
         with_overrides(DiffPoseConfig.cpu(), ["delta"])
+
+
+def test_lower_body_weight_scales_only_labelled_hips_knees_and_ankles() -> None:
+    names = {KEYPOINT_NAMES[j] for j in LOWER_BODY_SLOTS}
+    assert names == {f"{s}_{j}" for s in ("left", "right") for j in ("hip", "knee", "ankle")}
+    weights = torch.ones(2, 17)
+    weights[1, 13] = 0.0  # a knee this sample does not label
+    assert _loss_weights(weights, TrainConfig()) is weights  # 1: untouched, bit for bit
+    w = _loss_weights(weights, TrainConfig(lower_body_weight=2.0))
+    lower = list(LOWER_BODY_SLOTS)
+    others = [j for j in range(17) if j not in lower]
+    assert (w[0, lower] == 2).all() and (w[:, others] == 1).all()
+    assert w[1, 13] == 0
+    with pytest.raises(ValueError, match="lower_body_weight"):
+        TrainConfig(lower_body_weight=0.0)
