@@ -131,7 +131,7 @@ def label_frame(index: int, label: dict) -> PoseTrackFrame:
 
 def label_folder(name: str) -> Path:
     """Where the labels of video ``name`` (a key of VIDEOS or VAL_VIDEOS) are."""
-    return (VAL_LABELS if name in VAL_VIDEOS else LABELS) / name
+    return next(folder for folder, videos in LABEL_SETS.values() if name in videos) / name
 
 
 def labelled_frames(name: str) -> dict[int, dict]:
@@ -151,10 +151,12 @@ def ground_truth(name: str, num_frames: int) -> PoseTrackVideo:
 
 
 def ours(
-    video: Path, preset: str, num_frames: int, checkpoint: str = "", pose: dict | None = None
+    video: Path, preset: str, num_frames: int, checkpoint: str = "", fields: dict | None = None
 ) -> PoseTrackVideo:
     """``posetool run``'s pipeline on ``video`` with ``preset``'s settings, another
-    ``checkpoint`` and the PoseConfig fields ``pose`` changed."""
+    ``checkpoint`` and the PoseConfig ``fields`` changed (as a ``--config`` file's ``pose``
+    section would: unknown fields are refused with a hint)."""
+    from posetool.config_file import config_from_dict
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
     from posetool.pose_config import PoseConfig
@@ -168,11 +170,8 @@ def ours(
         cfg = PipelineConfig(pose=PoseConfig(preset="paper"))
     else:
         cfg = PipelineConfig()
-    if checkpoint:
-        cfg = replace(cfg, pose=replace(cfg.pose, checkpoint=checkpoint))
-    if pose:
-        cfg = replace(cfg, pose=replace(cfg.pose, **pose))
-    cfg = replace(cfg, max_frames=num_frames)
+    pose = {"checkpoint": checkpoint} if checkpoint else {}
+    cfg = config_from_dict({"pose": pose | (fields or {}), "max_frames": num_frames}, cfg)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
 

@@ -60,26 +60,19 @@ def crop_sees_more(
 
 
 def crop_pose_priors(
-    pose: dict,
-    affines: np.ndarray,
-    boxes_xyxy: np.ndarray,
-    fallback_xy: np.ndarray,
-    fallback_scores: np.ndarray,
-    use_crop: np.ndarray | None = None,
+    pose: dict, affines: np.ndarray, boxes_xyxy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Priors of N persons from the head outputs on their crops.
+    """The Pose head's pose of N persons on their crops, in image pixels.
 
     Args:
         pose: :meth:`~diffpose.backbones.YoloBackbone.forward_rgb_pose` outputs of the N crops.
         affines: (N, 2, 3) image → crop affines the crops were made with.
         boxes_xyxy: (N, 4) image px, where each person is (the crop's reference box).
-        fallback_xy, fallback_scores: (N, K, 2) image px and (N, K): the prior where the head
-            finds no one or ``use_crop`` is False (the whole-frame detection's pose).
-        use_crop: (N,) where the crop's pose may be used (:func:`crop_sees_more`); None: all.
 
     Returns:
-        (N, K, 2) image px, (N, K) scores in PoseTrack slots, and (N,) whether the crop's
-        own pose was used.
+        (N, K, 2) image px, (N, K) scores in PoseTrack slots, and (N,) whether the head found
+        the person in its crop (where not, the pose is meaningless: :func:`choose_prior`
+        never takes it).
     """
     boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
     reference = np.array(  # each box's two corners in its crop (the affines do not rotate)
@@ -90,10 +83,7 @@ def crop_pose_priors(
         [crop_to_image(kp, a)[0] for kp, a in zip(found_pose.keypoints_xy, affines, strict=True)]
     ).reshape(-1, 17, 2)
     xy, scores = detections_prior(image_xy, found_pose.keypoint_scores)
-    found = found_pose.found if use_crop is None else found_pose.found & np.asarray(use_crop)
-    xy = np.where(found[:, None, None], xy, np.asarray(fallback_xy, np.float32))
-    scores = np.where(found[:, None], scores, np.asarray(fallback_scores, np.float32))
-    return xy.astype(np.float32), scores.astype(np.float32), found
+    return xy.astype(np.float32), scores.astype(np.float32), np.asarray(found_pose.found, bool)
 
 
 def choose_prior(
@@ -184,9 +174,12 @@ def sample_crop_priors(
         fallback_xy = np.stack([xy for xy, _ in fallbacks])
         fallback_sc = np.stack([sc for _, sc in fallbacks])
         rows = slice(start, start + len(chunk))
-        xy[rows], scores[rows], found[rows] = crop_pose_priors(
-            pose, affines, boxes, fallback_xy, fallback_sc, np.asarray(use_crop)
+        crop_xy, crop_sc, head_found = crop_pose_priors(pose, affines, boxes)
+        use_crop = np.asarray(use_crop)
+        xy[rows], scores[rows] = choose_prior(
+            crop_xy, crop_sc, head_found, fallback_xy, fallback_sc, use_crop, "rule"
         )
+        found[rows] = head_found & use_crop
         if (start // batch_size + 1) % 20 == 0:
             LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
     return xy, scores, found

@@ -271,11 +271,7 @@ class PoseEstimator:
                 parts.append(feats)
                 r = list(rows[i : i + step])
                 crop_xy, crop_sc, found = crop_pose_priors(
-                    {k: v.cpu() for k, v in pose.items()},
-                    entry.affines[r],
-                    entry.boxes_xyxy[r],
-                    entry.prior_xy[r],
-                    entry.prior_scores[r],
+                    {k: v.cpu() for k, v in pose.items()}, entry.affines[r], entry.boxes_xyxy[r]
                 )
                 xy, sc = choose_prior(
                     crop_xy,
