@@ -60,7 +60,8 @@ ASSETS = $(shell $(BIN)/python -c "import ultralytics, pathlib; print(pathlib.Pa
 TRAIN_DATA := --data lsp:$(DATA)/lsp:fit --data posetrack:out/pseudo:train
 TRAIN_ARGS := $(TRAIN_DATA) --epochs 30 --milestones 15 25 --batch-size 32 --feature-cache 4 \
 	--val-every 5 --val-steps 1 --val-ensemble 5 --seed 0 --val-lsp $(DATA)/lsp:val
-REFINE_ARGS := --prior-jitter-prob 0.3 --prior-drop-prob 0.05 --prior-swap-prob 0.05
+REFINE_ARGS := --prior-jitter-prob 0.3 --prior-drop-prob 0.05 --prior-swap-prob 0.05 \
+	--lower-body-weight 2
 train: $(STAMP)
 	$(BIN)/posetool pseudo-label $(addprefix $(DATA)/videos/,$(VIDEOS)) -o out/pseudo --every 3
 	$(BIN)/posetool pseudo-label $(DATA)/images/coco_val2014_people $(ASSETS) -o out/pseudo --stills
