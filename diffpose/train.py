@@ -115,6 +115,8 @@ def _cache_key(model_cfg: DiffPoseConfig, cfg: TrainConfig, samples: list[PoseSa
         h.update(sample_key(s).encode())
         if s.prior_xy is not None:
             h.update(np.asarray(s.prior_xy, np.float32).tobytes())
+        if s.alt_prior_xy is not None:
+            h.update(b"alt" + np.asarray(s.alt_prior_xy, np.float32).tobytes())
     for part in (
         model_cfg.delta,
         model_cfg.image_size,
@@ -290,13 +292,16 @@ def train(
     priors: list[str] | None = None,
     val_lsp: str | None = None,
     cache_file: str | None = None,
+    alt_priors: list[str] | None = None,
 ) -> Path:
     """Run training; returns the path of the best (or last) checkpoint.
 
     ``priors``: detector-pose files of the samples (models that refine the detector's pose);
     ``val_lsp``: "ROOT:split" of LSP samples to choose the checkpoint on (PCKh@0.5), used
     instead of the PoseTrack files ``val_gt``; ``cache_file``: keep the feature cache there
-    and reuse it when data, augmentation, backbone and δ match (ablations share it).
+    and reuse it when data, augmentation, backbone and δ match (ablations share it);
+    ``alt_priors``: files of another detector pose per sample, given instead of the prior with
+    ``cfg.augment.prior_alt_prob`` (e.g. the whole-frame detection's for a crop-prior model).
     """
     from tqdm import tqdm
 
@@ -326,9 +331,15 @@ def train(
             "this model refines the detector's pose: pass --priors "
             "(posetool detector-priors on the same --data)"
         )
+    if bool(alt_priors) != bool(cfg.augment.prior_alt_prob):
+        raise ValueError("--alt-priors and --prior-alt-prob > 0 go together")
+    if alt_priors and not priors:
+        raise ValueError("--alt-priors needs --priors")
     source = model_cfg.decoder.prior_source
     if priors:
         samples = attach_priors(samples, *priors, source=source)
+    if alt_priors:
+        samples = attach_priors(samples, *alt_priors, alternative=True)
     val_samples = None
     if val_lsp:
         root, _, split = val_lsp.rpartition(":")
@@ -555,9 +566,22 @@ def main(argv: list[str] | None = None) -> Path:
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
     aug = AugmentConfig()
-    for name in ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob"):
-        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(aug, name),
-                       help="corrupt the detector prior a refiner is given (AugmentConfig)")  # fmt: skip
+    p.add_argument(
+        "--alt-priors",
+        nargs="*",
+        default=None,
+        help="another detector-pose .npz per sample (e.g. the whole-frame detection's, made "
+        "without --crop), given instead of the --priors pose with --prior-alt-prob",
+    )
+    prior_settings = ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob")
+    for name in (*prior_settings, "prior_alt_prob"):
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=float,
+            default=getattr(aug, name),
+            help="the detector prior a refiner is given: corruptions and the "
+            "alternative pose (AugmentConfig)",
+        )
     p.add_argument(
         "--lower-body-weight",
         type=float,
@@ -597,6 +621,7 @@ def main(argv: list[str] | None = None) -> Path:
             prior_jitter_px=a.prior_jitter_px,
             prior_drop_prob=a.prior_drop_prob,
             prior_swap_prob=a.prior_swap_prob,
+            prior_alt_prob=a.prior_alt_prob,
         ),
     )
     model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)
@@ -611,6 +636,7 @@ def main(argv: list[str] | None = None) -> Path:
                 "train": asdict(cfg),
                 "data": a.data,
                 "priors": a.priors,
+                "alt_priors": a.alt_priors,
                 "val_lsp": a.val_lsp,
                 "val_gt": a.val_gt,
             },
@@ -629,6 +655,7 @@ def main(argv: list[str] | None = None) -> Path:
         a.priors,
         a.val_lsp,
         a.feature_cache_file,
+        a.alt_priors,
     )
 
 

@@ -93,6 +93,13 @@ class ClipDataset(Dataset):
                 cache[p] = img
         return [cache[p] for p in paths]
 
+    def _use_alt_prior(self, s: PoseSample, rng: np.random.Generator | None) -> bool:
+        """Whether this draw gives ``s`` its alternative prior (``AugmentConfig.prior_alt_prob``);
+        draws nothing when that is off, so the other augmentations stay as they were."""
+        if rng is None or self.augment is None or not self.augment.prior_alt_prob:
+            return False
+        return s.alt_prior_xy is not None and bool(rng.random() < self.augment.prior_alt_prob)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         s = self.samples[index]
         rng = None
@@ -122,8 +129,11 @@ class ClipDataset(Dataset):
         weights = weights * inside
         prior_xy, prior_scores = np.zeros_like(kp), np.zeros(len(kp), np.float32)
         if s.prior_xy is not None:
-            prior_xy = apply_affine(s.prior_xy, affine)
-            prior_scores = np.asarray(s.prior_scores, np.float32).copy()
+            src_xy, src_scores = s.prior_xy, s.prior_scores
+            if self._use_alt_prior(s, rng):
+                src_xy, src_scores = s.alt_prior_xy, s.alt_prior_scores
+            prior_xy = apply_affine(src_xy, affine)
+            prior_scores = np.asarray(src_scores, np.float32).copy()
             if flip:
                 prior_xy, prior_scores = flip_keypoint_slots(prior_xy, prior_scores)
             if rng is not None and self.augment is not None:

@@ -65,9 +65,13 @@ def with_priors(
 
 
 def attach_priors(
-    samples: Sequence[PoseSample], *paths: str | Path, source: str | None = None
+    samples: Sequence[PoseSample],
+    *paths: str | Path,
+    source: str | None = None,
+    alternative: bool = False,
 ) -> list[PoseSample]:
-    """``samples`` with their priors from the ``.npz`` files ``paths``.
+    """``samples`` with their priors from the ``.npz`` files ``paths``; with ``alternative``,
+    as their alternative prior (``PoseSample.alt_prior_xy``) instead.
 
     Raises:
         ValueError: a sample has no prior in any of the files (name the first few), or a file
@@ -90,7 +94,11 @@ def attach_priors(
         if hit is None:
             missing.append(sample_key(s))
             continue
-        out.append(replace(s, prior_xy=hit[0].astype(np.float64), prior_scores=hit[1]))
+        xy, scores = hit[0].astype(np.float64), hit[1]
+        if alternative:
+            out.append(replace(s, alt_prior_xy=xy, alt_prior_scores=scores))
+        else:
+            out.append(replace(s, prior_xy=xy, prior_scores=scores))
     if missing:
         names = ", ".join(missing[:3])
         raise ValueError(

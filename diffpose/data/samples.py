@@ -29,6 +29,10 @@ class PoseSample:
         prior_xy: (K, 2) the detector's pose of this person in image pixels (PoseTrack
             slots), for models that refine it; None where none was computed.
         prior_scores: (K,) its keypoint confidences (0 for slots the detector lacks).
+        alt_prior_xy: (K, 2) another pose of the detector for the same person (e.g. the
+            whole-frame detection's beside the crop pass's prior), which training may give
+            instead (``AugmentConfig.prior_alt_prob``); None where there is none.
+        alt_prior_scores: (K,) its keypoint confidences.
     """
 
     frame_paths: tuple[str, ...]
@@ -40,6 +44,8 @@ class PoseSample:
     frame_index: int = -1
     prior_xy: np.ndarray | None = None
     prior_scores: np.ndarray | None = None
+    alt_prior_xy: np.ndarray | None = None
+    alt_prior_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) % 2 != 1:
@@ -52,13 +58,14 @@ class PoseSample:
             raise ValueError("keypoints_xy must be (17, 2) and weights (17,)")
         if np.shape(self.box_xyxy) != (4,):
             raise ValueError(f"box_xyxy must be (4,), got {np.shape(self.box_xyxy)}")
-        if (self.prior_xy is None) != (self.prior_scores is None):
-            raise ValueError("prior_xy and prior_scores come together")
-        if self.prior_xy is not None and (
-            np.shape(self.prior_xy) != (NUM_KEYPOINTS, 2)
-            or np.shape(self.prior_scores) != (NUM_KEYPOINTS,)
-        ):
-            raise ValueError("prior_xy must be (17, 2) and prior_scores (17,)")
+        for xy, scores in (("prior_xy", "prior_scores"), ("alt_prior_xy", "alt_prior_scores")):
+            if (getattr(self, xy) is None) != (getattr(self, scores) is None):
+                raise ValueError(f"{xy} and {scores} come together")
+            if getattr(self, xy) is not None and (
+                np.shape(getattr(self, xy)) != (NUM_KEYPOINTS, 2)
+                or np.shape(getattr(self, scores)) != (NUM_KEYPOINTS,)
+            ):
+                raise ValueError(f"{xy} must be (17, 2) and {scores} (17,)")
 
     @property
     def key_frame_path(self) -> str:

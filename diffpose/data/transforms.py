@@ -120,7 +120,9 @@ class AugmentConfig:
     target), so that it learns to correct a wrong prior from the image rather than copy it:
     each joint is moved with ``prior_jitter_prob`` (Gaussian, ``prior_jitter_px`` crop pixels
     per axis) or dropped (score 0) with ``prior_drop_prob``; a whole person's left and right
-    are swapped with ``prior_swap_prob``. All 0 (off) by default.
+    are swapped with ``prior_swap_prob``. With ``prior_alt_prob`` a sample that carries another
+    pose of the detector (``PoseSample.alt_prior_xy``) is given that one instead, before the
+    corruptions, so that one refiner learns to correct either pose. All 0 (off) by default.
     """
 
     rotation_deg: float = 45.0
@@ -133,12 +135,13 @@ class AugmentConfig:
     prior_jitter_px: float = 12.0
     prior_drop_prob: float = 0.0
     prior_swap_prob: float = 0.0
+    prior_alt_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.prior_jitter_px < 0:
             raise ValueError(f"prior_jitter_px must be >= 0, got {self.prior_jitter_px}")
         for name in ("rotation_prob", "flip_prob", "half_body_prob", "prior_jitter_prob",
-                     "prior_drop_prob", "prior_swap_prob"):  # fmt: skip
+                     "prior_drop_prob", "prior_swap_prob", "prior_alt_prob"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.scale_factor < 1.0:

@@ -174,3 +174,39 @@ def test_prior_corruption_moves_drops_and_swaps_only_when_asked() -> None:
     assert np.array_equal(swapped, xy[list(flip_permutation())])
     with pytest.raises(ValueError, match="prior_drop_prob"):
         AugmentConfig(prior_drop_prob=1.5)
+
+
+def test_the_alternative_prior_is_given_with_its_probability_and_changes_nothing_when_off(
+    tmp_path,
+) -> None:
+    s = _sample(tmp_path)
+    save_priors(tmp_path / "alt.npz", [s], s.prior_xy[None] + 20.0, s.prior_scores[None] / 2)
+    (both,) = attach_priors([s], tmp_path / "alt.npz", alternative=True)
+    assert np.array_equal(both.prior_xy, s.prior_xy)  # the prior itself is kept
+    assert np.allclose(both.alt_prior_xy, s.prior_xy + 20.0)
+    with pytest.raises(ValueError, match="alt_prior_xy and alt_prior_scores"):
+        replace(s, alt_prior_xy=s.prior_xy)
+    aug = AugmentConfig(prior_jitter_prob=0.5, prior_drop_prob=0.2)
+    # off: every output is what the sample without an alternative gets (no extra draw)
+    for epoch in range(3):
+        ds_plain, ds_alt = ClipDataset([s], augment=aug), ClipDataset([both], augment=aug)
+        ds_plain.set_epoch(epoch), ds_alt.set_epoch(epoch)
+        plain, alt_off = ds_plain[0], ds_alt[0]
+        for key in ("prior_hm", "prior_scores", "keypoints_hm", "clip"):
+            assert torch.equal(plain[key], alt_off[key])
+    # always: the alternative, moved with the crop as the prior is
+    no_aug = AugmentConfig(rotation_prob=0.0, scale_factor=0.0, half_body_prob=0.0, flip_prob=0.0)
+    always = ClipDataset([both], augment=replace(no_aug, prior_alt_prob=1.0))[0]
+    never = ClipDataset([both], augment=no_aug)[0]
+    shift_hm = 20.0 / 4 * _scale(s)  # 20 image px, in heatmap px
+    assert torch.allclose(
+        always["prior_hm"] - never["prior_hm"], torch.full((17, 2), shift_hm), atol=1e-3
+    )
+    assert torch.allclose(always["prior_scores"], never["prior_scores"] / 2)
+    # half: both kinds over epochs
+    half = ClipDataset([both], augment=replace(no_aug, prior_alt_prob=0.5))
+    picked = set()
+    for epoch in range(12):
+        half.set_epoch(epoch)
+        picked.add(round(float(half[0]["prior_scores"].sum()), 4))
+    assert len(picked) == 2

@@ -177,3 +177,20 @@ def test_lower_body_weight_scales_only_labelled_hips_knees_and_ankles() -> None:
     assert w[1, 13] == 0
     with pytest.raises(ValueError, match="lower_body_weight"):
         TrainConfig(lower_body_weight=0.0)
+
+
+def test_alternative_priors_need_their_probability_and_a_prior(shared_data, tmp_path) -> None:
+    common = [
+        "--preset",
+        "tiny",
+        "--data",
+        f"lsp:{shared_data / 'lsp'}:fit",
+        "--out",
+        str(tmp_path),
+    ]
+    with pytest.raises(ValueError, match="--alt-priors and --prior-alt-prob > 0 go together"):
+        main([*common, "--alt-priors", str(tmp_path / "alt.npz")])
+    with pytest.raises(ValueError, match="--alt-priors and --prior-alt-prob > 0 go together"):
+        main([*common, "--prior-alt-prob", "0.5"])
+    with pytest.raises(ValueError, match="--alt-priors needs --priors"):
+        main([*common, "--alt-priors", str(tmp_path / "alt.npz"), "--prior-alt-prob", "0.5"])
