@@ -50,7 +50,8 @@ demo: $(STAMP)
 
 # The shipped checkpoints, reproduced from scratch (seeded): pseudo-labels, the detector's own
 # pose of every sample (whole frame at 640 px, and its Pose head on the sample's own crop),
-# then the default model (refines the crop pose, trained on a corrupted copy of it) and the
+# then the default model (refines the crop pose, trained on a corrupted copy of it, hips,
+# knees and ankles weighted x2 in the loss) and the
 # paper preset (pure noise; it ignores the priors) on the same data, each with its own feature
 # cache file; both choose their epoch on LSP val (train images 901-1000).
 VIDEOS := dancer_mgt.avi street_dance_openpose.avi basketball_mmaction2.mp4 \
