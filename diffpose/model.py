@@ -266,11 +266,22 @@ class DiffPose(nn.Module):
         ``prior``: (B, K, h, w) heatmaps in [0, 1] of the detector's pose (models that
         refine it only).
         """
-        signal = None
-        if prior is not None:
-            signal = heatmaps_to_signal(prior.to(features.device).float(), self.signal_scale)
-            signal = signal.to(self.inference_dtype)
-        return self.decoder.prepare(self.strl(features.to(self.inference_dtype)), signal)
+        return self.conditions(features, [prior])[0]
+
+    def conditions(
+        self, features: torch.Tensor, priors: Sequence[torch.Tensor | None]
+    ) -> list[ConditionCache]:
+        """:meth:`condition` for several priors of the same clips: the STRL, which does not
+        depend on the prior, runs once."""
+        cond = self.strl(features.to(self.inference_dtype))
+        caches = []
+        for prior in priors:
+            signal = None
+            if prior is not None:
+                signal = heatmaps_to_signal(prior.to(features.device).float(), self.signal_scale)
+                signal = signal.to(self.inference_dtype)
+            caches.append(self.decoder.prepare(cond, signal))
+        return caches
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:
         """f_θ(x_t, 𝔽, t) → x0 signal (float32); x_t has B·N rows for a cache of B clips."""
@@ -344,9 +355,22 @@ class DiffPose(nn.Module):
         draws them once instead of per clip); None draws fresh ones from ``generator``.
         ``prior`` (B, K, h, w): the detector's pose as heatmaps (models that refine it).
         """
+        cache = self.condition(features, prior)
+        return self._sample_from(cache, features, steps, ensemble, generator, eta, noise)
+
+    def _sample_from(
+        self,
+        cache: ConditionCache,
+        features: torch.Tensor,
+        steps: int,
+        ensemble: int,
+        generator: torch.Generator | None,
+        eta: float,
+        noise: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """:meth:`sample_heatmaps` from a condition already made for ``features``."""
         if ensemble < 1:
             raise ValueError(f"ensemble must be >= 1, got {ensemble}")
-        cache = self.condition(features, prior)
         b = features.shape[0]
         shape = (b * ensemble, self.num_keypoints, *self.heatmap_size)
         if noise is None:
@@ -386,14 +410,17 @@ class DiffPose(nn.Module):
         priors = [prior, *extra_priors]
         with self._eval_mode():
             members = [
-                self.sample_heatmaps(features, steps, ensemble, generator, eta, noise, p)
-                for p in priors
+                self._sample_from(cache, features, steps, ensemble, generator, eta, noise)
+                for cache in self.conditions(features, priors)
             ]
             if flip_features is not None:
-                for p in priors:  # the mirrored clip's prior: mirrored, sides swapped
-                    flip_prior = None if p is None else flip_heatmaps_back(p, flip_permutation())
-                    flipped = self.sample_heatmaps(
-                        flip_features, steps, ensemble, generator, eta, noise, flip_prior
+                # the mirrored clip's priors: mirrored, sides swapped
+                flip_priors = [
+                    None if p is None else flip_heatmaps_back(p, flip_permutation()) for p in priors
+                ]
+                for cache in self.conditions(flip_features, flip_priors):
+                    flipped = self._sample_from(
+                        cache, flip_features, steps, ensemble, generator, eta, noise
                     )
                     members.append(flip_heatmaps_back(flipped, flip_permutation()))
         return self._decode(torch.cat(members, 1))
