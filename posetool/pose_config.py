@@ -81,8 +81,8 @@ class PoseConfig:
         prior_choice: for a crop-prior refiner, how each person's prior is picked between the
             Pose head's pose on its crop and the whole-frame detection's
             (posetool.crop_priors.choose_prior; chosen on the validation video set); "both"
-            runs the refiner from each and averages their N draws each (a second STRL and
-            decoder pass per person).
+            runs the refiner from each and averages their N draws each (a second decoder
+            pass per person; the STRL is shared).
     """
 
     steps: int = 1
