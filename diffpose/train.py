@@ -22,6 +22,7 @@ choose on a set you report.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import logging
 import os
@@ -45,6 +46,7 @@ from diffpose.data.transforms import AugmentConfig
 from diffpose.heatmaps import keypoints_to_heatmaps
 from diffpose.keypoints import KEYPOINT_NAMES
 from diffpose.model import DiffPose
+from diffpose.weight_average import WeightAverage
 
 LOG = logging.getLogger("diffpose.train")
 PRESETS = {
@@ -75,6 +77,7 @@ class TrainConfig:
     amp: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lower_body_weight: float = 1.0
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -85,6 +88,8 @@ class TrainConfig:
             raise ValueError(f"milestones must increase, got {self.milestones}")
         if self.lower_body_weight <= 0:
             raise ValueError(f"lower_body_weight must be > 0, got {self.lower_body_weight}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
@@ -212,7 +217,7 @@ def _loss_weights(weights: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
 
 
 def _epoch_cached(
-    model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar
+    model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar, ema=None
 ) -> float:
     feats, kps, weights, priors, prior_scores = cache
     v = epoch % feats.shape[0]
@@ -232,13 +237,15 @@ def _epoch_cached(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update(model)
         total, n = total + loss.item() * len(idx), n + len(idx)
         bar.update(len(idx))
         bar.set_postfix(loss=f"{loss.item():.5f}")
     return total / max(n, 1)
 
 
-def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg) -> float:
+def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, ema=None) -> float:
     total, n = 0.0, 0
     for batch in loader:
         heatmaps, w = _targets(batch, model, device)
@@ -257,6 +264,8 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg) 
         else:
             loss.backward()
             opt.step()
+        if ema is not None:
+            ema.update(model)
         total, n = total + loss.item() * len(clips), n + len(clips)
         bar.update(len(clips))
         bar.set_postfix(loss=f"{loss.item():.5f}")
@@ -355,6 +364,7 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.milestones), cfg.gamma)
+    ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     start_epoch, best = 0, -1.0
     if resume:
         state = torch.load(resume, map_location=device, weights_only=True)
@@ -363,6 +373,10 @@ def train(
         sched.load_state_dict(state["scheduler"])
         start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
         gen.set_state(state["generator"])
+        if ema is not None:
+            if "ema" not in state:
+                raise ValueError(f"{resume} has no EMA weights: it was trained without --ema-decay")
+            ema.load_state_dict(state["ema"])
         LOG.info("resumed from %s at epoch %d", resume, start_epoch)
 
     frozen = not any(p.requires_grad for p in model.backbone.parameters())
@@ -428,32 +442,39 @@ def train(
             total=len(ds), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False
         ) as bar:
             if cache is not None:
-                loss = _epoch_cached(model, opt, cache, epoch, cfg, gen, bar)
+                loss = _epoch_cached(model, opt, cache, epoch, cfg, gen, bar, ema)
             else:
-                loss = _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg)
+                loss = _epoch_images(
+                    model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, ema
+                )
         lr = opt.param_groups[0]["lr"]
         sched.step()
         m_ap = float("nan")
         last_epoch = epoch + 1 == cfg.epochs
         due = cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or last_epoch)
-        if rank == 0 and due and val_samples:
-            from diffpose.validation import lsp_pckh
+        # validation and the saved checkpoints use the averaged weights (when kept)
+        evaluated = ema.swapped_in(model) if ema is not None else contextlib.nullcontext(model)
+        with evaluated:
+            if rank == 0 and due and val_samples:
+                from diffpose.validation import lsp_pckh
 
-            m_ap = lsp_pckh(model, val_samples, steps=cfg.val_steps, ensemble=cfg.val_ensemble)
-        elif rank == 0 and due and val_gt:
-            from diffpose.validation import posetrack_map
+                m_ap = lsp_pckh(model, val_samples, steps=cfg.val_steps, ensemble=cfg.val_ensemble)
+            elif rank == 0 and due and val_gt:
+                from diffpose.validation import posetrack_map
 
-            m_ap = posetrack_map(
-                model, val_gt, val_root, steps=cfg.val_steps, ensemble=cfg.val_ensemble
-            ).total_ap
-        if rank == 0:
-            _save_epoch(model, opt, sched, gen, epoch, best, out)
-            if not np.isnan(m_ap) and m_ap > best:
+                m_ap = posetrack_map(
+                    model, val_gt, val_root, steps=cfg.val_steps, ensemble=cfg.val_ensemble
+                ).total_ap
+            if rank == 0 and not np.isnan(m_ap) and m_ap > best:
                 best = m_ap
                 metric = "val_pckh" if val_samples else "map_total"
                 save_checkpoint(
                     model, out / "best.safetensors", extra={"epoch": epoch, metric: m_ap}
                 )
+            if rank == 0 and last_epoch:
+                save_checkpoint(model, out / "final.safetensors", extra={"epochs": cfg.epochs})
+        if rank == 0:
+            _save_epoch(model, opt, sched, gen, epoch, best, out, ema)
             with log_path.open("a", newline="") as fh:
                 csv.writer(fh).writerow(
                     [
@@ -472,15 +493,14 @@ def train(
                 m_ap,
                 time.time() - t0,
             )
-    if rank == 0:
-        save_checkpoint(model, out / "final.safetensors", extra={"epochs": cfg.epochs})
     if world > 1:
         torch.distributed.destroy_process_group()
     return out / ("best.safetensors" if best >= 0 else "final.safetensors")
 
 
-def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> None:
-    """Resumable state (tensors and numbers only: loads with weights_only=True)."""
+def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path, ema=None) -> None:
+    """Resumable state (tensors and numbers only: loads with weights_only=True); the model's
+    own trained weights, and the EMA of them where one is kept."""
     state = {
         "model": {
             k: v
@@ -493,6 +513,8 @@ def _save_epoch(model, opt, sched, gen, epoch: int, best: float, out: Path) -> N
         "best": best,
         "generator": gen.get_state(),
     }
+    if ema is not None:
+        state["ema"] = ema.state_dict()
     tmp = out / "last.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, out / "last.pt")
@@ -588,6 +610,13 @@ def main(argv: list[str] | None = None) -> Path:
         default=defaults.lower_body_weight,
         help="loss weight of hips, knees and ankles relative to the other joints",
     )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=defaults.ema_decay,
+        help="keep an exponential moving average of the weights (e.g. 0.998 per step) and "
+        "validate and save it; 0 (default) keeps the last step's weights",
+    )
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -616,6 +645,7 @@ def main(argv: list[str] | None = None) -> Path:
         max_samples=a.max_samples,
         amp=not a.no_amp,
         lower_body_weight=a.lower_body_weight,
+        ema_decay=a.ema_decay,
         augment=AugmentConfig(
             prior_jitter_prob=a.prior_jitter_prob,
             prior_jitter_px=a.prior_jitter_px,

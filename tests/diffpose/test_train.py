@@ -194,3 +194,46 @@ def test_alternative_priors_need_their_probability_and_a_prior(shared_data, tmp_
         main([*common, "--prior-alt-prob", "0.5"])
     with pytest.raises(ValueError, match="--alt-priors needs --priors"):
         main([*common, "--alt-priors", str(tmp_path / "alt.npz"), "--prior-alt-prob", "0.5"])
+
+
+def test_ema_weights_are_validated_saved_and_resumed(shared_data, tmp_path) -> None:
+    """With --ema-decay the saved checkpoints hold the averaged weights (not the last
+    step's), last.pt keeps both for resuming, and a run without EMA cannot resume with it."""
+    from safetensors.torch import load_file
+
+    def args(out, *extra):
+        return [
+            "--preset",
+            "tiny",
+            "--data",
+            f"lsp:{shared_data / 'lsp'}:train",
+            "--max-samples",
+            "8",
+            "--batch-size",
+            "4",
+            "--val-every",
+            "0",
+            "--out",
+            str(out),
+            *extra,
+        ]
+
+    out = tmp_path / "ema"
+    main(args(out, "--epochs", "2", "--ema-decay", "0.5"))
+    state = torch.load(out / "last.pt", weights_only=True)
+    saved = load_file(str(out / "final.safetensors"))
+    assert state["ema"], "last.pt keeps the average"
+    differs = 0
+    for name, average in state["ema"].items():
+        assert torch.equal(saved[name], average), name  # the file holds the average
+        differs += not torch.equal(state["model"][name], average)
+    assert differs > 0  # ... which is not the last step's weights
+    main(args(out, "--epochs", "3", "--ema-decay", "0.5", "--resume", str(out / "last.pt")))
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 2
+    plain = tmp_path / "plain"
+    main(args(plain, "--epochs", "1"))
+    assert "ema" not in torch.load(plain / "last.pt", weights_only=True)
+    with pytest.raises(ValueError, match="trained without --ema-decay"):
+        main(args(plain, "--epochs", "2", "--ema-decay", "0.5", "--resume", str(plain / "last.pt")))
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
