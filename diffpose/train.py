@@ -2,8 +2,9 @@
 
 Recipe (§4.1): AdamW, lr 5e-4 decayed ×0.1 at epochs 20 and 40, 60 epochs; all configurable.
 Resume from ``last.pt``, periodic validation with the PoseTrack evaluator, best-checkpoint
-saving, a progress bar, a CSV log of loss and mAP per epoch, AMP on CUDA, and multi-GPU
-through ``torchrun`` (DDP + DistributedSampler; the gloo backend on CPUs).
+saving, optional EMA weights (``--ema-decay``: validated and saved instead of the last step's),
+a progress bar, a CSV log of loss and mAP per epoch, AMP on CUDA, and multi-GPU through
+``torchrun`` (DDP + DistributedSampler; the gloo backend on CPUs).
 
 With a frozen backbone (the ``cpu`` preset) ``--feature-cache A`` computes the backbone
 features of A augmented versions of every training clip once and trains the STRL and decoder
