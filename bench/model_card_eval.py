@@ -217,12 +217,17 @@ def photos_pck(samples, gt, predict) -> dict[str, float]:
 
 
 def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
-    """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's."""
+    """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's, as
+    the pipeline's default ``PoseConfig`` makes it (with its large prior crop)."""
     from posetool.crop_priors import sample_crop_priors
 
     if not samples:
         return samples
-    xy, sc, _ = sample_crop_priors(samples, backbone, imgsz)
+    from posetool.pose_config import PoseConfig
+
+    xy, sc, _ = sample_crop_priors(
+        samples, backbone, imgsz, large_crop_px=PoseConfig().large_prior_crop_px
+    )
     return with_priors(samples, xy, sc)
 
 

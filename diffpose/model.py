@@ -216,6 +216,20 @@ class DiffPose(nn.Module):
         features, pose = self.backbone.forward_rgb_pose(crops_rgb, self.inference_dtype)
         return features.float(), pose
 
+    def pose_head_rgb(self, crops_rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The YOLO Pose head's raw outputs on (M, H, W, 3) uint8 RGB crops of any size that
+        its strides divide (e.g. larger crops than the model's own, for a sharper prior of
+        a large person); decode with :func:`diffpose.crop_pose.decode_crop_pose`."""
+        if not self.uses_crop_prior:
+            raise RuntimeError("this model takes no crop prior (decoder.prior_source)")
+        if crops_rgb.dim() != 4 or crops_rgb.shape[-1] != 3 or crops_rgb.dtype != torch.uint8:
+            raise ValueError(
+                f"crops must be (M, H, W, 3) uint8, got {crops_rgb.dtype} {tuple(crops_rgb.shape)}"
+            )
+        if crops_rgb.shape[1] % 32 or crops_rgb.shape[2] % 32:
+            raise ValueError(f"crop sides must be multiples of 32, got {tuple(crops_rgb.shape)}")
+        return self.backbone.forward_rgb_pose(crops_rgb, self.inference_dtype)[1]
+
     def _check_rgb_crops(self, crops_rgb: torch.Tensor) -> None:
         if (
             crops_rgb.dim() != 4

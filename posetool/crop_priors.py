@@ -37,6 +37,7 @@ __all__ = [
     "crop_pose_priors",
     "crop_sees_more",
     "detection_then_crop_priors",
+    "large_crop_priors",
     "sample_crop_priors",
     "write_sample_crop_priors",
 ]
@@ -132,18 +133,72 @@ def choose_prior(
     return xy.astype(np.float32), np.where(take[:, None], crop_sc, det_sc).astype(np.float32)
 
 
+def large_crop_priors(
+    frame_bgr: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    prior_xy: np.ndarray,
+    prior_scores: np.ndarray,
+    sees_more: np.ndarray,
+    detector_imgsz: int,
+    large_crop_hw: tuple[int, int],
+    pose_head,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
+    person whose model-size crop held fewer of its pixels than the detector's input (those
+    keep the whole-frame detection's pose under the rule): where the ``large_crop_hw`` crop
+    holds at least as many as the detector's input (:func:`crop_sees_more`) and the head
+    finds the person in it, its pose replaces the detection's.
+
+    Args:
+        frame_bgr: the frame.
+        boxes_xyxy: (N, 4) image px, the persons' track boxes.
+        prior_xy, prior_scores: (N, K, 2) image px and (N, K): the rule's priors.
+        sees_more: (N,) :func:`crop_sees_more` of the model-size crops.
+        detector_imgsz: the detector's input size.
+        large_crop_hw: the larger crop (sides multiples of 32), e.g. (512, 384).
+        pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs
+            (:meth:`diffpose.model.DiffPose.pose_head_rgb`).
+
+    Returns:
+        (N, K, 2) image px, (N, K) scores and (N,) whether the large crop's pose was taken.
+    """
+    import torch
+
+    xy = np.array(prior_xy, np.float32, copy=True)
+    scores = np.array(prior_scores, np.float32, copy=True)
+    used = np.zeros(len(xy), bool)
+    all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    candidates = np.flatnonzero(~np.asarray(sees_more, bool))
+    affines = crop_affines(all_boxes[candidates], large_crop_hw)
+    sharper = crop_sees_more(affines, frame_bgr.shape[:2], detector_imgsz)
+    rows, affines = candidates[sharper], affines[sharper]
+    if len(rows):
+        boxes = all_boxes[rows]
+        with torch.no_grad():
+            pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, affines, large_crop_hw)))
+        crop_xy, crop_sc, found = crop_pose_priors(
+            {k: v.cpu() for k, v in pose.items()}, affines, boxes
+        )
+        take = rows[found]
+        xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
+    return xy, scores, used
+
+
 def sample_crop_priors(
     samples: Sequence[PoseSample],
     backbone,
     detector_imgsz: int,
     crop_hw: tuple[int, int] = (256, 192),
     batch_size: int = 32,
+    large_crop_px: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
     sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's, made at
     ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
-    at more pixels (:func:`crop_sees_more`).
+    at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
+    ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
+    persons, as the pipeline does (:func:`large_crop_priors`).
 
     Returns:
         (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
@@ -180,6 +235,20 @@ def sample_crop_priors(
             crop_xy, crop_sc, head_found, fallback_xy, fallback_sc, use_crop, "rule"
         )
         found[rows] = head_found & use_crop
+        if large_crop_px:
+            for j in np.flatnonzero(~use_crop):
+                i = start + j
+                xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
+                    images[chunk[j].key_frame_path],
+                    boxes[j : j + 1],
+                    xy[i : i + 1],
+                    scores[i : i + 1],
+                    use_crop[j : j + 1],
+                    detector_imgsz,
+                    (large_crop_px, large_crop_px * 3 // 4),
+                    lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1],
+                )
+                found[i] |= bool(used[0])
         if (start // batch_size + 1) % 20 == 0:
             LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
     return xy, scores, found

@@ -83,6 +83,14 @@ class PoseConfig:
             (posetool.crop_priors.choose_prior; chosen on the validation video set); "both"
             runs the refiner from each and averages their N draws each (a second decoder
             pass per person; the STRL is shared).
+        large_prior_crop_px: for a crop-prior refiner with ``prior_choice`` "rule" (other
+            choices ignore it), the height in px (a multiple of 32, as 3/4 of it, the
+            width) of a larger crop on which YOLO's Pose head re-runs for each person whose
+            model-size crop held fewer of its pixels than the detector's input
+            (posetool.crop_priors.large_crop_priors): a large person in a large frame; its
+            pose replaces the detection's where it holds at least as many. 384 was chosen
+            on the validation video set (resources/MODEL_CARD.md); 0 keeps the detection's
+            pose there (the setting until then).
     """
 
     steps: int = 1
@@ -97,6 +105,7 @@ class PoseConfig:
     flip_test: bool = False
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
+    large_prior_crop_px: int = 384
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -118,6 +127,13 @@ class PoseConfig:
         if self.prior_choice not in PRIOR_CHOICES:
             raise ValueError(
                 f"prior_choice must be one of {PRIOR_CHOICES}, got {self.prior_choice!r}"
+            )
+        if self.large_prior_crop_px and (
+            self.large_prior_crop_px % 32 or (self.large_prior_crop_px * 3 // 4) % 32
+        ):
+            raise ValueError(
+                "large_prior_crop_px must be 0 or a multiple of 32 whose 3/4 is one too "
+                f"(e.g. 512), got {self.large_prior_crop_px}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

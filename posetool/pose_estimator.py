@@ -31,7 +31,12 @@ import numpy as np
 
 from diffpose.data.transforms import apply_affine
 from diffpose.keypoints import NUM_KEYPOINTS, PLACEHOLDER_SLOTS
-from posetool.crop_priors import choose_prior, crop_pose_priors, crop_sees_more
+from posetool.crop_priors import (
+    choose_prior,
+    crop_pose_priors,
+    crop_sees_more,
+    large_crop_priors,
+)
 from posetool.detector_priors import detections_prior
 from posetool.pose_config import (
     CROP_MODES,
@@ -244,17 +249,17 @@ class PoseEstimator:
             rgb_crops(frame_bgr, entry.affines, self.crop_hw),
             entry,
             range(len(entry.track_ids)),
-            frame_bgr.shape[:2],
+            frame_bgr,
         )
         by_track = {int(t): feats[i] for i, t in enumerate(entry.track_ids)}
         return _CropPass(by_track, prior_xy, prior_scores)
 
     def _features(
-        self, crops_rgb: np.ndarray, entry: _WindowFrame, rows: range, frame_hw: tuple[int, int]
+        self, crops_rgb: np.ndarray, entry: _WindowFrame, rows: range, frame_bgr: np.ndarray
     ):
         """Backbone features of the (M, H, W, 3) uint8 RGB crops of ``entry``'s ``rows`` (of
-        a ``frame_hw`` frame) in batches → (M, C, h, w), and for a crop-prior model their
-        (M, K, 2) image px and (M, K) priors (else None, None)."""
+        ``frame_bgr``) in batches → (M, C, h, w), and for a crop-prior model their (M, K, 2)
+        image px and (M, K) priors (else None, None)."""
         import torch
 
         device = self.config.device
@@ -273,15 +278,30 @@ class PoseEstimator:
                 crop_xy, crop_sc, found = crop_pose_priors(
                     {k: v.cpu() for k, v in pose.items()}, entry.affines[r], entry.boxes_xyxy[r]
                 )
+                sees_more = crop_sees_more(
+                    entry.affines[r], frame_bgr.shape[:2], self.detector_imgsz
+                )
                 xy, sc = choose_prior(
                     crop_xy,
                     crop_sc,
                     found,
                     entry.prior_xy[r],
                     entry.prior_scores[r],
-                    crop_sees_more(entry.affines[r], frame_hw, self.detector_imgsz),
+                    sees_more,
                     self.config.prior_choice,
                 )
+                if self.config.large_prior_crop_px and self.config.prior_choice == "rule":
+                    px = self.config.large_prior_crop_px
+                    xy, sc, _ = large_crop_priors(
+                        frame_bgr,
+                        entry.boxes_xyxy[r],
+                        xy,
+                        sc,
+                        sees_more,
+                        self.detector_imgsz,
+                        (px, px * 3 // 4),
+                        lambda crops: self.model.pose_head_rgb(crops.to(device)),
+                    )
                 xy_parts.append(xy)
                 score_parts.append(sc)
         if not crop_prior:
@@ -387,7 +407,7 @@ class PoseEstimator:
                 prior_xy, prior_scores = crop_pass.prior_xy, crop_pass.prior_scores
             else:  # key_box: one more pass over the key frame's crops, for their Pose head
                 crops = rgb_crops(entry.frame_bgr, entry.affines[list(rows)], self.crop_hw)
-                _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr.shape[:2])
+                _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr)
                 prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
                 prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
         return self._heatmaps(entry, rows, prior_xy, prior_scores)

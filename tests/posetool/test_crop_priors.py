@@ -16,7 +16,12 @@ from diffpose.config import DiffPoseConfig
 from diffpose.data.lsp import load_lsp
 from diffpose.keypoints import COCO17_SHARED_EVALUATED
 from diffpose.model import DiffPose
-from posetool.crop_priors import choose_prior, crop_sees_more, sample_crop_priors
+from posetool.crop_priors import (
+    choose_prior,
+    crop_sees_more,
+    large_crop_priors,
+    sample_crop_priors,
+)
 from posetool.pose_crops import crop_affines
 from posetool.pose_estimator import PoseConfig, PoseEstimator
 from tests.posetool.frames import tracked
@@ -190,3 +195,77 @@ def test_prior_choices_pick_the_crop_or_the_detection_pose_per_person_or_per_joi
     assert per_joint[1, SHARED].all() and not per_joint[2].any()
     with pytest.raises(ValueError, match="prior choice"):
         choose_prior(crop_xy, crop_sc, found, det_xy, det_sc, sees_more, "best")
+
+
+@pytest.fixture(scope="module")
+def large_person(lsp_person):
+    """An LSP person in a frame five times larger: the 256×192 crop holds fewer of its
+    pixels than the detector's 640 px input, so the rule keeps the detection's pose."""
+    sample, image = lsp_person
+    frame = cv2.resize(image, None, fx=5, fy=5, interpolation=cv2.INTER_CUBIC)
+    box = (np.asarray(sample.box_xyxy, np.float32) * 5)[None]
+    labels = (sample.keypoints_xy * 5).astype(np.float32)
+    sees_more = crop_sees_more(crop_affines(box, (256, 192)), frame.shape[:2], 640)
+    assert not sees_more[0]
+    return sample, frame, box, labels, sees_more
+
+
+def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_more(
+    large_person,
+) -> None:
+    sample, frame, box, labels, sees_more = large_person
+    backbone = build_yolo_backbone(pose_head=True)
+    head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
+    wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
+    wrong_sc = np.full((1, 17), 0.3, np.float32)
+    xy, sc, used = large_crop_priors(frame, box, wrong, wrong_sc, sees_more, 640, (1024, 768), head)
+    assert used.tolist() == [True]
+    labelled = [j for j in SHARED if sample.weights[j] > 0]
+    err = np.linalg.norm(xy[0, labelled] - labels[labelled], axis=1)
+    assert np.median(err) < 0.1 * np.ptp(labels[sample.weights > 0, 1])
+    assert (sc[0, SHARED] != 0.3).any()
+    # a crop still smaller than the detector's view, or a person the rule already gave the
+    # crop pose, keep the prior they came with
+    for hw, rule_took_crop in (((768, 576), False), ((1024, 768), True)):
+        xy, sc, used = large_crop_priors(
+            frame, box, wrong, wrong_sc, np.array([rule_took_crop]), 640, hw, head
+        )
+        assert not used.any()
+        np.testing.assert_array_equal(xy, wrong)
+        np.testing.assert_array_equal(sc, wrong_sc)
+
+
+def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
+    large_person, tmp_path
+) -> None:
+    """PoseConfig.large_prior_crop_px reaches the pipeline, and sample_crop_priors (training
+    and evaluation files) makes the same prior from the same frame: an untrained refiner
+    returns it."""
+    sample, frame, box, _, _ = large_person
+    model = _untrained_crop_refiner()
+    wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
+    scores = np.full((1, 17), 0.9, np.float32)
+    records = {}
+    for px in (0, 1024):
+        est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1, large_prior_crop_px=px))
+        (records[px],) = est.push(tracked(0, frame, [1], box, [0.9], wrong, scores)) + est.flush()
+    path = tmp_path / "large.png"
+    cv2.imwrite(str(path), frame)
+    large = replace(
+        sample,
+        frame_paths=(str(path),),
+        box_xyxy=box[0].astype(float),
+        prior_xy=wrong[0],
+        prior_scores=scores[0],
+    )
+    want, _, found = sample_crop_priors([large], model.backbone, 640, large_crop_px=1024)
+    assert found[0]
+    tolerance = 1.5 * (box[0, 3] - box[0, 1]) * 1.25 / 64  # heatmap decoding only
+    gap = np.linalg.norm(records[1024].keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
+    assert gap.max() <= tolerance
+    # without it the rule keeps the (wrong) detection's pose
+    gap0 = np.linalg.norm(records[0].keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1)
+    assert gap0.max() <= tolerance
+    for bad in (500, 160):  # 160 · 3/4 = 120, no multiple of 32
+        with pytest.raises(ValueError, match="large_prior_crop_px"):
+            PoseConfig(large_prior_crop_px=bad)
