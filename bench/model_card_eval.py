@@ -3,8 +3,9 @@
 The peer is what a user would otherwise run: YOLO11n-pose (the same sha256-pinned weights) at
 640 px on the whole image, the keypoints of its detection. Our models see the same detection:
 the default one refines a prior (``decoder.prior``): the Pose head's pose on the person's own
-crop for a ``prior_source == "crop"`` model (``--crop-priors``; posetool.crop_priors), the
-detection's keypoints for a ``"detection"`` one; the paper-faithful one
+crop for a ``prior_source == "crop"`` model (posetool.crop_priors, made here as the
+pipeline's default PoseConfig makes it, with its large prior crop), the detection's keypoints
+for a ``"detection"`` one; the paper-faithful one
 (``--paper-checkpoint``) estimates from pure noise. The crop prior alone has its own row, so
 the table shows what the refiner adds to it. The peer's COCO joints map to PoseTrack; it has
 no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck).
@@ -264,11 +265,6 @@ def main() -> None:
         help="posetool detector-priors output covering lsp:ROOT:all",
     )
     p.add_argument(
-        "--crop-priors",
-        default=str(ROOT / "out" / "priors_crop.npz"),
-        help="posetool detector-priors --crop output covering lsp:ROOT:all (crop-prior models)",
-    )
-    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -318,11 +314,10 @@ def main() -> None:
         raise SystemExit("the models compared in one run must share delta (clip length)")
     # the two priors: the 640 px whole-frame detection's pose ("detection", also the peer's
     # answer) and the Pose head's on each person's crop ("crop", for crop-prior models)
-    lsp_test, lsp_val = {}, {}
-    for source, path in (("detection", a.priors), ("crop", a.crop_priors)):
-        test = attach_priors(load_lsp(DATA / "lsp", "test", delta), path, source=source)
-        lsp_test[source] = test[: a.lsp_limit] if a.lsp_limit else test
-        lsp_val[source] = attach_priors(load_lsp(DATA / "lsp", "val", delta), path, source=source)
+    test = attach_priors(load_lsp(DATA / "lsp", "test", delta), a.priors, source="detection")
+    lsp_test = {"detection": test[: a.lsp_limit] if a.lsp_limit else test}
+    val = attach_priors(load_lsp(DATA / "lsp", "val", delta), a.priors, source="detection")
+    lsp_val = {"detection": val}
     results["lsp_test_images"] = len(lsp_test["detection"])
     jobs = {
         ("detection", b): posetrack_samples(gt_files, pt_root, detector, delta, b)
@@ -334,6 +329,10 @@ def main() -> None:
     imgsz = detector.config.imgsz
     for b in ("yolo", "gt"):
         jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, imgsz)
+    # LSP's crop priors made here as for the other sets (the pipeline's, with the large crop),
+    # not read from the training file (posetool detector-priors --crop, without it)
+    lsp_test["crop"] = with_crop_priors(lsp_test["detection"], crop_backbone, imgsz)
+    lsp_val["crop"] = with_crop_priors(lsp_val["detection"], crop_backbone, imgsz)
     photos = load_multi_person_photos(DATA, min_limb_joints=0)
     photo_det, photo_gt = photo_samples(photos, detector, delta)
     photo_sets = {"detection": photo_det, "crop": with_crop_priors(photo_det, crop_backbone, imgsz)}
