@@ -187,18 +187,38 @@ def pseudo_label_command(
     help="The crop prior (decoder.prior_source 'crop'): the Pose head on each sample's own "
     "crop, the whole-frame detection's pose where it finds no one.",
 )
+@click.option(
+    "--large-crop-px",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="With --crop: the Pose head also on a crop this tall (a multiple of 32, as 3/4 of it) "
+    "for persons the model-size crop shows at fewer pixels than the detector, as the "
+    "pipeline's pose.large_prior_crop_px does; 0: not (the shipped refiner's training file).",
+)
 def detector_priors_command(
-    specs, out_path: Path, delta: int, imgsz: int | None, crop: bool
+    specs, out_path: Path, delta: int, imgsz: int | None, crop: bool, large_crop_px: int
 ) -> None:
     """The detector's pose of each sample, for training a model that refines it."""
     from diffpose.train import load_data_spec
     from posetool.detector_priors import priors_detector, write_sample_priors
 
+    if large_crop_px and not crop:
+        raise click.UsageError("--large-crop-px needs --crop")
+    if large_crop_px:
+        from posetool.pose_config import PoseConfig
+
+        try:  # the pipeline's own check of the size
+            PoseConfig(large_prior_crop_px=large_crop_px)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--large-crop-px") from e
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
     if crop:
         from posetool.crop_priors import write_sample_crop_priors
 
-        matched, found = write_sample_crop_priors(samples, priors_detector(imgsz), out_path)
+        matched, found = write_sample_crop_priors(
+            samples, priors_detector(imgsz), out_path, large_crop_px
+        )
         click.echo(
             f"{matched}/{len(samples)} samples matched a detection, {found} had a pose on "
             f"their own crop -> {out_path}"

@@ -261,11 +261,12 @@ def _prior_or_zero(sample: PoseSample) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detection_then_crop_priors(
-    samples: Sequence[PoseSample], detector: PersonDetector
+    samples: Sequence[PoseSample], detector: PersonDetector, large_crop_px: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The crop priors of ``samples`` as the pipeline makes them: the whole-frame detection's
     pose (:func:`posetool.detector_priors.sample_priors`) as the stand-in, then the Pose head
-    on each sample's crop (:func:`sample_crop_priors`, float32).
+    on each sample's crop (:func:`sample_crop_priors`, float32; with ``large_crop_px`` also
+    on a larger crop where that one holds fewer pixels than the detector's input).
 
     Returns:
         (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none)
@@ -276,16 +277,23 @@ def detection_then_crop_priors(
     det_xy, det_scores, det_boxes = sample_priors(samples, detector)
     backbone = build_yolo_backbone(pose_head=True).eval()
     xy, scores, found = sample_crop_priors(
-        with_priors(samples, det_xy, det_scores), backbone, detector.config.imgsz
+        with_priors(samples, det_xy, det_scores),
+        backbone,
+        detector.config.imgsz,
+        large_crop_px=large_crop_px,
     )
     return xy, scores, det_boxes, found
 
 
 def write_sample_crop_priors(
-    samples: Sequence[PoseSample], detector: PersonDetector, out_path: str | Path
+    samples: Sequence[PoseSample],
+    detector: PersonDetector,
+    out_path: str | Path,
+    large_crop_px: int = 0,
 ) -> tuple[int, int]:
-    """Compute and save the crop priors of ``samples``; returns how many matched a detection
-    and how many had a crop pose."""
-    xy, scores, det_boxes, found = detection_then_crop_priors(samples, detector)
+    """Compute and save the crop priors of ``samples`` (``large_crop_px``: as
+    :func:`detection_then_crop_priors`); returns how many matched a detection and how many
+    had a crop pose."""
+    xy, scores, det_boxes, found = detection_then_crop_priors(samples, detector, large_crop_px)
     save_priors(out_path, samples, xy, scores, source="crop")
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -269,3 +269,16 @@ def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
     for bad in (500, 160):  # 160 · 3/4 = 120, no multiple of 32
         with pytest.raises(ValueError, match="large_prior_crop_px"):
             PoseConfig(large_prior_crop_px=bad)
+
+
+def test_detector_priors_cli_checks_the_large_crop_before_loading_data(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from posetool.cli import main
+
+    args = ["detector-priors", "--data", "lsp:/nonexistent:test", "-o", str(tmp_path / "p.npz")]
+    result = CliRunner().invoke(main, [*args, "--large-crop-px", "384"])
+    assert result.exit_code == 2 and "--large-crop-px needs --crop" in result.output
+    result = CliRunner().invoke(main, [*args, "--crop", "--large-crop-px", "500"])
+    assert result.exit_code == 2 and "multiple of 32" in result.output
+    assert not (tmp_path / "p.npz").exists()
