@@ -233,6 +233,14 @@ def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_
         assert not used.any()
         np.testing.assert_array_equal(xy, wrong)
         np.testing.assert_array_equal(sc, wrong_sc)
+    # a frame the detector saw whole (longer side <= 640): a larger crop adds no pixels
+    small = cv2.resize(frame, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    assert max(small.shape[:2]) <= 640
+    xy, sc, used = large_crop_priors(
+        small, box * 0.7, wrong * 0.7, wrong_sc, np.array([False]), 640, (1024, 768), head
+    )
+    assert not used.any()
+    np.testing.assert_array_equal(xy, wrong * 0.7)
 
 
 def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
