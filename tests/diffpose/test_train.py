@@ -15,6 +15,14 @@ from diffpose.keypoints import KEYPOINT_NAMES
 from diffpose.train import LOWER_BODY_SLOTS, TrainConfig, _loss_weights, load_data_spec, main
 
 
+def _tiny_lsp(shared_data, max_samples: int, batch_size: int) -> list[str]:
+    """The tiny preset on a few LSP training persons."""
+    return [
+        *("--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:train"),
+        *("--max-samples", str(max_samples), "--batch-size", str(batch_size)),
+    ]
+
+
 def _val_args(posetrack_sample):
     gt = sorted(str(p) for p in (posetrack_sample / "annotations" / "val").glob("*.json"))
     return ["--val-gt", *gt, "--val-root", str(posetrack_sample)]
@@ -129,14 +137,7 @@ def test_ddp_two_processes_gloo(shared_data, tmp_path):
         "29533",
         "-m",
         "diffpose.train",
-        "--preset",
-        "tiny",
-        "--data",
-        f"lsp:{shared_data / 'lsp'}:train",
-        "--max-samples",
-        "8",
-        "--batch-size",
-        "2",
+        *_tiny_lsp(shared_data, max_samples=8, batch_size=2),
         "--epochs",
         "1",
         "--val-every",
@@ -203,19 +204,8 @@ def test_ema_weights_are_validated_saved_and_resumed(shared_data, tmp_path) -> N
 
     def args(out, *extra):
         return [
-            "--preset",
-            "tiny",
-            "--data",
-            f"lsp:{shared_data / 'lsp'}:train",
-            "--max-samples",
-            "8",
-            "--batch-size",
-            "4",
-            "--val-every",
-            "0",
-            "--out",
-            str(out),
-            *extra,
+            *_tiny_lsp(shared_data, max_samples=8, batch_size=4),
+            *("--val-every", "0", "--out", str(out), *extra),
         ]
 
     out = tmp_path / "ema"
