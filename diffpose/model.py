@@ -222,24 +222,24 @@ class DiffPose(nn.Module):
         a large person); decode with :func:`diffpose.crop_pose.decode_crop_pose`."""
         if not self.uses_crop_prior:
             raise RuntimeError("this model takes no crop prior (decoder.prior_source)")
-        if crops_rgb.dim() != 4 or crops_rgb.shape[-1] != 3 or crops_rgb.dtype != torch.uint8:
-            raise ValueError(
-                f"crops must be (M, H, W, 3) uint8, got {crops_rgb.dtype} {tuple(crops_rgb.shape)}"
-            )
-        if crops_rgb.shape[1] % 32 or crops_rgb.shape[2] % 32:
-            raise ValueError(f"crop sides must be multiples of 32, got {tuple(crops_rgb.shape)}")
+        self._check_rgb_crops(crops_rgb, any_size=True)
         return self.backbone.forward_rgb_pose(crops_rgb, self.inference_dtype)[1]
 
-    def _check_rgb_crops(self, crops_rgb: torch.Tensor) -> None:
+    def _check_rgb_crops(self, crops_rgb: torch.Tensor, any_size: bool = False) -> None:
+        """(M, H, W, 3) uint8 crops of the model's own size, or with ``any_size`` of any
+        size whose sides the YOLO strides divide (multiples of 32)."""
+        size = "H, W" if any_size else self.image_size
         if (
             crops_rgb.dim() != 4
-            or tuple(crops_rgb.shape[1:]) != (*self.image_size, 3)
+            or crops_rgb.shape[-1] != 3
+            or (not any_size and tuple(crops_rgb.shape[1:3]) != tuple(self.image_size))
             or crops_rgb.dtype != torch.uint8
         ):
             raise ValueError(
-                f"crops must be (M, {self.image_size}, 3) uint8, got "
-                f"{crops_rgb.dtype} {tuple(crops_rgb.shape)}"
+                f"crops must be (M, {size}, 3) uint8, got {crops_rgb.dtype} {tuple(crops_rgb.shape)}"
             )
+        if any_size and (crops_rgb.shape[1] % 32 or crops_rgb.shape[2] % 32):
+            raise ValueError(f"crop sides must be multiples of 32, got {tuple(crops_rgb.shape)}")
 
     def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) clips → (B, T, C, h, w) per-frame features."""

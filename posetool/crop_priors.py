@@ -66,7 +66,8 @@ def crop_pose_priors(
     """The Pose head's pose of N persons on their crops, in image pixels.
 
     Args:
-        pose: :meth:`~diffpose.backbones.YoloBackbone.forward_rgb_pose` outputs of the N crops.
+        pose: :meth:`~diffpose.backbones.YoloBackbone.forward_rgb_pose` outputs of the N crops
+            (on any device; decoded on the CPU).
         affines: (N, 2, 3) image → crop affines the crops were made with.
         boxes_xyxy: (N, 4) image px, where each person is (the crop's reference box).
 
@@ -79,7 +80,7 @@ def crop_pose_priors(
     reference = np.array(  # each box's two corners in its crop (the affines do not rotate)
         [apply_affine(b.reshape(2, 2), a).reshape(4) for b, a in zip(boxes, affines, strict=True)]
     ).reshape(-1, 4)
-    found_pose = decode_crop_pose(pose, reference)
+    found_pose = decode_crop_pose({k: v.cpu() for k, v in pose.items()}, reference)
     image_xy = np.array(
         [crop_to_image(kp, a)[0] for kp, a in zip(found_pose.keypoints_xy, affines, strict=True)]
     ).reshape(-1, 17, 2)
@@ -140,13 +141,12 @@ def large_crop_priors(
     prior_scores: np.ndarray,
     sees_more: np.ndarray,
     detector_imgsz: int,
-    large_crop_hw: tuple[int, int],
+    large_crop_px: int,
     pose_head,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
     person whose model-size crop held fewer of its pixels than the detector's input (those
-    keep the whole-frame detection's pose under the rule): where the ``large_crop_hw`` crop
-    holds at least as many as the detector's input (:func:`crop_sees_more`) and the head
+    keep the whole-frame detection's pose under the rule): where the larger crop holds at least as many as the detector's input (:func:`crop_sees_more`) and the head
     finds the person in it, its pose replaces the detection's. Only in frames the detector
     saw shrunk (longer side above ``detector_imgsz``): where it saw every pixel, a larger
     crop adds none, and it would cost a pass per large person (on a 640 px crowd video,
@@ -158,7 +158,8 @@ def large_crop_priors(
         prior_xy, prior_scores: (N, K, 2) image px and (N, K): the rule's priors.
         sees_more: (N,) :func:`crop_sees_more` of the model-size crops.
         detector_imgsz: the detector's input size.
-        large_crop_hw: the larger crop (sides multiples of 32), e.g. (512, 384).
+        large_crop_px: the larger crop's height (``PoseConfig.large_prior_crop_px``: a
+            multiple of 32, as is 3/4 of it, its width), e.g. 384.
         pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs
             (:meth:`diffpose.model.DiffPose.pose_head_rgb`).
 
@@ -167,6 +168,7 @@ def large_crop_priors(
     """
     import torch
 
+    large_crop_hw = (large_crop_px, large_crop_px * 3 // 4)
     xy = np.array(prior_xy, np.float32, copy=True)
     scores = np.array(prior_scores, np.float32, copy=True)
     used = np.zeros(len(xy), bool)
@@ -181,9 +183,7 @@ def large_crop_priors(
         boxes = all_boxes[rows]
         with torch.no_grad():
             pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, affines, large_crop_hw)))
-        crop_xy, crop_sc, found = crop_pose_priors(
-            {k: v.cpu() for k, v in pose.items()}, affines, boxes
-        )
+        crop_xy, crop_sc, found = crop_pose_priors(pose, affines, boxes)
         take = rows[found]
         xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
     return xy, scores, used
@@ -241,6 +241,7 @@ def sample_crop_priors(
         )
         found[rows] = head_found & use_crop
         if large_crop_px:
+            head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
             for j in np.flatnonzero(~use_crop):
                 i = start + j
                 xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
@@ -250,8 +251,8 @@ def sample_crop_priors(
                     scores[i : i + 1],
                     use_crop[j : j + 1],
                     detector_imgsz,
-                    (large_crop_px, large_crop_px * 3 // 4),
-                    lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1],
+                    large_crop_px,
+                    head,
                 )
                 found[i] |= bool(used[0])
         if (start // batch_size + 1) % 20 == 0:

@@ -276,7 +276,7 @@ class PoseEstimator:
                 parts.append(feats)
                 r = list(rows[i : i + step])
                 crop_xy, crop_sc, found = crop_pose_priors(
-                    {k: v.cpu() for k, v in pose.items()}, entry.affines[r], entry.boxes_xyxy[r]
+                    pose, entry.affines[r], entry.boxes_xyxy[r]
                 )
                 sees_more = crop_sees_more(
                     entry.affines[r], frame_bgr.shape[:2], self.detector_imgsz
@@ -291,7 +291,6 @@ class PoseEstimator:
                     self.config.prior_choice,
                 )
                 if self.config.large_prior_crop_px and self.config.prior_choice == "rule":
-                    px = self.config.large_prior_crop_px
                     xy, sc, _ = large_crop_priors(
                         frame_bgr,
                         entry.boxes_xyxy[r],
@@ -299,7 +298,7 @@ class PoseEstimator:
                         sc,
                         sees_more,
                         self.detector_imgsz,
-                        (px, px * 3 // 4),
+                        self.config.large_prior_crop_px,
                         lambda crops: self.model.pose_head_rgb(crops.to(device)),
                     )
                 xy_parts.append(xy)

@@ -218,7 +218,7 @@ def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_
     head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
     wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
     wrong_sc = np.full((1, 17), 0.3, np.float32)
-    xy, sc, used = large_crop_priors(frame, box, wrong, wrong_sc, sees_more, 640, (1024, 768), head)
+    xy, sc, used = large_crop_priors(frame, box, wrong, wrong_sc, sees_more, 640, 1024, head)
     assert used.tolist() == [True]
     labelled = [j for j in SHARED if sample.weights[j] > 0]
     err = np.linalg.norm(xy[0, labelled] - labels[labelled], axis=1)
@@ -226,9 +226,9 @@ def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_
     assert (sc[0, SHARED] != 0.3).any()
     # a crop still smaller than the detector's view, or a person the rule already gave the
     # crop pose, keep the prior they came with
-    for hw, rule_took_crop in (((768, 576), False), ((1024, 768), True)):
+    for px, rule_took_crop in ((768, False), (1024, True)):
         xy, sc, used = large_crop_priors(
-            frame, box, wrong, wrong_sc, np.array([rule_took_crop]), 640, hw, head
+            frame, box, wrong, wrong_sc, np.array([rule_took_crop]), 640, px, head
         )
         assert not used.any()
         np.testing.assert_array_equal(xy, wrong)
@@ -237,7 +237,7 @@ def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_
     small = cv2.resize(frame, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
     assert max(small.shape[:2]) <= 640
     xy, sc, used = large_crop_priors(
-        small, box * 0.7, wrong * 0.7, wrong_sc, np.array([False]), 640, (1024, 768), head
+        small, box * 0.7, wrong * 0.7, wrong_sc, np.array([False]), 640, 1024, head
     )
     assert not used.any()
     np.testing.assert_array_equal(xy, wrong * 0.7)
