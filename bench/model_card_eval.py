@@ -217,9 +217,10 @@ def photos_pck(samples, gt, predict) -> dict[str, float]:
     return {**pck, **{f"n_{k}": v for k, v in counts.items()}}
 
 
-def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
+def with_crop_priors(samples: list[PoseSample], backbone, detector) -> list[PoseSample]:
     """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's, as
-    the pipeline's default ``PoseConfig`` makes it (with its large prior crop)."""
+    the pipeline's default ``PoseConfig`` makes it (with its large prior crop), for a
+    ``detector`` (DetectorConfig) whose input size per image is its ``input_px``."""
     from posetool.crop_priors import sample_crop_priors
 
     if not samples:
@@ -227,15 +228,15 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
     from posetool.pose_config import PoseConfig
 
     xy, sc, _ = sample_crop_priors(
-        samples, backbone, imgsz, large_crop_px=PoseConfig().large_prior_crop_px
+        samples, backbone, detector, large_crop_px=PoseConfig().large_prior_crop_px
     )
     return with_priors(samples, xy, sc)
 
 
-def crop_jobs(jobs, backbone, imgsz: int):
+def crop_jobs(jobs, backbone, detector):
     """The PoseTrack jobs with crop priors (each person cropped around its box)."""
     return {
-        k: (with_crop_priors(samples, backbone, imgsz), sc) for k, (samples, sc) in jobs.items()
+        k: (with_crop_priors(samples, backbone, detector), sc) for k, (samples, sc) in jobs.items()
     }
 
 
@@ -287,10 +288,13 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     from posetool.detector_priors import priors_detector
+    from posetool.pipeline_config import PipelineConfig
 
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))
-    detector = priors_detector()
+    # the pipeline's detector sizes (a larger input for a larger frame); the peer's are
+    # YOLO's own keypoints at a fixed 640 px (peer_detector)
+    detector = priors_detector(max_imgsz=PipelineConfig().detector.max_imgsz)
 
     models = {"DiffPose refiner (default)": a.checkpoint}
     if a.paper_checkpoint:
@@ -323,20 +327,39 @@ def main() -> None:
         ("detection", b): posetrack_samples(gt_files, pt_root, detector, delta, b)
         for b in ("yolo", "gt")
     }
+    # the peer's own source: YOLO at a fixed 640 px (our detections differ on larger frames)
+    peer_detector = priors_detector() if detector.config.max_imgsz else detector
+    for b in ("yolo", "gt"):
+        jobs[("peer", b)] = (
+            posetrack_samples(gt_files, pt_root, peer_detector, delta, b)
+            if peer_detector is not detector
+            else jobs[("detection", b)]
+        )
+    # LSP's images are smaller than 640 px: both detectors see them alike
+    lsp_test["peer"], lsp_val["peer"] = lsp_test["detection"], lsp_val["detection"]
     from diffpose.backbones import build_yolo_backbone
 
     crop_backbone = build_yolo_backbone(pose_head=True).eval()
-    imgsz = detector.config.imgsz
+    detector_cfg = detector.config
     for b in ("yolo", "gt"):
-        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, imgsz)
+        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, detector_cfg)
     # LSP's crop priors made here as for the other sets (the pipeline's, with the large crop),
     # not read from the training file (posetool detector-priors --crop, without it)
-    lsp_test["crop"] = with_crop_priors(lsp_test["detection"], crop_backbone, imgsz)
-    lsp_val["crop"] = with_crop_priors(lsp_val["detection"], crop_backbone, imgsz)
+    lsp_test["crop"] = with_crop_priors(lsp_test["detection"], crop_backbone, detector_cfg)
+    lsp_val["crop"] = with_crop_priors(lsp_val["detection"], crop_backbone, detector_cfg)
     photos = load_multi_person_photos(DATA, min_limb_joints=0)
     photo_det, photo_gt = photo_samples(photos, detector, delta)
-    photo_sets = {"detection": photo_det, "crop": with_crop_priors(photo_det, crop_backbone, imgsz)}
-    results["photos"] = {"persons": len(photo_gt[3]), "detected": int(photo_gt[3].sum())}
+    peer_photos = photo_samples(photos, peer_detector, delta)
+    photo_sets = {
+        "detection": (photo_det, photo_gt),
+        "crop": (with_crop_priors(photo_det, crop_backbone, detector_cfg), photo_gt),
+        "peer": peer_photos,
+    }
+    results["photos"] = {
+        "persons": len(photo_gt[3]),
+        "detected": int(photo_gt[3].sum()),
+        "detected_by_peer": int(peer_photos[1][3].sum()),
+    }
 
     predictors = {
         name: (
@@ -345,7 +368,9 @@ def main() -> None:
         )
         for name, m in loaded.items()
     }
-    predictors["YOLO11n-pose 640 px (peer)"] = ("detection", peer_predictor)
+    predictors["YOLO11n-pose 640 px (peer)"] = ("peer", peer_predictor)
+    if peer_detector is not detector:
+        predictors["YOLO11n-pose at the pipeline's detector sizes"] = ("detection", peer_predictor)
     predictors["YOLO11n-pose on each person's crop (the crop prior alone)"] = (
         "crop",
         peer_predictor,
@@ -359,7 +384,7 @@ def main() -> None:
             "lsp_pckh": lsp_groups(predict(lsp_test[source])[0], lsp_test[source]),
             "posetrack_yolo_boxes": posetrack_map(jobs[(source, "yolo")], gt_files, predict),
             "posetrack_gt_boxes": posetrack_map(jobs[(source, "gt")], gt_files, predict),
-            "photos_pck": photos_pck(photo_sets[source], photo_gt, predict),
+            "photos_pck": photos_pck(*photo_sets[source], predict),
             "seconds": time.time() - t0,
         }
         results["rows"][name] = row
@@ -373,7 +398,8 @@ def main() -> None:
     n = results["photos"]
     print(
         f"\nMulti-person photos (pose_samples, real labels; {n['persons']} persons, "
-        f"{n['detected']} detected), PCK@0.1 of the box's longer side\n"
+        f"{n['detected']} detected, {n['detected_by_peer']} by the peer), PCK@0.1 of the box's "
+        "longer side\n"
     )
     photo_cols = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs"]
     print("| model | " + " | ".join(photo_cols) + " |")

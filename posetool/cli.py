@@ -358,6 +358,13 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     help="Detector input size.",
 )
 @config_option(
+    "--max-imgsz",
+    type=click.IntRange(0),
+    config_field="detector.max_imgsz",
+    help="Detect a frame larger than --imgsz at its longer side, up to this size (a "
+    "multiple of 32); 0: always at --imgsz.",
+)
+@config_option(
     "--conf",
     type=click.FloatRange(0, 1),
     config_field="detector.conf",
@@ -435,6 +442,7 @@ def run_command(
     device,
     precision,
     imgsz,
+    max_imgsz,
     conf,
     detector_weights,
     trust_detector_weights,
@@ -466,7 +474,13 @@ def run_command(
             "preset": preset,
             "checkpoint": str(checkpoint) if checkpoint else None,
         },
-        "detector": {"imgsz": imgsz, "conf": conf, "device": device, "precision": precision},
+        "detector": {
+            "imgsz": imgsz,
+            "max_imgsz": max_imgsz,
+            "conf": conf,
+            "device": device,
+            "precision": precision,
+        },
         "detector_weights": str(detector_weights) if detector_weights else None,
         "render": render_flag,
         "fmt": fmt,

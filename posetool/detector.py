@@ -34,7 +34,12 @@ class DetectorConfig:
     """Detector settings.
 
     Attributes:
-        imgsz: Network input size in px (multiple of 32).
+        imgsz: Network input size in px (multiple of 32): the longer side of the letterboxed
+            input.
+        max_imgsz: 0, or a larger input for larger frames: a frame whose longer side exceeds
+            ``imgsz`` is detected at that side rounded up to a multiple of 32, at most
+            ``max_imgsz`` (:meth:`input_px`), so a small person in a large frame keeps more
+            of its pixels. The cost grows with the input's area.
         conf: Minimum person score kept.
         iou: NMS IoU threshold.
         device: Torch device string ("cpu", "cuda", "cuda:0", "mps").
@@ -50,6 +55,7 @@ class DetectorConfig:
     """
 
     imgsz: int = 640
+    max_imgsz: int = 0
     conf: float = 0.25
     iou: float = 0.7
     device: str = "cpu"
@@ -60,6 +66,11 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.imgsz < 32 or self.imgsz % 32:
             raise ValueError(f"imgsz must be a multiple of 32 and >= 32, got {self.imgsz}")
+        if self.max_imgsz and (self.max_imgsz % 32 or self.max_imgsz < self.imgsz):
+            raise ValueError(
+                "max_imgsz must be 0 or a multiple of 32 >= imgsz "
+                f"({self.imgsz}), got {self.max_imgsz}"
+            )
         if not 0.0 <= self.conf <= 1.0:
             raise ValueError(f"conf must be in [0, 1], got {self.conf}")
         if not 0.0 < self.iou <= 1.0:
@@ -73,6 +84,15 @@ class DetectorConfig:
             raise ValueError(
                 f"device must be 'cpu', 'cuda[:i]', 'mps' or GPU ids, got {self.device!r}"
             )
+
+    def input_px(self, frame_hw: tuple[int, int]) -> int:
+        """The input size a frame of ``frame_hw`` (height, width) px is detected at:
+        ``imgsz``, or with ``max_imgsz`` its longer side rounded up to a multiple of 32,
+        between ``imgsz`` and ``max_imgsz``."""
+        if not self.max_imgsz:
+            return self.imgsz
+        longer = -(-max(frame_hw) // 32) * 32
+        return int(min(max(longer, self.imgsz), self.max_imgsz))
 
 
 @dataclass(frozen=True)
@@ -171,10 +191,11 @@ class PersonDetector:
         for yolo in self._instances:
             self._free.put(yolo)
         logger.info(
-            "detector %s on %s, imgsz %d, %d cop%s",
+            "detector %s on %s, imgsz %d%s, %d cop%s",
             self.weights.name,
             self.config.device,
             self.config.imgsz,
+            f" (up to {self.config.max_imgsz} for larger frames)" if self.config.max_imgsz else "",
             max_instances,
             "y" if max_instances == 1 else "ies",
         )
@@ -214,11 +235,13 @@ class PersonDetector:
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores)
         # when it builds a predictor, which would slow everything after it (the pose model
         # too); later calls reuse the predictor.
+        # frames of one video share a size; a mixed batch takes its largest frame's input
+        imgsz = max(cfg.input_px(frame.shape[:2]) for frame in frames_bgr)
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
             return yolo.predict(
                 list(frames_bgr),
-                imgsz=cfg.imgsz,
+                imgsz=imgsz,
                 conf=cfg.conf,
                 iou=cfg.iou,
                 device=cfg.device,

@@ -49,14 +49,17 @@ def detections_prior(
     return xy, scores
 
 
-def priors_detector(imgsz: int | None = None) -> PersonDetector:
+def priors_detector(imgsz: int | None = None, max_imgsz: int = 0) -> PersonDetector:
     """The detector that makes training and evaluation priors: the pipeline's settings
-    (``imgsz`` defaults to its size), keypoints on, float32 so the files are reproducible."""
+    (``imgsz`` defaults to its size), keypoints on, float32 so the files are reproducible.
+    ``max_imgsz`` (:class:`DetectorConfig`): 0, a fixed input size, as the shipped
+    refiner's training priors were made; the pipeline's to make priors as a run does."""
     from posetool.pipeline_config import PipelineConfig
 
     base = PipelineConfig().detector
-    return PersonDetector(DetectorConfig(imgsz=imgsz or base.imgsz, conf=base.conf,
-                                         iou=base.iou, precision="fp32"))  # fmt: skip
+    return PersonDetector(DetectorConfig(imgsz=imgsz or base.imgsz, max_imgsz=max_imgsz,
+                                         conf=base.conf, iou=base.iou,
+                                         precision="fp32"))  # fmt: skip
 
 
 def sample_priors(

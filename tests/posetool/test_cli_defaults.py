@@ -22,6 +22,7 @@ OVERRIDES = {
     "--precision": "pose.precision",
     "--preset": "pose.preset",
     "--imgsz": "detector.imgsz",
+    "--max-imgsz": "detector.max_imgsz",
     "--conf": "detector.conf",
     "--format": "fmt",
     "--max-frames": "max_frames",

@@ -73,6 +73,8 @@ def test_wrong_hash(tmp_path: Path) -> None:
         {"max_det": 0},
         {"device": "gpu"},
         {"precision": "fp16"},
+        {"max_imgsz": 1000},  # not a multiple of 32
+        {"max_imgsz": 320},  # below imgsz
     ],
 )
 def test_config_validation(kwargs: dict) -> None:
@@ -83,6 +85,49 @@ def test_config_validation(kwargs: dict) -> None:
 def test_config_accepts_devices() -> None:
     for device in ("cpu", "cuda", "cuda:1", "0", "0,1", "mps"):
         assert DetectorConfig(device=device).device == device
+
+
+def test_input_size_follows_the_frame_up_to_max_imgsz() -> None:
+    fixed = DetectorConfig()
+    assert {fixed.input_px(hw) for hw in [(240, 426), (1080, 1920), (4000, 3000)]} == {640}
+    grows = DetectorConfig(imgsz=640, max_imgsz=1280)
+    assert grows.input_px((240, 426)) == 640  # a small frame is not enlarged past imgsz
+    assert grows.input_px((540, 960)) == 960
+    assert grows.input_px((1000, 700)) == 1024  # the longer side, rounded up to 32
+    assert grows.input_px((1080, 1920)) == 1280 and grows.input_px((720, 1280)) == 1280
+
+
+def test_a_larger_input_finds_the_small_persons_of_a_large_frame(shared_data: Path) -> None:
+    """PoseTrack's labelled 1920x1080 frame of 012834 (eleven persons 180-370 px tall in a
+    crowd): at 640 px YOLO finds one of them, at up to 1280 px nearly all."""
+    from diffpose.posetrack_format import load_posetrack
+    from trackers.matching import iou_matrix
+
+    root = shared_data / "posetrack18_sample"
+    gt_files = sorted((root / "annotations" / "val").glob("012834*.json"))
+    if not gt_files:
+        missing_input(f"{root}: the 012834 annotations are absent")
+    gt = load_posetrack(gt_files[0])
+    frame = next(f for f in gt.frames if len(f.track_ids))
+    image = cv2.imread(str(root / frame.file_name))
+    assert image is not None and image.shape[:2] == (1080, 1920), frame.file_name
+    kp, present = frame.keypoints[..., :2], frame.keypoints[..., 2] > 0
+    lo = np.where(present[..., None], kp, np.inf).min(axis=1)
+    hi = np.where(present[..., None], kp, -np.inf).max(axis=1)
+    labelled = np.concatenate([lo, hi], axis=1)[present.sum(axis=1) >= 5]
+
+    def found(config: DetectorConfig) -> int:
+        det = PersonDetector(config).detect(image)
+        boxes = det.boxes_xyxy[det.scores >= 0.2]
+        if not len(boxes):
+            return 0
+        # a box spans the person, the labelled joints a bit less: a loose overlap suffices
+        return int((iou_matrix(labelled, boxes).max(axis=1) >= 0.4).sum())
+
+    at_640 = found(DetectorConfig(conf=0.1))
+    larger = found(DetectorConfig(conf=0.1, max_imgsz=1280))
+    assert len(labelled) >= 10
+    assert at_640 <= 3 and larger >= len(labelled) - 2, (at_640, larger, len(labelled))
 
 
 def test_dancer_first_frame(detector: PersonDetector, shared_data: Path) -> None:
