@@ -83,7 +83,8 @@ train: $(STAMP)
 # hand-labelled frames (bench/val_video_labels/) the pipeline's video settings are chosen on
 # (python bench/own_video_check.py --set validation --variant ...); the shipped model is then
 # this recipe on all the data. Needs make train's pseudo-labels and priors in out/.
-HELDOUT_VIDEOS := basketball_mmaction2 two_people_indoor_mmaction2 squat_lsp
+HELDOUT_VIDEOS := basketball_mmaction2 two_people_indoor_mmaction2 squat_lsp \
+	mot17_street_mmtracking street_mmpose_demo
 train-heldout: $(STAMP)
 	@test -f out/priors_crop.npz || { echo "out/priors_crop.npz is missing: run make train first"; exit 1; }
 	rm -rf out/pseudo_heldout

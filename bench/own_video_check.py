@@ -24,7 +24,8 @@ labelled frames (15 joints, head-box PCKh@0.5 matching, ignore regions honoured)
 
 ``--set validation`` scores the same way on the validation video set
 (``bench/val_video_labels/``): hand-labelled frames of basketball_mmaction2,
-two_people_indoor_mmaction2 and squat_lsp, with the refiner ``make train-heldout`` trains without
+two_people_indoor_mmaction2, squat_lsp, mot17_street_mmtracking and street_mmpose_demo, with
+the refiner ``make train-heldout`` trains without
 them (``--variant "NAME=checkpoint=runs/cpu_heldout/best.safetensors,FIELD=VALUE"``). The
 pipeline's video settings are chosen there, never on the check above.
 
@@ -66,7 +67,7 @@ VIDEOS = {
     "crosswalk_crowd": DATA / "videos" / "crosswalk_crowd.mp4",
     "000001_mpiinew_test": DATA / "posetrack18_sample" / "videos" / "000001_mpiinew_test",
 }
-#: The validation video set: hand-labelled frames of three videos ``make train-heldout``
+#: The validation video set: hand-labelled frames of five videos ``make train-heldout``
 #: holds out, on which the pipeline's video settings are chosen (never on the check above).
 VAL_LABELS = ROOT / "bench" / "val_video_labels"
 VAL_VIDEOS = {
@@ -75,6 +76,8 @@ VAL_VIDEOS = {
         ("basketball_mmaction2", "basketball_mmaction2.mp4"),
         ("two_people_indoor_mmaction2", "two_people_indoor_mmaction2.mp4"),
         ("squat_lsp", "squat_lsp.mp4"),
+        ("mot17_street_mmtracking", "mot17_street_mmtracking.mp4"),
+        ("street_mmpose_demo", "street_mmpose_demo.mp4"),
     )
 }
 #: label set -> (its label folder, label folder name -> video)
@@ -155,7 +158,8 @@ def ours(
 ) -> PoseTrackVideo:
     """``posetool run``'s pipeline on ``video`` with ``preset``'s settings, another
     ``checkpoint`` and the PoseConfig ``fields`` changed (as a ``--config`` file's ``pose``
-    section would: unknown fields are refused with a hint)."""
+    section would: unknown fields are refused with a hint); a field named
+    ``detector.FIELD`` changes the DetectorConfig's instead."""
     from posetool.config_file import config_from_dict
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
@@ -171,7 +175,13 @@ def ours(
     else:
         cfg = PipelineConfig()
     pose = {"checkpoint": checkpoint} if checkpoint else {}
-    cfg = config_from_dict({"pose": pose | (fields or {}), "max_frames": num_frames}, cfg)
+    detector = {}
+    for key, value in (fields or {}).items():
+        if key.startswith("detector."):
+            detector[key.removeprefix("detector.")] = value
+        else:
+            pose[key] = value
+    cfg = config_from_dict({"pose": pose, "detector": detector, "max_frames": num_frames}, cfg)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
 
@@ -190,21 +200,29 @@ def peer_head_joints(xy: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np
     return xy, sc
 
 
-def peer(video: Path, num_frames: int) -> PoseTrackVideo:
-    """YOLO11n-pose + ByteTrack as ``yolo pose track`` runs them, on our decoded frames."""
+def peer(video: Path, num_frames: int, max_imgsz: int = 0) -> PoseTrackVideo:
+    """YOLO11n-pose + ByteTrack as ``yolo pose track`` runs them, on our decoded frames, at
+    640 px; with ``max_imgsz`` (a diagnostic row, "peer-<max_imgsz>"), at the input size our
+    pipeline's detector takes with that ``DetectorConfig.max_imgsz`` instead."""
     from ultralytics import YOLO
 
     from diffpose.yolo_weights import default_weights_path
+    from posetool.detector import DetectorConfig
     from posetool.video_io import VideoReader
 
     model = YOLO(str(default_weights_path()), task="pose")
+    sizes = DetectorConfig(imgsz=640, max_imgsz=max_imgsz)
     frames = []
     with VideoReader(video) as reader:
         for frame in reader:
             if frame.frame_index >= num_frames:
                 break
             r = model.track(
-                frame.frame_bgr, persist=True, tracker="bytetrack.yaml", imgsz=640, verbose=False
+                frame.frame_bgr,
+                persist=True,
+                tracker="bytetrack.yaml",
+                imgsz=sizes.input_px(frame.frame_bgr.shape[:2]),
+                verbose=False,
             )[0]
             empty = _empty_frame(frame.frame_index, f"{frame.frame_index:06d}")
             if r.boxes.id is None or r.keypoints is None:
@@ -283,7 +301,8 @@ def run_models(
 
     Args:
         models: row name -> (kind, checkpoint) or (kind, checkpoint, pose fields): kind
-            "peer", "default", "fast", "paper" or "default-low-boxes"; checkpoint "" for the
+            "peer", "peer-<max_imgsz>", "default", "fast", "paper" or "default-low-boxes";
+            checkpoint "" for the
             kind's shipped one; pose fields: PoseConfig fields to change.
         preds_dir: each model's PoseTrack JSON per video is written to
             ``preds_dir/<row name>/<video>.json``.
@@ -307,15 +326,15 @@ def run_models(
             if reuse and path.exists():
                 pred = load_posetrack(path)
             else:
-                if kind == "peer":
-                    pred = peer(video, n)
+                if kind.startswith("peer"):
+                    pred = peer(video, n, int(kind.partition("-")[2] or 0))
                 else:
                     pred = ours(video, kind, n, checkpoint, pose[0] if pose else None)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(to_posetrack18(pred), allow_nan=False))
             pairs.append((name, truth[name], pred))
         table[row] = _scored(pairs)
-        for method in smoothing if kind != "peer" else ():
+        for method in smoothing if not kind.startswith("peer") else ():
             table[f"{row} + {method}"] = _scored(
                 [
                     (name, gt, smoothed(pred, sets[name][0], fps[name], method))

@@ -27,7 +27,7 @@ from diffpose.crop_pose import decode_crop_pose
 from diffpose.data.priors import save_priors, with_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import apply_affine
-from posetool.detector import DetectorConfig, PersonDetector
+from posetool.detector import PersonDetector
 from posetool.detector_priors import detections_prior, sample_priors
 from posetool.pose_config import PRIOR_CHOICES
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
@@ -157,7 +157,7 @@ def large_crop_priors(
         boxes_xyxy: (N, 4) image px, the persons' track boxes.
         prior_xy, prior_scores: (N, K, 2) image px and (N, K): the rule's priors.
         sees_more: (N,) :func:`crop_sees_more` of the model-size crops.
-        detector_imgsz: the detector's input size for this frame (DetectorConfig.input_px).
+        detector_imgsz: the detector's input size.
         large_crop_px: the larger crop's height (``PoseConfig.large_prior_crop_px``: a
             multiple of 32, as is 3/4 of it, its width), e.g. 384.
         pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs
@@ -192,15 +192,15 @@ def large_crop_priors(
 def sample_crop_priors(
     samples: Sequence[PoseSample],
     backbone,
-    detector: DetectorConfig,
+    detector_imgsz: int,
     crop_hw: tuple[int, int] = (256, 192),
     batch_size: int = 32,
     large_crop_px: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
-    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's, made with
-    ``detector``'s settings, whose input size per image is its ``input_px``) stand in where the head finds no one or the detector saw the person
+    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's, made at
+    ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
     at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
     ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
     persons, as the pipeline does (:func:`large_crop_priors`).
@@ -226,8 +226,7 @@ def sample_crop_priors(
                     raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
                 images[s.key_frame_path] = image
             crops.append(rgb_crops(image, a[None], crop_hw))
-            detector_px = detector.input_px(image.shape[:2])
-            use_crop.append(crop_sees_more(a[None], image.shape[:2], detector_px)[0])
+            use_crop.append(crop_sees_more(a[None], image.shape[:2], detector_imgsz)[0])
         with torch.no_grad():
             crops_rgb = torch.from_numpy(np.concatenate(crops))
             _, pose = backbone.forward_rgb_pose(crops_rgb, torch.float32)
@@ -245,14 +244,13 @@ def sample_crop_priors(
             head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
             for j in np.flatnonzero(~use_crop):
                 i = start + j
-                image = images[chunk[j].key_frame_path]
                 xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
-                    image,
+                    images[chunk[j].key_frame_path],
                     boxes[j : j + 1],
                     xy[i : i + 1],
                     scores[i : i + 1],
                     use_crop[j : j + 1],
-                    detector.input_px(image.shape[:2]),
+                    detector_imgsz,
                     large_crop_px,
                     head,
                 )
@@ -287,7 +285,7 @@ def detection_then_crop_priors(
     xy, scores, found = sample_crop_priors(
         with_priors(samples, det_xy, det_scores),
         backbone,
-        detector.config,
+        detector.config.imgsz,
         large_crop_px=large_crop_px,
     )
     return xy, scores, det_boxes, found

@@ -244,7 +244,7 @@ def stream_video(
             lookahead=workers + 1,
         )
         estimator = PoseEstimator(
-            models.pose_model, config.pose, executor, 2 * workers, config.detector
+            models.pose_model, config.pose, executor, 2 * workers, config.detector.imgsz
         )
         for tf in frames:
             if cancel is not None and cancel.is_set():

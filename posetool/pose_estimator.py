@@ -37,7 +37,6 @@ from posetool.crop_priors import (
     crop_sees_more,
     large_crop_priors,
 )
-from posetool.detector import DetectorConfig
 from posetool.detector_priors import detections_prior
 from posetool.pose_config import (
     CROP_MODES,
@@ -103,10 +102,8 @@ class PoseEstimator:
             it in the caller's thread when a frame is pushed.
         max_pending: With an executor, most records in flight before :meth:`push` waits for
             the oldest (bounds the memory the tasks hold; 2 per executor thread is plenty).
-        detector: the detector's settings (its input size per frame,
-            :meth:`~posetool.detector.DetectorConfig.input_px`): a crop-prior model takes the
-            crop's pose only for persons the detector saw at fewer pixels
-            (posetool.crop_priors).
+        detector_imgsz: the detector's input size: a crop-prior model takes the crop's pose
+            only for persons the detector saw at fewer pixels (posetool.crop_priors).
 
     Use :meth:`push` for every frame in order, then :meth:`flush`.
     """
@@ -117,12 +114,12 @@ class PoseEstimator:
         config: PoseConfig | None = None,
         executor: Executor | None = None,
         max_pending: int = 4,
-        detector: DetectorConfig | None = None,
+        detector_imgsz: int = 640,
     ) -> None:
         import torch
 
         self.config = config or PoseConfig()
-        self.detector = detector or DetectorConfig()
+        self.detector_imgsz = int(detector_imgsz)
         self.model = model
         self.delta = (int(model.num_frames) - 1) // 2
         self.window = 2 * self.delta + 1
@@ -267,7 +264,6 @@ class PoseEstimator:
 
         device = self.config.device
         crop_prior = self.model.uses_crop_prior
-        detector_px = self.detector.input_px(frame_bgr.shape[:2])
         parts, xy_parts, score_parts = [], [], []
         step = self.config.batch_size * self.window
         with torch.no_grad():
@@ -282,7 +278,9 @@ class PoseEstimator:
                 crop_xy, crop_sc, found = crop_pose_priors(
                     pose, entry.affines[r], entry.boxes_xyxy[r]
                 )
-                sees_more = crop_sees_more(entry.affines[r], frame_bgr.shape[:2], detector_px)
+                sees_more = crop_sees_more(
+                    entry.affines[r], frame_bgr.shape[:2], self.detector_imgsz
+                )
                 xy, sc = choose_prior(
                     crop_xy,
                     crop_sc,
@@ -299,7 +297,7 @@ class PoseEstimator:
                         xy,
                         sc,
                         sees_more,
-                        detector_px,
+                        self.detector_imgsz,
                         self.config.large_prior_crop_px,
                         lambda crops: self.model.pose_head_rgb(crops.to(device)),
                     )

@@ -39,7 +39,10 @@ def test_slots_are_posetrack_slots() -> None:
 def test_every_labelled_video_has_labels() -> None:
     assert not set(VIDEOS) & set(VAL_VIDEOS)  # no video both chosen on and reported
     for name in ALL_VIDEOS:
-        assert len(labelled_frames(name)) >= 4, label_folder(name)
+        frames = labelled_frames(name)
+        persons = sum(len(label["persons"]) for label in frames.values())
+        # at least four frames, or two crowded ones (the HD street scenes)
+        assert len(frames) >= 4 or (len(frames) >= 2 and persons >= 8), label_folder(name)
 
 
 def _make_list(makefile: str, name: str) -> set[str]:

@@ -22,7 +22,6 @@ from posetool.crop_priors import (
     large_crop_priors,
     sample_crop_priors,
 )
-from posetool.detector import DetectorConfig
 from posetool.pose_crops import crop_affines
 from posetool.pose_estimator import PoseConfig, PoseEstimator
 from tests.posetool.frames import tracked
@@ -47,7 +46,7 @@ def test_sample_crop_priors_land_on_the_labels_and_fall_back_where_no_one_is(lsp
     person = replace(sample, prior_xy=fallback_xy, prior_scores=fallback_sc)
     nobody = replace(person, box_xyxy=np.array([0.0, 0.0, 6.0, 6.0]))  # a corner, no person
     backbone = build_yolo_backbone(pose_head=True)
-    xy, scores, found = sample_crop_priors([person, nobody], backbone, detector=DetectorConfig())
+    xy, scores, found = sample_crop_priors([person, nobody], backbone, detector_imgsz=640)
     assert found.tolist() == [True, False]
     # the person: the head's joints in image pixels, near LSP's own labels
     labelled = sample.weights[SHARED] > 0
@@ -90,7 +89,7 @@ def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_m
     want, _, found = sample_crop_priors(
         [replace(sample, prior_xy=wrong[0], prior_scores=np.zeros(17, np.float32))],
         model.backbone,
-        detector=DetectorConfig(),
+        detector_imgsz=640,
     )
     assert found[0]
     gap = np.linalg.norm(record.keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
@@ -136,7 +135,7 @@ def test_the_pipeline_gives_both_poses_with_prior_choice_both(lsp_person):
     crop_xy, _, found = sample_crop_priors(
         [replace(sample, prior_xy=det[0], prior_scores=det_scores[0])],
         model.backbone,
-        detector=DetectorConfig(),
+        detector_imgsz=640,
     )
     assert found[0]
     tolerance = 1.5 * height * 1.25 / 64  # heatmap decoding only
@@ -267,9 +266,7 @@ def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
         prior_xy=wrong[0],
         prior_scores=scores[0],
     )
-    want, _, found = sample_crop_priors(
-        [large], model.backbone, DetectorConfig(), large_crop_px=1024
-    )
+    want, _, found = sample_crop_priors([large], model.backbone, 640, large_crop_px=1024)
     assert found[0]
     tolerance = 1.5 * (box[0, 3] - box[0, 1]) * 1.25 / 64  # heatmap decoding only
     gap = np.linalg.norm(records[1024].keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
