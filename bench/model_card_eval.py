@@ -217,10 +217,10 @@ def photos_pck(samples, gt, predict) -> dict[str, float]:
     return {**pck, **{f"n_{k}": v for k, v in counts.items()}}
 
 
-def with_crop_priors(samples: list[PoseSample], backbone, detector) -> list[PoseSample]:
+def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
     """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's, as
-    the pipeline's default ``PoseConfig`` makes it (with its large prior crop), for a
-    ``detector`` (DetectorConfig) whose input size per image is its ``input_px``."""
+    the pipeline's default ``PoseConfig`` makes it (with its large prior crop), its rule
+    comparing each crop with the detector's base input size ``imgsz``."""
     from posetool.crop_priors import sample_crop_priors
 
     if not samples:
@@ -228,15 +228,15 @@ def with_crop_priors(samples: list[PoseSample], backbone, detector) -> list[Pose
     from posetool.pose_config import PoseConfig
 
     xy, sc, _ = sample_crop_priors(
-        samples, backbone, detector, large_crop_px=PoseConfig().large_prior_crop_px
+        samples, backbone, imgsz, large_crop_px=PoseConfig().large_prior_crop_px
     )
     return with_priors(samples, xy, sc)
 
 
-def crop_jobs(jobs, backbone, detector):
+def crop_jobs(jobs, backbone, imgsz: int):
     """The PoseTrack jobs with crop priors (each person cropped around its box)."""
     return {
-        k: (with_crop_priors(samples, backbone, detector), sc) for k, (samples, sc) in jobs.items()
+        k: (with_crop_priors(samples, backbone, imgsz), sc) for k, (samples, sc) in jobs.items()
     }
 
 
@@ -340,19 +340,19 @@ def main() -> None:
     from diffpose.backbones import build_yolo_backbone
 
     crop_backbone = build_yolo_backbone(pose_head=True).eval()
-    detector_cfg = detector.config
+    imgsz = detector.config.imgsz  # the prior rule's reference, as the pipeline's
     for b in ("yolo", "gt"):
-        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, detector_cfg)
+        jobs[("crop", b)] = crop_jobs(jobs[("detection", b)], crop_backbone, imgsz)
     # LSP's crop priors made here as for the other sets (the pipeline's, with the large crop),
     # not read from the training file (posetool detector-priors --crop, without it)
-    lsp_test["crop"] = with_crop_priors(lsp_test["detection"], crop_backbone, detector_cfg)
-    lsp_val["crop"] = with_crop_priors(lsp_val["detection"], crop_backbone, detector_cfg)
+    lsp_test["crop"] = with_crop_priors(lsp_test["detection"], crop_backbone, imgsz)
+    lsp_val["crop"] = with_crop_priors(lsp_val["detection"], crop_backbone, imgsz)
     photos = load_multi_person_photos(DATA, min_limb_joints=0)
     photo_det, photo_gt = photo_samples(photos, detector, delta)
     peer_photos = photo_samples(photos, peer_detector, delta)
     photo_sets = {
         "detection": (photo_det, photo_gt),
-        "crop": (with_crop_priors(photo_det, crop_backbone, detector_cfg), photo_gt),
+        "crop": (with_crop_priors(photo_det, crop_backbone, imgsz), photo_gt),
         "peer": peer_photos,
     }
     results["photos"] = {

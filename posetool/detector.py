@@ -39,7 +39,8 @@ class DetectorConfig:
         max_imgsz: 0, or a larger input for larger frames: a frame whose longer side exceeds
             ``imgsz`` is detected at that side rounded up to a multiple of 32, at most
             ``max_imgsz`` (:meth:`input_px`), so a small person in a large frame keeps more
-            of its pixels. The cost grows with the input's area.
+            of its pixels. The cost grows with the input's area. The pose stage's prior
+            rule keeps comparing with ``imgsz`` (posetool.pose_estimator).
         conf: Minimum person score kept.
         iou: NMS IoU threshold.
         device: Torch device string ("cpu", "cuda", "cuda:0", "mps").

@@ -24,6 +24,10 @@ class PipelineConfig:
         detector: YOLO settings. ``conf`` defaults low (0.1) so ByteTrack's second,
             low-score association gets its candidates; poses are estimated only for tracked
             boxes scoring at least ``pose.min_box_score`` (0.2, the PoseTrack test rule).
+            ``max_imgsz`` 1280: a frame larger than 640 px is detected at its longer side,
+            up to 1280 px (a 1080p street crowd of the validation video set: 46.7 mAP
+            against 6.7 at 640 px, where YOLO finds 2 of its 26 persons;
+            resources/MODEL_CARD.md); ``fast()`` keeps 480 px.
             YOLO's own keypoints are computed when the DiffPose checkpoint refines them
             (the default model; :func:`posetool.pipeline.load_models` turns ``keypoints``
             on), else skipped.
@@ -48,7 +52,7 @@ class PipelineConfig:
     """
 
     detector: DetectorConfig = field(
-        default_factory=lambda: DetectorConfig(conf=0.1, keypoints=False)
+        default_factory=lambda: DetectorConfig(conf=0.1, keypoints=False, max_imgsz=1280)
     )
     tracker: ByteTrackConfig = field(default_factory=ByteTrackConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
@@ -73,8 +77,8 @@ class PipelineConfig:
     @classmethod
     def fast(cls) -> PipelineConfig:
         """The fastest CPU preset: one DDIM step, one draw (no spread signal), 480 px detector
-        input, per-frame features reused across windows, no large prior crop (a second
-        YOLO pass per large person). Its cost beside ``yolo pose track`` is in the README
+        input whatever the frame's size, per-frame features reused across windows, no large
+        prior crop (a second YOLO pass per large person). Its cost beside ``yolo pose track`` is in the README
         (bench/bench_pipeline.py)."""
         return cls(
             detector=DetectorConfig(imgsz=480, conf=0.1, keypoints=False),

@@ -102,8 +102,13 @@ class PoseEstimator:
             it in the caller's thread when a frame is pushed.
         max_pending: With an executor, most records in flight before :meth:`push` waits for
             the oldest (bounds the memory the tasks hold; 2 per executor thread is plenty).
-        detector_imgsz: the detector's input size: a crop-prior model takes the crop's pose
-            only for persons the detector saw at fewer pixels (posetool.crop_priors).
+        detector_imgsz: the detector's base input size (``DetectorConfig.imgsz``): a
+            crop-prior model takes the crop's pose only for persons the detector would see
+            at fewer pixels at that size (posetool.crop_priors), the rule the refiner's
+            training priors were made with, also when a larger frame is detected at a
+            larger input (``DetectorConfig.max_imgsz``; its boxes and poses then come from
+            that input; the rule at the base size won on the validation video set,
+            resources/MODEL_CARD.md).
 
     Use :meth:`push` for every frame in order, then :meth:`flush`.
     """
