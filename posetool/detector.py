@@ -27,9 +27,6 @@ from posetool.weights import trusted_detector_weights
 logger = logging.getLogger(__name__)
 
 NUM_COCO_KEYPOINTS = 17
-#: The larger input's detection of a person is added only if it overlaps every detection of
-#: the base input by less than this IoU (0.5: the usual threshold for "the same object").
-ADDED_MAX_IOU = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,14 +36,10 @@ class DetectorConfig:
     Attributes:
         imgsz: Network input size in px (multiple of 32): the longer side of the letterboxed
             input.
-        max_imgsz: 0, or a second, larger input for larger frames: a frame whose longer
-            side exceeds ``imgsz`` is detected at ``imgsz`` and again at that side rounded
-            up to a multiple of 32, at most ``max_imgsz`` (:meth:`input_px`), where a small
-            person keeps more of its pixels; the second pass adds the persons that no
-            ``imgsz`` detection overlaps (IoU < :data:`ADDED_MAX_IOU`), and a person both
-            passes find keeps its ``imgsz`` detection (YOLO11n-pose places a large
-            person's keypoints worse at the larger input; resources/MODEL_CARD.md). The
-            second pass costs about (its input / imgsz)² the first. The pose stage's prior
+        max_imgsz: 0, or a larger input for larger frames: a frame whose longer side exceeds
+            ``imgsz`` is detected at that side rounded up to a multiple of 32, at most
+            ``max_imgsz`` (:meth:`input_px`), so a small person in a large frame keeps more
+            of its pixels. The cost grows with the input's area. The pose stage's prior
             rule keeps comparing with ``imgsz`` (posetool.pose_estimator).
         conf: Minimum person score kept.
         iou: NMS IoU threshold.
@@ -94,9 +87,9 @@ class DetectorConfig:
             )
 
     def input_px(self, frame_hw: tuple[int, int]) -> int:
-        """The largest input a frame of ``frame_hw`` (height, width) px is detected at:
+        """The input size a frame of ``frame_hw`` (height, width) px is detected at:
         ``imgsz``, or with ``max_imgsz`` its longer side rounded up to a multiple of 32,
-        between ``imgsz`` and ``max_imgsz`` (a second pass where above ``imgsz``)."""
+        between ``imgsz`` and ``max_imgsz``."""
         if not self.max_imgsz:
             return self.imgsz
         longer = -(-max(frame_hw) // 32) * 32
@@ -192,8 +185,7 @@ class PersonDetector:
             # ultralytics builds its predictor (and its float32 copy of the network) on the
             # first call: a blank frame builds it now, so that every real frame, the first
             # too, goes through the network as configured
-            blank = np.zeros((self.config.imgsz, self.config.imgsz, 3), np.uint8)
-            self._predict(yolo, [blank], self.config.imgsz)
+            self._predict(yolo, [np.zeros((self.config.imgsz, self.config.imgsz, 3), np.uint8)])
             self._set_network(yolo)
             self._instances.append(yolo)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
@@ -224,37 +216,28 @@ class PersonDetector:
         return self.detect_batch([frame_bgr])[0]
 
     def detect_batch(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect persons in several BGR uint8 (H, W, 3) frames, one forward pass (two for
-        frames larger than ``imgsz`` with ``max_imgsz``: :class:`DetectorConfig`)."""
+        """Detect persons in several BGR uint8 (H, W, 3) frames, one forward pass."""
         if not len(frames_bgr):
             return []
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-        cfg = self.config
-        larger = [i for i, f in enumerate(frames_bgr) if cfg.input_px(f.shape[:2]) > cfg.imgsz]
         yolo = self._free.get()
         try:
-            found = [
-                _to_detections(r, cfg.keypoints) for r in self._predict(yolo, frames_bgr, cfg.imgsz)
-            ]
-            if larger:
-                # frames of one video share a size; a mixed batch takes its largest input
-                imgsz = max(cfg.input_px(frames_bgr[i].shape[:2]) for i in larger)
-                more = self._predict(yolo, [frames_bgr[i] for i in larger], imgsz)
-                for i, result in zip(larger, more, strict=True):
-                    found[i] = _with_added(found[i], _to_detections(result, cfg.keypoints))
+            results = self._predict(yolo, frames_bgr)
         finally:
             self._free.put(yolo)
-        return found
+        return [_to_detections(r, self.config.keypoints) for r in results]
 
-    def _predict(self, yolo, frames_bgr: Sequence[np.ndarray], imgsz: int) -> list:
+    def _predict(self, yolo, frames_bgr: Sequence[np.ndarray]) -> list:
         from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores)
         # when it builds a predictor, which would slow everything after it (the pose model
         # too); later calls reuse the predictor.
+        # frames of one video share a size; a mixed batch takes its largest frame's input
+        imgsz = max(cfg.input_px(frame.shape[:2]) for frame in frames_bgr)
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
             return yolo.predict(
@@ -372,24 +355,6 @@ def _cast(value, dtype):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(v, dtype) for v in value)
     return value
-
-
-def _with_added(base: Detections, extra: Detections) -> Detections:
-    """``base`` followed by the detections of ``extra`` that overlap none of ``base``'s
-    boxes by :data:`ADDED_MAX_IOU` or more (the persons only the larger input found)."""
-    from trackers.matching import iou_matrix
-
-    if not len(extra):
-        return base
-    keep = np.ones(len(extra), bool)
-    if len(base):
-        keep = iou_matrix(extra.boxes_xyxy, base.boxes_xyxy).max(axis=1) < ADDED_MAX_IOU
-    return Detections(
-        *(
-            np.concatenate([getattr(base, name), getattr(extra, name)[keep]])
-            for name in ("boxes_xyxy", "scores", "keypoints_xy", "keypoint_scores")
-        )
-    )
 
 
 def _to_detections(result: object, keypoints_valid: bool = True) -> Detections:

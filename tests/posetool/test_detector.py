@@ -21,7 +21,7 @@ from diffpose.yolo_weights import (
     sha256_of,
     verify_weights,
 )
-from posetool.detector import ADDED_MAX_IOU, Detections, DetectorConfig, PersonDetector
+from posetool.detector import Detections, DetectorConfig, PersonDetector
 from posetool.video_io import VideoReader
 from tests.required import REQUIRE_DATA, missing_input
 
@@ -128,31 +128,6 @@ def test_a_larger_input_finds_the_small_persons_of_a_large_frame(shared_data: Pa
     larger = found(DetectorConfig(conf=0.1, max_imgsz=1280))
     assert len(labelled) >= 10
     assert at_640 <= 3 and larger >= len(labelled) - 2, (at_640, larger, len(labelled))
-
-
-def test_the_larger_input_only_adds_persons_the_base_input_missed(shared_data: Path) -> None:
-    """A 1080p frame: every 640 px detection is kept as it is (boxes, keypoints), first; the
-    second pass adds only boxes overlapping none of them by ADDED_MAX_IOU."""
-    from trackers.matching import iou_matrix
-
-    path = shared_data / "videos" / "mot17_street_mmtracking.mp4"
-    if not path.is_file():
-        missing_input(f"{path} is absent")
-    with VideoReader(path) as reader:
-        frame = next(iter(reader)).frame_bgr
-    base = PersonDetector(DetectorConfig(conf=0.1)).detect(frame)
-    both = PersonDetector(DetectorConfig(conf=0.1, max_imgsz=1280)).detect(frame)
-    n = len(base)
-    assert n >= 1 and len(both) >= n + 10  # a crowd the 640 px input mostly misses
-    for name in ("boxes_xyxy", "scores", "keypoints_xy", "keypoint_scores"):
-        np.testing.assert_array_equal(getattr(both, name)[:n], getattr(base, name))
-    added = both.boxes_xyxy[n:]
-    assert iou_matrix(added, base.boxes_xyxy).max() < ADDED_MAX_IOU
-    small = cv2.resize(frame, (640, 360))  # not larger than imgsz: one pass, the same result
-    np.testing.assert_array_equal(
-        PersonDetector(DetectorConfig(conf=0.1, max_imgsz=1280)).detect(small).boxes_xyxy,
-        PersonDetector(DetectorConfig(conf=0.1)).detect(small).boxes_xyxy,
-    )
 
 
 def test_dancer_first_frame(detector: PersonDetector, shared_data: Path) -> None:
