@@ -26,7 +26,7 @@ class PipelineConfig:
             boxes scoring at least ``pose.min_box_score`` (0.2, the PoseTrack test rule).
             ``max_imgsz`` 1280: a frame larger than 640 px is detected at its longer side,
             up to 1280 px (a 1080p street crowd of the validation video set: 46.7 mAP
-            against 6.7 at 640 px, where YOLO finds 2 of its 26 persons;
+            against 6.7 at 640 px, where YOLO finds 2 of its 26 persons, about 21 at 1280;
             resources/MODEL_CARD.md); ``fast()`` keeps 480 px.
             YOLO's own keypoints are computed when the DiffPose checkpoint refines them
             (the default model; :func:`posetool.pipeline.load_models` turns ``keypoints``
