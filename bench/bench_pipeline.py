@@ -14,6 +14,8 @@ Usage::
 
     .venv/bin/python bench/bench_pipeline.py --frames 150
     .venv/bin/python bench/bench_pipeline.py --frames 30 --videos crosswalk_crowd.mp4
+    .venv/bin/python bench/bench_pipeline.py --frames 72 --videos two_people_indoor_mmaction2.mp4 \
+        --skip-crop --skip-sequential --with-640
 """
 
 from __future__ import annotations
@@ -39,13 +41,16 @@ def _peak_mb() -> float:
 
 
 def case_ours(video: Path, preset: str, frames: int) -> dict:
-    """``preset``: "default" or "fast", with "-sequential" for one frame at a time."""
+    """``preset``: "default" or "fast", with "-sequential" for one frame at a time, or
+    "default-640": the default with the detector at 640 px whatever the frame's size."""
     from diffpose.torch_threads import usable_cpu_count
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
 
     cfg = PipelineConfig.fast() if preset.startswith("fast") else PipelineConfig()
     cfg = replace(cfg, max_frames=frames, pipelined=not preset.endswith("-sequential"))
+    if preset == "default-640":
+        cfg = replace(cfg, detector=replace(cfg.detector, max_imgsz=0))
     models = load_models(cfg)
     process_video(video, replace(cfg, max_frames=3), models)  # warm-up, as the peer's below
     _, s = process_video(video, cfg, models)
@@ -170,6 +175,12 @@ def main() -> None:
         action="store_true",
         help="leave out the one-frame-at-a-time runs of both presets",
     )
+    ap.add_argument(
+        "--with-640",
+        action="store_true",
+        help="also the default with the detector at 640 px on frames larger than that "
+        "(what detector.max_imgsz costs)",
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:  # child: one case, JSON on the last line
@@ -202,6 +213,8 @@ def main() -> None:
         presets = ["default", "fast"]
         if not args.skip_sequential:
             presets += ["default-sequential", "fast-sequential"]
+        if args.with_640:
+            presets.append("default-640")
         for preset in presets:
             rows.append(
                 (
