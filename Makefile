@@ -79,7 +79,7 @@ train: $(STAMP)
 	cp runs/cpu_paper/best.safetensors resources/diffpose_cpu_paper.safetensors
 	cp runs/cpu_paper/log.csv resources/train_log_cpu_paper.csv
 
-# The validation video set's model: the default recipe without the three videos whose
+# The validation video set's model: the default recipe without the five videos whose
 # hand-labelled frames (bench/val_video_labels/) the pipeline's video settings are chosen on
 # (python bench/own_video_check.py --set validation --variant ...); the shipped model is then
 # this recipe on all the data. Needs make train's pseudo-labels and priors in out/.
