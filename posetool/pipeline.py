@@ -225,6 +225,7 @@ def stream_video(
     start = time.perf_counter()
     with VideoReader(path, image_fps=config.image_fps) as reader, ExitStack() as stack:
         probe = reader.probe
+        _warn_if_detector_input_small(path, probe, getattr(models.detector, "config", None))
         total = probe.frame_count
         if config.max_frames:
             total = min(total, config.max_frames) if total else config.max_frames
@@ -290,6 +291,26 @@ def stream_video(
         pose_backbone_crops=estimator.backbone_crops,
     )
     return meta, summary
+
+
+def _warn_if_detector_input_small(path: Path, probe, detector_config) -> None:
+    """Warn when the detector sees the frames at half their size or less (``--fast``'s
+    480 px on HD video): a crowd's small persons are then missed (1080p street crowd of the
+    validation set: 2 of 26 found at 640 px; resources/MODEL_CARD.md)."""
+    if detector_config is None or not (probe.width and probe.height):
+        return
+    longer = max(probe.width, probe.height)
+    input_px = detector_config.input_px((probe.height, probe.width))
+    if 2 * input_px <= longer:
+        logger.warning(
+            "%s: its %dx%d frames are detected at %d px, so small persons may be missed; "
+            "a larger --max-imgsz (up to %d, their longer side) finds them, at a cost",
+            path.name,
+            probe.width,
+            probe.height,
+            input_px,
+            -(-longer // 32) * 32,
+        )
 
 
 def process_video(

@@ -378,3 +378,23 @@ def test_the_default_finds_a_1080p_crowd_the_640_px_input_misses(shared_data, co
         persons[name] = [fr.num_persons for fr in result.frames]
         assert summary.frames == 2
     assert min(persons["default"]) >= 15 and max(persons["640"]) <= 4, persons
+
+
+def test_a_detector_input_of_half_the_frame_or_less_is_warned_about(
+    shared_data, config, caplog
+) -> None:
+    """--fast detects a 1080p crowd at 480 px and finds almost no one: the run says so and
+    names the option; the default (up to 1280 px) does not warn."""
+    video = shared_data / "videos" / "mot17_street_mmtracking.mp4"
+    if not video.is_file():
+        missing_input(f"{video} is absent")
+    fast = replace(PipelineConfig.fast(), max_frames=1)
+    with caplog.at_level("WARNING", logger="posetool.pipeline"):
+        process_video(video, fast, load_models(fast))
+    warned = [r.getMessage() for r in caplog.records if "--max-imgsz" in r.getMessage()]
+    assert warned and "1920x1080" in warned[0] and "480 px" in warned[0], warned
+    caplog.clear()
+    default = PipelineConfig(pose=PoseConfig(steps=1, ensemble=1), max_frames=1)
+    with caplog.at_level("WARNING", logger="posetool.pipeline"):
+        process_video(video, default, load_models(default))
+    assert not [r for r in caplog.records if "--max-imgsz" in r.getMessage()]
