@@ -23,7 +23,8 @@ no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck)
 - Multi-person photos with real labels (bench/multi_person_photos.py: pose_samples' aic, mhp,
   exlpose and humanart photos with ≥ 2 labelled persons): PCK@0.1 of the box's longer side per
   joint group, each labelled person matched to one of YOLO's detections (box score ≥ 0.2) as
-  in the pipeline; a person no detection matches counts as missed for every model.
+  in the pipeline (the peer: by its own 640 px detections); a person no detection matches
+  counts as missed.
 - ``--own-video``: our own multi-person video check (bench/own_video_check.py: hand-labelled
   frames of two held-out videos), the whole pipeline with tracking against YOLO11n-pose +
   ByteTrack, by poseval's rules; every model above runs in the pipeline (``--fast`` too for
@@ -319,8 +320,9 @@ def main() -> None:
     delta = next(iter(loaded.values())).num_frames // 2
     if any(m.num_frames // 2 != delta for m in loaded.values()):
         raise SystemExit("the models compared in one run must share delta (clip length)")
-    # the two priors: the 640 px whole-frame detection's pose ("detection", also the peer's
-    # answer) and the Pose head's on each person's crop ("crop", for crop-prior models)
+    # the priors: the whole-frame detection's pose at the pipeline's detector sizes
+    # ("detection"), the Pose head's on each person's crop ("crop", for crop-prior models),
+    # and the peer's own 640 px detections ("peer", below; the same as "detection" on LSP)
     test = attach_priors(load_lsp(DATA / "lsp", "test", delta), a.priors, source="detection")
     lsp_test = {"detection": test[: a.lsp_limit] if a.lsp_limit else test}
     val = attach_priors(load_lsp(DATA / "lsp", "val", delta), a.priors, source="detection")

@@ -174,13 +174,9 @@ def ours(
         cfg = PipelineConfig(pose=PoseConfig(preset="paper"))
     else:
         cfg = PipelineConfig()
-    pose = {"checkpoint": checkpoint} if checkpoint else {}
-    detector = {}
-    for key, value in (fields or {}).items():
-        if key.startswith("detector."):
-            detector[key.removeprefix("detector.")] = value
-        else:
-            pose[key] = value
+    pose, detector = split_variant_fields(fields or {})
+    if checkpoint:
+        pose = {"checkpoint": checkpoint} | pose
     cfg = config_from_dict({"pose": pose, "detector": detector, "max_frames": num_frames}, cfg)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
@@ -303,7 +299,8 @@ def run_models(
         models: row name -> (kind, checkpoint) or (kind, checkpoint, pose fields): kind
             "peer", "peer-<max_imgsz>", "default", "fast", "paper" or "default-low-boxes";
             checkpoint "" for the
-            kind's shipped one; pose fields: PoseConfig fields to change.
+            kind's shipped one; pose fields: PoseConfig fields to change
+            (``detector.NAME`` a DetectorConfig one, :func:`split_variant_fields`).
         preds_dir: each model's PoseTrack JSON per video is written to
             ``preds_dir/<row name>/<video>.json``.
         reuse: score a prediction already there instead of running the model again.
@@ -327,7 +324,7 @@ def run_models(
                 pred = load_posetrack(path)
             else:
                 if kind.startswith("peer"):
-                    pred = peer(video, n, int(kind.partition("-")[2] or 0))
+                    pred = peer(video, n, peer_max_imgsz(kind))
                 else:
                     pred = ours(video, kind, n, checkpoint, pose[0] if pose else None)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -361,8 +358,29 @@ def tables_text(table: dict[str, dict], label_set: str = "check") -> str:
     return "\n".join(lines)
 
 
-def parse_pose_fields(text: str) -> dict:
-    """ "a=1,b=x" -> {"a": 1, "b": "x"}: PoseConfig fields, numbers parsed as numbers."""
+def split_variant_fields(fields: dict) -> tuple[dict, dict]:
+    """A variant's fields -> (PoseConfig fields, DetectorConfig fields): a key
+    ``detector.NAME`` is the detector's ``NAME``, any other key a PoseConfig field."""
+    pose, detector = {}, {}
+    for key, value in fields.items():
+        if key.startswith("detector."):
+            detector[key.removeprefix("detector.")] = value
+        else:
+            pose[key] = value
+    return pose, detector
+
+
+def peer_max_imgsz(kind: str) -> int:
+    """The ``max_imgsz`` of a peer row: "peer" -> 0 (640 px), "peer-1280" -> 1280."""
+    _, _, size = kind.partition("-")
+    if size and not size.isdigit():
+        raise SystemExit(f"--models: {kind!r} is not 'peer' or 'peer-<max_imgsz>'")
+    return int(size or 0)
+
+
+def parse_variant_fields(text: str) -> dict:
+    """ "a=1,b=x" -> {"a": 1, "b": "x"}: PoseConfig fields, or DetectorConfig ones as
+    ``detector.NAME``, numbers parsed as numbers."""
     fields = {}
     for item in filter(None, text.split(",")):
         key, sep, value = item.partition("=")
@@ -397,7 +415,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME=FIELD=VALUE[,FIELD=VALUE]",
-        help="the default pipeline with PoseConfig fields changed, e.g. "
+        help="the default pipeline with PoseConfig fields (or DetectorConfig ones as "
+        "detector.NAME) changed, e.g. "
         "'detection prior=prior_choice=detection' or 'boxes 0.1=min_box_score=0.1'; repeatable",
     )
     ap.add_argument(
@@ -427,7 +446,7 @@ def main() -> None:
         models[name] = ("default", path)
     for item in args.variant:
         name, _, fields = item.partition("=")
-        models[name] = ("default", "", parse_pose_fields(fields))
+        models[name] = ("default", "", parse_variant_fields(fields))
     preds = args.preds or ROOT / "out" / (
         "own_video_preds" if args.label_set == "check" else "val_video_preds"
     )

@@ -179,7 +179,8 @@ def pseudo_label_command(
     "--imgsz",
     type=click.IntRange(32),
     config_field="detector.imgsz",
-    help="Detector input size (the pipeline's; match the runs the priors are for, e.g. --fast's).",
+    help="Detector input size, fixed for every image (the pipeline's base size; the shipped "
+    "refiner's priors were made at 640; match the runs the priors are for, e.g. --fast's).",
 )
 @click.option(
     "--crop",
@@ -355,7 +356,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     "--imgsz",
     type=click.IntRange(32),
     config_field="detector.imgsz",
-    help="Detector input size.",
+    help="Detector input size for frames up to that size, and the prior rule's reference.",
 )
 @config_option(
     "--max-imgsz",

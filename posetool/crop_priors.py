@@ -48,8 +48,11 @@ LOG = logging.getLogger(__name__)
 def crop_sees_more(
     affines: np.ndarray, frame_hw: tuple[int, int], detector_imgsz: int
 ) -> np.ndarray:
-    """(N,) True where a person's crop holds at least as many of its real pixels as the
-    detector's input: min(crop px per image px, 1) ≥ min(detector px per image px, 1).
+    """(N,) True where a person's crop holds at least as many of its real pixels as a
+    ``detector_imgsz`` input: min(crop px per image px, 1) ≥ min(detector px per image px, 1).
+    The pipeline passes the detector's base size (``DetectorConfig.imgsz``), the rule the
+    refiner's training priors were made with, also where a large frame is detected at a
+    larger input (``DetectorConfig.max_imgsz``).
 
     Upscaling adds no detail, so both scales count at most 1: on a small image both passes
     see every pixel and the crop (framed on the person) is used; a person the detector saw
@@ -147,17 +150,19 @@ def large_crop_priors(
     """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
     person whose model-size crop held fewer of its pixels than the detector's input (those
     keep the whole-frame detection's pose under the rule): where the larger crop holds at least as many as the detector's input (:func:`crop_sees_more`) and the head
-    finds the person in it, its pose replaces the detection's. Only in frames the detector
-    saw shrunk (longer side above ``detector_imgsz``): where it saw every pixel, a larger
-    crop adds none, and it would cost a pass per large person (on a 640 px crowd video,
-    half the pose stage's time).
+    finds the person in it, its pose replaces the detection's. Only in frames larger than
+    ``detector_imgsz`` (the detector's base size): at that size the detector sees every
+    pixel, a larger crop adds none, and it would cost a pass per large person (on a 640 px
+    crowd video, half the pose stage's time). A frame between the base size and
+    ``DetectorConfig.max_imgsz`` is detected whole at the larger input, yet its large persons
+    still take this pass: the rule keeps the base size's reference.
 
     Args:
         frame_bgr: the frame.
         boxes_xyxy: (N, 4) image px, the persons' track boxes.
         prior_xy, prior_scores: (N, K, 2) image px and (N, K): the rule's priors.
         sees_more: (N,) :func:`crop_sees_more` of the model-size crops.
-        detector_imgsz: the detector's input size.
+        detector_imgsz: the rule's reference input size (the detector's base size).
         large_crop_px: the larger crop's height (``PoseConfig.large_prior_crop_px``: a
             multiple of 32, as is 3/4 of it, its width), e.g. 384.
         pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs
@@ -174,7 +179,7 @@ def large_crop_priors(
     used = np.zeros(len(xy), bool)
     all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
     candidates = np.flatnonzero(~np.asarray(sees_more, bool))
-    if max(frame_bgr.shape[:2]) <= detector_imgsz:  # the detector saw every pixel
+    if max(frame_bgr.shape[:2]) <= detector_imgsz:  # every pixel seen at the base size
         candidates = candidates[:0]
     affines = crop_affines(all_boxes[candidates], large_crop_hw)
     sharper = crop_sees_more(affines, frame_bgr.shape[:2], detector_imgsz)

@@ -36,9 +36,10 @@ class DetectorConfig:
     Attributes:
         imgsz: Network input size in px (multiple of 32): the longer side of the letterboxed
             input.
-        max_imgsz: 0, or a larger input for larger frames: a frame whose longer side exceeds
-            ``imgsz`` is detected at that side rounded up to a multiple of 32, at most
-            ``max_imgsz`` (:meth:`input_px`), so a small person in a large frame keeps more
+        max_imgsz: 0 (or any size up to ``imgsz``): every frame at ``imgsz``; larger, a
+            larger input for larger frames: a frame whose longer side exceeds ``imgsz`` is
+            detected at that side rounded up to a multiple of 32, at most ``max_imgsz``
+            (:meth:`input_px`), so a small person in a large frame keeps more
             of its pixels. The cost grows with the input's area. The pose stage's prior
             rule keeps comparing with ``imgsz`` (posetool.pose_estimator).
         conf: Minimum person score kept.
@@ -67,11 +68,8 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.imgsz < 32 or self.imgsz % 32:
             raise ValueError(f"imgsz must be a multiple of 32 and >= 32, got {self.imgsz}")
-        if self.max_imgsz and (self.max_imgsz % 32 or self.max_imgsz < self.imgsz):
-            raise ValueError(
-                "max_imgsz must be 0 or a multiple of 32 >= imgsz "
-                f"({self.imgsz}), got {self.max_imgsz}"
-            )
+        if self.max_imgsz < 0 or self.max_imgsz % 32:
+            raise ValueError(f"max_imgsz must be 0 or a multiple of 32, got {self.max_imgsz}")
         if not 0.0 <= self.conf <= 1.0:
             raise ValueError(f"conf must be in [0, 1], got {self.conf}")
         if not 0.0 < self.iou <= 1.0:
@@ -88,9 +86,9 @@ class DetectorConfig:
 
     def input_px(self, frame_hw: tuple[int, int]) -> int:
         """The input size a frame of ``frame_hw`` (height, width) px is detected at:
-        ``imgsz``, or with ``max_imgsz`` its longer side rounded up to a multiple of 32,
-        between ``imgsz`` and ``max_imgsz``."""
-        if not self.max_imgsz:
+        ``imgsz``, or with a larger ``max_imgsz`` its longer side rounded up to a multiple
+        of 32, between ``imgsz`` and ``max_imgsz``."""
+        if self.max_imgsz <= self.imgsz:
             return self.imgsz
         longer = -(-max(frame_hw) // 32) * 32
         return int(min(max(longer, self.imgsz), self.max_imgsz))
@@ -185,7 +183,8 @@ class PersonDetector:
             # ultralytics builds its predictor (and its float32 copy of the network) on the
             # first call: a blank frame builds it now, so that every real frame, the first
             # too, goes through the network as configured
-            self._predict(yolo, [np.zeros((self.config.imgsz, self.config.imgsz, 3), np.uint8)])
+            blank = np.zeros((self.config.imgsz, self.config.imgsz, 3), np.uint8)
+            self._predict(yolo, [blank], self.config.imgsz)
             self._set_network(yolo)
             self._instances.append(yolo)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
@@ -196,7 +195,9 @@ class PersonDetector:
             self.weights.name,
             self.config.device,
             self.config.imgsz,
-            f" (up to {self.config.max_imgsz} for larger frames)" if self.config.max_imgsz else "",
+            f" (up to {self.config.max_imgsz} for larger frames)"
+            if self.config.max_imgsz > self.config.imgsz
+            else "",
             max_instances,
             "y" if max_instances == 1 else "ies",
         )
@@ -216,28 +217,35 @@ class PersonDetector:
         return self.detect_batch([frame_bgr])[0]
 
     def detect_batch(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect persons in several BGR uint8 (H, W, 3) frames, one forward pass."""
+        """Detect persons in several BGR uint8 (H, W, 3) frames: one forward pass per input
+        size (:meth:`DetectorConfig.input_px`; the frames of one video share one), so a
+        frame is detected as :meth:`detect` alone would."""
         if not len(frames_bgr):
             return []
         for frame in frames_bgr:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        by_size: dict[int, list[int]] = {}
+        for i, frame in enumerate(frames_bgr):
+            by_size.setdefault(self.config.input_px(frame.shape[:2]), []).append(i)
+        found: list[Detections | None] = [None] * len(frames_bgr)
         yolo = self._free.get()
         try:
-            results = self._predict(yolo, frames_bgr)
+            for imgsz, rows in by_size.items():
+                results = self._predict(yolo, [frames_bgr[i] for i in rows], imgsz)
+                for i, result in zip(rows, results, strict=True):
+                    found[i] = _to_detections(result, self.config.keypoints)
         finally:
             self._free.put(yolo)
-        return [_to_detections(r, self.config.keypoints) for r in results]
+        return found
 
-    def _predict(self, yolo, frames_bgr: Sequence[np.ndarray]) -> list:
+    def _predict(self, yolo, frames_bgr: Sequence[np.ndarray], imgsz: int) -> list:
         from diffpose.torch_threads import keep_torch_threads
 
         cfg = self.config
         # ultralytics' select_device sets torch to min(8, cores - 1) threads (1 on 2 cores)
         # when it builds a predictor, which would slow everything after it (the pose model
         # too); later calls reuse the predictor.
-        # frames of one video share a size; a mixed batch takes its largest frame's input
-        imgsz = max(cfg.input_px(frame.shape[:2]) for frame in frames_bgr)
         with keep_torch_threads():
             # no 'half' argument (deprecated in 8.4); bfloat16 is set by _set_network.
             return yolo.predict(

@@ -86,8 +86,9 @@ class PoseConfig:
         large_prior_crop_px: for a crop-prior refiner with ``prior_choice`` "rule" (other
             choices ignore it), the height in px (a multiple of 32, as 3/4 of it, the
             width) of a larger crop on which YOLO's Pose head re-runs for each person whose
-            model-size crop held fewer of its pixels than the detector's input
-            (posetool.crop_priors.large_crop_priors): a large person in a large frame; its
+            model-size crop held fewer of its pixels than the detector's base input
+            (``DetectorConfig.imgsz``; posetool.crop_priors.large_crop_priors): a large
+            person in a large frame; its
             pose replaces the detection's where it holds at least as many. 384 was chosen
             on the validation video set (resources/MODEL_CARD.md); 0 keeps the detection's
             pose there (the setting until then).

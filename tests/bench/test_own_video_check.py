@@ -19,7 +19,10 @@ from bench.own_video_check import (
     label_folder,
     label_frame,
     labelled_frames,
+    parse_variant_fields,
     peer_head_joints,
+    peer_max_imgsz,
+    split_variant_fields,
 )
 from diffpose.evaluation import evaluate_videos
 from diffpose.evaluation.polygon import points_in_any_polygon
@@ -156,3 +159,19 @@ def test_peer_head_joints_fill_neck_and_head_top_from_coco_joints() -> None:
     np.testing.assert_allclose(out_xy[0, 2], (50, 0))  # head top: nose mirrored from the neck
     np.testing.assert_allclose(out_scores[0, :3], (0.9, 0.3, 0.3))
     assert xy[0, 1].tolist() == [0, 0] and scores[0, 1] == 0.9  # inputs untouched
+
+
+def test_variant_fields_reach_the_pose_or_the_detector_config() -> None:
+    from posetool.config_file import config_from_dict
+
+    fields = parse_variant_fields(
+        "checkpoint=x.safetensors,large_prior_crop_px=0,detector.max_imgsz=960"
+    )
+    pose, detector = split_variant_fields(fields)
+    assert pose == {"checkpoint": "x.safetensors", "large_prior_crop_px": 0}
+    assert detector == {"max_imgsz": 960}
+    cfg = config_from_dict({"pose": {"large_prior_crop_px": 0}, "detector": detector})
+    assert cfg.detector.max_imgsz == 960 and cfg.pose.large_prior_crop_px == 0
+    assert peer_max_imgsz("peer") == 0 and peer_max_imgsz("peer-1280") == 1280
+    with pytest.raises(SystemExit, match="peer-x"):
+        peer_max_imgsz("peer-x")

@@ -74,7 +74,7 @@ def test_wrong_hash(tmp_path: Path) -> None:
         {"device": "gpu"},
         {"precision": "fp16"},
         {"max_imgsz": 1000},  # not a multiple of 32
-        {"max_imgsz": 320},  # below imgsz
+        {"max_imgsz": -32},
     ],
 )
 def test_config_validation(kwargs: dict) -> None:
@@ -95,6 +95,9 @@ def test_input_size_follows_the_frame_up_to_max_imgsz() -> None:
     assert grows.input_px((540, 960)) == 960
     assert grows.input_px((1000, 700)) == 1024  # the longer side, rounded up to 32
     assert grows.input_px((1080, 1920)) == 1280 and grows.input_px((720, 1280)) == 1280
+    # a max_imgsz up to imgsz means no growth: a larger --imgsz alone still works
+    assert DetectorConfig(imgsz=1920, max_imgsz=1280).input_px((1080, 1920)) == 1920
+    assert DetectorConfig(imgsz=480, max_imgsz=320).input_px((1080, 1920)) == 480
 
 
 def test_a_larger_input_finds_the_small_persons_of_a_large_frame(shared_data: Path) -> None:
@@ -308,3 +311,19 @@ def test_keypoint_branch_replaced_only_on_a_plain_pose_head() -> None:
 
     zeros = _no_keypoints_branch(51)(torch.ones(2, 16, 8, 6, dtype=torch.bfloat16))
     assert zeros.shape == (2, 51, 8, 6) and zeros.dtype == torch.float32 and not zeros.any()
+
+
+def test_a_batch_of_two_frame_sizes_detects_each_as_alone(shared_data: Path) -> None:
+    """One pass per input size: a 640x360 frame batched with a 1080p one is detected at 640
+    px, as alone, not enlarged to the large frame's input."""
+    path = shared_data / "videos" / "mot17_street_mmtracking.mp4"
+    if not path.is_file():
+        missing_input(f"{path} is absent")
+    with VideoReader(path) as reader:
+        large = next(iter(reader)).frame_bgr
+    small = cv2.resize(large, (640, 360))
+    det = PersonDetector(DetectorConfig(conf=0.1, max_imgsz=1280))
+    batch = det.detect_batch([small, large])
+    for frame, found in zip([small, large], batch, strict=True):
+        np.testing.assert_allclose(found.boxes_xyxy, det.detect(frame).boxes_xyxy, atol=1e-3)
+    assert len(batch[1]) > len(batch[0]) + 10

