@@ -107,7 +107,6 @@ class PoseConfig:
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
     large_prior_crop_px: int = 384
-    prior_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.steps < 1:

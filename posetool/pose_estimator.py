@@ -347,7 +347,7 @@ class PoseEstimator:
         cfg = self.config
         entry = win.key_frame
         windows = [win.rows(int(entry.track_ids[r])) for r in rows]
-        prior, *extra_priors = self._priors(entry, rows, windows)
+        prior, *extra_priors = self._priors(entry, rows)
         if cfg.crop_mode == "own_box":
             feats = torch.stack(
                 [
@@ -390,18 +390,18 @@ class PoseEstimator:
             extra_priors=extra_priors,
         )
 
-    def _priors(self, entry: _WindowFrame, rows: range, windows: list) -> list:
+    def _priors(self, entry: _WindowFrame, rows: range) -> list:
         """[(B, K, h, w) heatmaps of the detector's pose in the key frame's crops], plus the
         whole-frame detection's with ``prior_choice`` "both"; [None] for a model that does
         not refine it."""
         if not self.model.uses_prior:
             return [None]
-        priors = [self._prior(entry, rows, windows)]
+        priors = [self._prior(entry, rows)]
         if self.model.uses_crop_prior and self.config.prior_choice == "both":
             priors.append(self._heatmaps(entry, rows, entry.prior_xy, entry.prior_scores))
         return priors
 
-    def _prior(self, entry: _WindowFrame, rows: range, windows: list):
+    def _prior(self, entry: _WindowFrame, rows: range):
         """(B, K, h, w) heatmaps of the prior ``prior_choice`` picks in the key frame's
         crops."""
         prior_xy, prior_scores = entry.prior_xy, entry.prior_scores  # the detection's pose
@@ -409,40 +409,12 @@ class PoseEstimator:
             if self.config.crop_mode == "own_box":
                 crop_pass = entry.features.result()
                 prior_xy, prior_scores = crop_pass.prior_xy, crop_pass.prior_scores
-                if self.config.prior_frames:
-                    prior_xy, prior_scores = self._window_prior(
-                        entry, rows, windows, prior_xy, prior_scores
-                    )
             else:  # key_box: one more pass over the key frame's crops, for their Pose head
                 crops = rgb_crops(entry.frame_bgr, entry.affines[list(rows)], self.crop_hw)
                 _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr)
                 prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
                 prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
         return self._heatmaps(entry, rows, prior_xy, prior_scores)
-
-    def _window_prior(self, entry, rows, windows, prior_xy, prior_scores):
-        """The key frame's priors of ``rows`` averaged with the same tracks' priors in the
-        frames ±1..±``prior_frames`` around it, a pair of frames only where the track is in
-        both (so a steady motion averages to the key frame's place), each joint weighted by
-        its score."""
-        xy = np.array(prior_xy, np.float32, copy=True)
-        sc = np.array(prior_scores, np.float32, copy=True)
-        key = len(windows[0]) // 2 if windows else 0
-        for r, frames in zip(rows, windows, strict=True):
-            pts, wts = [prior_xy[r]], [prior_scores[r]]
-            for k in range(1, min(self.config.prior_frames, key) + 1):
-                (before, rb), (after, ra) = frames[key - k], frames[key + k]
-                if before is entry or after is entry:  # the track is absent there
-                    continue
-                for e, row in ((before, rb), (after, ra)):
-                    crop_pass = e.features.result()
-                    pts.append(crop_pass.prior_xy[row])
-                    wts.append(crop_pass.prior_scores[row])
-            w = np.stack(wts)[..., None]  # (F, K, 1)
-            total = w.sum(0)
-            xy[r] = np.where(total > 0, (np.stack(pts) * w).sum(0) / np.maximum(total, 1e-6), xy[r])
-            sc[r] = np.stack(wts).mean(0)
-        return xy, sc
 
     def _heatmaps(self, entry: _WindowFrame, rows: range, prior_xy, prior_scores):
         """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops."""
