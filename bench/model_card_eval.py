@@ -333,7 +333,8 @@ def main() -> None:
         for b in ("yolo", "gt")
     }
     # the peer's own source: YOLO at a fixed 640 px (our detections differ on larger frames)
-    peer_detector = priors_detector() if detector.config.max_imgsz else detector
+    grows = detector.config.max_imgsz > detector.config.imgsz  # larger frames, larger input
+    peer_detector = priors_detector() if grows else detector
     for b in ("yolo", "gt"):
         jobs[("peer", b)] = (
             posetrack_samples(gt_files, pt_root, peer_detector, delta, b)
@@ -450,7 +451,7 @@ def main() -> None:
             if name == "DiffPose refiner (default)":
                 video_models[f"{name}, --fast"] = ("fast", path)
         video_models["YOLO11n-pose 640 px + ByteTrack (peer)"] = ("peer", "")
-        if detector.config.max_imgsz:  # what the larger detector input alone gives
+        if grows:  # what the larger detector input alone gives
             video_models["YOLO11n-pose at the pipeline's detector sizes + ByteTrack"] = (
                 f"peer-{detector.config.max_imgsz}",
                 "",

@@ -86,12 +86,17 @@ class DetectorConfig:
 
     def input_px(self, frame_hw: tuple[int, int]) -> int:
         """The input size a frame of ``frame_hw`` (height, width) px is detected at:
-        ``imgsz``, or with a larger ``max_imgsz`` its longer side rounded up to a multiple
-        of 32, between ``imgsz`` and ``max_imgsz``."""
+        ``imgsz``, or with a larger ``max_imgsz`` its :func:`whole_frame_px`, between
+        ``imgsz`` and ``max_imgsz``."""
         if self.max_imgsz <= self.imgsz:
             return self.imgsz
-        longer = -(-max(frame_hw) // 32) * 32
-        return int(min(max(longer, self.imgsz), self.max_imgsz))
+        return int(min(max(whole_frame_px(frame_hw), self.imgsz), self.max_imgsz))
+
+
+def whole_frame_px(frame_hw: tuple[int, int]) -> int:
+    """The smallest detector input that sees every pixel of a frame of ``frame_hw``
+    (height, width) px: its longer side rounded up to a multiple of 32 (YOLO's stride)."""
+    return -(-max(frame_hw) // 32) * 32
 
 
 @dataclass(frozen=True)

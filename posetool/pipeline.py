@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from posetool.detector import whole_frame_px
 from posetool.pipeline_config import PipelineConfig
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 from posetool.timed_tasks import StageSeconds
@@ -299,9 +300,9 @@ def _warn_if_detector_input_small(path: Path, probe, detector_config) -> None:
     validation set: 2 of 26 found at 640 px; resources/MODEL_CARD.md)."""
     if detector_config is None or not (probe.width and probe.height):
         return
-    longer = max(probe.width, probe.height)
-    input_px = detector_config.input_px((probe.height, probe.width))
-    if 2 * input_px <= longer:
+    frame_hw = (probe.height, probe.width)
+    input_px = detector_config.input_px(frame_hw)
+    if 2 * input_px <= max(frame_hw):
         logger.warning(
             "%s: its %dx%d frames are detected at %d px, so small persons may be missed; "
             "a larger --max-imgsz (up to %d, their longer side) finds them, at a cost",
@@ -309,7 +310,7 @@ def _warn_if_detector_input_small(path: Path, probe, detector_config) -> None:
             probe.width,
             probe.height,
             input_px,
-            -(-longer // 32) * 32,
+            whole_frame_px(frame_hw),
         )
 
 
