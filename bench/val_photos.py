@@ -1,0 +1,236 @@
+"""The photo validation set: the pipeline's per-person pose settings on hand-labelled photos,
+beside the peer, for choosing photo settings (never a reported result).
+
+The labels are ``bench/val_photo_labels/*.json`` (one per photo, the format of
+``bench/label_grid.py``; their README says who labelled what): the 20 COCO val2014 photos
+of ``shared/data/images/coco_val2014_people`` (all at most 640 px, so the detector sees every
+pixel) and ultralytics' ``bus.jpg`` (810×1080) and ``zidane.jpg`` (1280×720), whose large
+persons the detector sees shrunk; with them, the large single persons of
+``shared/data/pose_samples`` that the model card's photos leave out (MPII's five photos and
+Human-Art's single-person ones: the card takes photos of two or more persons only), labelled
+by those datasets. The refiner chosen on it must not have trained on the hand-labelled photos: ``make train-heldout`` holds their pseudo-labels out
+(``HELDOUT_PHOTOS``), so pass ``--checkpoint runs/cpu_heldout/best.safetensors``.
+
+As the model card's photos (``bench/multi_person_photos.py``, whose matching and PCK this
+reuses): YOLO's detections (box score ≥ 0.2) are matched one-to-one to the labelled persons
+by box IoU ≥ 0.3, a person without one counts all its joints as missed, and PCK@0.1 is taken
+of the longer side of the person's box, here the extent of its labelled joints (head top to
+ankles on a whole person: a little smaller than a detection box, so slightly stricter).
+Each variant's prior is made as the pipeline makes it (:func:`posetool.crop_priors.
+sample_crop_priors` with the variant's ``PoseConfig``); the peer is YOLO11n-pose at 640 px,
+its COCO keypoints mapped as in ``bench/own_video_check.py``.
+
+Usage::
+
+    python bench/val_photos.py --checkpoint runs/cpu_heldout/best.safetensors \\
+        --variant "default=" --variant "no larger prior crop=large_prior_crop_px=0"
+
+A variant is ``NAME=FIELD=VALUE,...``: ``PoseConfig`` fields, or the detector's as
+``detector.NAME`` (e.g. ``detector.max_imgsz=0``), over the pipeline's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from multi_person_photos import PhotoGT  # noqa: E402
+from own_video_check import parse_variant_fields, split_variant_fields  # noqa: E402
+
+from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS  # noqa: E402
+
+LABELS = Path(__file__).resolve().parent / "val_photo_labels"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GROUPS = ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs")
+#: Fewest labelled joints a person must have to count (the labelling rule asked for 5).
+MIN_JOINTS = 5
+
+
+def photo_path(stem: str, data_root: Path) -> Path:
+    """The image of a label file's ``stem``: ``coco_NNNNNN`` is COCO val2014 image NNNNNN in
+    ``data_root/images/coco_val2014_people``; ``bus`` and ``zidane`` are ultralytics' assets."""
+    if stem.startswith("coco_"):
+        number = stem.removeprefix("coco_")
+        return data_root / "images" / "coco_val2014_people" / f"COCO_val2014_000000{number}.jpg"
+    import ultralytics
+
+    return Path(ultralytics.__file__).parent / "assets" / f"{stem}.jpg"
+
+
+def load_val_photos(labels_dir: Path = LABELS, data_root: Path = DATA) -> list[PhotoGT]:
+    """One :class:`PhotoGT` per label file (sorted by name), its persons with at least
+    ``MIN_JOINTS`` labelled joints, boxed by their joints' extent.
+
+    Raises:
+        FileNotFoundError: a label file's image is absent.
+        ValueError: a label file names a joint outside PoseTrack's slots.
+    """
+    photos = []
+    for label_file in sorted(Path(labels_dir).glob("*.json")):
+        doc = json.loads(label_file.read_text())
+        image = photo_path(label_file.stem, Path(data_root))
+        if not image.is_file():
+            raise FileNotFoundError(f"{label_file}: its photo {image} is absent")
+        xy, weights, boxes = [], [], []
+        for person in doc["persons"]:
+            p_xy = np.zeros((NUM_KEYPOINTS, 2))
+            p_w = np.zeros(NUM_KEYPOINTS)
+            for name, point in person["keypoints"].items():
+                if name not in KEYPOINT_NAMES:
+                    raise ValueError(f"{label_file}: unknown joint {name!r}")
+                if point is not None:
+                    p_xy[KEYPOINT_NAMES.index(name)] = point
+                    p_w[KEYPOINT_NAMES.index(name)] = 1.0
+            if p_w.sum() < MIN_JOINTS:
+                continue
+            pts = p_xy[p_w > 0]
+            xy.append(p_xy)
+            weights.append(p_w)
+            boxes.append(np.concatenate([pts.min(0), pts.max(0)]))
+        if xy:
+            photos.append(
+                PhotoGT(
+                    str(image), label_file.stem, np.stack(xy), np.stack(weights), np.stack(boxes)
+                )
+            )
+    return photos
+
+
+#: MPII's 16 joints in order, as PoseTrack slot names (pelvis and thorax have none).
+MPII_SLOTS = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", None, None,
+    "head_bottom", "head_top", "right_wrist", "right_elbow", "right_shoulder", "left_shoulder",
+    "left_elbow", "left_wrist",
+)  # fmt: skip
+
+
+def load_pose_samples_singles(data_root: Path = DATA) -> list[PhotoGT]:
+    """The single-person photos of ``pose_samples`` that the model card's photos leave out:
+    MPII's (``mpii/test_mpii.json``, upper neck as head_bottom) and Human-Art's photos with one
+    labelled person (mapped as ``multi_person_photos`` maps them), boxed by their labelled
+    joints' extent as the hand-labelled photos are."""
+    from multi_person_photos import _person, _slot_map
+
+    root = Path(data_root) / "pose_samples"
+    photos = []
+    for ann in json.loads((root / "mpii" / "test_mpii.json").read_text()):
+        xy = np.zeros((NUM_KEYPOINTS, 2))
+        w = np.zeros(NUM_KEYPOINTS)
+        for j, name in enumerate(MPII_SLOTS):
+            if name and ann["joints_vis"][j]:
+                xy[KEYPOINT_NAMES.index(name)] = ann["joints"][j]
+                w[KEYPOINT_NAMES.index(name)] = 1.0
+        photos.append(_joint_extent_photo(str(root / "mpii" / ann["image"]), "mpii", xy, w))
+    label_file = root / "humanart" / "test_humanart.json"
+    doc = json.loads(label_file.read_text())
+    names = doc["categories"][0]["keypoints"]
+    slots = _slot_map(names, label_file)
+    for image in doc["images"]:
+        anns = [a for a in doc["annotations"] if a["image_id"] == image["id"]]
+        if len(anns) == 1:
+            xy, w, _ = _person(anns[0], slots, len(names), label_file)
+            path = label_file.parent / image["file_name"].removeprefix("HumanArt/images/")
+            photos.append(_joint_extent_photo(str(path), "humanart", xy, w))
+    return photos
+
+
+def _joint_extent_photo(path: str, dataset: str, xy: np.ndarray, w: np.ndarray) -> PhotoGT:
+    pts = xy[w > 0]
+    box = np.concatenate([pts.min(0), pts.max(0)])
+    return PhotoGT(path, dataset, xy[None], w[None], box[None])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoint", required=True, help="the held-out refiner (module doc)")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=FIELD=VALUE,...",
+        help="pose settings to compare (module doc); repeatable",
+    )
+    ap.add_argument("--json", type=Path, help="also write the table here")
+    args = ap.parse_args()
+
+    import model_card_eval as mce
+    import torch
+
+    from diffpose.backbones import build_yolo_backbone
+    from diffpose.checkpoint import load_checkpoint
+    from diffpose.data.priors import with_priors
+    from diffpose.validation import predict_samples
+    from posetool.crop_priors import sample_crop_priors
+    from posetool.detector_priors import priors_detector
+    from posetool.pipeline_config import PipelineConfig
+
+    torch.set_num_threads(2)
+    labelled = load_val_photos()
+    singles = load_pose_samples_singles()
+    large = [p for p in labelled if not p.dataset.startswith("coco_")] + singles
+    subsets = {
+        "all": labelled + singles,
+        "COCO (≤ 640 px)": [p for p in labelled if p.dataset.startswith("coco_")],
+        "large photos (bus, zidane, MPII, Human-Art singles; > 640 px)": large,
+    }
+    model = load_checkpoint(args.checkpoint).eval()
+    backbone = build_yolo_backbone(pose_head=True).eval()
+    defaults = PipelineConfig()
+    rows: dict[str, dict[str, dict]] = {}
+
+    def score(name, subset_samples, predict):
+        for subset, (samples, gt) in subset_samples.items():
+            rows.setdefault(subset, {})[name] = mce.photos_pck(samples, gt, predict)
+
+    peer = {k: mce.photo_samples(v, priors_detector(), 2) for k, v in subsets.items()}
+    score("peer (YOLO11n-pose, 640 px)", peer, mce.peer_predictor)
+    for text in args.variant or ["default="]:
+        name, _, fields = text.partition("=")
+        pose_fields, detector_fields = split_variant_fields(parse_variant_fields(fields))
+        pose = replace(defaults.pose, **pose_fields)
+        detector = replace(defaults.detector, **detector_fields)
+        det = priors_detector(detector.imgsz, detector.max_imgsz)
+        with_crop = {}
+        for subset, photos_of in subsets.items():
+            samples, gt = mce.photo_samples(photos_of, det, 2)
+            if samples and pose.prior_choice == "rule":
+                xy, sc, _ = sample_crop_priors(
+                    samples,
+                    backbone,
+                    detector.imgsz,
+                    large_crop_px=pose.large_prior_crop_px,
+                    max_crop_px=pose.max_prior_crop_px,
+                    small_frames=pose.large_prior_crop_small_frames,
+                )
+                samples = with_priors(samples, xy, sc)
+            with_crop[subset] = (samples, gt)
+        score(f"{name}: prior alone", with_crop, mce.peer_predictor)
+        steps, ensemble = pose.steps, pose.ensemble
+        score(
+            f"{name}: refiner",
+            with_crop,
+            lambda s, n=steps, e=ensemble: predict_samples(model, s, steps=n, ensemble=e)[:2],
+        )
+        print(f"{name}: done", flush=True)
+    for subset, table in rows.items():
+        first = next(iter(table.values()))
+        persons = sum(len(p.boxes_xyxy) for p in subsets[subset])
+        print(f"\nValidation photos, {subset} ({persons} persons): PCK@0.1 per joint group\n")
+        print("| model | " + " | ".join(GROUPS) + " |")
+        print("|---" * (len(GROUPS) + 1) + "|")
+        for name, r in table.items():
+            print(f"| {name} | " + " | ".join(f"{r[g]:.1f}" for g in GROUPS) + " |")
+        print("| labelled joints | " + " | ".join(str(first[f"n_{g}"]) for g in GROUPS) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
