@@ -231,8 +231,14 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
         return samples
     from posetool.pose_config import PoseConfig
 
+    config = PoseConfig()
     xy, sc, _ = sample_crop_priors(
-        samples, backbone, imgsz, large_crop_px=PoseConfig().large_prior_crop_px
+        samples,
+        backbone,
+        imgsz,
+        large_crop_px=config.large_prior_crop_px,
+        max_crop_px=config.max_prior_crop_px,
+        small_frames=config.large_prior_crop_small_frames,
     )
     return with_priors(samples, xy, sc)
 

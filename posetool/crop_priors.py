@@ -39,6 +39,7 @@ __all__ = [
     "detection_then_crop_priors",
     "large_crop_priors",
     "sample_crop_priors",
+    "scale_reaching_crop_px",
     "write_sample_crop_priors",
 ]
 
@@ -146,6 +147,8 @@ def large_crop_priors(
     detector_imgsz: int,
     large_crop_px: int,
     pose_head,
+    max_crop_px: int = 0,
+    small_frames: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
     person whose model-size crop held fewer of its pixels than the detector's input (those
@@ -167,9 +170,17 @@ def large_crop_priors(
             multiple of 32, as is 3/4 of it, its width), e.g. 384.
         pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs
             (:meth:`diffpose.model.DiffPose.pose_head_rgb`).
+        max_crop_px: 0, or the tallest crop sized per person: a person whom even the
+            ``large_crop_px`` crop shows at fewer pixels than the detector's base input gets
+            the smallest crop that holds as many (:func:`scale_reaching_crop_px`: its height a
+            multiple of 128, so that its 3/4 width is one of 32), at most this tall; 0 keeps
+            the detection's pose for them.
+        small_frames: also in frames no larger than ``detector_imgsz``, where the detector
+            saw every pixel: the larger crop then only centres the person at (at least) its
+            own pixels.
 
     Returns:
-        (N, K, 2) image px, (N, K) scores and (N,) whether the large crop's pose was taken.
+        (N, K, 2) image px, (N, K) scores and (N,) whether a larger crop's pose was taken.
     """
     import torch
 
@@ -179,19 +190,45 @@ def large_crop_priors(
     used = np.zeros(len(xy), bool)
     all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
     candidates = np.flatnonzero(~np.asarray(sees_more, bool))
-    if max(frame_bgr.shape[:2]) <= detector_imgsz:  # every pixel seen at the base size
+    if max(frame_bgr.shape[:2]) <= detector_imgsz and not small_frames:  # every pixel seen
         candidates = candidates[:0]
     affines = crop_affines(all_boxes[candidates], large_crop_hw)
     sharper = crop_sees_more(affines, frame_bgr.shape[:2], detector_imgsz)
-    rows, affines = candidates[sharper], affines[sharper]
-    if len(rows):
+    passes = [(candidates[sharper], large_crop_px)]
+    if max_crop_px and not sharper.all():  # larger still, sized per person
+        crop_px = scale_reaching_crop_px(
+            affines[~sharper], large_crop_px, frame_bgr.shape[:2], detector_imgsz
+        )
+        passes += [
+            (candidates[~sharper][crop_px == px], int(px))
+            for px in np.unique(crop_px)
+            if px <= max_crop_px
+        ]
+    for rows, px in passes:
+        if not len(rows):
+            continue
+        crop_hw = (px, px * 3 // 4)
         boxes = all_boxes[rows]
+        crop_affine_rows = crop_affines(boxes, crop_hw)
         with torch.no_grad():
-            pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, affines, large_crop_hw)))
-        crop_xy, crop_sc, found = crop_pose_priors(pose, affines, boxes)
+            pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, crop_affine_rows, crop_hw)))
+        crop_xy, crop_sc, found = crop_pose_priors(pose, crop_affine_rows, boxes)
         take = rows[found]
         xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
     return xy, scores, used
+
+
+def scale_reaching_crop_px(
+    affines: np.ndarray, crop_px: int, frame_hw: tuple[int, int], detector_imgsz: int
+) -> np.ndarray:
+    """(N,) the height of the smallest crop, a multiple of 128 (its 3/4 width then one of 32),
+    that shows each person at least at a ``detector_imgsz`` input's pixels per image pixel
+    (:func:`crop_sees_more`), given the (N, 2, 3) ``affines`` of its ``crop_px``-tall crop
+    (a crop's scale grows with its height: the box is fitted at a fixed aspect)."""
+    crop_scale = np.sqrt(np.abs(np.linalg.det(np.asarray(affines, np.float64)[:, :, :2])))
+    target_scale = min(detector_imgsz / max(frame_hw), 1.0)
+    needed_px = crop_px * target_scale / crop_scale
+    return (np.ceil(needed_px / 128 - 1e-6) * 128).astype(int)
 
 
 def sample_crop_priors(
@@ -201,6 +238,8 @@ def sample_crop_priors(
     crop_hw: tuple[int, int] = (256, 192),
     batch_size: int = 32,
     large_crop_px: int = 0,
+    max_crop_px: int = 0,
+    small_frames: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
@@ -208,7 +247,7 @@ def sample_crop_priors(
     ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
     at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
     ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
-    persons, as the pipeline does (:func:`large_crop_priors`).
+    persons, as the pipeline does (:func:`large_crop_priors`; ``max_crop_px`` and ``small_frames`` as there).
 
     Returns:
         (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
@@ -258,6 +297,8 @@ def sample_crop_priors(
                     detector_imgsz,
                     large_crop_px,
                     head,
+                    max_crop_px,
+                    small_frames,
                 )
                 found[i] |= bool(used[0])
         if (start // batch_size + 1) % 20 == 0:

@@ -92,6 +92,19 @@ class PoseConfig:
             pose replaces the detection's where it holds at least as many. 384 was chosen
             on the validation video set (resources/MODEL_CARD.md); 0 keeps the detection's
             pose there (the setting until then).
+        max_prior_crop_px: with ``large_prior_crop_px`` (ignored without it), 0 or the
+            tallest crop sized per person for whom even that crop holds fewer of its pixels
+            than the detector's base input (a very large person in a frame larger than that
+            input, which the detector may see at a larger input:
+            ``DetectorConfig.max_imgsz``): the smallest crop that holds as many, its height a
+            multiple of 128 (posetool.crop_priors.scale_reaching_crop_px), replaces the
+            whole-frame detection's pose, as the 640 px detector's pose did before the
+            detector grew. 1024 was chosen on the validation photos
+            (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
+            ``large_prior_crop_px``) keeps the detection's pose.
+        large_prior_crop_small_frames: with ``large_prior_crop_px``, take the larger crops in
+            frames no larger than the detector's base input too, where the detector saw every
+            pixel (the crop only centres the person); False skips them there.
     """
 
     steps: int = 1
@@ -107,6 +120,8 @@ class PoseConfig:
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
     large_prior_crop_px: int = 384
+    max_prior_crop_px: int = 1024
+    large_prior_crop_small_frames: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -135,6 +150,10 @@ class PoseConfig:
             raise ValueError(
                 "large_prior_crop_px must be 0 or a multiple of 32 whose 3/4 is one too "
                 f"(e.g. 512), got {self.large_prior_crop_px}"
+            )
+        if self.max_prior_crop_px < 0 or self.max_prior_crop_px % 128:
+            raise ValueError(
+                f"max_prior_crop_px must be 0 or a multiple of 128, got {self.max_prior_crop_px}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

@@ -21,6 +21,7 @@ from posetool.crop_priors import (
     crop_sees_more,
     large_crop_priors,
     sample_crop_priors,
+    scale_reaching_crop_px,
 )
 from posetool.pose_crops import crop_affines
 from posetool.pose_estimator import PoseConfig, PoseEstimator
@@ -243,12 +244,81 @@ def test_large_crop_priors_replace_the_detection_only_where_the_large_crop_sees_
     np.testing.assert_array_equal(xy, wrong * 0.7)
 
 
+def test_the_crop_sized_per_person_is_the_smallest_that_reaches_the_detectors_scale() -> None:
+    """A crop of that height (a multiple of 128) holds at least as many of the person's
+    pixels as the detector's base input; one 128 px shorter holds fewer."""
+    boxes = np.array([[100, 20, 500, 1000], [0, 0, 300, 700], [50, 50, 90, 150]], np.float32)
+    for frame_hw in ((1080, 1920), (1280, 720), (480, 640)):
+        px = scale_reaching_crop_px(crop_affines(boxes, (384, 288)), 384, frame_hw, 640)
+        assert (px % 128 == 0).all()
+        for box, h in zip(boxes, px, strict=True):
+            reach = crop_sees_more(crop_affines(box[None], (h, h * 3 // 4)), frame_hw, 640)
+            assert reach[0]
+            if h > 128:
+                shorter = (h - 128, (h - 128) * 3 // 4)
+                assert not crop_sees_more(crop_affines(box[None], shorter), frame_hw, 640)[0]
+
+
+def test_large_crop_priors_size_a_crop_per_person_up_to_max_crop_px(large_person) -> None:
+    """A person whom even the fixed large crop shows shrunk more than the detector did gets
+    a crop sized to reach the detector's scale, when that crop is at most ``max_crop_px``;
+    in a frame the detector saw whole only with ``small_frames``."""
+    sample, frame, box, labels, sees_more = large_person
+    backbone = build_yolo_backbone(pose_head=True)
+    sizes = []
+
+    def head(crops):
+        sizes.append(tuple(crops.shape[1:3]))
+        return backbone.forward_rgb_pose(crops, torch.float32)[1]
+
+    wrong = np.tile(box[:, None, :2], (1, 17, 1))
+    wrong_sc = np.full((1, 17), 0.3, np.float32)
+    (need,) = scale_reaching_crop_px(crop_affines(box, (384, 288)), 384, frame.shape[:2], 640)
+    assert need > 384
+    _, _, used = large_crop_priors(frame, box, wrong, wrong_sc, sees_more, 640, 384, head)
+    assert not used.any() and not sizes  # the fixed crop does not reach: no pass
+    _, _, used = large_crop_priors(
+        frame, box, wrong, wrong_sc, sees_more, 640, 384, head, max_crop_px=need - 128
+    )
+    assert not used.any() and not sizes  # the needed crop is above the cap
+    xy, _, used = large_crop_priors(
+        frame, box, wrong, wrong_sc, sees_more, 640, 384, head, max_crop_px=need
+    )
+    assert used.tolist() == [True] and sizes == [(need, need * 3 // 4)]
+    labelled = [j for j in SHARED if sample.weights[j] > 0]
+    err = np.linalg.norm(xy[0, labelled] - labels[labelled], axis=1)
+    assert np.median(err) < 0.1 * np.ptp(labels[sample.weights > 0, 1])
+    small = cv2.resize(frame, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    assert max(small.shape[:2]) <= 640
+    for small_frames in (False, True):
+        _, _, used = large_crop_priors(
+            small,
+            box * 0.7,
+            wrong * 0.7,
+            wrong_sc,
+            np.array([False]),
+            640,
+            384,
+            head,
+            max_crop_px=1024,
+            small_frames=small_frames,
+        )
+        assert used.tolist() == [small_frames]
+    _, _, used = large_crop_priors(
+        frame, box, wrong, wrong_sc, sees_more, 640, 384, head, max_crop_px=384
+    )
+    assert not used.any()  # a cap up to the fixed crop: no crop sized per person
+    for bad in (600, -128):
+        with pytest.raises(ValueError, match="max_prior_crop_px"):
+            PoseConfig(max_prior_crop_px=bad)
+
+
 def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
     large_person, tmp_path
 ) -> None:
-    """PoseConfig.large_prior_crop_px reaches the pipeline, and sample_crop_priors (training
-    and evaluation files) makes the same prior from the same frame: an untrained refiner
-    returns it."""
+    """PoseConfig.large_prior_crop_px and max_prior_crop_px reach the pipeline, and
+    sample_crop_priors (training and evaluation files) makes the same prior from the same
+    frame: an untrained refiner returns it."""
     sample, frame, box, _, _ = large_person
     model = _untrained_crop_refiner()
     wrong = np.tile(box[:, None, :2], (1, 17, 1))  # every joint on the box's corner
@@ -277,6 +347,20 @@ def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
     for bad in (500, 160):  # 160 · 3/4 = 120, no multiple of 32
         with pytest.raises(ValueError, match="large_prior_crop_px"):
             PoseConfig(large_prior_crop_px=bad)
+    # the defaults (384 px, then a crop sized per person up to 1024): the 384 px crop does not
+    # reach the detector's scale here, the sized one does, in the pipeline as in the files
+    sized = {}
+    for max_px in (0, 1024):
+        est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1, max_prior_crop_px=max_px))
+        (sized[max_px],) = est.push(tracked(0, frame, [1], box, [0.9], wrong, scores)) + est.flush()
+    want, _, found = sample_crop_priors(
+        [large], model.backbone, 640, large_crop_px=384, max_crop_px=1024
+    )
+    assert found[0]
+    gap = np.linalg.norm(sized[1024].keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
+    assert gap.max() <= tolerance
+    gap0 = np.linalg.norm(sized[0].keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1)
+    assert gap0.max() <= tolerance
 
 
 def test_detector_priors_cli_checks_the_large_crop_before_loading_data(tmp_path) -> None:
