@@ -238,7 +238,6 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
         imgsz,
         large_crop_px=config.large_prior_crop_px,
         max_crop_px=config.max_prior_crop_px,
-        small_frames=config.large_prior_crop_small_frames,
     )
     return with_priors(samples, xy, sc)
 

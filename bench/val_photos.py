@@ -207,7 +207,6 @@ def main() -> None:
                     detector.imgsz,
                     large_crop_px=pose.large_prior_crop_px,
                     max_crop_px=pose.max_prior_crop_px,
-                    small_frames=pose.large_prior_crop_small_frames,
                 )
                 samples = with_priors(samples, xy, sc)
             with_crop[subset] = (samples, gt)

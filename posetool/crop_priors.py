@@ -148,7 +148,6 @@ def large_crop_priors(
     large_crop_px: int,
     pose_head,
     max_crop_px: int = 0,
-    small_frames: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
     person whose model-size crop held fewer of its pixels than the detector's input (those
@@ -175,9 +174,6 @@ def large_crop_priors(
             the smallest crop that holds as many (:func:`scale_reaching_crop_px`: its height a
             multiple of 128, so that its 3/4 width is one of 32), at most this tall; 0 keeps
             the detection's pose for them.
-        small_frames: also in frames no larger than ``detector_imgsz``, where the detector
-            saw every pixel: the larger crop then only centres the person at (at least) its
-            own pixels.
 
     Returns:
         (N, K, 2) image px, (N, K) scores and (N,) whether a larger crop's pose was taken.
@@ -190,7 +186,7 @@ def large_crop_priors(
     used = np.zeros(len(xy), bool)
     all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
     candidates = np.flatnonzero(~np.asarray(sees_more, bool))
-    if max(frame_bgr.shape[:2]) <= detector_imgsz and not small_frames:  # every pixel seen
+    if max(frame_bgr.shape[:2]) <= detector_imgsz:  # every pixel seen at the base size
         candidates = candidates[:0]
     affines = crop_affines(all_boxes[candidates], large_crop_hw)
     sharper = crop_sees_more(affines, frame_bgr.shape[:2], detector_imgsz)
@@ -239,7 +235,6 @@ def sample_crop_priors(
     batch_size: int = 32,
     large_crop_px: int = 0,
     max_crop_px: int = 0,
-    small_frames: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
@@ -247,7 +242,7 @@ def sample_crop_priors(
     ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
     at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
     ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
-    persons, as the pipeline does (:func:`large_crop_priors`; ``max_crop_px`` and ``small_frames`` as there).
+    persons, as the pipeline does (:func:`large_crop_priors`; ``max_crop_px`` as there).
 
     Returns:
         (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
@@ -298,7 +293,6 @@ def sample_crop_priors(
                     large_crop_px,
                     head,
                     max_crop_px,
-                    small_frames,
                 )
                 found[i] |= bool(used[0])
         if (start // batch_size + 1) % 20 == 0:

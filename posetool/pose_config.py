@@ -102,9 +102,6 @@ class PoseConfig:
             detector grew. 1024 was chosen on the validation photos
             (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
             ``large_prior_crop_px``) keeps the detection's pose.
-        large_prior_crop_small_frames: with ``large_prior_crop_px``, take the larger crops in
-            frames no larger than the detector's base input too, where the detector saw every
-            pixel (the crop only centres the person); False skips them there.
     """
 
     steps: int = 1
@@ -121,7 +118,6 @@ class PoseConfig:
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
     large_prior_crop_px: int = 384
     max_prior_crop_px: int = 1024
-    large_prior_crop_small_frames: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1:

@@ -306,7 +306,6 @@ class PoseEstimator:
                         self.config.large_prior_crop_px,
                         lambda crops: self.model.pose_head_rgb(crops.to(device)),
                         self.config.max_prior_crop_px,
-                        self.config.large_prior_crop_small_frames,
                     )
                 xy_parts.append(xy)
                 score_parts.append(sc)

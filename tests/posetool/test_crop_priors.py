@@ -261,8 +261,7 @@ def test_the_crop_sized_per_person_is_the_smallest_that_reaches_the_detectors_sc
 
 def test_large_crop_priors_size_a_crop_per_person_up_to_max_crop_px(large_person) -> None:
     """A person whom even the fixed large crop shows shrunk more than the detector did gets
-    a crop sized to reach the detector's scale, when that crop is at most ``max_crop_px``;
-    in a frame the detector saw whole only with ``small_frames``."""
+    a crop sized to reach the detector's scale, when that crop is at most ``max_crop_px``."""
     sample, frame, box, labels, sees_more = large_person
     backbone = build_yolo_backbone(pose_head=True)
     sizes = []
@@ -288,22 +287,6 @@ def test_large_crop_priors_size_a_crop_per_person_up_to_max_crop_px(large_person
     labelled = [j for j in SHARED if sample.weights[j] > 0]
     err = np.linalg.norm(xy[0, labelled] - labels[labelled], axis=1)
     assert np.median(err) < 0.1 * np.ptp(labels[sample.weights > 0, 1])
-    small = cv2.resize(frame, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
-    assert max(small.shape[:2]) <= 640
-    for small_frames in (False, True):
-        _, _, used = large_crop_priors(
-            small,
-            box * 0.7,
-            wrong * 0.7,
-            wrong_sc,
-            np.array([False]),
-            640,
-            384,
-            head,
-            max_crop_px=1024,
-            small_frames=small_frames,
-        )
-        assert used.tolist() == [small_frames]
     _, _, used = large_crop_priors(
         frame, box, wrong, wrong_sc, sees_more, 640, 384, head, max_crop_px=384
     )
