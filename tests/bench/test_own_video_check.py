@@ -90,20 +90,30 @@ def test_labels_are_inside_their_frame_and_outside_ignore_regions(
         missing_input(f"{video} is absent")
     for index, label in labelled_frames(name).items():
         width, height = _frame_size(video, index)
-        ids = [p["track_id"] for p in label["persons"]]
-        assert len(set(ids)) == len(ids), (name, index)
-        regions = tuple(np.asarray(r, float) for r in label.get("ignore_regions", []))
+        check_label_persons(label, width, height, (name, index), min_joints=3)
         for person in label["persons"]:
-            where = (name, index, person["track_id"])
-            assert set(person["keypoints"]) == set(JOINTS), where
-            xy = np.array([v for v in person["keypoints"].values() if v is not None], float)
-            assert len(xy) >= 3, where
-            assert (xy >= -1).all() and (xy[:, 0] <= width + 1).all(), where
-            assert (xy[:, 1] <= height + 1).all(), where
-            if regions:
-                assert not points_in_any_polygon(xy, regions).any(), where
             x1, y1, x2, y2 = person["head_box"]
-            assert x2 > x1 and y2 > y1, where
+            assert x2 > x1 and y2 > y1, (name, index, person["track_id"])
+
+
+def check_label_persons(
+    label: dict, width: int, height: int, where: tuple, min_joints: int
+) -> None:
+    """A label file's persons (bench/label_grid.py's format) have distinct ids, every joint
+    name, at least ``min_joints`` placed joints, all inside the ``width`` × ``height`` image
+    (1 px slack) and outside every ignore region."""
+    ids = [p["track_id"] for p in label["persons"]]
+    assert len(set(ids)) == len(ids), where
+    regions = tuple(np.asarray(r, float) for r in label.get("ignore_regions", []))
+    for person in label["persons"]:
+        at = (*where, person["track_id"])
+        assert set(person["keypoints"]) == set(JOINTS), at
+        xy = np.array([v for v in person["keypoints"].values() if v is not None], float)
+        assert len(xy) >= min_joints, at
+        assert (xy >= -1).all() and (xy[:, 0] <= width + 1).all(), at
+        assert (xy[:, 1] <= height + 1).all(), at
+        if regions:
+            assert not points_in_any_polygon(xy, regions).any(), at
 
 
 def test_label_frame_puts_each_joint_in_its_slot() -> None:

@@ -11,11 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.label_grid import JOINTS
 from bench.multi_person_photos import pck_groups
 from bench.val_photos import LABELS, load_pose_samples_singles, load_val_photos, photo_path
-from diffpose.evaluation.polygon import points_in_any_polygon
-from tests.bench.test_own_video_check import _make_list
+from tests.bench.test_own_video_check import _make_list, check_label_persons
 from tests.required import missing_input
 
 
@@ -33,18 +31,7 @@ def test_labels_are_inside_their_photo_and_outside_ignore_regions(shared_data: P
         height, width = cv2.imread(str(image)).shape[:2]
         label = json.loads(label_file.read_text())
         assert label["image"] == image.name or label["image"] == f"{label_file.stem}.jpg"
-        ids = [p["track_id"] for p in label["persons"]]
-        assert len(set(ids)) == len(ids), label_file
-        regions = tuple(np.asarray(r, float) for r in label.get("ignore_regions", []))
-        for person in label["persons"]:
-            where = (label_file.name, person["track_id"])
-            assert set(person["keypoints"]) == set(JOINTS), where
-            xy = np.array([v for v in person["keypoints"].values() if v is not None], float)
-            assert len(xy) >= 5, where
-            assert (xy >= -1).all() and (xy[:, 0] <= width + 1).all(), where
-            assert (xy[:, 1] <= height + 1).all(), where
-            if regions:
-                assert not points_in_any_polygon(xy, regions).any(), where
+        check_label_persons(label, width, height, (label_file.name,), min_joints=5)
 
 
 def test_every_labelled_photo_is_held_out_of_the_validation_refiners_training() -> None:
