@@ -10,7 +10,7 @@ OUT ?= out/demo
 export YOLO_OFFLINE := 1
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: install demo test lint train train-heldout clean
+.PHONY: install demo test lint train train-heldout heldout-names clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,28 +83,31 @@ train: $(STAMP)
 # whose hand-labelled frames (bench/val_video_labels/, bench/val_photo_labels/) the pipeline's
 # settings are chosen on (python bench/own_video_check.py --set validation --variant ...;
 # python bench/val_photos.py); the shipped model is then this recipe on all the data. Needs
-# make train's pseudo-labels and priors in out/. HELDOUT_PHOTOS are patterns of pseudo-label
-# file names (make train's --stills writes one per photo).
+# make train's pseudo-labels and priors in out/. HELDOUT_PHOTOS are the pseudo-label names
+# make train's --stills gives the labelled photos (posetool.pseudo_label.still_name:
+# coco_NNNNNN.json labels COCO_val2014_000000NNNNNN.jpg of coco_val2014_people/).
 HELDOUT_VIDEOS := basketball_mmaction2 two_people_indoor_mmaction2 squat_lsp \
 	mot17_street_mmtracking street_mmpose_demo
-HELDOUT_PHOTOS := coco_val2014_people_* assets_bus assets_zidane
+HELDOUT_PHOTOS := $(patsubst bench/val_photo_labels/coco_%.json,coco_val2014_people_COCO_val2014_000000%,\
+	$(wildcard bench/val_photo_labels/coco_*.json)) assets_bus assets_zidane
+HELDOUT := $(HELDOUT_VIDEOS) $(HELDOUT_PHOTOS)
+heldout-names:
+	@echo $(HELDOUT)
 train-heldout: $(STAMP)
 	@test -f out/priors_crop.npz || { echo "out/priors_crop.npz is missing: run make train first"; exit 1; }
 	rm -rf out/pseudo_heldout
 	mkdir -p out/pseudo_heldout/annotations/train
 	ln -s ../pseudo/images out/pseudo_heldout/images
-	set -f; for pattern in $(HELDOUT_VIDEOS) $(HELDOUT_PHOTOS); do \
-		set +f; ls out/pseudo/annotations/train/$$pattern.json > /dev/null 2>&1 || \
-			{ echo "no pseudo-label file matches $$pattern"; exit 1; }; set -f; \
-	done; \
-	set +f; for f in out/pseudo/annotations/train/*.json; do \
-		name=$$(basename $$f .json); keep=1; set -f; \
-		for pattern in $(HELDOUT_VIDEOS) $(HELDOUT_PHOTOS); do \
-			case $$name in $$pattern) keep=0 ;; esac; \
-		done; set +f; \
-		test $$keep = 0 || ln -s ../../../pseudo/annotations/train/$$name.json out/pseudo_heldout/annotations/train/; \
+	for f in out/pseudo/annotations/train/*.json; do \
+		name=$$(basename $$f .json); \
+		case " $(HELDOUT) " in *" $$name "*) ;; \
+		*) ln -s ../../../pseudo/annotations/train/$$name.json out/pseudo_heldout/annotations/train/ ;; \
+		esac; \
 	done
-	@echo "held out $$(( $$(ls out/pseudo/annotations/train | wc -l) - $$(ls out/pseudo_heldout/annotations/train | wc -l) )) of $$(ls out/pseudo/annotations/train | wc -l) pseudo-label files"
+	@kept=$$(ls out/pseudo_heldout/annotations/train | wc -l); \
+	all=$$(ls out/pseudo/annotations/train | wc -l); \
+	test $$((all - kept)) -eq $(words $(HELDOUT)) || \
+		{ echo "held out $$((all - kept)) files, not the $(words $(HELDOUT)) of HELDOUT_VIDEOS and HELDOUT_PHOTOS"; exit 1; }
 	$(BIN)/python -m diffpose.train --preset cpu \
 		$(subst out/pseudo:train,out/pseudo_heldout:train,$(TRAIN_ARGS)) \
 		--priors out/priors_crop.npz $(REFINE_ARGS) \

@@ -54,6 +54,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from multi_person_photos import (  # noqa: E402
     load_multi_person_photos,
+    match_by_joints,
     match_detections,
     pck_groups,
 )
@@ -176,11 +177,13 @@ def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
     return evaluate_videos(pairs, tracking=False).ap_columns()
 
 
-def photo_samples(photos, detector, delta: int):
+def photo_samples(photos, detector, delta: int, by_joints: bool = False):
     """Multi-person photos as the pipeline sees them: YOLO's detections (box score ≥ 0.2),
-    each labelled person matched one-to-one to one by IoU; returns the samples of the matched
-    persons (detection box, detection prior) and, over all labelled persons, the GT arrays and
-    the matched mask for :func:`multi_person_photos.pck_groups`."""
+    each labelled person matched one-to-one to one by box IoU (``by_joints``: by the share of
+    its labelled joints inside the detection, :func:`multi_person_photos.match_by_joints`, for
+    labels without person boxes); returns the samples of the matched persons (detection box,
+    detection prior) and, over all labelled persons, the GT arrays and the matched mask for
+    :func:`multi_person_photos.pck_groups`."""
     import cv2
 
     from posetool.detector_priors import detections_prior
@@ -190,7 +193,10 @@ def photo_samples(photos, detector, delta: int):
         det = detector.detect(cv2.imread(photo.image_path))
         keep = np.flatnonzero(det.scores >= MIN_BOX_SCORE)
         det_xy, det_sc = detections_prior(det.keypoints_xy[keep], det.keypoint_scores[keep])
-        hits = match_detections(photo.boxes_xyxy, det.boxes_xyxy[keep])
+        if by_joints:
+            hits = match_by_joints(photo.keypoints_xy, photo.weights, det.boxes_xyxy[keep])
+        else:
+            hits = match_detections(photo.boxes_xyxy, det.boxes_xyxy[keep])
         for p, j in enumerate(hits):
             gt_xy.append(photo.keypoints_xy[p])
             weights.append(photo.weights[p])

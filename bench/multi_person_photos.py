@@ -209,6 +209,51 @@ def match_detections(
     return matched
 
 
+def match_by_joints(
+    keypoints_xy: np.ndarray,
+    weights: np.ndarray,
+    det_boxes_xyxy: np.ndarray,
+    min_share: float = 0.5,
+) -> np.ndarray:
+    """One-to-one greedy matching of labelled persons to detections by the share of each
+    person's labelled joints inside the detection box, for labels without a person box (a
+    partly labelled person's joint extent can be far smaller than its detection, so box IoU
+    drops it).
+
+    The pair with the highest share is matched first (ties: the smaller detection box, the
+    tighter fit), then the next among the unmatched ones, until no pair reaches
+    ``min_share``.
+
+    Args:
+        keypoints_xy: (P, K, 2) labelled joints in pixels.
+        weights: (P, K) 1 where labelled.
+        det_boxes_xyxy: (D, 4) detection boxes in pixels.
+        min_share: smallest share of a person's labelled joints a match must hold.
+
+    Returns:
+        (P,) int index of each person's detection, -1 where none matched.
+    """
+    xy = np.asarray(keypoints_xy, np.float64).reshape(-1, NUM_KEYPOINTS, 2)
+    w = np.asarray(weights, np.float64).reshape(-1, NUM_KEYPOINTS) > 0
+    boxes = np.asarray(det_boxes_xyxy, np.float64).reshape(-1, 4)
+    inside = (
+        (xy[:, None, :, 0] >= boxes[None, :, None, 0])
+        & (xy[:, None, :, 0] <= boxes[None, :, None, 2])
+        & (xy[:, None, :, 1] >= boxes[None, :, None, 1])
+        & (xy[:, None, :, 1] <= boxes[None, :, None, 3])
+    )  # (P, D, K)
+    share = (inside & w[:, None, :]).sum(-1) / np.maximum(w.sum(-1), 1)[:, None]
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    key = share - 1e-9 * area[None, :] / max(float(area.max(initial=1.0)), 1.0)
+    matched = np.full(len(xy), -1, dtype=np.int64)
+    while key.size and key.max() >= min_share - 1e-6:
+        p, d = np.unravel_index(int(np.argmax(key)), key.shape)
+        matched[p] = d
+        key[p, :] = -1.0
+        key[:, d] = -1.0
+    return matched
+
+
 def pck_groups(
     pred_xy: np.ndarray,
     gt_xy: np.ndarray,

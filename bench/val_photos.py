@@ -11,11 +11,15 @@ Human-Art's single-person ones: the card takes photos of two or more persons onl
 by those datasets. The refiner chosen on it must not have trained on the hand-labelled photos: ``make train-heldout`` holds their pseudo-labels out
 (``HELDOUT_PHOTOS``), so pass ``--checkpoint runs/cpu_heldout/best.safetensors``.
 
-As the model card's photos (``bench/multi_person_photos.py``, whose matching and PCK this
-reuses): YOLO's detections (box score ≥ 0.2) are matched one-to-one to the labelled persons
-by box IoU ≥ 0.3, a person without one counts all its joints as missed, and PCK@0.1 is taken
-of the longer side of the person's box, here the extent of its labelled joints (head top to
-ankles on a whole person: a little smaller than a detection box, so slightly stricter).
+As the model card's photos (``bench/multi_person_photos.py``, whose PCK this reuses), a
+person without a detection counts all its joints as missed, and PCK@0.1 is taken of the
+longer side of the person's box, here the extent of its labelled joints (head top to ankles
+on a whole person, a little smaller than a detection box; on a person labelled on the upper
+body alone, half or less: stricter there). These labels have no person boxes, so YOLO's
+detections (box score ≥ 0.2) are matched one-to-one to the labelled persons by the share of
+each person's labelled joints inside the detection box (at least half;
+``multi_person_photos.match_by_joints``), not by box IoU, which a partly labelled person's
+small joint extent fails. The tables give how many persons each row poses.
 Each variant's prior is made as the pipeline makes it (:func:`posetool.crop_priors.
 sample_crop_priors` with the variant's ``PoseConfig``); the peer is YOLO11n-pose at 640 px,
 its COCO keypoints mapped as in ``bench/own_video_check.py``.
@@ -25,8 +29,9 @@ Usage::
     python bench/val_photos.py --checkpoint runs/cpu_heldout/best.safetensors \\
         --variant "default=" --variant "no larger prior crop=large_prior_crop_px=0"
 
-A variant is ``NAME=FIELD=VALUE,...``: ``PoseConfig`` fields, or the detector's as
-``detector.NAME`` (e.g. ``detector.max_imgsz=0``), over the pipeline's defaults.
+A variant is ``NAME=FIELD=VALUE,...`` over the pipeline's defaults, with the fields this
+script honours: ``PoseConfig``'s :data:`POSE_FIELDS`, the detector's :data:`DETECTOR_FIELDS`
+as ``detector.NAME`` (e.g. ``detector.max_imgsz=0``); any other field is an error.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 GROUPS = ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs")
 #: Fewest labelled joints a person must have to count (the labelling rule asked for 5).
 MIN_JOINTS = 5
+#: The variant fields this script applies (module doc): the prior's crops and the sampling.
+POSE_FIELDS = ("large_prior_crop_px", "max_prior_crop_px", "steps", "ensemble")
+DETECTOR_FIELDS = ("imgsz", "max_imgsz")
 
 
 def photo_path(stem: str, data_root: Path) -> Path:
@@ -127,7 +135,8 @@ def load_pose_samples_singles(data_root: Path = DATA) -> list[PhotoGT]:
             if name and ann["joints_vis"][j]:
                 xy[KEYPOINT_NAMES.index(name)] = ann["joints"][j]
                 w[KEYPOINT_NAMES.index(name)] = 1.0
-        photos.append(_joint_extent_photo(str(root / "mpii" / ann["image"]), "mpii", xy, w))
+        if w.sum() >= MIN_JOINTS:
+            photos.append(_joint_extent_photo(root / "mpii" / ann["image"], "mpii", xy, w))
     label_file = root / "humanart" / "test_humanart.json"
     doc = json.loads(label_file.read_text())
     names = doc["categories"][0]["keypoints"]
@@ -137,14 +146,45 @@ def load_pose_samples_singles(data_root: Path = DATA) -> list[PhotoGT]:
         if len(anns) == 1:
             xy, w, _ = _person(anns[0], slots, len(names), label_file)
             path = label_file.parent / image["file_name"].removeprefix("HumanArt/images/")
-            photos.append(_joint_extent_photo(str(path), "humanart", xy, w))
+            if w.sum() >= MIN_JOINTS:
+                photos.append(_joint_extent_photo(path, "humanart", xy, w))
     return photos
 
 
-def _joint_extent_photo(path: str, dataset: str, xy: np.ndarray, w: np.ndarray) -> PhotoGT:
+def _joint_extent_photo(path: Path, dataset: str, xy: np.ndarray, w: np.ndarray) -> PhotoGT:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: photo is absent")
     pts = xy[w > 0]
     box = np.concatenate([pts.min(0), pts.max(0)])
-    return PhotoGT(path, dataset, xy[None], w[None], box[None])
+    return PhotoGT(str(path), dataset, xy[None], w[None], box[None])
+
+
+def larger_than(photo: PhotoGT, px: int) -> bool:
+    """Whether the photo's longer side exceeds ``px`` (the detector's base input)."""
+    from PIL import Image
+
+    with Image.open(photo.image_path) as image:
+        return max(image.size) > px
+
+
+def variant_configs(text: str, defaults):
+    """``NAME=FIELD=VALUE,...`` -> (name, PoseConfig, DetectorConfig) over ``defaults``
+    (a PipelineConfig); a field this script does not apply is an error."""
+    name, _, fields = text.partition("=")
+    pose_fields, detector_fields = split_variant_fields(parse_variant_fields(fields))
+    unknown = sorted(set(pose_fields) - set(POSE_FIELDS)) + [
+        f"detector.{k}" for k in sorted(set(detector_fields) - set(DETECTOR_FIELDS))
+    ]
+    if unknown:
+        raise SystemExit(
+            f"--variant {name!r}: {', '.join(unknown)} not applied by this script "
+            f"(it applies {', '.join(POSE_FIELDS)} and detector.{', detector.'.join(DETECTOR_FIELDS)})"
+        )
+    return (
+        name,
+        replace(defaults.pose, **pose_fields),
+        replace(defaults.detector, **detector_fields),
+    )
 
 
 def main() -> None:
@@ -172,35 +212,36 @@ def main() -> None:
     from posetool.pipeline_config import PipelineConfig
 
     torch.set_num_threads(2)
-    labelled = load_val_photos()
-    singles = load_pose_samples_singles()
-    large = [p for p in labelled if not p.dataset.startswith("coco_")] + singles
+    photos = load_val_photos() + load_pose_samples_singles()
+    defaults = PipelineConfig()
+    variants = [variant_configs(text, defaults) for text in args.variant or ["default="]]
+    large = [larger_than(p, defaults.detector.imgsz) for p in photos]
     subsets = {
-        "all": labelled + singles,
-        "COCO (≤ 640 px)": [p for p in labelled if p.dataset.startswith("coco_")],
-        "large photos (bus, zidane, MPII, Human-Art singles; > 640 px)": large,
+        "all": photos,
+        "photos up to 640 px (COCO)": [p for p, big in zip(photos, large, strict=True) if not big],
+        "photos larger than 640 px (bus, zidane, MPII, Human-Art singles)": [
+            p for p, big in zip(photos, large, strict=True) if big
+        ],
     }
     model = load_checkpoint(args.checkpoint).eval()
     backbone = build_yolo_backbone(pose_head=True).eval()
-    defaults = PipelineConfig()
     rows: dict[str, dict[str, dict]] = {}
 
     def score(name, subset_samples, predict):
         for subset, (samples, gt) in subset_samples.items():
-            rows.setdefault(subset, {})[name] = mce.photos_pck(samples, gt, predict)
+            row = mce.photos_pck(samples, gt, predict)
+            rows.setdefault(subset, {})[name] = {**row, "posed": int(np.sum(gt[3]))}
 
-    peer = {k: mce.photo_samples(v, priors_detector(), 2) for k, v in subsets.items()}
+    peer = {
+        k: mce.photo_samples(v, priors_detector(), 2, by_joints=True) for k, v in subsets.items()
+    }
     score("peer (YOLO11n-pose, 640 px)", peer, mce.peer_predictor)
-    for text in args.variant or ["default="]:
-        name, _, fields = text.partition("=")
-        pose_fields, detector_fields = split_variant_fields(parse_variant_fields(fields))
-        pose = replace(defaults.pose, **pose_fields)
-        detector = replace(defaults.detector, **detector_fields)
+    for name, pose, detector in variants:
         det = priors_detector(detector.imgsz, detector.max_imgsz)
         with_crop = {}
         for subset, photos_of in subsets.items():
-            samples, gt = mce.photo_samples(photos_of, det, 2)
-            if samples and pose.prior_choice == "rule":
+            samples, gt = mce.photo_samples(photos_of, det, 2, by_joints=True)
+            if samples:
                 xy, sc, _ = sample_crop_priors(
                     samples,
                     backbone,
@@ -222,11 +263,13 @@ def main() -> None:
         first = next(iter(table.values()))
         persons = sum(len(p.boxes_xyxy) for p in subsets[subset])
         print(f"\nValidation photos, {subset} ({persons} persons): PCK@0.1 per joint group\n")
-        print("| model | " + " | ".join(GROUPS) + " |")
-        print("|---" * (len(GROUPS) + 1) + "|")
+        print("| model | " + " | ".join(GROUPS) + " | persons posed |")
+        print("|---" * (len(GROUPS) + 2) + "|")
         for name, r in table.items():
-            print(f"| {name} | " + " | ".join(f"{r[g]:.1f}" for g in GROUPS) + " |")
-        print("| labelled joints | " + " | ".join(str(first[f"n_{g}"]) for g in GROUPS) + " |")
+            cells = " | ".join(f"{r[g]:.1f}" for g in GROUPS)
+            print(f"| {name} | {cells} | {r['posed']} |")
+        counts = " | ".join(str(first[f"n_{g}"]) for g in GROUPS)
+        print(f"| labelled joints | {counts} | {persons} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -195,7 +195,8 @@ def pseudo_label_command(
     show_default=True,
     help="With --crop: the Pose head also on a crop this tall (a multiple of 32, as 3/4 of it) "
     "for persons the model-size crop shows at fewer pixels than the detector, as the "
-    "pipeline's pose.large_prior_crop_px does; 0: not (the shipped refiner's training file).",
+    "pipeline's pose.large_prior_crop_px does (not its crops sized per person, "
+    "pose.max_prior_crop_px: inference only); 0: not (the shipped refiner's training file).",
 )
 def detector_priors_command(
     specs, out_path: Path, delta: int, imgsz: int | None, crop: bool, large_crop_px: int

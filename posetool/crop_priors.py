@@ -33,10 +33,13 @@ from posetool.pose_config import PRIOR_CHOICES
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
 __all__ = [
+    "SIZED_CROP_STEP_PX",
     "choose_prior",
     "crop_pose_priors",
+    "crop_px_per_image_px",
     "crop_sees_more",
     "detection_then_crop_priors",
+    "detector_px_per_image_px",
     "large_crop_priors",
     "sample_crop_priors",
     "scale_reaching_crop_px",
@@ -44,6 +47,9 @@ __all__ = [
 ]
 
 LOG = logging.getLogger(__name__)
+#: Heights of crops sized per person are multiples of this, so that their width, 3/4 of the
+#: height, is a multiple of 32 (YOLO's stride).
+SIZED_CROP_STEP_PX = 128
 
 
 def crop_sees_more(
@@ -59,9 +65,19 @@ def crop_sees_more(
     see every pixel and the crop (framed on the person) is used; a person the detector saw
     at more pixels than its crop keeps the detection's pose.
     """
-    crop_scale = np.sqrt(np.abs(np.linalg.det(np.asarray(affines, np.float64)[:, :, :2])))
-    detector_scale = detector_imgsz / max(frame_hw)
-    return np.minimum(crop_scale, 1.0) >= min(detector_scale, 1.0) - 1e-6
+    crop_scale = crop_px_per_image_px(affines)
+    return np.minimum(crop_scale, 1.0) >= detector_px_per_image_px(frame_hw, detector_imgsz) - 1e-6
+
+
+def crop_px_per_image_px(affines: np.ndarray) -> np.ndarray:
+    """(N,) each (2, 3) image → crop affine's scale (the crops do not rotate or shear)."""
+    return np.sqrt(np.abs(np.linalg.det(np.asarray(affines, np.float64)[:, :, :2])))
+
+
+def detector_px_per_image_px(frame_hw: tuple[int, int], detector_imgsz: int) -> float:
+    """The scale at which a ``detector_imgsz`` input holds a frame, at most 1 (upscaling
+    adds no detail)."""
+    return min(detector_imgsz / max(frame_hw), 1.0)
 
 
 def crop_pose_priors(
@@ -217,14 +233,15 @@ def large_crop_priors(
 def scale_reaching_crop_px(
     affines: np.ndarray, crop_px: int, frame_hw: tuple[int, int], detector_imgsz: int
 ) -> np.ndarray:
-    """(N,) the height of the smallest crop, a multiple of 128 (its 3/4 width then one of 32),
-    that shows each person at least at a ``detector_imgsz`` input's pixels per image pixel
-    (:func:`crop_sees_more`), given the (N, 2, 3) ``affines`` of its ``crop_px``-tall crop
-    (a crop's scale grows with its height: the box is fitted at a fixed aspect)."""
-    crop_scale = np.sqrt(np.abs(np.linalg.det(np.asarray(affines, np.float64)[:, :, :2])))
-    target_scale = min(detector_imgsz / max(frame_hw), 1.0)
-    needed_px = crop_px * target_scale / crop_scale
-    return (np.ceil(needed_px / 128 - 1e-6) * 128).astype(int)
+    """(N,) the height of the smallest crop, a multiple of :data:`SIZED_CROP_STEP_PX` (its
+    3/4 width then one of 32), that shows each person at least at a ``detector_imgsz``
+    input's pixels per image pixel (:func:`crop_sees_more`'s test), given the (N, 2, 3)
+    ``affines`` of its ``crop_px``-tall crop (a crop's scale grows in proportion to its
+    height: the box is fitted at a fixed aspect)."""
+    target = detector_px_per_image_px(frame_hw, detector_imgsz) - 1e-6  # crop_sees_more's
+    needed_px = crop_px * target / crop_px_per_image_px(affines)
+    steps = np.ceil(needed_px / SIZED_CROP_STEP_PX)
+    return (np.maximum(steps, 1) * SIZED_CROP_STEP_PX).astype(int)
 
 
 def sample_crop_priors(

@@ -82,5 +82,11 @@ class PipelineConfig:
         track`` is in the README (bench/bench_pipeline.py)."""
         return cls(
             detector=DetectorConfig(imgsz=480, conf=0.1, keypoints=False),
-            pose=PoseConfig(steps=1, ensemble=1, crop_mode="own_box", large_prior_crop_px=0),
+            pose=PoseConfig(
+                steps=1,
+                ensemble=1,
+                crop_mode="own_box",
+                large_prior_crop_px=0,
+                max_prior_crop_px=0,
+            ),
         )

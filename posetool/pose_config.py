@@ -98,8 +98,7 @@ class PoseConfig:
             input, which the detector may see at a larger input:
             ``DetectorConfig.max_imgsz``): the smallest crop that holds as many, its height a
             multiple of 128 (posetool.crop_priors.scale_reaching_crop_px), replaces the
-            whole-frame detection's pose, as the 640 px detector's pose did before the
-            detector grew. 1024 was chosen on the validation photos
+            whole-frame detection's pose. 1024 was chosen on the validation photos
             (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
             ``large_prior_crop_px``) keeps the detection's pose.
     """
@@ -149,7 +148,9 @@ class PoseConfig:
             )
         if self.max_prior_crop_px < 0 or self.max_prior_crop_px % 128:
             raise ValueError(
-                f"max_prior_crop_px must be 0 or a multiple of 128, got {self.max_prior_crop_px}"
+                "max_prior_crop_px must be 0 (off) or a multiple of 128, so that the crops' "
+                "3/4 width is a multiple of 32 (e.g. 1024); a value up to large_prior_crop_px "
+                f"also turns it off; got {self.max_prior_crop_px}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

@@ -97,6 +97,13 @@ def _frame(image_id: int, file_name: str, labelled: bool, persons) -> PoseTrackF
     )
 
 
+def still_name(image_path: str | Path) -> str:
+    """The sequence name ``--stills`` gives a photo: its folder's name and its stem
+    (``assets/bus.jpg`` -> ``assets_bus``); its labels go to ``<name>.json``."""
+    image_path = Path(image_path)
+    return f"{image_path.parent.name}_{image_path.stem}"
+
+
 def _frames_of(path: Path, stills: bool) -> Iterable[tuple[str, int, np.ndarray]]:
     """(sequence name, frame index, frame) for a video/image folder, or each still alone."""
     if stills and path.is_dir():
@@ -107,7 +114,7 @@ def _frames_of(path: Path, stills: bool) -> Iterable[tuple[str, int, np.ndarray]
             if img is None:
                 LOG.warning("%s: unreadable image, skipped", img_path)
                 continue
-            yield f"{path.name}_{img_path.stem}", 0, img
+            yield still_name(img_path), 0, img
         return
     with VideoReader(path) as reader:
         name = path.stem if path.is_file() else path.name

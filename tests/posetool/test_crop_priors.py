@@ -296,6 +296,57 @@ def test_large_crop_priors_size_a_crop_per_person_up_to_max_crop_px(large_person
             PoseConfig(max_prior_crop_px=bad)
 
 
+def test_large_crop_priors_group_persons_by_crop_size_and_keep_each_row(
+    large_person, monkeypatch
+) -> None:
+    """Four persons of one frame: one the model-size crop already serves (no pass), one the
+    384 px crop reaches, two needing crops of different sizes, and one needing a crop above
+    the cap (keeps its prior). One head pass per crop size, each person's pose on its own row
+    (an untrained head's outputs stand in: only the rows and sizes are checked here)."""
+    _, frame, box, _, _ = large_person
+    height, width = frame.shape[:2]
+    sides = np.array([0.1, 0.45, 0.65, 0.9], np.float64) * height
+    boxes = np.array(
+        [[x, 5, x + 0.4 * h, 5 + h] for x, h in zip((5, 60, 300, 500), sides, strict=True)],
+        np.float32,
+    )
+    boxes[:, 2] = np.minimum(boxes[:, 2], width - 1)
+    sees_more = crop_sees_more(crop_affines(boxes, (256, 192)), (height, width), 640)
+    need = scale_reaching_crop_px(crop_affines(boxes, (384, 288)), 384, (height, width), 640)
+    assert sees_more.tolist() == [True, False, False, False], (sees_more, need)
+    reach384 = crop_sees_more(crop_affines(boxes, (384, 288)), (height, width), 640)
+    cap = int(need[3]) - 128
+    assert reach384[1] and not reach384[2:].any() and need[2] < need[3] and need[2] <= cap
+    passes = []
+
+    def head(crops):
+        passes.append((tuple(crops.shape[1:3]), len(crops)))
+        return {}  # decoded by fake_pose below
+
+    calls = []
+
+    def fake_pose(pose, affines, rows_boxes):
+        calls.append(len(rows_boxes))
+        n = len(rows_boxes)
+        return (
+            np.full((n, 17, 2), float(len(calls)), np.float32),
+            np.full((n, 17), 0.5, np.float32),
+            np.ones(n, bool),
+        )
+
+    monkeypatch.setattr("posetool.crop_priors.crop_pose_priors", fake_pose)
+    wrong = np.zeros((4, 17, 2), np.float32)
+    wrong_sc = np.zeros((4, 17), np.float32)
+    xy, _, used = large_crop_priors(
+        frame, boxes, wrong, wrong_sc, sees_more, 640, 384, head, max_crop_px=cap
+    )
+    assert passes == [((384, 288), 1), ((int(need[2]), int(need[2]) * 3 // 4), 1)]
+    assert used.tolist() == [False, True, True, False]
+    assert xy[1, 0, 0] == 1.0  # person 1 got the 384 px pass's pose
+    np.testing.assert_array_equal(xy[[0, 3]], wrong[[0, 3]])  # untouched rows
+    assert xy[2, 0, 0] == len(calls)  # person 2 got the last (sized) pass's pose
+
+
 def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
     large_person, tmp_path
 ) -> None:
