@@ -19,7 +19,9 @@ body alone, half or less: stricter there). These labels have no person boxes, so
 detections (box score ≥ 0.2) are matched one-to-one to the labelled persons by the share of
 each person's labelled joints inside the detection box (at least half;
 ``multi_person_photos.match_by_joints``), not by box IoU, which a partly labelled person's
-small joint extent fails. The tables give how many persons each row poses.
+small joint extent fails. Three tables: all photos, those up to the detector's base input
+(640 px: the COCO photos) and those larger (split by each photo's longer side, not by its
+source); each gives how many persons a row poses.
 Each variant's prior is made as the pipeline makes it (:func:`posetool.crop_priors.
 sample_crop_priors` with the variant's ``PoseConfig``); the peer is YOLO11n-pose at 640 px,
 its COCO keypoints mapped as in ``bench/own_video_check.py``.
