@@ -415,6 +415,12 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     "frame at a time, each op on every thread.",
 )
 @click.option(
+    "--stills",
+    is_flag=True,
+    help="Image folders hold unrelated photos: each image is posed alone (no tracking across "
+    "them). Without it a folder's images are one video's frames, unless they differ in size.",
+)
+@click.option(
     "--engine",
     type=click.Choice(["local", "ray"]),
     default="local",
@@ -455,11 +461,12 @@ def run_command(
     max_frames,
     threads,
     pipelined,
+    stills,
     engine,
     ray_address,
 ) -> None:
-    """Detect, track and estimate poses in INPUT... (video files, image folders, folders
-    searched recursively, globs) and write PoseTrack JSON per input to OUT.
+    """Detect, track and estimate poses in INPUT... (video files, image folders, photos,
+    folders searched recursively, globs) and write PoseTrack JSON per input to OUT.
 
     The per-joint ensemble spread (px) is stored in each annotation's extra key
     keypoint_spread_px. No output ever replaces an input; outputs posetool did not write or
@@ -506,6 +513,7 @@ def run_command(
             },
             engine,
             ray_address,
+            stills,
         )
     )
 
@@ -532,8 +540,10 @@ def _run_from_cli(
     batch_options: dict,
     engine: str = "local",
     ray_address: str | None = None,
+    stills: bool = False,
 ) -> int:
-    """Resolve the config (preset < --config file < options), run the batch on ``engine``
+    """Resolve the config (preset < --config file < options), find the inputs (``stills``:
+    image folders hold photos, posetool.inputs), run the batch on ``engine``
     ("local" or "ray") with ``batch_options`` (resume, overwrite, trust_detector_weights),
     report."""
     from diffpose.yolo_weights import WeightsError
@@ -549,7 +559,7 @@ def _run_from_cli(
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        paths = discover_inputs(inputs, output_dir=out_dir)
+        paths = discover_inputs(inputs, output_dir=out_dir, stills=stills)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     if not paths:

@@ -1,5 +1,10 @@
-"""What a run's inputs are: video files and image-sequence folders found in the files,
-folders (searched recursively) and glob patterns a user names.
+"""What a run's inputs are: video files, image-sequence folders and photos found in the
+files, folders (searched recursively) and glob patterns a user names.
+
+A folder of images is one video's frames, unless its images differ in size (a video's frames
+cannot) or the run asks for stills: then each image is an input of its own, a photo, posed
+alone (a tracker across unrelated photos would drop the persons of every photo but the
+first, whom it never sees twice).
 
 Files are ordered naturally (``img2`` before ``img10``); hidden files (``.DS_Store``,
 AppleDouble ``._clip.mp4``) are never inputs. What posetool wrote is never an input either:
@@ -12,9 +17,12 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from posetool.image_size import image_size
 
 __all__ = [
     "IMAGE_FOLDER_FPS",
@@ -23,7 +31,10 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "discover_inputs",
     "image_files",
+    "image_sizes_differ",
 ]
+
+LOG = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset(
     {
@@ -66,6 +77,14 @@ def image_files(folder: Path) -> list[Path]:
     return sorted((p for p in files if p.is_file()), key=_natural_key)
 
 
+def image_sizes_differ(images: Sequence[Path]) -> bool:
+    """Whether the images are not all one size as displayed (:func:`posetool.image_size.
+    image_size`, from their headers); an image whose header cannot be read is skipped (it
+    fails later, alone)."""
+    sizes = {size for path in images if (size := image_size(path)) is not None}
+    return len(sizes) > 1
+
+
 def _written_videos(folder: Path) -> set[Path]:
     """Videos that the ``*.summary.json`` files of ``folder`` list as posetool's outputs."""
     written: set[Path] = set()
@@ -81,8 +100,9 @@ def _written_videos(folder: Path) -> set[Path]:
 class _Search:
     """One folder search: the folders already searched (symlink loops) and what to skip."""
 
-    def __init__(self, output_dir: Path | None) -> None:
+    def __init__(self, output_dir: Path | None, stills: bool) -> None:
         self.output_dir = output_dir.resolve() if output_dir is not None else None
+        self.stills = stills
         self.seen: set[Path] = set()
 
     def expand(self, folder: Path) -> list[Path]:
@@ -91,7 +111,17 @@ class _Search:
             return []
         self.seen.add(real)
         found: list[Path] = []
-        if image_files(folder):
+        images = image_files(folder)
+        if images and (self.stills or image_sizes_differ(images)):
+            if not self.stills:
+                LOG.warning(
+                    "%s: its %d images differ in size, so they are not one video's frames: "
+                    "each is posed as a photo of its own",
+                    folder,
+                    len(images),
+                )
+            found.extend(images)
+        elif images:
             found.append(folder)
         written = _written_videos(folder)
         for child in sorted(folder.iterdir(), key=_natural_key):
@@ -115,18 +145,23 @@ class _Search:
         )
 
 
-def discover_inputs(paths: Iterable[str | Path], output_dir: Path | None = None) -> list[Path]:
-    """Expand files, folders (recursively) and globs into video files and image folders.
+def discover_inputs(
+    paths: Iterable[str | Path], output_dir: Path | None = None, stills: bool = False
+) -> list[Path]:
+    """Expand files, folders (recursively) and globs into video files, image folders and
+    photos.
 
-    A folder holding images is one image-sequence input; video files anywhere below are
-    inputs of their own (a PoseTrack folder that also holds its .mp4 gives both). Files met
-    while expanding a folder or glob are kept only with a video suffix; a file named
+    A folder holding images is one image-sequence input, or, with ``stills`` or when its
+    images differ in size (logged), one input per image (module doc); video files anywhere
+    below are inputs of their own (a PoseTrack folder that also holds its .mp4 gives both).
+    Files met while expanding a glob are kept only with a video suffix; a file named
     explicitly is kept whatever its suffix, so opening it fails with a clear error later.
 
     Args:
         paths: Paths or glob patterns (``**`` recurses).
         output_dir: The run's output folder: not searched when met inside a folder named
             here (the folder named itself is searched, minus posetool's outputs).
+        stills: Every image folder holds unrelated photos.
 
     Returns:
         Inputs in the order given, sorted within each folder or glob, without duplicates.
@@ -135,7 +170,7 @@ def discover_inputs(paths: Iterable[str | Path], output_dir: Path | None = None)
         FileNotFoundError: A path that does not exist or a glob that matches nothing.
     """
     found: list[Path] = []
-    search = _Search(output_dir)
+    search = _Search(output_dir, stills)
     for item in paths:
         text = str(item)
         if glob.has_magic(text):

@@ -78,6 +78,39 @@ def test_image_folder_and_config_file(shared_data, tmp_path) -> None:
     assert "fmt: '2021'" in written and "steps: 1" in written and "pipelined: false" in written
 
 
+def test_a_folder_of_photos_poses_every_person_of_every_photo(shared_data, tmp_path) -> None:
+    """Read as one video, ByteTrack would start tracks only for the first photo's persons
+    (a new track needs a second frame): a folder of unrelated photos is posed photo by photo
+    (their sizes differ), and --stills asks for it where they do not."""
+    coco = shared_data / "images" / "coco_val2014_people"
+    if not coco.is_dir():
+        missing_input(f"{coco} is absent")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for number in ("000000000192", "000000000241"):  # 4 and 5 persons, 640x480 and 480x640
+        shutil.copy(coco / f"COCO_val2014_{number}.jpg", photos)
+    res = _run("run", photos, "-o", tmp_path / "out", "--steps", "1", "--ensemble", "1")
+    assert res.exit_code == 0, res.output
+    posed = {}
+    for out in sorted((tmp_path / "out").glob("COCO_*.json")):
+        if "summary" not in out.name:
+            posed[out.stem] = len(json.loads(out.read_text())["annotations"])
+    assert list(posed) == ["COCO_val2014_000000000192", "COCO_val2014_000000000241"]
+    assert posed["COCO_val2014_000000000192"] >= 3 and posed["COCO_val2014_000000000241"] >= 3
+    same = tmp_path / "same_size"
+    same.mkdir()
+    for i in range(2):
+        shutil.copy(coco / "COCO_val2014_000000000192.jpg", same / f"photo{i}.jpg")
+    res = _run("run", same, "-o", tmp_path / "out2", "--steps", "1", "--ensemble", "1", "--stills")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "out2").glob("photo*.json")) == [
+        "photo0.json",
+        "photo0.summary.json",
+        "photo1.json",
+        "photo1.summary.json",
+    ]
+
+
 def test_unknown_config_key_hint(tmp_path, shared_data) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("pose:\n  stepz: 2\n")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import struct
 from pathlib import Path
@@ -11,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.inputs import discover_inputs
+from posetool.inputs import discover_inputs, image_sizes_differ
 from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader
 from tests.required import missing_input
 
@@ -189,6 +190,31 @@ def test_discover_inputs(shared_data: Path, tmp_path: Path) -> None:
         discover_inputs([tmp_path / "nope" / "*.mp4"])
     with pytest.raises(FileNotFoundError):
         discover_inputs([tmp_path / "absent.mp4"])
+
+
+def test_image_folders_of_photos_are_one_input_per_photo(
+    shared_data: Path, tmp_path: Path, caplog
+) -> None:
+    """A folder whose images differ in size cannot be a video's frames: each image is an input
+    (logged); images of one size stay one sequence unless stills are asked for."""
+    coco = shared_data / "images" / "coco_val2014_people"
+    if not coco.is_dir():
+        missing_input(f"{coco} is absent")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    names = ["COCO_val2014_000000000192.jpg", "COCO_val2014_000000000241.jpg"]  # 640x480, 480x640
+    for name in names:
+        shutil.copy(coco / name, photos / name)
+    with caplog.at_level(logging.WARNING, logger="posetool.inputs"):
+        assert discover_inputs([photos]) == [photos / n for n in names]
+    assert "differ in size" in caplog.text and str(photos) in caplog.text
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(2):
+        shutil.copy(coco / names[0], frames / f"{i:06d}.jpg")
+    assert discover_inputs([frames]) == [frames]
+    assert discover_inputs([frames], stills=True) == [frames / "000000.jpg", frames / "000001.jpg"]
+    assert not image_sizes_differ([frames / "000000.jpg", tmp_path / "absent.jpg"])
 
 
 def test_records_validate() -> None:
