@@ -415,10 +415,11 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     "frame at a time, each op on every thread.",
 )
 @click.option(
-    "--stills",
-    is_flag=True,
-    help="Image folders hold unrelated photos: each image is posed alone (no tracking across "
-    "them). Without it a folder's images are one video's frames, unless they differ in size.",
+    "--stills/--frames",
+    default=None,
+    help="Image folders hold unrelated photos, each posed alone (--stills), or one video's "
+    "frames, tracked (--frames) [default: frames, unless no image size holds more than "
+    "half of a folder's images].",
 )
 @click.option(
     "--engine",
@@ -540,10 +541,11 @@ def _run_from_cli(
     batch_options: dict,
     engine: str = "local",
     ray_address: str | None = None,
-    stills: bool = False,
+    stills: bool | None = None,
 ) -> int:
     """Resolve the config (preset < --config file < options), find the inputs (``stills``:
-    image folders hold photos, posetool.inputs), run the batch on ``engine``
+    whether image folders hold photos, None to decide by their sizes: posetool.inputs), run
+    the batch on ``engine``
     ("local" or "ray") with ``batch_options`` (resume, overwrite, trust_detector_weights),
     report."""
     from diffpose.yolo_weights import WeightsError
@@ -564,7 +566,7 @@ def _run_from_cli(
         raise click.ClickException(str(exc)) from None
     if not paths:
         raise click.ClickException(
-            f"no video file or image folder found in {', '.join(map(str, inputs))} "
+            f"no video file, image folder or photo found in {', '.join(map(str, inputs))} "
             "(looked for video files and folders of .jpg/.png images, recursively)"
         )
     try:

@@ -20,6 +20,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: JPEG start-of-frame markers (0xC4 DHT, 0xC8 JPG and 0xCC DAC are not frames).
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _EXIF_ORIENTATION_TAG = 0x0112
+#: Bytes of a JPEG scanned for its frame header before giving up (the header follows the
+#: EXIF and other metadata segments, which are skipped by their length, not scanned).
+_MAX_SCAN_BYTES = 1 << 16
 
 
 def image_size(path: str | Path) -> tuple[int, int] | None:
@@ -28,27 +31,33 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
     try:
         with open(path, "rb") as f:
             head = f.read(32)
-            if head.startswith(_PNG_SIGNATURE) and len(head) >= 24:
+            if head.startswith(_PNG_SIGNATURE) and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
-                return int(width), int(height)
-            if head.startswith(b"BM") and len(head) >= 26:
+                return _positive(width, height)
+            if head.startswith(b"BM") and struct.unpack("<I", head[14:18])[0] >= 40:
                 width, height = struct.unpack("<ii", head[18:26])
-                return int(width), abs(int(height))  # a negative height: stored top-down
+                return _positive(width, abs(height))  # a negative height: stored top-down
             if head.startswith(b"\xff\xd8"):
                 f.seek(2)
                 return _jpeg_size(f)
-    except (OSError, struct.error):
+    except (OSError, ValueError, struct.error):
         return None
     return None
 
 
+def _positive(width: int, height: int) -> tuple[int, int] | None:
+    return (int(width), int(height)) if width > 0 and height > 0 else None
+
+
 def _jpeg_size(f) -> tuple[int, int] | None:
     orientation = 1
-    while True:
+    scanned = 0
+    while scanned < _MAX_SCAN_BYTES:
         byte = f.read(1)
         if not byte:
             return None
         if byte != b"\xff":
+            scanned += 1
             continue
         marker = f.read(1)
         while marker == b"\xff":  # fill bytes
@@ -61,6 +70,8 @@ def _jpeg_size(f) -> tuple[int, int] | None:
         if code in (0xD9, 0xDA):  # end of image, start of scan: no frame header before it
             return None
         (length,) = struct.unpack(">H", f.read(2))
+        if length < 2:  # a segment's length counts its own two bytes
+            return None
         data = f.read(length - 2)
         if code == 0xE1 and data.startswith(b"Exif\x00\x00"):
             orientation = _exif_orientation(data[6:])
@@ -68,7 +79,8 @@ def _jpeg_size(f) -> tuple[int, int] | None:
             height, width = struct.unpack(">HH", data[1:5])
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
-            return int(width), int(height)
+            return _positive(width, height)
+    return None
 
 
 def _exif_orientation(tiff: bytes) -> int:

@@ -1,10 +1,12 @@
 """What a run's inputs are: video files, image-sequence folders and photos found in the
 files, folders (searched recursively) and glob patterns a user names.
 
-A folder of images is one video's frames, unless its images differ in size (a video's frames
-cannot) or the run asks for stills: then each image is an input of its own, a photo, posed
-alone (a tracker across unrelated photos would drop the persons of every photo but the
-first, whom it never sees twice).
+A folder of images is one video's frames, or a folder of photos, each image an input of its
+own, posed alone (a tracker across unrelated photos drops most of their persons: it starts a
+track only for a person it sees twice). The run may say which (``stills``); otherwise a
+folder is photos when no single image size holds more than half of its images (a video's frames share
+one size; a folder of frames with a few odd images stays frames, and the odd ones are named
+in a warning). Images named by a glob ending in an image suffix (``shots/*.jpg``) are photos.
 
 Files are ordered naturally (``img2`` before ``img10``); hidden files (``.DS_Store``,
 AppleDouble ``._clip.mp4``) are never inputs. What posetool wrote is never an input either:
@@ -19,6 +21,7 @@ import glob
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,7 +34,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "discover_inputs",
     "image_files",
-    "image_sizes_differ",
+    "images_are_photos",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -77,12 +80,36 @@ def image_files(folder: Path) -> list[Path]:
     return sorted((p for p in files if p.is_file()), key=_natural_key)
 
 
-def image_sizes_differ(images: Sequence[Path]) -> bool:
-    """Whether the images are not all one size as displayed (:func:`posetool.image_size.
-    image_size`, from their headers); an image whose header cannot be read is skipped (it
-    fails later, alone)."""
-    sizes = {size for path in images if (size := image_size(path)) is not None}
-    return len(sizes) > 1
+def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
+    """Whether a folder's images are unrelated photos rather than a video's frames: no single
+    size (as displayed, :func:`posetool.image_size.image_size`, from their headers) holds more
+    than half of them. Images whose header cannot be read are not counted (they fail later, alone);
+    where a majority size leaves some images out, those are named in a warning."""
+    sizes = {path: size for path in images if (size := image_size(path)) is not None}
+    if not sizes:
+        return False
+    (common, count), *_ = Counter(sizes.values()).most_common(1)
+    if 2 * count <= len(sizes):
+        LOG.warning(
+            "%s: its %d images come in %d sizes, so they are not one video's frames: each is "
+            "posed as a photo of its own (--frames reads them as one video)",
+            folder,
+            len(images),
+            len(set(sizes.values())),
+        )
+        return True
+    odd = [f"{p.name} ({w}x{h})" for p, (w, h) in sizes.items() if (w, h) != common]
+    if odd:
+        LOG.warning(
+            "%s: read as one video's frames (%d of %d images are %dx%d), though %s differ "
+            "(--stills poses each image alone)",
+            folder,
+            count,
+            len(sizes),
+            *common,
+            ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else ""),
+        )
+    return False
 
 
 def _written_videos(folder: Path) -> set[Path]:
@@ -100,7 +127,7 @@ def _written_videos(folder: Path) -> set[Path]:
 class _Search:
     """One folder search: the folders already searched (symlink loops) and what to skip."""
 
-    def __init__(self, output_dir: Path | None, stills: bool) -> None:
+    def __init__(self, output_dir: Path | None, stills: bool | None) -> None:
         self.output_dir = output_dir.resolve() if output_dir is not None else None
         self.stills = stills
         self.seen: set[Path] = set()
@@ -112,17 +139,12 @@ class _Search:
         self.seen.add(real)
         found: list[Path] = []
         images = image_files(folder)
-        if images and (self.stills or image_sizes_differ(images)):
-            if not self.stills:
-                LOG.warning(
-                    "%s: its %d images differ in size, so they are not one video's frames: "
-                    "each is posed as a photo of its own",
-                    folder,
-                    len(images),
-                )
-            found.extend(images)
-        elif images:
-            found.append(folder)
+        if images:
+            photos = self.stills if self.stills is not None else images_are_photos(folder, images)
+            if photos:
+                found.extend(images)
+            else:
+                found.append(folder)
         written = _written_videos(folder)
         for child in sorted(folder.iterdir(), key=_natural_key):
             if not _visible(child):
@@ -146,22 +168,24 @@ class _Search:
 
 
 def discover_inputs(
-    paths: Iterable[str | Path], output_dir: Path | None = None, stills: bool = False
+    paths: Iterable[str | Path], output_dir: Path | None = None, stills: bool | None = None
 ) -> list[Path]:
     """Expand files, folders (recursively) and globs into video files, image folders and
     photos.
 
-    A folder holding images is one image-sequence input, or, with ``stills`` or when its
-    images differ in size (logged), one input per image (module doc); video files anywhere
-    below are inputs of their own (a PoseTrack folder that also holds its .mp4 gives both).
-    Files met while expanding a glob are kept only with a video suffix; a file named
-    explicitly is kept whatever its suffix, so opening it fails with a clear error later.
+    A folder holding images is one image-sequence input or one input per image (photos;
+    ``stills`` and module doc); video files anywhere below are inputs of their own (a
+    PoseTrack folder that also holds its .mp4 gives both). Files met while expanding a glob
+    are kept with a video suffix, or with an image suffix where the glob itself ends in one;
+    a file named explicitly is kept whatever its suffix, so opening it fails with a clear
+    error later.
 
     Args:
         paths: Paths or glob patterns (``**`` recurses).
         output_dir: The run's output folder: not searched when met inside a folder named
             here (the folder named itself is searched, minus posetool's outputs).
-        stills: Every image folder holds unrelated photos.
+        stills: True: every image folder holds photos; False: a video's frames; None:
+            decided per folder by its image sizes (module doc).
 
     Returns:
         Inputs in the order given, sorted within each folder or glob, without duplicates.
@@ -177,10 +201,13 @@ def discover_inputs(
             matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
             if not matches:
                 raise FileNotFoundError(f"no file matches the pattern '{text}'")
+            images_named = Path(text).suffix.lower() in IMAGE_SUFFIXES
             for match in matches:
                 if match.is_dir():
                     found.extend(search.expand(match))
-                elif search.is_input_video(match, _written_videos(match.parent)):
+                elif search.is_input_video(match, _written_videos(match.parent)) or (
+                    images_named and match.is_file() and _visible(match)
+                ):
                     found.append(match)
         else:
             path = Path(item)

@@ -198,7 +198,7 @@ class VideoReader:
     announced.
 
     Args:
-        path: Video file or folder of images.
+        path: Video file, folder of images (a video's frames) or one image (a photo).
         image_fps: Frame rate assumed for image folders (they carry none; default
             :data:`posetool.inputs.IMAGE_FOLDER_FPS`).
         fps_fallback: Frame rate used when a container announces none.
@@ -225,17 +225,20 @@ class VideoReader:
         if not self.path.exists():
             raise VideoOpenError(self.path, "no such file or folder")
         if self.path.is_dir():
-            self.probe = self._probe_images(image_fps)
+            self.probe = self._probe_images(image_fps, image_files(self.path))
+        elif self.path.suffix.lower() in IMAGE_SUFFIXES:  # a photo: decoded as an image
+            self.probe = self._probe_images(image_fps, [self.path])  # (EXIF rotation applied)
         else:
             self.probe = self._probe_video(fps_fallback)
 
-    def _probe_images(self, fps: float) -> VideoProbe:
-        self._images = image_files(self.path)
+    def _probe_images(self, fps: float, images: list[Path]) -> VideoProbe:
+        self._images = images
         if not self._images:
             raise VideoOpenError(self.path, f"folder holds no {'/'.join(sorted(IMAGE_SUFFIXES))}")
         first = next((im for p in self._images[:10] if (im := _read_image(p)) is not None), None)
         if first is None:
-            raise VideoOpenError(self.path, "none of the first images can be decoded")
+            what = "the first images" if self.path.is_dir() else "the image"
+            raise VideoOpenError(self.path, f"none of {what} can be decoded")
         height, width = first.shape[:2]
         return VideoProbe(self.path, "images", fps, len(self._images), width, height, 0)
 

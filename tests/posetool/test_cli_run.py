@@ -125,7 +125,7 @@ def test_empty_folder_clear_message(tmp_path) -> None:
     empty.mkdir()
     res = _run("run", empty, "-o", tmp_path / "out")
     assert res.exit_code != 0
-    assert "no video file or image folder found" in res.output
+    assert "no video file, image folder or photo found" in res.output
 
 
 def test_unwritable_output_clear_error(shared_data, tmp_path) -> None:

@@ -44,6 +44,45 @@ def test_an_exif_rotation_by_90_degrees_swaps_width_and_height(
     assert image_size(path) == ((30, 70) if orientation in (6, 8) else (70, 30))
 
 
+def test_progressive_and_padded_jpegs(tmp_path: Path) -> None:
+    """A progressive JPEG (SOF2) and one with fill bytes and a restart marker before the
+    frame header are read as well."""
+    image = np.zeros((41, 23, 3), np.uint8)
+    ok, progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok
+    path = tmp_path / "progressive.jpg"
+    path.write_bytes(progressive.tobytes())
+    assert image_size(path) == (23, 41)
+    ok, plain = cv2.imencode(".jpg", image)
+    data = plain.tobytes()
+    padded = tmp_path / "padded.jpg"
+    padded.write_bytes(data[:2] + b"\xff\xff\xff\xd0" + data[2:])
+    assert image_size(padded) == (23, 41)
+
+
+def test_malformed_headers_give_none_not_an_error(tmp_path: Path) -> None:
+    """Segment lengths 0 and 1, an EXIF block pointing outside itself, a PNG without its
+    IHDR, a zero-sized PNG and a BMP with a short header: None (or, for the broken EXIF,
+    the size unrotated), never an exception."""
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((9, 13, 3), np.uint8))
+    data = jpeg.tobytes()
+    cases = {
+        "len0.jpg": b"\xff\xd8\xff\xe0\x00\x00" + data[2:],
+        "len1.jpg": b"\xff\xd8\xff\xe0\x00\x01" + data[2:],
+        "noihdr.png": b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dJUNK" + b"\x00" * 16,
+        "zero.png": b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 16,
+        "short.bmp": b"BM" + b"\x00" * 12 + struct.pack("<I", 12) + b"\x00" * 8,
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        assert image_size(tmp_path / name) is None, name
+    tiff = b"II" + struct.pack("<HI", 42, 4000)  # IFD offset beyond the block
+    body = b"Exif\x00\x00" + tiff
+    broken = tmp_path / "broken_exif.jpg"
+    broken.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:])
+    assert image_size(broken) == (13, 9)
+
+
 def test_unreadable_headers_give_none(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")

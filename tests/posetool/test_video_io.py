@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.inputs import discover_inputs, image_sizes_differ
+from posetool.inputs import discover_inputs, images_are_photos
 from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader
 from tests.required import missing_input
 
@@ -192,29 +192,49 @@ def test_discover_inputs(shared_data: Path, tmp_path: Path) -> None:
         discover_inputs([tmp_path / "absent.mp4"])
 
 
-def test_image_folders_of_photos_are_one_input_per_photo(
-    shared_data: Path, tmp_path: Path, caplog
-) -> None:
-    """A folder whose images differ in size cannot be a video's frames: each image is an input
-    (logged); images of one size stay one sequence unless stills are asked for."""
-    coco = shared_data / "images" / "coco_val2014_people"
-    if not coco.is_dir():
-        missing_input(f"{coco} is absent")
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    names = ["COCO_val2014_000000000192.jpg", "COCO_val2014_000000000241.jpg"]  # 640x480, 480x640
-    for name in names:
-        shutil.copy(coco / name, photos / name)
+def _images(folder: Path, sizes: list[tuple[int, int]]) -> list[Path]:
+    folder.mkdir()
+    paths = []
+    for i, (w, h) in enumerate(sizes):
+        paths.append(folder / f"{i:06d}.jpg")
+        cv2.imwrite(str(paths[-1]), np.full((h, w, 3), 90, np.uint8))
+    return paths
+
+
+def test_image_folders_of_photos_are_one_input_per_photo(tmp_path: Path, caplog) -> None:
+    """A folder where no image size holds half of its images is photos, each image an input
+    (logged); a video's frames, even with an odd image among them (named in a warning), stay
+    one input; the run may say which; a glob ending in an image suffix names photos."""
+    photos = _images(tmp_path / "photos", [(64, 48), (48, 64), (80, 40)])
+    frames = _images(tmp_path / "frames", [(64, 48)] * 3 + [(32, 32)])
     with caplog.at_level(logging.WARNING, logger="posetool.inputs"):
-        assert discover_inputs([photos]) == [photos / n for n in names]
-    assert "differ in size" in caplog.text and str(photos) in caplog.text
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for i in range(2):
-        shutil.copy(coco / names[0], frames / f"{i:06d}.jpg")
-    assert discover_inputs([frames]) == [frames]
-    assert discover_inputs([frames], stills=True) == [frames / "000000.jpg", frames / "000001.jpg"]
-    assert not image_sizes_differ([frames / "000000.jpg", tmp_path / "absent.jpg"])
+        assert discover_inputs([tmp_path / "photos"]) == photos
+        assert "not one video's frames" in caplog.text
+        caplog.clear()
+        assert discover_inputs([tmp_path / "frames"]) == [tmp_path / "frames"]
+        assert "000003.jpg (32x32)" in caplog.text and "--stills" in caplog.text
+    assert discover_inputs([tmp_path / "frames"], stills=True) == frames
+    assert discover_inputs([tmp_path / "photos"], stills=False) == [tmp_path / "photos"]
+    assert discover_inputs([str(tmp_path / "photos" / "*.jpg")]) == photos
+    assert discover_inputs([str(tmp_path / "photos" / "*")]) == []  # not named as images
+    assert images_are_photos(tmp_path, [tmp_path / "absent.jpg"]) is False
+
+
+def test_a_photo_is_decoded_upright_as_one_frame(tmp_path: Path) -> None:
+    """A photo input reads as an image (EXIF rotation applied, as in an image folder), not
+    through FFmpeg, which ignores it; its probe announces one frame at the images' rate."""
+    ok, jpeg = cv2.imencode(".jpg", np.full((30, 70, 3), 128, np.uint8))
+    assert ok
+    tiff = b"II" + struct.pack("<HI", 42, 8) + struct.pack("<H", 1)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack("<I", 0)
+    body = b"Exif\x00\x00" + tiff
+    data = jpeg.tobytes()
+    path = tmp_path / "portrait.jpg"
+    path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:])
+    with VideoReader(path) as reader:
+        assert reader.probe.kind == "images" and reader.probe.frame_count == 1
+        frames = list(reader)
+    assert len(frames) == 1 and frames[0].frame_bgr.shape == (70, 30, 3)
 
 
 def test_records_validate() -> None:
