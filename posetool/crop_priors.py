@@ -11,6 +11,12 @@ outputs from the backbone pass it makes anyway; training and evaluation files
 (``posetool detector-priors --crop``) run the same head on the same crops, so a model is
 trained on the prior it will be given.
 
+In a frame larger than the detector's base input, a large person whom the 256×192 crop
+shows shrunk gets the head re-run on a larger crop (:func:`large_crop_priors`): a 384×288
+one (``PoseConfig.large_prior_crop_px``) where that reaches the detector's scale, else one
+sized to reach it (:func:`scale_reaching_crop_px`, up to ``PoseConfig.max_prior_crop_px``).
+These are inference-time priors: the shipped refiner's training file is made without them.
+
 Shape letters: N persons, S samples, K = 17 PoseTrack slots.
 """
 
