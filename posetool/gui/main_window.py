@@ -206,7 +206,10 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         start = str(self.settings.value("lastDir", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open video", start, "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All (*)"
+            self,
+            "Open video or photo",
+            start,
+            "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;Photos (*.jpg *.jpeg *.png *.bmp);;All (*)",
         )
         if path:
             poses, _ = QFileDialog.getOpenFileName(

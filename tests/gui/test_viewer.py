@@ -150,6 +150,40 @@ def test_open_step_drag_undo_redo_export(make_window, qtbot, video, tmp_path):
         assert not back.frames[0].human_edited.any()
 
 
+def test_a_photo_opens_as_one_frame_with_its_poses(make_window, qtbot, shared_data, tmp_path):
+    """A photo (one of `posetool run`'s photo inputs) opens with the poses found beside it,
+    decoded as an image: one frame, the photo's own size."""
+    import cv2
+
+    src = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000241.jpg"
+    if not src.is_file():
+        missing_input(f"{src} is absent")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(src.read_bytes())
+    height, width = cv2.imread(str(photo)).shape[:2]
+    kp = np.zeros((1, 17, 2), np.float32)
+    kp[..., 0] = 100 + 5 * np.arange(17)
+    kp[..., 1] = 100 + 10 * np.arange(17)
+    frame = FrameRecord(
+        frame_index=0,
+        timestamp_s=0.0,
+        boxes_xyxy=np.array([[90.0, 90.0, 200.0, 300.0]], np.float32),
+        box_scores=np.full(1, 0.9),
+        track_ids=[1],
+        keypoints_xy=kp,
+        keypoint_scores=np.full((1, 17), 0.9),
+        keypoint_spread_px=np.full((1, 17), 1.0),
+    )
+    meta = VideoMeta(path=photo, fps=30, frame_count=1, width=width, height=height)
+    write_posetrack(VideoResult(meta, (frame,)), tmp_path / "photo.json")
+    window = make_window()
+    assert window.open_input(photo)  # photo.json beside it is found
+    assert window.session.frame_count == 1 and window.session.record.num_persons == 1
+    _wait_frame(qtbot, window, 0)
+    image = window.source.cached(0)
+    assert (image.height(), image.width()) == (height, width)
+
+
 def test_playback_uncertain_lanes_and_help(make_window, qtbot, video, tmp_path):
     window = make_window()
     window.open_input(video, _poses(video, tmp_path))
