@@ -173,8 +173,9 @@ def large_crop_priors(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The priors of a frame's persons with YOLO's Pose head re-run on a larger crop of each
     person whose model-size crop held fewer of its pixels than the detector's input (those
-    keep the whole-frame detection's pose under the rule): where the larger crop holds at least as many as the detector's input (:func:`crop_sees_more`) and the head
-    finds the person in it, its pose replaces the detection's. Only in frames larger than
+    keep the whole-frame detection's pose under the rule): where the larger crop holds at
+    least as many as the detector's input (:func:`crop_sees_more`) and the head finds the
+    person in it, its pose replaces the detection's. Only in frames larger than
     ``detector_imgsz`` (the detector's base size): at that size the detector sees every
     pixel, a larger crop adds none, and it would cost a pass per large person (on a 640 px
     crowd video, half the pose stage's time). A frame between the base size and
@@ -212,22 +213,19 @@ def large_crop_priors(
         candidates = candidates[:0]
     affines = crop_affines(all_boxes[candidates], large_crop_hw)
     sharper = crop_sees_more(affines, frame_bgr.shape[:2], detector_imgsz)
-    passes = [(candidates[sharper], large_crop_px)]
+    passes = [(candidates[sharper], large_crop_hw, affines[sharper])]
     if max_crop_px and not sharper.all():  # larger still, sized per person
         crop_px = scale_reaching_crop_px(
             affines[~sharper], large_crop_px, frame_bgr.shape[:2], detector_imgsz
         )
-        passes += [
-            (candidates[~sharper][crop_px == px], int(px))
-            for px in np.unique(crop_px)
-            if px <= max_crop_px
-        ]
-    for rows, px in passes:
+        for px in np.unique(crop_px[crop_px <= max_crop_px]):
+            rows = candidates[~sharper][crop_px == px]
+            crop_hw = (int(px), int(px) * 3 // 4)
+            passes.append((rows, crop_hw, crop_affines(all_boxes[rows], crop_hw)))
+    for rows, crop_hw, crop_affine_rows in passes:
         if not len(rows):
             continue
-        crop_hw = (px, px * 3 // 4)
         boxes = all_boxes[rows]
-        crop_affine_rows = crop_affines(boxes, crop_hw)
         with torch.no_grad():
             pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, crop_affine_rows, crop_hw)))
         crop_xy, crop_sc, found = crop_pose_priors(pose, crop_affine_rows, boxes)
