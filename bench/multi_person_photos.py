@@ -143,9 +143,15 @@ def _person(
     if bw > 0 and bh > 0:
         box = np.array([x, y, x + bw, y + bh], dtype=np.float64)
     else:  # no usable box: the labelled joints' extent
-        pts = xy[w > 0]
-        box = np.concatenate([pts.min(0), pts.max(0)]) if len(pts) else np.zeros(4)
+        box = joint_extent_xyxy(xy, w)
     return xy, w, box
+
+
+def joint_extent_xyxy(keypoints_xy: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(4,) the box around a person's labelled joints ((K, 2) px where (K,) ``weights`` > 0);
+    zeros when none is labelled."""
+    pts = np.asarray(keypoints_xy, np.float64)[np.asarray(weights) > 0]
+    return np.concatenate([pts.min(0), pts.max(0)]) if len(pts) else np.zeros(4)
 
 
 def load_multi_person_photos(data_root: Path, min_limb_joints: int = 8) -> list[PhotoGT]:

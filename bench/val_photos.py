@@ -48,10 +48,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from multi_person_photos import PhotoGT  # noqa: E402
+from multi_person_photos import PhotoGT, joint_extent_xyxy  # noqa: E402
 from own_video_check import parse_variant_fields, split_variant_fields  # noqa: E402
 
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS  # noqa: E402
+from posetool.image_size import image_size  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent / "val_photo_labels"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -100,10 +101,9 @@ def load_val_photos(labels_dir: Path = LABELS, data_root: Path = DATA) -> list[P
                     p_w[KEYPOINT_NAMES.index(name)] = 1.0
             if p_w.sum() < MIN_JOINTS:
                 continue
-            pts = p_xy[p_w > 0]
             xy.append(p_xy)
             weights.append(p_w)
-            boxes.append(np.concatenate([pts.min(0), pts.max(0)]))
+            boxes.append(joint_extent_xyxy(p_xy, p_w))
         if xy:
             photos.append(
                 PhotoGT(
@@ -156,17 +156,15 @@ def load_pose_samples_singles(data_root: Path = DATA) -> list[PhotoGT]:
 def _joint_extent_photo(path: Path, dataset: str, xy: np.ndarray, w: np.ndarray) -> PhotoGT:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: photo is absent")
-    pts = xy[w > 0]
-    box = np.concatenate([pts.min(0), pts.max(0)])
-    return PhotoGT(str(path), dataset, xy[None], w[None], box[None])
+    return PhotoGT(str(path), dataset, xy[None], w[None], joint_extent_xyxy(xy, w)[None])
 
 
 def larger_than(photo: PhotoGT, px: int) -> bool:
     """Whether the photo's longer side exceeds ``px`` (the detector's base input)."""
-    from PIL import Image
-
-    with Image.open(photo.image_path) as image:
-        return max(image.size) > px
+    size = image_size(photo.image_path)
+    if size is None:
+        raise ValueError(f"{photo.image_path}: not a readable JPEG, PNG or BMP")
+    return max(size) > px
 
 
 def variant_configs(text: str, defaults):
@@ -187,6 +185,18 @@ def variant_configs(text: str, defaults):
         replace(defaults.pose, **pose_fields),
         replace(defaults.detector, **detector_fields),
     )
+
+
+def subset_samples(photos: list[PhotoGT], samples: list, gt: tuple, keep_photo: np.ndarray):
+    """The part of :func:`model_card_eval.photo_samples`'s ``(samples, gt)`` over ``photos``
+    that belongs to the photos ``keep_photo`` (a (len(photos),) bool mask) marks: its
+    arrays hold the labelled persons photo after photo, its samples the matched ones."""
+    owner = np.repeat(np.arange(len(photos)), [len(p.boxes_xyxy) for p in photos])
+    matched = np.asarray(gt[3], bool)
+    keep_person = np.asarray(keep_photo, bool)[owner]
+    keep_sample = keep_person[matched]
+    kept = [s for s, keep in zip(samples, keep_sample, strict=True) if keep]
+    return kept, tuple(np.asarray(a)[keep_person] for a in gt)
 
 
 def main() -> None:
@@ -217,13 +227,11 @@ def main() -> None:
     photos = load_val_photos() + load_pose_samples_singles()
     defaults = PipelineConfig()
     variants = [variant_configs(text, defaults) for text in args.variant or ["default="]]
-    large = [larger_than(p, defaults.detector.imgsz) for p in photos]
-    subsets = {
-        "all": photos,
-        "photos up to 640 px (COCO)": [p for p, big in zip(photos, large, strict=True) if not big],
-        "photos larger than 640 px (bus, zidane, MPII, Human-Art singles)": [
-            p for p, big in zip(photos, large, strict=True) if big
-        ],
+    large = np.array([larger_than(p, defaults.detector.imgsz) for p in photos])
+    subsets = {  # which photos each table takes
+        "all": np.ones(len(photos), bool),
+        "photos up to 640 px (COCO)": ~large,
+        "photos larger than 640 px (bus, zidane, MPII, Human-Art singles)": large,
     }
     model = load_checkpoint(args.checkpoint).eval()
     backbone = build_yolo_backbone(pose_head=True).eval()
@@ -234,25 +242,29 @@ def main() -> None:
             row = mce.photos_pck(samples, gt, predict)
             rows.setdefault(subset, {})[name] = {**row, "posed": int(np.sum(gt[3]))}
 
-    peer = {
-        k: mce.photo_samples(v, priors_detector(), 2, by_joints=True) for k, v in subsets.items()
+    persons_in = {
+        k: sum(len(p.boxes_xyxy) for p, keep in zip(photos, mask, strict=True) if keep)
+        for k, mask in subsets.items()
     }
+
+    def by_subset(samples, gt):
+        return {k: subset_samples(photos, samples, gt, keep) for k, keep in subsets.items()}
+
+    peer = by_subset(*mce.photo_samples(photos, priors_detector(), 2, by_joints=True))
     score("peer (YOLO11n-pose, 640 px)", peer, mce.peer_predictor)
     for name, pose, detector in variants:
         det = priors_detector(detector.imgsz, detector.max_imgsz)
-        with_crop = {}
-        for subset, photos_of in subsets.items():
-            samples, gt = mce.photo_samples(photos_of, det, 2, by_joints=True)
-            if samples:
-                xy, sc, _ = sample_crop_priors(
-                    samples,
-                    backbone,
-                    detector.imgsz,
-                    large_crop_px=pose.large_prior_crop_px,
-                    max_crop_px=pose.max_prior_crop_px,
-                )
-                samples = with_priors(samples, xy, sc)
-            with_crop[subset] = (samples, gt)
+        samples, gt = mce.photo_samples(photos, det, 2, by_joints=True)
+        if samples:
+            xy, sc, _ = sample_crop_priors(
+                samples,
+                backbone,
+                detector.imgsz,
+                large_crop_px=pose.large_prior_crop_px,
+                max_crop_px=pose.max_prior_crop_px,
+            )
+            samples = with_priors(samples, xy, sc)
+        with_crop = by_subset(samples, gt)
         score(f"{name}: prior alone", with_crop, mce.peer_predictor)
         steps, ensemble = pose.steps, pose.ensemble
         score(
@@ -263,7 +275,7 @@ def main() -> None:
         print(f"{name}: done", flush=True)
     for subset, table in rows.items():
         first = next(iter(table.values()))
-        persons = sum(len(p.boxes_xyxy) for p in subsets[subset])
+        persons = persons_in[subset]
         print(f"\nValidation photos, {subset} ({persons} persons): PCK@0.1 per joint group\n")
         print("| model | " + " | ".join(GROUPS) + " | persons posed |")
         print("|---" * (len(GROUPS) + 2) + "|")

@@ -11,8 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.multi_person_photos import match_by_joints, match_detections, pck_groups
-from bench.val_photos import LABELS, load_pose_samples_singles, load_val_photos, photo_path
+from bench.multi_person_photos import PhotoGT, match_by_joints, match_detections, pck_groups
+from bench.val_photos import (
+    LABELS,
+    load_pose_samples_singles,
+    load_val_photos,
+    photo_path,
+    subset_samples,
+)
 from posetool.pseudo_label import still_name
 from tests.bench.test_own_video_check import _make_list, check_label_persons
 from tests.required import missing_input
@@ -100,3 +106,20 @@ def test_persons_match_the_detection_holding_most_of_their_joints() -> None:
     extent = np.array([[90, 100, 110, 150], [390, 100, 410, 500]], float)
     assert match_detections(extent, boxes)[0] == -1
     assert match_by_joints(xy, w, boxes[[2, 0]]).tolist() == [1, -1]
+
+
+def test_a_subset_keeps_its_photos_persons_and_their_samples() -> None:
+    """photo_samples' arrays run over the labelled persons photo after photo and its samples
+    over the matched ones: a subset of photos keeps exactly theirs, in order."""
+    photos = [
+        PhotoGT(f"p{i}.jpg", "x", np.zeros((n, 17, 2)), np.ones((n, 17)), np.zeros((n, 4)))
+        for i, n in enumerate((2, 1, 3))
+    ]
+    person = np.arange(6.0)
+    matched = np.array([True, False, True, True, False, True])
+    gt = (person, person * 10, person * 100, matched)
+    samples = [f"s{i}" for i in np.flatnonzero(matched)]  # persons 0, 2, 3, 5
+    kept, sub = subset_samples(photos, samples, gt, np.array([False, True, True]))
+    assert kept == ["s2", "s3", "s5"]
+    np.testing.assert_array_equal(sub[0], [2, 3, 4, 5])
+    np.testing.assert_array_equal(sub[3], [True, True, False, True])
