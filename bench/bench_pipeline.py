@@ -130,8 +130,9 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
     out, results = {}, {}
     models = None
     for mode in ("own_box", "key_box"):
-        cfg = PipelineConfig(
-            pose=PoseConfig(steps=steps, ensemble=ensemble, crop_mode=mode), max_frames=frames
+        cfg = PipelineConfig(  # every tracked person posed: the two modes row for row
+            pose=PoseConfig(steps=steps, ensemble=ensemble, crop_mode=mode, duplicate_oks=0.0),
+            max_frames=frames,
         )
         models = models or load_models(cfg)
         t0 = time.perf_counter()

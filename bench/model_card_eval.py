@@ -75,6 +75,7 @@ from diffpose.validation import (  # noqa: E402
     predict_samples,
     prediction_frame,
 )
+from posetool.pose_config import PoseConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -160,8 +161,13 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
     return jobs
 
 
-def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
-    """mAP columns of ``predict(samples) -> (xy, scores)`` on the prepared jobs."""
+def posetrack_map(jobs, gt_files, predict, duplicate_oks: float = 0.0) -> dict[str, float]:
+    """mAP columns of ``predict(samples) -> (xy, scores)`` on the prepared jobs; with
+    ``duplicate_oks``, a frame's poses go through the pipeline's duplicate suppression
+    (``PoseConfig.duplicate_oks``, :func:`posetool.duplicate_poses.distinct_pose_rows`)."""
+    from diffpose.keypoints import PLACEHOLDER_SLOTS
+    from posetool.duplicate_poses import distinct_pose_rows
+
     pairs = []
     for path in gt_files:
         gt = load_posetrack(path)
@@ -172,6 +178,12 @@ def posetrack_map(jobs, gt_files, predict) -> dict[str, float]:
                 xy, sc = predict(samples)
             else:
                 xy, sc = np.zeros((0, 17, 2)), np.zeros((0, 17))
+            if duplicate_oks and len(samples) > 1:
+                visible = np.ones(xy.shape[:2], bool)
+                visible[:, list(PLACEHOLDER_SLOTS)] = False
+                boxes = np.stack([s.box_xyxy for s in samples])
+                keep = distinct_pose_rows(xy, visible, boxes, box_scores, duplicate_oks)
+                xy, sc, box_scores = xy[keep], sc[keep], box_scores[keep]
             frames.append(prediction_frame(fr, xy, sc, box_scores))
         pairs.append((path.stem, gt, replace(gt, frames=tuple(frames), source=f"pred {path.name}")))
     return evaluate_videos(pairs, tracking=False).ap_columns()
@@ -235,8 +247,6 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
 
     if not samples:
         return samples
-    from posetool.pose_config import PoseConfig
-
     config = PoseConfig()
     xy, sc, _ = sample_crop_priors(
         samples,
@@ -392,6 +402,9 @@ def main() -> None:
         "crop",
         peer_predictor,
     )
+    # our models' poses go through the pipeline's duplicate suppression; YOLO's rows
+    # (the peer, the priors alone) are shown as YOLO gives them
+    duplicate_oks = {name: PoseConfig().duplicate_oks for name in loaded}
     sources = {}
     for name, (source, predict) in predictors.items():
         t0 = time.time()
@@ -399,7 +412,9 @@ def main() -> None:
         row = {
             "prior": source,
             "lsp_pckh": lsp_groups(predict(lsp_test[source])[0], lsp_test[source]),
-            "posetrack_yolo_boxes": posetrack_map(jobs[(source, "yolo")], gt_files, predict),
+            "posetrack_yolo_boxes": posetrack_map(
+                jobs[(source, "yolo")], gt_files, predict, duplicate_oks.get(name, 0.0)
+            ),
             "posetrack_gt_boxes": posetrack_map(jobs[(source, "gt")], gt_files, predict),
             "photos_pck": photos_pck(*photo_sets[source], predict),
             "seconds": time.time() - t0,
@@ -450,7 +465,9 @@ def main() -> None:
                 predict = model_predictor(model, steps, n)
                 val = lsp_groups(predict(lsp_val[source])[0], lsp_val[source])["Total"]
                 test = lsp_groups(predict(lsp_test[source])[0], lsp_test[source])["Total"]
-                m_ap = posetrack_map(jobs[(source, "yolo")], gt_files, predict)["Total"]
+                m_ap = posetrack_map(
+                    jobs[(source, "yolo")], gt_files, predict, PoseConfig().duplicate_oks
+                )["Total"]
                 grid[f"steps{steps}_N{n}"] = {"lsp_val": val, "lsp_test": test, "map": m_ap}
                 print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid

@@ -127,8 +127,10 @@ class VideoSummary:
     pipelined run the stages overlap, so they add up to more than ``seconds``
     (:class:`~posetool.timed_tasks.StageSeconds`). ``pose_window_max_frames``: the most frames
     the pose model's 2δ+1 window held at once (memory stays bounded by it);
-    ``pose_backbone_crops``: the pose model's backbone passes (one per person-frame in
-    ``own_box`` mode, a whole window per person in ``key_box``).
+    ``pose_backbone_crops``: the pose model's backbone passes (one per tracked person-frame in
+    ``own_box`` mode, a whole window per person in ``key_box``);
+    ``duplicate_poses_dropped``: poses left out as a second pose on one person
+    (``PoseConfig.duplicate_oks``), so ``persons`` + it = the tracked person-frames posed.
     """
 
     input: str
@@ -145,6 +147,7 @@ class VideoSummary:
     decode: dict = field(default_factory=dict)
     pose_window_max_frames: int = 0
     pose_backbone_crops: int = 0
+    duplicate_poses_dropped: int = 0
 
     def line(self) -> str:
         if self.status != "ok":
@@ -290,6 +293,7 @@ def stream_video(
         },
         pose_window_max_frames=estimator.max_buffered,
         pose_backbone_crops=estimator.backbone_crops,
+        duplicate_poses_dropped=estimator.clips_predicted - counts["persons"],
     )
     return meta, summary
 

@@ -101,6 +101,10 @@ class PoseConfig:
             whole-frame detection's pose. 1024 was chosen on the validation photos
             (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
             ``large_prior_crop_px``) keeps the detection's pose.
+        duplicate_oks: of two poses in one frame more alike than this object keypoint
+            similarity (two boxes on one person), the one with the lower box score is
+            dropped (posetool.duplicate_poses); 0 keeps every pose. 0.5 was chosen on the
+            validation video set and photos (resources/MODEL_CARD.md).
     """
 
     steps: int = 1
@@ -117,6 +121,7 @@ class PoseConfig:
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
     large_prior_crop_px: int = 384
     max_prior_crop_px: int = 1024
+    duplicate_oks: float = 0.5
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -151,6 +156,10 @@ class PoseConfig:
                 "max_prior_crop_px must be 0 (off) or a multiple of 128, so that the crops' "
                 "3/4 width is a multiple of 32 (e.g. 1024); a value up to large_prior_crop_px "
                 f"also turns it off; got {self.max_prior_crop_px}"
+            )
+        if not 0.0 <= self.duplicate_oks < 1.0:
+            raise ValueError(
+                f"duplicate_oks must be in [0, 1) (0: keep every pose), got {self.duplicate_oks}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

@@ -38,6 +38,7 @@ from posetool.crop_priors import (
     large_crop_priors,
 )
 from posetool.detector_priors import detections_prior
+from posetool.duplicate_poses import distinct_pose_rows
 from posetool.pose_config import (
     CROP_MODES,
     PRESET_CHECKPOINTS,
@@ -329,7 +330,7 @@ class PoseEstimator:
                 kp_scores[row] = result.scores[j] * entry.scores[row]
         visible = np.ones((n, NUM_KEYPOINTS), bool)
         visible[:, list(PLACEHOLDER_SLOTS)] = False  # ears: PoseTrack placeholders
-        return FrameRecord(
+        record = FrameRecord(
             frame_index=entry.frame_index,
             timestamp_s=entry.timestamp_s,
             boxes_xyxy=entry.boxes_xyxy,
@@ -341,6 +342,10 @@ class PoseEstimator:
             keypoint_visible=visible,
             head_boxes_xyxy=head_boxes_from_keypoints(kp),
         )
+        keep = distinct_pose_rows(
+            kp, visible, entry.boxes_xyxy, entry.scores, self.config.duplicate_oks
+        )
+        return record if len(keep) == n else record.select(keep)
 
     def _predict(self, win: ReadyWindow[_WindowFrame], rows: range):
         import torch

@@ -90,8 +90,10 @@ def test_streaming_buffer_never_exceeds_window(demo_run, shared_data, config, mo
     result, summary = process_video(shared_data / "videos/crosswalk_crowd.mp4", cfg, models)
     assert len(result.frames) == 12
     assert summary.pose_window_max_frames == window  # filled, never more
-    # own_box: one backbone pass per person-frame
-    assert summary.pose_backbone_crops == sum(fr.num_persons for fr in result.frames)
+    # own_box: one backbone pass per tracked person-frame (posed, or dropped as a duplicate)
+    persons = sum(fr.num_persons for fr in result.frames)
+    assert summary.persons == persons
+    assert summary.pose_backbone_crops == persons + summary.duplicate_poses_dropped
 
 
 def test_track_seen_in_one_frame_only_gets_a_pose(models, shared_data) -> None:
@@ -117,7 +119,7 @@ def test_key_box_mode_same_tracks(demo_run, shared_data, config, models) -> None
     key, summary = process_video(shared_data / DEMO, cfg, models)
     for a, b in zip(own.frames, key.frames, strict=True):
         assert np.array_equal(a.track_ids, b.track_ids)
-    persons = sum(fr.num_persons for fr in key.frames)
+    persons = sum(fr.num_persons for fr in key.frames) + summary.duplicate_poses_dropped
     assert summary.pose_backbone_crops == persons * models.pose_model.num_frames
 
 

@@ -24,3 +24,11 @@ def test_presets_pick_their_shipped_file() -> None:
     assert PoseConfig(preset="paper").checkpoint_path().name == "diffpose_cpu_paper.safetensors"
     with pytest.raises(ValueError, match="preset"):
         PoseConfig(preset="nope")
+
+
+def test_duplicate_oks_is_a_similarity_below_one() -> None:
+    assert PoseConfig().duplicate_oks == 0.5
+    assert PoseConfig(duplicate_oks=0.0).duplicate_oks == 0.0  # off
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match="duplicate_oks"):
+            PoseConfig(duplicate_oks=bad)
