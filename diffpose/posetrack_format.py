@@ -41,10 +41,18 @@ __all__ = [
     "frame_id_for",
     "load_posetrack",
     "parse_posetrack",
+    "sequence_number",
 ]
 
 _SEQ_RE = re.compile(r"(?P<seq>\d+)_(?P<src>mpiinew|mpii|bonn)(?:_|$)")
 _SOURCE_CODE = {"mpii": 1, "bonn": 2, "mpiinew": 3}
+
+
+def sequence_number(sequence_name: str) -> str | None:
+    """The PoseTrack sequence number a name carries (``"009473"`` for ``009473_mpii_test``,
+    also inside a longer name such as ``val_009473_mpii_test``), or None."""
+    m = _SEQ_RE.search(sequence_name)
+    return None if m is None else m["seq"]
 
 
 def frame_id_for(sequence_name: str, frame_index: int) -> int | None:

@@ -184,7 +184,6 @@ def _process_one(
     from contextlib import ExitStack
 
     from posetool.posetrack_stream import PoseTrackStreamWriter
-    from posetool.records import VideoMeta
     from posetool.render import OverlayWriter
     from posetool.video_io import VideoReader
 
@@ -192,7 +191,9 @@ def _process_one(
     with VideoReader(path, image_fps=config.image_fps) as reader:
         probe = reader.probe
     size_wh = (probe.width, probe.height)
-    sequence = VideoMeta(path, probe.fps, 0, *size_wh).sequence_name
+    # the output name, not the input's stem: two inputs of one stem (day1/cam1.mp4,
+    # day2/cam1.mp4) must not both write images/cam1/… into files merged later
+    sequence = name
     with ExitStack() as stack:
         json_out = stack.enter_context(
             PoseTrackStreamWriter(

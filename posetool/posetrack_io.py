@@ -29,6 +29,7 @@ from diffpose.posetrack_format import (
     PoseTrackVideo,
     frame_id_for,
     load_posetrack,
+    sequence_number,
 )
 from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 from posetool.inputs import IMAGE_FOLDER_FPS
@@ -135,8 +136,10 @@ def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
 
 
 def posetrack_vid_id(sequence: str) -> str:
-    """``vid_id`` of a sequence: the PoseTrack number (``009473``) or the whole name."""
-    return sequence.split("_")[0] if frame_id_for(sequence, 0) is not None else sequence
+    """``vid_id`` of a sequence: the PoseTrack number (``009473``, also of a name the batch
+    prefixed with a folder, ``val_009473_mpii_test``) or the whole name."""
+    number = sequence_number(sequence)
+    return sequence if number is None else number
 
 
 def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018") -> Path:

@@ -193,6 +193,10 @@ def test_same_file_name_in_two_folders(config, models, tmp_path) -> None:
     batch = run_batch([a, b], out, config, models=models)
     assert [v.name for v in batch.videos] == ["day1_cam1", "day2_cam1"]
     assert [v.status for v in batch.videos] == ["ok", "ok"]
+    # each JSON names its frames by its own output name: merged, they do not clash
+    for name in ("day1_cam1", "day2_cam1"):
+        doc = json.loads((out / f"{name}.json").read_text())
+        assert {Path(im["file_name"]).parent.name for im in doc["images"]} == {name}
     again = run_batch(
         discover_inputs([tmp_path], output_dir=out), out, config, models=models, resume=True
     )

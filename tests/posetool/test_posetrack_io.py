@@ -12,7 +12,12 @@ from diffpose.evaluation import evaluate_paths
 from diffpose.keypoints import EVALUATED_SLOTS
 from diffpose.posetrack_format import PoseTrackFormatError, load_posetrack
 from posetool.inputs import IMAGE_FOLDER_FPS
-from posetool.posetrack_io import atomic_write_text, read_posetrack, write_posetrack
+from posetool.posetrack_io import (
+    atomic_write_text,
+    posetrack_vid_id,
+    read_posetrack,
+    write_posetrack,
+)
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 
@@ -149,3 +154,11 @@ def test_a_file_read_without_its_video_is_timed_like_an_image_folder(tmp_path):
     assert back.meta.fps == IMAGE_FOLDER_FPS
     np.testing.assert_allclose(back.meta.timestamps_s, np.arange(3) / IMAGE_FOLDER_FPS)
     assert back.frames[2].timestamp_s == pytest.approx(2 / IMAGE_FOLDER_FPS)
+
+
+def test_vid_id_is_the_posetrack_number_also_of_a_prefixed_name() -> None:
+    """The batch prefixes a clashing stem with its folder (val/009473_mpii_test.mp4 →
+    val_009473_mpii_test): the vid_id stays the sequence number."""
+    assert posetrack_vid_id("009473_mpii_test") == "009473"
+    assert posetrack_vid_id("val_009473_mpii_test") == "009473"
+    assert posetrack_vid_id("day1_cam1") == "day1_cam1"
