@@ -65,6 +65,8 @@ class FileActions:
         try:
             meta = media.probe_video(video)
             json_path = Path(poses) if poses else media.find_poses_json(video)
+            if json_path is None:  # poses made for it (`posetool run --frames`) open as given
+                media.refuse_photo_folder(video)
             json_path = json_path or media.default_json_path(video)
             return AnnotationSession.open(meta, json_path, thresholds=thresholds)
         except Exception as exc:  # noqa: BLE001 - whatever it is, say it and keep the window

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from posetool.inputs import image_files, images_are_photos
 from posetool.records import VideoMeta
-from posetool.video_io import VideoProbe, VideoReader
+from posetool.video_io import VideoOpenError, VideoProbe, VideoReader
 
-__all__ = ["default_json_path", "find_poses_json", "meta_from_probe", "probe_video"]
+__all__ = [
+    "default_json_path",
+    "find_poses_json",
+    "meta_from_probe",
+    "probe_video",
+    "refuse_photo_folder",
+]
 
 
 def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoMeta:
@@ -35,6 +42,27 @@ def probe_video(path: str | Path) -> VideoMeta:
     """
     with VideoReader(path) as reader:
         return meta_from_probe(reader.probe)
+
+
+def refuse_photo_folder(path: str | Path) -> None:
+    """Refuse a folder of unrelated photos as one video: no image size holds more than half
+    of its images (:func:`posetool.inputs.images_are_photos`, the rule ``posetool run``
+    follows to pose them photo by photo, one poses file each). Played as one video its
+    frames would take several sizes, and the pipeline run on it would lose most persons (a
+    track starts only for a person seen twice). A video file, or a folder of one video's
+    frames, passes.
+
+    Raises:
+        VideoOpenError: ``path`` is such a folder; the message says what to open instead.
+    """
+    path = Path(path)
+    if path.is_dir() and images_are_photos(path, image_files(path)):
+        raise VideoOpenError(
+            path,
+            "it holds photos of different sizes, not one video's frames; open one photo at a "
+            "time (Open video or photo, Photos), with the poses file `posetool run` wrote for "
+            "it (`posetool run --frames` reads such a folder as one video)",
+        )
 
 
 def _stem_of(video: Path) -> str:

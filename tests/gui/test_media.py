@@ -18,3 +18,28 @@ def test_image_folder_gets_the_pipelines_frame_rate(tmp_path) -> None:
     meta = media.probe_video(tmp_path)
     assert meta.frame_count == 3
     assert meta.fps == PipelineConfig().image_fps == IMAGE_FOLDER_FPS
+
+
+def test_a_folder_of_photos_is_refused_with_the_reason(tmp_path) -> None:
+    """Photos of several sizes are not one video (the pipeline poses each alone, one poses
+    file each): the viewer says so, naming the folder, instead of playing them as frames of
+    one size; a video's frames with one odd image still open as a video."""
+    import pytest
+
+    from posetool.video_io import VideoOpenError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, (h, w) in enumerate([(32, 48), (48, 32), (40, 40)]):
+        cv2.imwrite(str(photos / f"p{i}.jpg"), np.full((h, w, 3), 60, np.uint8))
+    with pytest.raises(VideoOpenError, match="photos of different sizes") as info:
+        media.refuse_photo_folder(photos)
+    assert info.value.path == photos
+    media.refuse_photo_folder(photos / "p0.jpg")  # a photo of it opens
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"{i:06d}.jpg"), np.full((32, 48, 3), 60, np.uint8))
+    cv2.imwrite(str(frames / "000003.jpg"), np.full((48, 32, 3), 60, np.uint8))
+    media.refuse_photo_folder(frames)
+    assert media.probe_video(frames).frame_count == 4

@@ -184,6 +184,34 @@ def test_a_photo_opens_as_one_frame_with_its_poses(make_window, qtbot, shared_da
     assert (image.height(), image.width()) == (height, width)
 
 
+def test_a_folder_of_photos_is_refused_unless_poses_were_made_for_it(make_window, tmp_path):
+    """A folder of photos of several sizes is not opened (nor posed) as one video: the
+    analyst is told why; with a poses file made for the folder as one video (`posetool run
+    --frames`), it opens as given."""
+    import cv2
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i, (h, w) in enumerate([(60, 80), (80, 60), (70, 70)]):
+        cv2.imwrite(str(folder / f"p{i}.jpg"), np.full((h, w, 3), 90, np.uint8))
+    shown = []
+    calls = []
+    window = make_window(
+        inform=lambda title, text: shown.append(text),
+        run_fn=lambda *a: calls.append(a),
+    )
+    assert not window.open_input(folder)
+    assert window.session is None or window.session.result.meta.path != folder
+    assert "photos of different sizes" in shown[-1] and str(folder) in shown[-1]
+    assert window.run_pipeline(folder) is None and not calls
+    assert "photos of different sizes" in shown[-1]
+    meta = VideoMeta(path=folder, fps=30, frame_count=3, width=80, height=60)
+    frames = tuple(FrameRecord(frame_index=i, timestamp_s=i / 30) for i in range(3))
+    write_posetrack(VideoResult(meta, frames), tmp_path / "shots.json")
+    assert window.open_input(folder)  # shots.json beside it
+    assert window.session.frame_count == 3
+
+
 def test_playback_uncertain_lanes_and_help(make_window, qtbot, video, tmp_path):
     window = make_window()
     window.open_input(video, _poses(video, tmp_path))
