@@ -71,24 +71,29 @@ def distinct_pose_rows(
     boxes_xyxy: np.ndarray,
     box_scores: np.ndarray,
     max_similarity: float,
+    preferred: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rows of the persons to keep, in their input order: greedily by box score (highest
-    first, ties by row), a pose is dropped when its OKS (:func:`pose_similarity_matrix`)
-    with a pose already kept exceeds ``max_similarity``. ``max_similarity`` 0 (or ≥ 1) keeps
-    every row.
+    """Rows of the persons to keep, in their input order: greedily, the ``preferred`` rows
+    first, then by box score (highest first, ties by row), a pose is dropped when its OKS
+    (:func:`pose_similarity_matrix`) with a pose already kept exceeds ``max_similarity``.
+    ``max_similarity`` 0 (or ≥ 1) keeps every row.
 
     Args:
         keypoints_xy: (N, K, 2) image px.
         keypoint_visible: (N, K) bool.
         boxes_xyxy: (N, 4) image px.
         box_scores: (N,) detector confidences.
-        max_similarity: the OKS above which the lower-scored of two poses is a duplicate.
+        max_similarity: the OKS above which the lower-ranked of two poses is a duplicate.
+        preferred: (N,) bool, rows that win over alike ones whatever their scores (the
+            pipeline: tracks posed in the previous frame, so that of two tracks on one
+            person the same one keeps the pose from frame to frame); None: none.
     """
     n = len(box_scores)
     if n < 2 or not 0.0 < max_similarity < 1.0:
         return np.arange(n, dtype=np.int64)
     alike = pose_similarity_matrix(keypoints_xy, keypoint_visible, boxes_xyxy) > max_similarity
-    order = sorted(range(n), key=lambda i: (-float(box_scores[i]), i))
+    first = np.zeros(n, bool) if preferred is None else np.asarray(preferred, bool)
+    order = sorted(range(n), key=lambda i: (not first[i], -float(box_scores[i]), i))
     kept: list[int] = []
     for i in order:
         if not any(alike[i, j] for j in kept):

@@ -148,6 +148,7 @@ class PoseEstimator:
         #: Backbone passes and clips submitted so far (for benchmarks).
         self.backbone_crops = 0
         self.clips_predicted = 0
+        self._posed_tracks = np.zeros(0, np.int64)  # track ids of the last frame emitted
 
     @classmethod
     def from_checkpoint(cls, config: PoseConfig | None = None) -> PoseEstimator:
@@ -241,8 +242,26 @@ class PoseEstimator:
         while self._pending and (
             wait_all or self._pending[0].done() or len(self._pending) > self._max_pending
         ):
-            out.append(self._pending.popleft().result())
+            out.append(self._without_duplicates(self._pending.popleft().result()))
         return out
+
+    def _without_duplicates(self, record: FrameRecord) -> FrameRecord:
+        """``record`` without the second poses on one person (``duplicate_oks``,
+        :func:`posetool.duplicate_poses.distinct_pose_rows`); run on the records in frame
+        order, so that a track posed in the previous frame keeps its pose over an alike one
+        (two tracks on one person do not take turns)."""
+        keep = distinct_pose_rows(
+            record.keypoints_xy,
+            record.keypoint_visible,
+            record.boxes_xyxy,
+            record.box_scores,
+            self.config.duplicate_oks,
+            preferred=np.isin(record.track_ids, self._posed_tracks),
+        )
+        if len(keep) < record.num_persons:
+            record = record.select(keep)
+        self._posed_tracks = record.track_ids.copy()
+        return record
 
     def _submit(self, fn, *args) -> Future:
         return submit_timed(self._executor, self._busy.add, fn, *args)
@@ -330,7 +349,7 @@ class PoseEstimator:
                 kp_scores[row] = result.scores[j] * entry.scores[row]
         visible = np.ones((n, NUM_KEYPOINTS), bool)
         visible[:, list(PLACEHOLDER_SLOTS)] = False  # ears: PoseTrack placeholders
-        record = FrameRecord(
+        return FrameRecord(
             frame_index=entry.frame_index,
             timestamp_s=entry.timestamp_s,
             boxes_xyxy=entry.boxes_xyxy,
@@ -342,10 +361,6 @@ class PoseEstimator:
             keypoint_visible=visible,
             head_boxes_xyxy=head_boxes_from_keypoints(kp),
         )
-        keep = distinct_pose_rows(
-            kp, visible, entry.boxes_xyxy, entry.scores, self.config.duplicate_oks
-        )
-        return record if len(keep) == n else record.select(keep)
 
     def _predict(self, win: ReadyWindow[_WindowFrame], rows: range):
         import torch

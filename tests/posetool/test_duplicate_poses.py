@@ -111,21 +111,62 @@ def test_two_overlapping_persons_with_different_poses_both_stay() -> None:
     assert keep.tolist() == [0, 1]
 
 
-def test_the_pipeline_drops_the_second_skeleton_on_a_seated_man(shared_data) -> None:
-    """COCO val2014 000241: YOLO puts two boxes on the seated man at the left (one a
-    46 px sliver at the image edge); both crops pose him. With suppression one skeleton
-    stays there, and the other persons of the photo are all still posed."""
-    from dataclasses import replace
+def test_preferred_rows_win_over_alike_ones_whatever_their_scores() -> None:
+    person = _standing(100, 50, 300)
+    kp = np.stack([person, person + 2.0])
+    vis = np.stack([_visible()] * 2)
+    boxes = np.array([[100, 50, 220, 350], [98, 48, 222, 352]], float)
+    scores = np.array([0.6, 0.9])
+    assert distinct_pose_rows(kp, vis, boxes, scores, 0.5).tolist() == [1]
+    assert distinct_pose_rows(kp, vis, boxes, scores, 0.5, np.array([True, False])).tolist() == [0]
+    assert distinct_pose_rows(kp, vis, boxes, scores, 0.5, np.array([True, True])).tolist() == [1]
 
-    from posetool.pipeline import load_models, process_video
+
+@pytest.fixture(scope="module")
+def seated_man(shared_data):
+    """COCO val2014 000241 and the models; YOLO puts two boxes on the seated man at the left."""
+    import cv2
+
+    from posetool.pipeline import load_models
     from posetool.pipeline_config import PipelineConfig
 
     photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000241.jpg"
     if not photo.is_file():
         missing_input(f"{photo} is absent")
+    return photo, cv2.imread(str(photo)), load_models(PipelineConfig())
+
+
+def test_two_tracks_on_one_person_do_not_take_turns(seated_man) -> None:
+    """Two tracks on the seated man whose box scores swap every frame: the track posed in
+    the first frame keeps the pose in every frame (per frame by score alone, the pose would
+    alternate between the two track ids)."""
+    from posetool.pose_config import PoseConfig
+    from posetool.pose_estimator import PoseEstimator
+    from tests.posetool.frames import tracked
+
+    _, frame, models = seated_man
+    est = PoseEstimator(models.pose_model, PoseConfig(ensemble=1))
+    boxes = np.array([[1, 255, 207, 614], [4, 258, 204, 611]], np.float32)
+    out = []
+    for i in range(6):
+        scores = [0.9, 0.8] if i % 2 == 0 else [0.8, 0.9]
+        out += est.push(tracked(i, frame, [1, 2], boxes, scores))
+    out += est.flush()
+    assert [fr.track_ids.tolist() for fr in out] == [[1]] * 6
+
+
+def test_the_pipeline_drops_the_second_skeleton_on_a_seated_man(seated_man) -> None:
+    """COCO val2014 000241: YOLO puts two boxes on the seated man at the left (one a
+    46 px sliver at the image edge); both crops pose him. With suppression one skeleton
+    stays there, and the other persons of the photo are all still posed."""
+    from dataclasses import replace
+
+    from posetool.pipeline import process_video
+    from posetool.pipeline_config import PipelineConfig
+
+    photo, _, models = seated_man
     base = PipelineConfig()
     cfg = replace(base, pose=replace(base.pose, ensemble=1))
-    models = load_models(cfg)
     kept, _ = process_video(photo, cfg, models)
     off, _ = process_video(photo, replace(cfg, pose=replace(cfg.pose, duplicate_oks=0.0)), models)
     rec_kept, rec_off = kept.frames[0], off.frames[0]
