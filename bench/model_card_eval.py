@@ -164,7 +164,9 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
 def posetrack_map(jobs, gt_files, predict, duplicate_oks: float = 0.0) -> dict[str, float]:
     """mAP columns of ``predict(samples) -> (xy, scores)`` on the prepared jobs; with
     ``duplicate_oks``, a frame's poses go through the pipeline's duplicate suppression
-    (``PoseConfig.duplicate_oks``, :func:`posetool.duplicate_poses.distinct_pose_rows`)."""
+    (``PoseConfig.duplicate_oks``, :func:`posetool.duplicate_poses.distinct_pose_rows`), by
+    box score alone: these frames have no tracks, so the pipeline's preference for the track
+    posed in the previous frame does not apply."""
     from diffpose.keypoints import PLACEHOLDER_SLOTS
     from posetool.duplicate_poses import distinct_pose_rows
 

@@ -55,6 +55,12 @@ def sequence_number(sequence_name: str) -> str | None:
     return None if m is None else m["seq"]
 
 
+def _vid_id_of(sequence_name: str) -> str:
+    """A file's ``vid_id`` when it gives none: the PoseTrack number its frames' folder
+    carries, else the folder's first ``_`` part (the rule before folder-prefixed names)."""
+    return sequence_number(sequence_name) or sequence_name.split("_")[0]
+
+
 def frame_id_for(sequence_name: str, frame_index: int) -> int | None:
     """PoseTrack frame id ``T*10^10 + seq*10^4 + frame`` for names like ``009473_mpii_test``.
 
@@ -252,7 +258,7 @@ def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
             )
         )
     if not vid_id and frames:
-        vid_id = Path(frames[0].file_name).parent.name.split("_")[0]
+        vid_id = _vid_id_of(Path(frames[0].file_name).parent.name)
     return PoseTrackVideo(source=source, fmt=fmt, vid_id=vid_id, frames=tuple(frames))
 
 
@@ -355,7 +361,7 @@ def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
                 {},
             )
         )
-    vid_id = Path(frames[0].file_name).parent.name.split("_")[0] if frames else ""
+    vid_id = _vid_id_of(Path(frames[0].file_name).parent.name) if frames else ""
     return PoseTrackVideo(source=source, fmt="2017", vid_id=vid_id, frames=tuple(frames))
 
 

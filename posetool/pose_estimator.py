@@ -148,7 +148,7 @@ class PoseEstimator:
         #: Backbone passes and clips submitted so far (for benchmarks).
         self.backbone_crops = 0
         self.clips_predicted = 0
-        self._posed_tracks = np.zeros(0, np.int64)  # track ids of the last frame emitted
+        self._posed_track_ids = np.zeros(0, np.int64)  # track ids of the last frame emitted
 
     @classmethod
     def from_checkpoint(cls, config: PoseConfig | None = None) -> PoseEstimator:
@@ -201,7 +201,9 @@ class PoseEstimator:
         """Emit the frames still waiting for their future neighbours (end of the video)."""
         self._ready += self._frames.flush()
         self._submit_ready()
-        return self._collect(wait_all=True)
+        out = self._collect(wait_all=True)
+        self._posed_track_ids = np.zeros(0, np.int64)  # a next video's track ids start anew
+        return out
 
     def _window_frame(self, frame: TrackedFrame) -> _WindowFrame:
         """The frame's tracks scoring at least ``min_box_score`` (none without an image),
@@ -256,11 +258,12 @@ class PoseEstimator:
             record.boxes_xyxy,
             record.box_scores,
             self.config.duplicate_oks,
-            preferred=np.isin(record.track_ids, self._posed_tracks),
+            preferred=np.isin(record.track_ids, self._posed_track_ids),
         )
         if len(keep) < record.num_persons:
             record = record.select(keep)
-        self._posed_tracks = record.track_ids.copy()
+        if record.num_persons:  # a frame with no one (or no image) keeps the last ones
+            self._posed_track_ids = record.track_ids.copy()
         return record
 
     def _submit(self, fn, *args) -> Future:

