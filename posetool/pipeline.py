@@ -239,7 +239,7 @@ def stream_video(
             executor = ThreadPoolExecutor(workers, "posetool")
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-        tracker = ByteTracker(config.tracker, fps=probe.fps)
+        tracker = ByteTracker(_tracker_config(config, probe.frame_count), fps=probe.fps)
         frames = tracked_frames(
             decoded_frames(reader, config.max_frames, stages),
             models.detector,
@@ -296,6 +296,26 @@ def stream_video(
         duplicate_poses_dropped=estimator.clips_predicted - counts["persons"],
     )
     return meta, summary
+
+
+def _tracker_config(config: PipelineConfig, frame_count: int):
+    """The tracker's settings for an input of ``frame_count`` frames. A photo (one frame) has
+    no second frame to confirm a track by, so every box the pose stage takes
+    (``pose.min_box_score``) starts one there: ByteTrack's higher bar for starting a track
+    (0.25) only keeps a video's flickering boxes from becoming tracks, and in a photo it
+    left persons at box scores 0.2–0.25 unposed (chosen on the validation photos:
+    resources/MODEL_CARD.md)."""
+    from dataclasses import replace
+
+    tracker = config.tracker
+    if frame_count != 1:
+        return tracker
+    start = max(min(config.pose.min_box_score, tracker.new_track_thresh), tracker.track_low_thresh)
+    return replace(
+        tracker,
+        track_high_thresh=min(tracker.track_high_thresh, start),
+        new_track_thresh=start,
+    )
 
 
 def _warn_if_detector_input_small(path: Path, probe, detector_config) -> None:

