@@ -20,7 +20,9 @@ Usage::
         --variant "shipped=" --variant "both priors=prior_choice=both"
 
 A variant is ``NAME=FIELD=VALUE,...``: PoseConfig fields, DetectorConfig ones as
-``detector.NAME``, TrackerConfig ones as ``tracker.NAME``.
+``detector.NAME``, ByteTrackConfig ones as ``tracker.NAME``, except the two start thresholds
+(``tracker.new_track_thresh``, ``tracker.track_high_thresh``), which on a photo follow
+``pose.min_box_score`` (the pipeline's rule for a one-image input): vary that instead.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from val_photos import GROUPS, larger_than, load_pose_samples_singles, load_val_
 
 #: Output poses of one photo: (N, 17, 2) image px in PoseTrack slots and (N, 4) boxes xyxy.
 Poses = tuple[np.ndarray, np.ndarray]
+#: Settings the pipeline overrides for a one-image input (posetool.pipeline._tracker_config).
+PHOTO_IGNORED_FIELDS = ("tracker.new_track_thresh", "tracker.track_high_thresh")
 
 
 def score_poses(photos: list[PhotoGT], poses: list[Poses]) -> dict:
@@ -66,6 +70,11 @@ def variant_config(text: str, defaults, checkpoint: str):
     name, _, fields = text.partition("=")
     sections: dict[str, dict] = {"pose": {}, "detector": {}, "tracker": {}}
     for key, value in parse_variant_fields(fields).items():
+        if key in PHOTO_IGNORED_FIELDS:
+            raise SystemExit(
+                f"--variant {text!r}: {key} does not apply to photos (it follows "
+                "pose.min_box_score there; vary min_box_score)"
+            )
         section, dot, field = key.partition(".")
         if dot and section in ("detector", "tracker"):
             sections[section][field] = value

@@ -30,6 +30,7 @@ from posetool.timed_tasks import StageSeconds
 if TYPE_CHECKING:
     from diffpose import DiffPose
     from posetool.detector import PersonDetector
+    from trackers import ByteTrackConfig
 
 __all__ = [
     "PipelineCancelled",
@@ -239,7 +240,8 @@ def stream_video(
             executor = ThreadPoolExecutor(workers, "posetool")
             # on an error or cancel, queued work is dropped, not finished
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-        tracker = ByteTracker(_tracker_config(config, probe.frame_count), fps=probe.fps)
+        one_image = probe.kind == "images" and probe.frame_count == 1
+        tracker = ByteTracker(_tracker_config(config, one_image), fps=probe.fps)
         frames = tracked_frames(
             decoded_frames(reader, config.max_frames, stages),
             models.detector,
@@ -298,17 +300,16 @@ def stream_video(
     return meta, summary
 
 
-def _tracker_config(config: PipelineConfig, frame_count: int):
-    """The tracker's settings for an input of ``frame_count`` frames. A photo (one frame) has
-    no second frame to confirm a track by, so every box the pose stage takes
-    (``pose.min_box_score``) starts one there: ByteTrack's higher bar for starting a track
-    (0.25) only keeps a video's flickering boxes from becoming tracks, and in a photo it
-    left persons at box scores 0.2–0.25 unposed (chosen on the validation photos:
-    resources/MODEL_CARD.md)."""
-    from dataclasses import replace
-
+def _tracker_config(config: PipelineConfig, one_image: bool) -> ByteTrackConfig:
+    """The tracker's settings for an input, ``one_image`` for a photo (or a folder of one
+    image). A photo has no second frame to confirm a track by, so there every box the pose
+    stage takes (``pose.min_box_score``) starts one: ByteTrack's higher bar for starting a
+    track (``tracker.new_track_thresh``) only keeps a video's flickering boxes from becoming
+    tracks, and in a photo it left persons scoring between the two unposed (chosen on the
+    validation photos: resources/MODEL_CARD.md). The start thresholds never go below
+    ``tracker.track_low_thresh``; a video, whatever its length, keeps the tracker's settings."""
     tracker = config.tracker
-    if frame_count != 1:
+    if not one_image:
         return tracker
     start = max(min(config.pose.min_box_score, tracker.new_track_thresh), tracker.track_low_thresh)
     return replace(

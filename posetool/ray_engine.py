@@ -42,6 +42,10 @@ __all__ = ["RayEngineError", "VideoWorker", "WorkerPlan", "plan_workers", "run_b
 
 logger = logging.getLogger(__name__)
 
+#: Longest a wait for the next finished video blocks (s): a blocking ray.wait sees Ctrl-C
+#: only when it returns, i.e. when a video ends, which can take minutes.
+_WAIT_POLL_S = 0.5
+
 
 class RayEngineError(RuntimeError):
     """The cluster cannot be reached or cannot host a worker."""
@@ -288,7 +292,10 @@ def _run_on_workers(
         for _ in range(plan.workers):
             submit(new_worker())
         while running:
-            [ref], _ = ray.wait(list(running), num_returns=1)
+            ready: list = []
+            while not ready:  # short waits: Ctrl-C is seen at once, not when a video ends
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=_WAIT_POLL_S)
+            [ref] = ready
             actor, (i, path, name, _) = running.pop(ref)
             try:
                 summary = ray.get(ref)

@@ -17,8 +17,9 @@ from tests.required import missing_input
 
 
 def _photos(shared_data: Path):
-    if not (shared_data / "images" / "coco_val2014_people").is_dir():
-        missing_input(f"{shared_data}/images/coco_val2014_people is absent")
+    for folder in ("images/coco_val2014_people", "pose_samples"):
+        if not (shared_data / folder).is_dir():
+            missing_input(f"{shared_data}/{folder} is absent")
     return load_val_photos(data_root=shared_data) + load_pose_samples_singles(shared_data)
 
 
@@ -46,10 +47,12 @@ def test_output_poses_score_as_pck_should(shared_data: Path) -> None:
 def test_variants_reach_pose_detector_and_tracker_settings() -> None:
     defaults = PipelineConfig()
     name, cfg = variant_config(
-        "mix=prior_choice=both,detector.max_imgsz=0,tracker.new_track_thresh=0.3", defaults, "x.st"
+        "mix=prior_choice=both,detector.max_imgsz=0,tracker.track_buffer_s=2", defaults, "x.st"
     )
     assert name == "mix" and cfg.pose.prior_choice == "both" and cfg.pose.checkpoint == "x.st"
-    assert cfg.detector.max_imgsz == 0 and cfg.tracker.new_track_thresh == 0.3
+    assert cfg.detector.max_imgsz == 0 and cfg.tracker.track_buffer_s == 2
+    with pytest.raises(SystemExit, match="does not apply to photos"):
+        variant_config("start=tracker.new_track_thresh=0.3", defaults, "x.st")
     assert variant_config("shipped=", defaults, "x.st")[1].pose == replace(
         defaults.pose, checkpoint="x.st"
     )

