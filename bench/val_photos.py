@@ -199,18 +199,35 @@ def subset_samples(photos: list[PhotoGT], samples: list, gt: tuple, keep_photo: 
     return kept, tuple(np.asarray(a)[keep_person] for a in gt)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def validation_args(description: str, what: str) -> argparse.Namespace:
+    """The arguments of a validation photo script: ``--checkpoint`` (the held-out refiner),
+    ``--variant`` (``what`` settings to compare; repeatable) and ``--json``."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--checkpoint", required=True, help="the held-out refiner (module doc)")
     ap.add_argument(
         "--variant",
         action="append",
         default=[],
         metavar="NAME=FIELD=VALUE,...",
-        help="pose settings to compare (module doc); repeatable",
+        help=f"{what} settings to compare (module doc); repeatable",
     )
-    ap.add_argument("--json", type=Path, help="also write the table here")
-    args = ap.parse_args()
+    ap.add_argument("--json", type=Path, help="also write the tables here")
+    return ap.parse_args()
+
+
+def table_lines(table: dict[str, dict], extra: dict[str, str]) -> list[str]:
+    """A markdown table of ``table``'s rows (name -> figures): PCK per :data:`GROUPS`, then
+    the ``extra`` columns (header -> the row's key)."""
+    lines = ["| model | " + " | ".join([*GROUPS, *extra]) + " |"]
+    lines.append("|---" * (len(GROUPS) + len(extra) + 1) + "|")
+    for name, r in table.items():
+        cells = [f"{r[g]:.1f}" for g in GROUPS] + [str(r[k]) for k in extra.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> None:
+    args = validation_args(__doc__.split("\n\n")[0], "pose")
 
     import model_card_eval as mce
     import torch
@@ -277,11 +294,7 @@ def main() -> None:
         first = next(iter(table.values()))
         persons = persons_in[subset]
         print(f"\nValidation photos, {subset} ({persons} persons): PCK@0.1 per joint group\n")
-        print("| model | " + " | ".join(GROUPS) + " | persons posed |")
-        print("|---" * (len(GROUPS) + 2) + "|")
-        for name, r in table.items():
-            cells = " | ".join(f"{r[g]:.1f}" for g in GROUPS)
-            print(f"| {name} | {cells} | {r['posed']} |")
+        print("\n".join(table_lines(table, {"persons posed": "posed"})))
         counts = " | ".join(str(first[f"n_{g}"]) for g in GROUPS)
         print(f"| labelled joints | {counts} | {persons} |")
     if args.json:

