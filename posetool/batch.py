@@ -121,6 +121,7 @@ class BatchSummary:
             "frames": sum(v.frames for v in ok),
             "persons": sum(v.persons for v in ok),
             "tracks": sum(v.tracks for v in ok),
+            "duplicate_poses_dropped": sum(v.duplicate_poses_dropped for v in ok),
             "seconds": round(self.seconds, 3),
             "videos": [asdict(v) for v in self.videos],
         }
