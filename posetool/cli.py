@@ -419,7 +419,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     default=None,
     help="Image folders hold unrelated photos, each posed alone (--stills), or one video's "
     "frames, tracked (--frames) [default: frames, unless no image size holds more than "
-    "half of a folder's images].",
+    "half of a folder's images, or neighbouring images do not look alike].",
 )
 @click.option(
     "--engine",

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from posetool.frame_likeness import neighbours_look_alike
 from posetool.image_size import image_size
 
 __all__ = [
@@ -83,8 +84,11 @@ def image_files(folder: Path) -> list[Path]:
 def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
     """Whether a folder's images are unrelated photos rather than a video's frames: no single
     size (as displayed, :func:`posetool.image_size.image_size`, from their headers) holds more
-    than half of them. Images whose header cannot be read are not counted (they fail later, alone);
-    where a majority size leaves some images out, those are named in a warning."""
+    than half of them, or, where one does, neighbouring images of that size do not look alike
+    as a video's frames do (:func:`posetool.frame_likeness.neighbours_look_alike`: a folder of
+    photos that share one size, e.g. 640x480). Images whose header cannot be read are not
+    counted (they fail later, alone); where a majority size leaves some images out, those are
+    named in a warning."""
     sizes = {path: size for path in images if (size := image_size(path)) is not None}
     if not sizes:
         return False
@@ -96,6 +100,16 @@ def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
             folder,
             len(images),
             len(set(sizes.values())),
+        )
+        return True
+    same_size = [p for p, size in sizes.items() if size == common]
+    if not neighbours_look_alike(same_size):
+        LOG.warning(
+            "%s: its images share one size (%dx%d) but neighbouring ones do not look alike as "
+            "a video's frames do: each is posed as a photo of its own (--frames reads them as "
+            "one video)",
+            folder,
+            *common,
         )
         return True
     odd = [f"{p.name} ({w}x{h})" for p, (w, h) in sizes.items() if (w, h) != common]

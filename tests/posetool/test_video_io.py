@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from posetool.inputs import discover_inputs, images_are_photos
+from posetool.inputs import discover_inputs, image_files, images_are_photos
 from posetool.video_io import DecodeReport, VideoOpenError, VideoProbe, VideoReader
 from tests.required import missing_input
 
@@ -218,6 +218,39 @@ def test_image_folders_of_photos_are_one_input_per_photo(tmp_path: Path, caplog)
     assert discover_inputs([str(tmp_path / "photos" / "*.jpg")]) == photos
     assert discover_inputs([str(tmp_path / "photos" / "*")]) == []  # not named as images
     assert images_are_photos(tmp_path, [tmp_path / "absent.jpg"]) is False
+
+
+def test_photos_of_one_size_are_told_from_frames_by_their_content(
+    shared_data: Path, tmp_path: Path, caplog
+) -> None:
+    """COCO photos brought to one size (as many COCO photos are 640x480) are photos; a
+    PoseTrack frame folder and every 30th frame of a real video (one a second) stay a video."""
+    from posetool.frame_likeness import neighbours_look_alike, thumbnail_difference
+
+    coco = shared_data / "images" / "coco_val2014_people"
+    if not coco.is_dir():
+        missing_input(f"{coco} is absent")
+    same = tmp_path / "same_size"
+    same.mkdir()
+    for src in sorted(coco.glob("*.jpg"))[:8]:
+        cv2.imwrite(str(same / src.name), cv2.resize(cv2.imread(str(src)), (640, 480)))
+    with caplog.at_level(logging.WARNING, logger="posetool.inputs"):
+        assert len(discover_inputs([same])) == 8
+        assert "do not look alike" in caplog.text
+    frames = shared_data / "posetrack18_sample" / "videos" / "000001_mpiinew_test"
+    assert not images_are_photos(frames, image_files(frames))
+    sparse = tmp_path / "one_a_second"
+    sparse.mkdir()
+    cap = cv2.VideoCapture(str(shared_data / "videos" / "armwrestling_mmaction2.mp4"))
+    for k in range(0, 240, 30):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, k)
+        ok, frame = cap.read()
+        assert ok
+        cv2.imwrite(str(sparse / f"{k:06d}.jpg"), frame)
+    assert discover_inputs([sparse]) == [sparse]
+    # nothing to compare: the folder stays a video, as before
+    assert neighbours_look_alike([same / "absent.jpg", same / "gone.jpg"])
+    assert thumbnail_difference(same / "absent.jpg", next(same.glob("*.jpg"))) is None
 
 
 def test_a_photo_is_decoded_upright_as_one_frame(tmp_path: Path) -> None:

@@ -1,0 +1,60 @@
+"""Whether a folder's images follow one another as a video's frames do, by their content: two
+neighbouring frames of a video show nearly the same picture, two unrelated photos do not.
+
+Each image is reduced to a 32×32 grey thumbnail, normalised to zero mean and unit spread (so
+exposure changes do not count); two images differ by the mean absolute difference of their
+thumbnails. Measured on the shared data: neighbouring frames of the ten videos differ by a
+median of at most 0.21 (frames one second apart: at most 0.66); neighbouring COCO photos by
+at least 0.76, a median of 1.13.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["NEIGHBOUR_DIFFERENCE_LIMIT", "neighbours_look_alike", "thumbnail_difference"]
+
+#: Median difference of sampled neighbouring images above which they are unrelated photos.
+NEIGHBOUR_DIFFERENCE_LIMIT = 0.8
+#: Neighbouring pairs sampled (evenly over the folder).
+_PAIRS = 8
+_SIDE_PX = 32
+
+
+def _thumbnail(path: Path) -> np.ndarray | None:
+    import cv2
+
+    grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_4)
+    if grey is None or grey.size == 0:
+        return None
+    small = cv2.resize(grey, (_SIDE_PX, _SIDE_PX), interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32)
+    return (small - small.mean()) / (small.std() + 1e-6)
+
+
+def thumbnail_difference(a: Path, b: Path) -> float | None:
+    """The difference of two images' normalised thumbnails (module doc); None when either
+    cannot be decoded."""
+    ta, tb = _thumbnail(a), _thumbnail(b)
+    if ta is None or tb is None:
+        return None
+    return float(np.mean(np.abs(ta - tb)))
+
+
+def neighbours_look_alike(images: Sequence[Path]) -> bool:
+    """Whether ``images`` (in their order) look like a video's frames: the median difference
+    of up to eight neighbouring pairs, spread evenly over them, is at most
+    :data:`NEIGHBOUR_DIFFERENCE_LIMIT`. True when no pair can be compared (fewer than two
+    images, or undecodable ones): the folder stays a video, as before."""
+    starts = (
+        sorted({int(i) for i in np.linspace(0, len(images) - 2, num=_PAIRS)})
+        if len(images) > 1
+        else []
+    )
+    differences = [
+        d for i in starts if (d := thumbnail_difference(images[i], images[i + 1])) is not None
+    ]
+    return not differences or float(np.median(differences)) <= NEIGHBOUR_DIFFERENCE_LIMIT
