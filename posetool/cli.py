@@ -626,7 +626,8 @@ def _run_from_cli(
     click.echo(
         f"done: {info['ok']} ok, {info['skipped']} skipped, {info['failed']} failed, "
         f"{info['refused']} kept (not replaced); "
-        f"{info['frames']} frames, {info['persons']} persons, {info['tracks']} tracks in "
+        f"{info['frames']} frames, {info['persons']} persons "
+        f"({info['duplicate_poses_dropped']} duplicate poses dropped), {info['tracks']} tracks in "
         f"{info['seconds']:.1f}s -> {out_dir / 'run_summary.json'}"
     )
     for video in batch.videos:

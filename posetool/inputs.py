@@ -6,7 +6,8 @@ own, posed alone (a tracker across unrelated photos drops most of their persons:
 track only for a person it sees twice). The run may say which (``stills``); otherwise a
 folder is photos when no single image size holds more than half of its images (a video's frames share
 one size; a folder of frames with a few odd images stays frames, and the odd ones are named
-in a warning). Images named by a glob ending in an image suffix (``shots/*.jpg``) are photos.
+in a warning), or when neighbouring images of its common size do not look alike as a video's
+frames do (:mod:`posetool.frame_likeness`). Images named by a glob ending in an image suffix (``shots/*.jpg``) are photos.
 
 Files are ordered naturally (``img2`` before ``img10``); hidden files (``.DS_Store``,
 AppleDouble ``._clip.mp4``) are never inputs. What posetool wrote is never an input either:
@@ -36,6 +37,9 @@ __all__ = [
     "discover_inputs",
     "image_files",
     "images_are_photos",
+    "photo_folder_reason",
+    "SIZES_DIFFER",
+    "UNLIKE_NEIGHBOURS",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -81,17 +85,23 @@ def image_files(folder: Path) -> list[Path]:
     return sorted((p for p in files if p.is_file()), key=_natural_key)
 
 
-def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
-    """Whether a folder's images are unrelated photos rather than a video's frames: no single
-    size (as displayed, :func:`posetool.image_size.image_size`, from their headers) holds more
-    than half of them, or, where one does, neighbouring images of that size do not look alike
-    as a video's frames do (:func:`posetool.frame_likeness.neighbours_look_alike`: a folder of
-    photos that share one size, e.g. 640x480). Images whose header cannot be read are not
-    counted (they fail later, alone); where a majority size leaves some images out, those are
-    named in a warning."""
+#: Why a folder's images are photos (:func:`photo_folder_reason`).
+SIZES_DIFFER = "photos of different sizes"
+UNLIKE_NEIGHBOURS = "photos of one size whose neighbours do not look like a video's frames"
+
+
+def photo_folder_reason(folder: Path, images: Sequence[Path]) -> str | None:
+    """Why a folder's images are unrelated photos rather than a video's frames, or None:
+    :data:`SIZES_DIFFER` when no single size (as displayed, from the headers:
+    :func:`posetool.image_size.image_size`) holds more than half of them;
+    :data:`UNLIKE_NEIGHBOURS` when one does but neighbouring images of that size do not look
+    alike as a video's frames do (:func:`posetool.frame_likeness.neighbours_look_alike`: a
+    folder of photos that share one size, e.g. 640x480). Images whose header cannot be read
+    are not counted (they fail later, alone); where a majority size leaves some images out
+    of a video, those are named in a warning."""
     sizes = {path: size for path in images if (size := image_size(path)) is not None}
     if not sizes:
-        return False
+        return None
     (common, count), *_ = Counter(sizes.values()).most_common(1)
     if 2 * count <= len(sizes):
         LOG.warning(
@@ -101,17 +111,18 @@ def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
             len(images),
             len(set(sizes.values())),
         )
-        return True
-    same_size = [p for p, size in sizes.items() if size == common]
-    if not neighbours_look_alike(same_size):
+        return SIZES_DIFFER
+    if not neighbours_look_alike([p for p, size in sizes.items() if size == common]):
         LOG.warning(
-            "%s: its images share one size (%dx%d) but neighbouring ones do not look alike as "
-            "a video's frames do: each is posed as a photo of its own (--frames reads them as "
-            "one video)",
+            "%s: %d of its %d images are %dx%d, but neighbouring ones do not look alike as a "
+            "video's frames do: each image is posed as a photo of its own (--frames reads "
+            "them as one video)",
             folder,
+            count,
+            len(sizes),
             *common,
         )
-        return True
+        return UNLIKE_NEIGHBOURS
     odd = [f"{p.name} ({w}x{h})" for p, (w, h) in sizes.items() if (w, h) != common]
     if odd:
         LOG.warning(
@@ -123,7 +134,13 @@ def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
             *common,
             ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else ""),
         )
-    return False
+    return None
+
+
+def images_are_photos(folder: Path, images: Sequence[Path]) -> bool:
+    """Whether a folder's images are unrelated photos rather than a video's frames
+    (:func:`photo_folder_reason`)."""
+    return photo_folder_reason(folder, images) is not None
 
 
 def _written_videos(folder: Path) -> set[Path]:
@@ -199,7 +216,7 @@ def discover_inputs(
         output_dir: The run's output folder: not searched when met inside a folder named
             here (the folder named itself is searched, minus posetool's outputs).
         stills: True: every image folder holds photos; False: a video's frames; None:
-            decided per folder by its image sizes (module doc).
+            decided per folder by its image sizes and content (module doc).
 
     Returns:
         Inputs in the order given, sorted within each folder or glob, without duplicates.

@@ -164,11 +164,8 @@ class VideoSummary:
                 f"{self.decode.get('expected_frames')} frames, {self.decode.get('failed_frames')} failed"
             )
         )
-        dropped = (
-            f" ({self.duplicate_poses_dropped} duplicate poses dropped)"
-            if self.duplicate_poses_dropped
-            else ""
-        )
+        n = self.duplicate_poses_dropped
+        dropped = f" ({n} duplicate pose{'s' if n > 1 else ''} dropped)" if n else ""
         return (
             f"{self.name}: {self.frames} frames, {self.persons} persons{dropped}, {self.tracks} "
             f"tracks, {self.fps:.2f} frames/s ({stages}){warn}"

@@ -453,7 +453,7 @@ class MainWindow(QMainWindow):
             return None
         video = Path(video)
         try:
-            media.refuse_photo_folder(video)  # posed as one video it would lose most persons
+            media.refuse_photo_folder(video, to_pose=True)  # as one video it loses most persons
             meta = media.probe_video(video)
         except Exception as exc:  # noqa: BLE001 - say it, keep the window
             self._inform("Could not open", f"{video}:\n{exc}")

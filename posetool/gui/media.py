@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from posetool.inputs import image_files, images_are_photos
+from posetool.inputs import SIZES_DIFFER, image_files, photo_folder_reason
 from posetool.records import VideoMeta
 from posetool.video_io import VideoOpenError, VideoProbe, VideoReader
 
@@ -44,24 +44,28 @@ def probe_video(path: str | Path) -> VideoMeta:
         return meta_from_probe(reader.probe)
 
 
-def refuse_photo_folder(path: str | Path) -> None:
-    """Refuse a folder of unrelated photos as one video: no image size holds more than half
-    of its images (:func:`posetool.inputs.images_are_photos`, the rule ``posetool run``
-    follows to pose them photo by photo, one poses file each). Played as one video its
-    frames would take several sizes, and the pipeline run on it would lose most persons (a
-    track starts only for a person seen twice). A video file, or a folder of one video's
+def refuse_photo_folder(path: str | Path, to_pose: bool = False) -> None:
+    """Refuse a folder of unrelated photos as one video (the rule ``posetool run`` follows to
+    pose them photo by photo, one poses file each: :func:`posetool.inputs.photo_folder_reason`).
+    Photos of several sizes cannot play as one video's frames; photos of one size can, but
+    posed as one video (``to_pose``: the viewer's pipeline run) they would lose most persons
+    (a track starts only for a person seen twice). A video file, or a folder of one video's
     frames, passes.
 
     Raises:
-        VideoOpenError: ``path`` is such a folder; the message says what to open instead.
+        VideoOpenError: ``path`` is such a folder; the message says why and what to do.
     """
     path = Path(path)
-    if path.is_dir() and images_are_photos(path, image_files(path)):
+    if not path.is_dir():
+        return
+    reason = photo_folder_reason(path, image_files(path))
+    if reason == SIZES_DIFFER or (reason is not None and to_pose):
         raise VideoOpenError(
             path,
-            "it holds photos of different sizes, not one video's frames; open one photo at a "
-            "time (Open video or photo, Photos), with the poses file `posetool run` wrote for "
-            "it (`posetool run --frames` reads such a folder as one video)",
+            f"it holds {reason}, not one video's frames; pose them with `posetool run` (each "
+            "photo alone, one poses file each) and open one photo at a time (Open video or "
+            "photo, Photos) with its poses file (`posetool run --frames` reads such a folder "
+            "as one video)",
         )
 
 

@@ -43,3 +43,23 @@ def test_a_folder_of_photos_is_refused_with_the_reason(tmp_path) -> None:
     cv2.imwrite(str(frames / "000003.jpg"), np.full((48, 32, 3), 60, np.uint8))
     media.refuse_photo_folder(frames)
     assert media.probe_video(frames).frame_count == 4
+
+
+def test_photos_of_one_size_open_but_are_not_posed_as_one_video(shared_data, tmp_path) -> None:
+    """Same-size photos play as one video's frames (nothing lost by looking), but the
+    viewer's pipeline run refuses them: posed as one video they would lose most persons."""
+    import pytest
+
+    from posetool.video_io import VideoOpenError
+    from tests.required import missing_input
+
+    coco = shared_data / "images" / "coco_val2014_people"
+    if not coco.is_dir():
+        missing_input(f"{coco} is absent")
+    same = tmp_path / "same_size"
+    same.mkdir()
+    for src in sorted(coco.glob("*.jpg"))[:6]:
+        cv2.imwrite(str(same / src.name), cv2.resize(cv2.imread(str(src)), (320, 240)))
+    media.refuse_photo_folder(same)
+    with pytest.raises(VideoOpenError, match="photos of one size"):
+        media.refuse_photo_folder(same, to_pose=True)

@@ -99,7 +99,7 @@ def test_a_folder_of_photos_poses_every_person_of_every_photo(shared_data, tmp_p
     assert posed["COCO_val2014_000000000192"] >= 3 and posed["COCO_val2014_000000000241"] >= 3
     # 241's seated man carries two boxes: the run says it dropped the second pose
     run = json.loads((tmp_path / "out" / "run_summary.json").read_text())
-    assert run["duplicate_poses_dropped"] >= 1 and "duplicate poses dropped" in res.output
+    assert run["duplicate_poses_dropped"] >= 1 and "duplicate pose dropped" in res.output
     same = tmp_path / "same_size"
     same.mkdir()
     for i in range(2):

@@ -175,7 +175,7 @@ def test_the_pipeline_drops_the_second_skeleton_on_a_seated_man(seated_man) -> N
     rec_kept, rec_off = kept.frames[0], off.frames[0]
     assert rec_kept.num_persons == rec_off.num_persons - 1
     assert (summary_kept.duplicate_poses_dropped, summary_off.duplicate_poses_dropped) == (1, 0)
-    assert "(1 duplicate poses dropped)" in summary_kept.line()
+    assert "(1 duplicate pose dropped)" in summary_kept.line()
     assert "duplicate" not in summary_off.line()
     left = lambda rec: int(np.sum(rec.boxes_xyxy[:, 2] < 250))  # noqa: E731
     assert left(rec_off) == 2 and left(rec_kept) == 1

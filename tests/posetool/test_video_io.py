@@ -238,16 +238,27 @@ def test_photos_of_one_size_are_told_from_frames_by_their_content(
         assert len(discover_inputs([same])) == 8
         assert "do not look alike" in caplog.text
     frames = shared_data / "posetrack18_sample" / "videos" / "000001_mpiinew_test"
+    video = shared_data / "videos" / "armwrestling_mmaction2.mp4"
+    for needed in (frames, video):
+        if not needed.exists():
+            missing_input(f"{needed} is absent")
     assert not images_are_photos(frames, image_files(frames))
-    sparse = tmp_path / "one_a_second"
+    sparse = tmp_path / "every_2_s"  # a hand-held video's frames saved every 2 s
     sparse.mkdir()
-    cap = cv2.VideoCapture(str(shared_data / "videos" / "armwrestling_mmaction2.mp4"))
-    for k in range(0, 240, 30):
-        cap.set(cv2.CAP_PROP_POS_FRAMES, k)
+    cap = cv2.VideoCapture(str(video))
+    for k in range(240):
         ok, frame = cap.read()
         assert ok
-        cv2.imwrite(str(sparse / f"{k:06d}.jpg"), frame)
+        if k % 60 == 0:
+            cv2.imwrite(str(sparse / f"{k:06d}.jpg"), frame)
     assert discover_inputs([sparse]) == [sparse]
+    dark = tmp_path / "dark"  # near-black noisy frames: not stretched into unlike pictures
+    dark.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        noise = rng.normal(12, 3, (360, 640, 3)).clip(0, 255).astype(np.uint8)
+        cv2.imwrite(str(dark / f"{k:06d}.jpg"), noise)
+    assert discover_inputs([dark]) == [dark]
     # nothing to compare: the folder stays a video, as before
     assert neighbours_look_alike([same / "absent.jpg", same / "gone.jpg"])
     assert thumbnail_difference(same / "absent.jpg", next(same.glob("*.jpg"))) is None
