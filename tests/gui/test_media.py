@@ -51,15 +51,9 @@ def test_photos_of_one_size_open_but_are_not_posed_as_one_video(shared_data, tmp
     import pytest
 
     from posetool.video_io import VideoOpenError
-    from tests.required import missing_input
+    from tests.posetool.frames import same_size_photos
 
-    coco = shared_data / "images" / "coco_val2014_people"
-    if not coco.is_dir():
-        missing_input(f"{coco} is absent")
-    same = tmp_path / "same_size"
-    same.mkdir()
-    for src in sorted(coco.glob("*.jpg"))[:6]:
-        cv2.imwrite(str(same / src.name), cv2.resize(cv2.imread(str(src)), (320, 240)))
+    same = same_size_photos(shared_data, tmp_path / "same_size", 6, (320, 240))
     media.refuse_photo_folder(same)
     with pytest.raises(VideoOpenError, match="photos of one size"):
         media.refuse_photo_folder(same, to_pose=True)

@@ -1,6 +1,9 @@
-"""Test helper: TrackedFrame from loose columns (the detector's keypoints absent unless given)."""
+"""Test helpers: TrackedFrame from loose columns (the detector's keypoints absent unless given),
+and folders of unrelated photos of one size."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +34,19 @@ def tracked(
         np.asarray(kp, np.float32),
         np.asarray(kp_scores, np.float32),
     )
+
+
+def same_size_photos(shared_data: Path, folder: Path, count: int, size_wh: tuple[int, int]):
+    """``count`` of the shared COCO photos written into ``folder`` at one size (unrelated
+    photos that share a size, as many COCO photos do); skipped (failed in CI) without them."""
+    import cv2
+
+    from tests.required import missing_input
+
+    coco = shared_data / "images" / "coco_val2014_people"
+    if not coco.is_dir():
+        missing_input(f"{coco} is absent")
+    folder.mkdir(parents=True)
+    for src in sorted(coco.glob("*.jpg"))[:count]:
+        cv2.imwrite(str(folder / src.name), cv2.resize(cv2.imread(str(src)), size_wh))
+    return folder

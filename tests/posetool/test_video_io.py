@@ -224,16 +224,12 @@ def test_photos_of_one_size_are_told_from_frames_by_their_content(
     shared_data: Path, tmp_path: Path, caplog
 ) -> None:
     """COCO photos brought to one size (as many COCO photos are 640x480) are photos; a
-    PoseTrack frame folder and every 30th frame of a real video (one a second) stay a video."""
+    PoseTrack frame folder, a real video's frames saved every 2 s and near-black noisy frames
+    stay a video."""
     from posetool.frame_likeness import neighbours_look_alike, thumbnail_difference
+    from tests.posetool.frames import same_size_photos
 
-    coco = shared_data / "images" / "coco_val2014_people"
-    if not coco.is_dir():
-        missing_input(f"{coco} is absent")
-    same = tmp_path / "same_size"
-    same.mkdir()
-    for src in sorted(coco.glob("*.jpg"))[:8]:
-        cv2.imwrite(str(same / src.name), cv2.resize(cv2.imread(str(src)), (640, 480)))
+    same = same_size_photos(shared_data, tmp_path / "same_size", 8, (640, 480))
     with caplog.at_level(logging.WARNING, logger="posetool.inputs"):
         assert len(discover_inputs([same])) == 8
         assert "do not look alike" in caplog.text
