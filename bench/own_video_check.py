@@ -174,10 +174,10 @@ def ours(
         cfg = PipelineConfig(pose=PoseConfig(preset="paper"))
     else:
         cfg = PipelineConfig()
-    pose, detector = split_variant_fields(fields or {})
+    sections = variant_sections(fields or {})
     if checkpoint:
-        pose = {"checkpoint": checkpoint} | pose
-    cfg = config_from_dict({"pose": pose, "detector": detector, "max_frames": num_frames}, cfg)
+        sections["pose"] = {"checkpoint": checkpoint} | sections["pose"]
+    cfg = config_from_dict({**sections, "max_frames": num_frames}, cfg)
     result, _ = process_video(video, cfg, load_models(cfg))
     return video_to_posetrack(result)
 
@@ -300,7 +300,7 @@ def run_models(
             "peer", "peer-<max_imgsz>", "default", "fast", "paper" or "default-low-boxes";
             checkpoint "" for the
             kind's shipped one; pose fields: PoseConfig fields to change
-            (``detector.NAME`` a DetectorConfig one, :func:`split_variant_fields`).
+            (``detector.NAME`` a DetectorConfig one, :func:`variant_sections`).
         preds_dir: each model's PoseTrack JSON per video is written to
             ``preds_dir/<row name>/<video>.json``.
         reuse: score a prediction already there instead of running the model again.
@@ -358,16 +358,23 @@ def tables_text(table: dict[str, dict], label_set: str = "check") -> str:
     return "\n".join(lines)
 
 
-def split_variant_fields(fields: dict) -> tuple[dict, dict]:
-    """A variant's fields -> (PoseConfig fields, DetectorConfig fields): a key
-    ``detector.NAME`` is the detector's ``NAME``, any other key a PoseConfig field."""
-    pose, detector = {}, {}
+#: The PipelineConfig sections a variant's ``SECTION.NAME`` fields may name.
+VARIANT_SECTIONS = ("detector", "tracker")
+
+
+def variant_sections(fields: dict) -> dict[str, dict]:
+    """A variant's fields -> {"pose": ..., "detector": ..., "tracker": ...}, the sections of
+    a ``--config`` file (:func:`posetool.config_file.config_from_dict`): a key
+    ``detector.NAME`` or ``tracker.NAME`` is that section's ``NAME``, any other key a
+    PoseConfig field."""
+    sections: dict[str, dict] = {"pose": {}, **{s: {} for s in VARIANT_SECTIONS}}
     for key, value in fields.items():
-        if key.startswith("detector."):
-            detector[key.removeprefix("detector.")] = value
+        section, dot, name = key.partition(".")
+        if dot and section in VARIANT_SECTIONS:
+            sections[section][name] = value
         else:
-            pose[key] = value
-    return pose, detector
+            sections["pose"][key] = value
+    return sections
 
 
 def peer_max_imgsz(kind: str) -> int:

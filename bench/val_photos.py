@@ -49,7 +49,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from multi_person_photos import PhotoGT, joint_extent_xyxy  # noqa: E402
-from own_video_check import parse_variant_fields, split_variant_fields  # noqa: E402
+from own_video_check import parse_variant_fields, variant_sections  # noqa: E402
 
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS  # noqa: E402
 from posetool.image_size import image_size  # noqa: E402
@@ -171,10 +171,13 @@ def variant_configs(text: str, defaults):
     """``NAME=FIELD=VALUE,...`` -> (name, PoseConfig, DetectorConfig) over ``defaults``
     (a PipelineConfig); a field this script does not apply is an error."""
     name, _, fields = text.partition("=")
-    pose_fields, detector_fields = split_variant_fields(parse_variant_fields(fields))
-    unknown = sorted(set(pose_fields) - set(POSE_FIELDS)) + [
-        f"detector.{k}" for k in sorted(set(detector_fields) - set(DETECTOR_FIELDS))
-    ]
+    sections = variant_sections(parse_variant_fields(fields))
+    pose_fields, detector_fields = sections["pose"], sections["detector"]
+    unknown = (
+        sorted(set(pose_fields) - set(POSE_FIELDS))
+        + [f"detector.{k}" for k in sorted(set(detector_fields) - set(DETECTOR_FIELDS))]
+        + [f"tracker.{k}" for k in sorted(sections["tracker"])]
+    )
     if unknown:
         raise SystemExit(
             f"--variant {name!r}: {', '.join(unknown)} not applied by this script "

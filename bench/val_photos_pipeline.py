@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from multi_person_photos import PhotoGT, match_by_joints, pck_groups  # noqa: E402
-from own_video_check import parse_variant_fields, peer_head_joints  # noqa: E402
+from own_video_check import (  # noqa: E402
+    parse_variant_fields,
+    peer_head_joints,
+    variant_sections,
+)
 from val_photos import (  # noqa: E402
     larger_than,
     load_pose_samples_singles,
@@ -71,30 +74,24 @@ def score_poses(photos: list[PhotoGT], poses: list[Poses]) -> dict:
 
 def variant_config(text: str, defaults, checkpoint: str):
     """``NAME=FIELD=VALUE,...`` -> (name, PipelineConfig) over ``defaults`` with
-    ``checkpoint``; fields are PoseConfig's, ``detector.*`` and ``tracker.*``."""
+    ``checkpoint``; fields are PoseConfig's, ``detector.*`` and ``tracker.*``
+    (:func:`own_video_check.variant_sections`), checked as a ``--config`` file's keys."""
+    from posetool.config_file import ConfigFileError, config_from_dict
+
     name, _, fields = text.partition("=")
-    sections: dict[str, dict] = {"pose": {}, "detector": {}, "tracker": {}}
-    for key, value in parse_variant_fields(fields).items():
+    parsed = parse_variant_fields(fields)
+    for key in parsed:
         if key in PHOTO_IGNORED_FIELDS:
             raise SystemExit(
                 f"--variant {text!r}: {key} does not apply to photos (it follows "
                 "pose.min_box_score there; vary min_box_score)"
             )
-        section, dot, field = key.partition(".")
-        if dot and section in ("detector", "tracker"):
-            sections[section][field] = value
-        else:
-            sections["pose"][key] = value
+    sections = variant_sections(parsed)
+    sections["pose"] = {"checkpoint": checkpoint} | sections["pose"]
     try:
-        config = replace(
-            defaults,
-            pose=replace(defaults.pose, checkpoint=checkpoint, **sections["pose"]),
-            detector=replace(defaults.detector, **sections["detector"]),
-            tracker=replace(defaults.tracker, **sections["tracker"]),
-        )
-    except TypeError as exc:  # an unknown field
+        return name, config_from_dict(sections, defaults)
+    except ConfigFileError as exc:  # an unknown field, a bad value
         raise SystemExit(f"--variant {text!r}: {exc}") from None
-    return name, config
 
 
 def pipeline_poses(photos: list[PhotoGT], config) -> list[Poses]:

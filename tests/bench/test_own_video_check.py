@@ -22,7 +22,7 @@ from bench.own_video_check import (
     parse_variant_fields,
     peer_head_joints,
     peer_max_imgsz,
-    split_variant_fields,
+    variant_sections,
 )
 from diffpose.evaluation import evaluate_videos
 from diffpose.evaluation.polygon import points_in_any_polygon
@@ -177,7 +177,8 @@ def test_variant_fields_reach_the_pose_or_the_detector_config() -> None:
     fields = parse_variant_fields(
         "checkpoint=x.safetensors,large_prior_crop_px=0,detector.max_imgsz=960"
     )
-    pose, detector = split_variant_fields(fields)
+    sections = variant_sections(fields)
+    pose, detector = sections["pose"], sections["detector"]
     assert pose == {"checkpoint": "x.safetensors", "large_prior_crop_px": 0}
     assert detector == {"max_imgsz": 960}
     cfg = config_from_dict({"pose": {"large_prior_crop_px": 0}, "detector": detector})
