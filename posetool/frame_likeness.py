@@ -45,7 +45,10 @@ def _thumbnail(path: Path) -> np.ndarray | None:
 def thumbnail_difference(a: Path, b: Path) -> float | None:
     """The difference of two images' normalised thumbnails (module doc); None when either
     cannot be decoded."""
-    ta, tb = _thumbnail(a), _thumbnail(b)
+    return _difference(_thumbnail(a), _thumbnail(b))
+
+
+def _difference(ta: np.ndarray | None, tb: np.ndarray | None) -> float | None:
     if ta is None or tb is None:
         return None
     return float(np.mean(np.abs(ta - tb)))
@@ -61,7 +64,7 @@ def neighbours_look_alike(images: Sequence[Path]) -> bool:
         if len(images) > 1
         else []
     )
-    differences = [
-        d for i in starts if (d := thumbnail_difference(images[i], images[i + 1])) is not None
-    ]
+    # in a short folder the pairs share images: each is decoded once
+    thumbs = {i: _thumbnail(images[i]) for i in sorted({*starts, *(s + 1 for s in starts)})}
+    differences = [d for i in starts if (d := _difference(thumbs[i], thumbs[i + 1])) is not None]
     return not differences or float(np.median(differences)) <= NEIGHBOUR_DIFFERENCE_LIMIT
