@@ -406,7 +406,7 @@ def main() -> None:
     )
     # our models' poses go through the pipeline's duplicate suppression; YOLO's rows
     # (the peer, the priors alone) are shown as YOLO gives them
-    duplicate_oks = {name: PoseConfig().duplicate_oks for name in loaded}
+    duplicate_oks = PoseConfig().duplicate_oks
     sources = {}
     for name, (source, predict) in predictors.items():
         t0 = time.time()
@@ -415,7 +415,10 @@ def main() -> None:
             "prior": source,
             "lsp_pckh": lsp_groups(predict(lsp_test[source])[0], lsp_test[source]),
             "posetrack_yolo_boxes": posetrack_map(
-                jobs[(source, "yolo")], gt_files, predict, duplicate_oks.get(name, 0.0)
+                jobs[(source, "yolo")],
+                gt_files,
+                predict,
+                duplicate_oks if name in loaded else 0.0,
             ),
             "posetrack_gt_boxes": posetrack_map(jobs[(source, "gt")], gt_files, predict),
             "photos_pck": photos_pck(*photo_sets[source], predict),
@@ -467,9 +470,9 @@ def main() -> None:
                 predict = model_predictor(model, steps, n)
                 val = lsp_groups(predict(lsp_val[source])[0], lsp_val[source])["Total"]
                 test = lsp_groups(predict(lsp_test[source])[0], lsp_test[source])["Total"]
-                m_ap = posetrack_map(
-                    jobs[(source, "yolo")], gt_files, predict, PoseConfig().duplicate_oks
-                )["Total"]
+                m_ap = posetrack_map(jobs[(source, "yolo")], gt_files, predict, duplicate_oks)[
+                    "Total"
+                ]
                 grid[f"steps{steps}_N{n}"] = {"lsp_val": val, "lsp_test": test, "map": m_ap}
                 print(f"| {steps} | {n} | {val:.1f} | {test:.1f} | {m_ap:.1f} |", flush=True)
         results["grid"] = grid
