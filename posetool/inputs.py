@@ -4,10 +4,11 @@ files, folders (searched recursively) and glob patterns a user names.
 A folder of images is one video's frames, or a folder of photos, each image an input of its
 own, posed alone (a tracker across unrelated photos drops most of their persons: it starts a
 track only for a person it sees twice). The run may say which (``stills``); otherwise a
-folder is photos when no single image size holds more than half of its images (a video's frames share
-one size; a folder of frames with a few odd images stays frames, and the odd ones are named
-in a warning), or when neighbouring images of its common size do not look alike as a video's
-frames do (:mod:`posetool.frame_likeness`). Images named by a glob ending in an image suffix (``shots/*.jpg``) are photos.
+folder is photos when no single image size holds more than half of its images (a video's
+frames share one size; a folder of frames with a few odd images stays frames, and the odd
+ones are named in a warning), or when neighbouring images of its common size do not look
+alike as a video's frames do (:mod:`posetool.frame_likeness`). Images named by a glob ending
+in an image suffix (``shots/*.jpg``) are photos.
 
 Files are ordered naturally (``img2`` before ``img10``); hidden files (``.DS_Store``,
 AppleDouble ``._clip.mp4``) are never inputs. What posetool wrote is never an input either:

@@ -102,9 +102,10 @@ class PoseConfig:
             (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
             ``large_prior_crop_px``) keeps the detection's pose.
         duplicate_oks: of two poses in one frame more alike than this object keypoint
-            similarity (two boxes on one person), the one with the lower box score is
-            dropped (posetool.duplicate_poses); 0 keeps every pose. 0.5 was chosen on the
-            validation video set and photos (resources/MODEL_CARD.md).
+            similarity (two boxes on one person), one is dropped: the track posed in the
+            previous frame keeps its pose, else the higher box score wins
+            (posetool.duplicate_poses, posetool.pose_estimator); 0 keeps every pose. 0.5 was
+            chosen on the validation video set and photos (resources/MODEL_CARD.md).
     """
 
     steps: int = 1
