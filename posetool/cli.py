@@ -315,7 +315,7 @@ def view_command(video: Path | None, poses: Path | None) -> None:
     "--resume",
     is_flag=True,
     help="Skip inputs whose outputs are complete and were made from the same input "
-    "file and settings.",
+    "file and settings by the same posetool code.",
 )
 @click.option(
     "--overwrite",

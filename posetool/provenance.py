@@ -5,8 +5,10 @@ its version), the run's ``status`` ("running" until the outputs are complete, th
 "failed"), ``made_from`` (the input's identity and the settings that change the outputs) and
 ``output_sha256`` (the digest of each output file as written). From these:
 
-- ``--resume`` skips an input only when its summary says "ok", was made from the same input
-  and settings, and every output is still the file posetool wrote;
+- ``--resume`` skips an input only when its summary says "ok", was made from the same input,
+  settings and code (:func:`code_identity`: a posetool whose pipeline changed, even at the
+  same version number, makes its outputs again), and every output is still the file
+  posetool wrote;
 - an existing output is replaced only when posetool wrote it and nobody changed it since
   (its digest still matches) and it holds no person edited by hand (``human_edited``);
   anything else needs ``--overwrite``.
@@ -18,6 +20,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from posetool import __version__
 
 __all__ = [
     "PROVENANCE_KEY",
+    "code_identity",
     "file_identity",
     "input_identity",
     "provenance",
@@ -90,8 +94,9 @@ def input_identity(path: Path) -> dict[str, Any]:
 
 def settings_identity(config) -> dict[str, Any]:
     """The settings of a :class:`~posetool.pipeline_config.PipelineConfig` that change the outputs:
-    all but threads/pipelining/render, with the checkpoint and detector weights by content
-    and ``precision: auto`` resolved (it depends on the CPU)."""
+    all but threads/pipelining/render, with the checkpoint and detector weights by content,
+    ``precision: auto`` resolved (it depends on the CPU), and the code that runs them
+    (:func:`code_identity`)."""
     from diffpose.precision import resolve_precision
     from diffpose.yolo_weights import default_weights_path
 
@@ -103,11 +108,35 @@ def settings_identity(config) -> dict[str, Any]:
     ):
         # a missing file fails later, when the models load, with its own message
         settings[key] = file_identity(path, True) if path.is_file() else {"path": str(path)}
+    settings["code_sha256"] = code_identity()
     settings["resolved_precision"] = {
         stage: str(resolve_precision(cfg.precision, cfg.device)).removeprefix("torch.")
         for stage, cfg in (("pose", config.pose), ("detector", config.detector))
     }
     return json.loads(json.dumps(settings))  # as it reads back from JSON (lists, not tuples)
+
+
+#: The packages whose code decides what the pipeline writes.
+_CODE_PACKAGES = ("posetool", "diffpose", "trackers")
+
+
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """SHA-256 over the Python sources of posetool, diffpose and trackers as installed (their
+    paths relative to the package and their bytes), read once per process. The version
+    number alone does not say it: a development install changes between commits without a
+    new version, and a changed pipeline (another box rule, the duplicate suppression) writes
+    other poses from the same settings."""
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in _CODE_PACKAGES:
+        root = Path(importlib.import_module(name).__file__).parent
+        for source in sorted(root.rglob("*.py")):
+            digest.update(f"{name}/{source.relative_to(root).as_posix()}\0".encode())
+            digest.update(source.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def read_summary(path: Path) -> dict[str, Any] | None:

@@ -233,6 +233,56 @@ def test_resume_redoes_changed_inputs_settings_and_failures(config, models, tmp_
     assert status(replace(config, max_frames=2, fmt="2021")) == "ok"
 
 
+def test_resume_redoes_outputs_of_other_code(config, models, tmp_path, monkeypatch) -> None:
+    """Outputs a posetool with another pipeline wrote (same version number, same settings)
+    are made again by --resume, and the code's digest is recorded."""
+    import posetool.provenance as provenance
+
+    src = write_video(tmp_path / "in" / "x.mp4", seed=3)
+    out = tmp_path / "out"
+    run_batch([src], out, config, models=models)
+    recorded = json.loads((out / "x.summary.json").read_text())
+    code = recorded["made_from"]["settings"]["code_sha256"]
+    assert code == provenance.code_identity() and len(code) == 64
+
+    def status() -> str:
+        return run_batch([src], out, config, models=models, resume=True).videos[0].status
+
+    assert status() == "skipped"
+    monkeypatch.setattr(provenance, "code_identity", lambda: "0" * 64)  # an upgraded posetool
+    assert status() == "ok"
+    assert status() == "skipped"
+
+
+def test_code_identity_follows_the_sources(tmp_path, monkeypatch) -> None:
+    """The digest reads the packages' sources: a changed source file changes it."""
+    import importlib
+    from types import SimpleNamespace
+
+    import posetool.provenance as provenance
+
+    for name in provenance._CODE_PACKAGES:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"# {name}\n")
+    (tmp_path / "posetool" / "pipeline.py").write_text("RULE = 1\n")
+    monkeypatch.setattr(
+        importlib,
+        "import_module",
+        lambda name: SimpleNamespace(__file__=str(tmp_path / name / "__init__.py")),
+    )
+    provenance.code_identity.cache_clear()
+    try:
+        before = provenance.code_identity()
+        provenance.code_identity.cache_clear()
+        assert provenance.code_identity() == before  # the same sources, the same digest
+        (tmp_path / "posetool" / "pipeline.py").write_text("RULE = 2\n")
+        provenance.code_identity.cache_clear()
+        assert provenance.code_identity() != before
+    finally:
+        monkeypatch.undo()
+        provenance.code_identity.cache_clear()
+
+
 def test_full_disk_stops_the_batch(config, models, tmp_path, monkeypatch) -> None:
     import posetool.posetrack_io as io
 
