@@ -42,6 +42,7 @@ __all__ = [
     "load_posetrack",
     "parse_posetrack",
     "sequence_number",
+    "vid_id_for",
 ]
 
 _SEQ_RE = re.compile(r"(?P<seq>\d+)_(?P<src>mpiinew|mpii|bonn)(?:_|$)")
@@ -55,10 +56,12 @@ def sequence_number(sequence_name: str) -> str | None:
     return None if m is None else m["seq"]
 
 
-def _vid_id_of(sequence_name: str) -> str:
-    """A file's ``vid_id`` when it gives none: the PoseTrack number its frames' folder
-    carries, else the folder's first ``_`` part (the rule before folder-prefixed names)."""
-    return sequence_number(sequence_name) or sequence_name.split("_")[0]
+def vid_id_for(sequence_name: str) -> str:
+    """The ``vid_id`` of a sequence: the PoseTrack number its name carries (``009473``, also
+    of a folder-prefixed ``val_009473_mpii_test``), else the whole name (``day1_cam1``; its
+    first ``_`` part would give ``day1_cam1`` and ``day1_cam2`` one id). posetool writes
+    it; a file that gives none is read with the id of its frames' folder by the same rule."""
+    return sequence_number(sequence_name) or sequence_name
 
 
 def frame_id_for(sequence_name: str, frame_index: int) -> int | None:
@@ -258,7 +261,7 @@ def _parse_2018(data: dict, source: str) -> PoseTrackVideo:
             )
         )
     if not vid_id and frames:
-        vid_id = _vid_id_of(Path(frames[0].file_name).parent.name)
+        vid_id = vid_id_for(Path(frames[0].file_name).parent.name)
     return PoseTrackVideo(source=source, fmt=fmt, vid_id=vid_id, frames=tuple(frames))
 
 
@@ -361,7 +364,7 @@ def _parse_2017(data: dict, source: str) -> PoseTrackVideo:
                 {},
             )
         )
-    vid_id = _vid_id_of(Path(frames[0].file_name).parent.name) if frames else ""
+    vid_id = vid_id_for(Path(frames[0].file_name).parent.name) if frames else ""
     return PoseTrackVideo(source=source, fmt="2017", vid_id=vid_id, frames=tuple(frames))
 
 

@@ -29,7 +29,7 @@ from diffpose.posetrack_format import (
     PoseTrackVideo,
     frame_id_for,
     load_posetrack,
-    sequence_number,
+    vid_id_for,
 )
 from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
 from posetool.inputs import IMAGE_FOLDER_FPS
@@ -38,7 +38,6 @@ from posetool.records import FrameRecord, VideoMeta, VideoResult
 __all__ = [
     "atomic_write_text",
     "give_plain_file_mode",
-    "posetrack_vid_id",
     "read_posetrack",
     "record_to_posetrack_frame",
     "result_from_posetrack",
@@ -131,15 +130,8 @@ def video_to_posetrack(result: VideoResult) -> PoseTrackVideo:
     seq = result.meta.sequence_name
     frames = tuple(record_to_posetrack_frame(fr, seq) for fr in result.frames)
     return PoseTrackVideo(
-        source=str(result.meta.path), fmt="2018", vid_id=posetrack_vid_id(seq), frames=frames
+        source=str(result.meta.path), fmt="2018", vid_id=vid_id_for(seq), frames=frames
     )
-
-
-def posetrack_vid_id(sequence: str) -> str:
-    """``vid_id`` of a sequence: the PoseTrack number (``009473``, also of a name the batch
-    prefixed with a folder, ``val_009473_mpii_test``) or the whole name."""
-    number = sequence_number(sequence)
-    return sequence if number is None else number
 
 
 def write_posetrack(result: VideoResult, path: str | Path, fmt: str = "2018") -> Path:

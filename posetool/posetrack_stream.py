@@ -49,7 +49,8 @@ class PoseTrackStreamWriter:
         fmt: str = "2018",
         provenance: dict | None = None,
     ) -> None:
-        from posetool.posetrack_io import posetrack_vid_id, record_to_posetrack_frame
+        from diffpose.posetrack_format import vid_id_for
+        from posetool.posetrack_io import record_to_posetrack_frame
 
         if fmt not in ("2017", "2018", "2021"):
             raise ValueError(f"fmt must be '2017', '2018' or '2021', got {fmt!r}")
@@ -59,7 +60,7 @@ class PoseTrackStreamWriter:
         self.provenance = provenance
         self.frames = 0
         self._convert = record_to_posetrack_frame
-        self._vid_id = posetrack_vid_id(sequence_name)
+        self._vid_id = vid_id_for(sequence_name)
         self._main, self._main_path = _temp_text(self.path, "json")
         self._main.write('{"annolist": [' if fmt == "2017" else '{"annotations": [')
         self._images = self._images_path = None

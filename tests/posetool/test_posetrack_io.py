@@ -10,11 +10,10 @@ import pytest
 
 from diffpose.evaluation import evaluate_paths
 from diffpose.keypoints import EVALUATED_SLOTS
-from diffpose.posetrack_format import PoseTrackFormatError, load_posetrack
+from diffpose.posetrack_format import PoseTrackFormatError, load_posetrack, vid_id_for
 from posetool.inputs import IMAGE_FOLDER_FPS
 from posetool.posetrack_io import (
     atomic_write_text,
-    posetrack_vid_id,
     read_posetrack,
     write_posetrack,
 )
@@ -159,6 +158,24 @@ def test_a_file_read_without_its_video_is_timed_like_an_image_folder(tmp_path):
 def test_vid_id_is_the_posetrack_number_also_of_a_prefixed_name() -> None:
     """The batch prefixes a clashing stem with its folder (val/009473_mpii_test.mp4 →
     val_009473_mpii_test): the vid_id stays the sequence number."""
-    assert posetrack_vid_id("009473_mpii_test") == "009473"
-    assert posetrack_vid_id("val_009473_mpii_test") == "009473"
-    assert posetrack_vid_id("day1_cam1") == "day1_cam1"
+    assert vid_id_for("009473_mpii_test") == "009473"
+    assert vid_id_for("val_009473_mpii_test") == "009473"
+    assert vid_id_for("day1_cam1") == "day1_cam1"
+
+
+@pytest.mark.parametrize(
+    ("name", "vid_id"),
+    [("day1_cam1", "day1_cam1"), ("val_009473_mpii_test", "009473"), ("my video", "my video")],
+)
+@pytest.mark.parametrize("fmt", ["2018", "2017"])
+def test_a_file_without_vid_id_reads_by_the_writers_rule(tmp_path, name, vid_id, fmt) -> None:
+    """A file that gives no vid_id (a 2017 file never does) gets its frames' folder's by the
+    rule posetool writes with: day1_cam1 and day1_cam2 stay two ids, not both "day1"."""
+    path = write_posetrack(_result(name=name), tmp_path / "out.json", fmt=fmt)
+    data = json.loads(path.read_text())
+    if fmt == "2018":
+        assert data["images"][0]["vid_id"] == vid_id  # what posetool wrote
+        for image in data["images"]:
+            del image["vid_id"]
+        path.write_text(json.dumps(data))
+    assert load_posetrack(path).vid_id == vid_id
