@@ -23,7 +23,7 @@ from torch import nn
 from .backbones import build_backbone
 from .config import DiffPoseConfig
 from .decoder import ConditionCache, PoseDecoder
-from .diffusion import cosine_alphas_cumprod, ddim_sample, q_sample
+from .diffusion import cosine_alphas_cumprod, ddim_sample, ddim_step, q_sample
 from .heatmaps import (
     decode_heatmaps,
     flip_heatmaps_back,
@@ -312,6 +312,7 @@ class DiffPose(nn.Module):
         joint_weights: torch.Tensor,
         generator: torch.Generator | None = None,
         prior: torch.Tensor | None = None,
+        own_step_prob: float = 0.0,
     ) -> torch.Tensor:
         """Eq. 6 MSE between predicted and target heatmaps, weighted per joint.
 
@@ -321,9 +322,11 @@ class DiffPose(nn.Module):
             joint_weights: (B, K), 0 for joints the sample does not label.
             generator: for t ~ Uniform{0..T−1} and the noise ε.
             prior: (B, K, h, w) detector-pose heatmaps (models that refine it only).
+            own_step_prob: share of the batch whose x_t is made as sampling makes it after
+                a first step (:meth:`loss_from_features`).
         """
         return self.loss_from_features(
-            self.clip_features(clips), heatmaps, joint_weights, generator, prior
+            self.clip_features(clips), heatmaps, joint_weights, generator, prior, own_step_prob
         )
 
     def loss_from_features(
@@ -333,8 +336,17 @@ class DiffPose(nn.Module):
         joint_weights: torch.Tensor,
         generator: torch.Generator | None = None,
         prior: torch.Tensor | None = None,
+        own_step_prob: float = 0.0,
     ) -> torch.Tensor:
-        """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache)."""
+        """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache).
+
+        ``own_step_prob``: for that share of the batch (drawn per sample), x_t is not the
+        label noised (Eq. 1) but what DDIM sampling feeds the denoiser at its second and later
+        steps: the model's own x0 estimate from pure noise at t = T−1 (no gradient) carried
+        by one DDIM step to t (:func:`~diffpose.diffusion.ddim_step`). Trained on the label's
+        x_t alone, the denoiser at small t takes x_t for the answer, so its own errors,
+        re-noised, are kept or made worse with every step; these samples teach it to correct
+        them against the label."""
         b = features.shape[0]
         if heatmaps.shape != (b, self.num_keypoints, *self.heatmap_size):
             raise ValueError(f"heatmaps must be (B, K, {self.heatmap_size}), got {heatmaps.shape}")
@@ -346,10 +358,44 @@ class DiffPose(nn.Module):
         t = torch.randint(0, len(self.alphas_cumprod), (b,), generator=generator, device=dev)
         noise = torch.randn(x0.shape, generator=generator, device=dev, dtype=x0.dtype)
         x_t = q_sample(x0, t, self.alphas_cumprod, noise)  # Eq. 1
+        if own_step_prob > 0:
+            x_t = self._own_step_inputs(x_t, t, cache, own_step_prob, generator)
         pred = signal_to_heatmaps(self.denoise(x_t, t, cache), self.signal_scale, clamp=False)
         per_joint = ((pred - heatmaps) ** 2).mean(dim=(-2, -1))  # (B, K)
         w = joint_weights.to(per_joint.dtype)
         return (per_joint * w).sum() / w.sum().clamp_min(1.0)
+
+    def _own_step_inputs(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        cache: ConditionCache,
+        prob: float,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """``x_t`` with the rows drawn at ``prob`` replaced by one DDIM step (to their t) from
+        the model's own x0 estimate at t = T−1, as :meth:`loss_from_features` describes."""
+        dev = x_t.device
+        chosen = torch.rand(x_t.shape[0], generator=generator, device=dev) < prob
+        if not bool(chosen.any()):
+            return x_t
+        t_start = len(self.alphas_cumprod) - 1
+        x_start = torch.randn(x_t.shape, generator=generator, device=dev, dtype=x_t.dtype)
+        with torch.no_grad():
+            start = torch.full_like(t, t_start)
+            x0_own = self.denoise(x_start, start, cache).clamp(
+                -self.signal_scale, self.signal_scale
+            )
+        stepped = x_t.clone()
+        for i in torch.nonzero(chosen).flatten().tolist():
+            t_i = int(t[i])
+            if t_i >= t_start:  # no step to take: sampling's first input, pure noise
+                stepped[i] = x_start[i]
+            else:
+                stepped[i] = ddim_step(
+                    x_start[i : i + 1], x0_own[i : i + 1], t_start, t_i, self.alphas_cumprod
+                )[0]
+        return stepped
 
     # ----- inference (Algorithm 2) -----------------------------------------------------
     @torch.no_grad()

@@ -79,6 +79,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lower_body_weight: float = 1.0
     ema_decay: float = 0.0
+    own_step_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -91,6 +92,8 @@ class TrainConfig:
             raise ValueError(f"lower_body_weight must be > 0, got {self.lower_body_weight}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0.0 <= self.own_step_prob <= 1.0:
+            raise ValueError(f"own_step_prob must be in [0, 1], got {self.own_step_prob}")
 
 
 def load_data_spec(spec: str, delta: int) -> list[PoseSample]:
@@ -234,6 +237,7 @@ def _epoch_cached(
             _loss_weights(weights[v, idx], cfg),
             generator=gen,
             prior=prior,
+            own_step_prob=cfg.own_step_prob,
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -276,9 +280,10 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, 
 class _LossModule(torch.nn.Module):
     """DDP wraps forward(); route it to the training loss."""
 
-    def __init__(self, model: DiffPose) -> None:
+    def __init__(self, model: DiffPose, own_step_prob: float = 0.0) -> None:
         super().__init__()
         self.model = model
+        self.own_step_prob = own_step_prob
 
     def forward(self, clips, heatmaps, weights, generator=None, prior=None):
         # A CPU generator cannot draw CUDA noise; on CUDA the global RNG (seeded) is used.
@@ -288,6 +293,7 @@ class _LossModule(torch.nn.Module):
             weights,
             generator=generator if clips.device.type == "cpu" else None,
             prior=prior,
+            own_step_prob=self.own_step_prob,
         )
 
 
@@ -409,7 +415,7 @@ def train(
                 torch.save({"key": key, "tensors": list(cache)}, tmp)
                 os.replace(tmp, cache_file)
         LOG.info("feature cache ready in %.0f s: %s", time.time() - t0, tuple(cache[0].shape))
-    ddp_model = _LossModule(model)
+    ddp_model = _LossModule(model, cfg.own_step_prob)
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             ddp_model, device_ids=[local_rank] if use_cuda else None
@@ -618,6 +624,14 @@ def main(argv: list[str] | None = None) -> Path:
         help="keep an exponential moving average of the weights (e.g. 0.998 per step) and "
         "validate and save it; 0 (default) keeps the last step's weights",
     )
+    p.add_argument(
+        "--own-step-prob",
+        type=float,
+        default=defaults.own_step_prob,
+        help="share of training samples whose x_t is one DDIM step from the model's own "
+        "first estimate, as sampling's later steps see it (DiffPose.loss_from_features); "
+        "0 (default): the label noised, as the paper",
+    )
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -647,6 +661,7 @@ def main(argv: list[str] | None = None) -> Path:
         amp=not a.no_amp,
         lower_body_weight=a.lower_body_weight,
         ema_decay=a.ema_decay,
+        own_step_prob=a.own_step_prob,
         augment=AugmentConfig(
             prior_jitter_prob=a.prior_jitter_prob,
             prior_jitter_px=a.prior_jitter_px,

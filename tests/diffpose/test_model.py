@@ -189,3 +189,46 @@ def test_frame_features_rgb_matches_normalised_frames() -> None:
     torch.testing.assert_close(out, ref)
     with pytest.raises(ValueError, match="crops must be"):
         model.frame_features_rgb(torch.from_numpy(crops).permute(0, 3, 1, 2))
+
+
+def test_own_step_inputs_are_one_ddim_step_from_the_models_own_first_estimate():
+    """own_step_prob: the chosen rows' x_t is what sampling feeds the denoiser after its first
+    step (its own x0 from noise at t = T-1, carried by DDIM to t); the others keep the label's
+    x_t; prob 0 changes nothing."""
+    from diffpose.diffusion import ddim_step
+
+    model = _model(1).eval()
+    feats = model.clip_features(_clips(4, 3))
+    cache = model.condition(feats)
+    x_label = torch.randn(4, 17, 64, 48, generator=torch.Generator().manual_seed(1))
+    t = torch.tensor([999, 700, 250, 10])
+    last = len(model.alphas_cumprod) - 1
+    assert int(t[0]) == last
+    out = model._own_step_inputs(x_label, t, cache, 1.0, torch.Generator().manual_seed(2))
+    # the same draws again: the starting noise, and the model's estimate from it
+    g = torch.Generator().manual_seed(2)
+    torch.rand(4, generator=g)
+    x_start = torch.randn(x_label.shape, generator=g)
+    with torch.no_grad():
+        x0_own = model.denoise(x_start, torch.full((4,), last), cache)
+        x0_own = x0_own.clamp(-model.signal_scale, model.signal_scale)
+    torch.testing.assert_close(out[0], x_start[0])  # t = T-1: sampling's input is pure noise
+    for i in (1, 2, 3):
+        step = ddim_step(
+            x_start[i : i + 1], x0_own[i : i + 1], last, int(t[i]), model.alphas_cumprod
+        )
+        torch.testing.assert_close(out[i], step[0])
+        assert not torch.allclose(out[i], x_label[i])
+    same = model._own_step_inputs(x_label, t, cache, 0.0, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(same, x_label)
+    # the loss runs with it and its gradient reaches the decoder through the trained pass only
+    model.train()
+    loss = model.loss_from_features(
+        feats,
+        torch.rand(4, 17, 64, 48),
+        torch.ones(4, 17),
+        torch.Generator().manual_seed(0),
+        own_step_prob=0.5,
+    )
+    loss.backward()
+    assert torch.isfinite(loss) and any(p.grad is not None for p in model.decoder.parameters())

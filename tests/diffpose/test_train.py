@@ -122,6 +122,8 @@ def test_bad_specs_and_config():
         TrainConfig(milestones=(40, 20))
     with pytest.raises(ValueError):
         TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="own_step_prob"):
+        TrainConfig(own_step_prob=1.5)
 
 
 @pytest.mark.slow
