@@ -31,8 +31,12 @@ log = logging.getLogger(__name__)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Index of the stride-16 layer whose output is used: layer 6 is P4 of the backbone (C3k2, 128
-#: ch); layer 19 is the neck's P4 (C3k2, 128 ch) that the Pose head reads.
-YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19}
+#: ch); layer 19 is the neck's P4 (C3k2, 128 ch) that the Pose head reads. "neck_keypoints"
+#: adds the Pose head's keypoint-branch features (see :class:`YoloBackbone`).
+YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19, "neck_keypoints": 19}
+#: The neck layers whose outputs (P3 at stride 8, P4 at stride 16) the Pose head's keypoint
+#: branch reads first.
+YOLO_KEYPOINT_INPUTS = (16, 19)
 
 
 # ----------------------------------------------------------------------------- ViT
@@ -178,6 +182,11 @@ class YoloBackbone(nn.Module):
         layers: the ultralytics layers up to and including the output layer.
         out_channels: channels of the output layer.
         freeze: fix the weights and keep BatchNorm in eval mode.
+        pose_layers: the rest of the detector, for :meth:`forward_rgb_pose`.
+        keypoint_layers: the Pose head's keypoint branch (``cv4``) up to its hidden features,
+            at P3 and at P4; given, the features are the output layer's (the neck's P4)
+            followed by that branch's hidden P4 features and its hidden P3 features averaged
+            to stride 16: features trained for pose on COCO, which the neck's map only feeds.
     """
 
     def __init__(
@@ -187,9 +196,11 @@ class YoloBackbone(nn.Module):
         out_channels: int,
         freeze: bool = True,
         pose_layers: nn.ModuleList | None = None,
+        keypoint_layers: nn.ModuleList | None = None,
     ) -> None:
         super().__init__()
         self.layers = layers
+        self.keypoint_layers = keypoint_layers
         #: The rest of the detector (P5 path and Pose head) for :meth:`forward_rgb_pose`; None
         #: when the backbone was built without it.
         self.pose_layers = pose_layers
@@ -197,22 +208,24 @@ class YoloBackbone(nn.Module):
         self.frozen = freeze
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        extra = [m for m in (pose_layers, keypoint_layers) if m is not None]
         if freeze:
             self.requires_grad_(False)
             self.layers.eval()
-            if pose_layers is not None:
-                pose_layers.eval()
+            for module in extra:
+                module.eval()
         # oneDNN's convolutions run faster in channels-last layout on the CPU (README, Performance).
         self.layers.to(memory_format=torch.channels_last)
-        if pose_layers is not None:
-            pose_layers.to(memory_format=torch.channels_last)
+        for module in extra:
+            module.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> YoloBackbone:
         super().train(mode)
         if self.frozen:
             self.layers.eval()  # pretrained BatchNorm statistics stay as shipped
-            if self.pose_layers is not None:
-                self.pose_layers.eval()
+            for module in (self.pose_layers, self.keypoint_layers):
+                if module is not None:
+                    module.eval()
         return self
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
@@ -247,7 +260,7 @@ class YoloBackbone(nn.Module):
             raise RuntimeError("this YOLO backbone was built without its pose head")
         with torch.no_grad():
             outputs = self._run(self.layers, self._rgb_input(crops_rgb, dtype), [])
-            features = outputs[-1].contiguous()
+            features = self._features(outputs)
             *_, head = self.pose_layers
             self._run(self.pose_layers[:-1], outputs[-1], outputs)
             feats = [outputs[j] for j in head.f]
@@ -266,7 +279,16 @@ class YoloBackbone(nn.Module):
 
     def _layers(self, x: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            return self._run(self.layers, x, [])[-1].contiguous()
+            return self._features(self._run(self.layers, x, []))
+
+    def _features(self, outputs: list[torch.Tensor]) -> torch.Tensor:
+        """The features of a pass whose layer outputs are ``outputs``: the output layer's,
+        with the keypoint branch's hidden features after it when there is one."""
+        if self.keypoint_layers is None:
+            return outputs[-1].contiguous()
+        p3, p4 = (outputs[i] for i in YOLO_KEYPOINT_INPUTS)
+        at_p3, at_p4 = self.keypoint_layers
+        return torch.cat([outputs[-1], at_p4(p4), F.avg_pool2d(at_p3(p3), 2)], dim=1).contiguous()
 
     @staticmethod
     def _run(layers, x: torch.Tensor, outputs: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -299,7 +321,8 @@ def build_yolo_backbone(
         freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
         weights: override the checkpoint path (its sha256 is still checked).
         pose_head: also keep the detector's remaining layers, for
-            :meth:`YoloBackbone.forward_rgb_pose` (the neck features only).
+            :meth:`YoloBackbone.forward_rgb_pose` (the neck features only, with or without
+            the keypoint branch's).
 
     Raises:
         WeightsError: the weights are missing or another file (diffpose.yolo_weights).
@@ -319,12 +342,23 @@ def build_yolo_backbone(
         model = model.fuse(verbose=False)
     last = YOLO_FEATURE_LAYERS[features]
     layers = nn.ModuleList(list(model.model[: last + 1]))
-    pose_layers = None
+    pose_layers = keypoint_layers = None
     if pose_head:
-        if features != "neck":
-            raise ValueError("the pose head reads the neck: pose_head needs features='neck'")
+        if features not in ("neck", "neck_keypoints"):
+            raise ValueError("the pose head reads the neck: pose_head needs the neck features")
         pose_layers = nn.ModuleList(list(model.model[last + 1 :]))
-    backbone = YoloBackbone(layers=layers, out_channels=0, freeze=freeze, pose_layers=pose_layers)
+    if features == "neck_keypoints":
+        head = model.model[-1]
+        if tuple(head.f[:2]) != YOLO_KEYPOINT_INPUTS:
+            raise ValueError(f"{path}: the Pose head reads layers {head.f}, not P3/P4 at 16/19")
+        keypoint_layers = nn.ModuleList([head.cv4[0][:2], head.cv4[1][:2]])
+    backbone = YoloBackbone(
+        layers=layers,
+        out_channels=0,
+        freeze=freeze,
+        pose_layers=pose_layers,
+        keypoint_layers=keypoint_layers,
+    )
     with torch.no_grad():  # the channel count is read off a tiny probe, not guessed
         backbone.out_channels = int(backbone.eval()(torch.zeros(1, 3, 64, 64)).shape[1])
     return backbone.train()

@@ -15,7 +15,7 @@ from typing import Any
 from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
-YOLO_FEATURES = ("backbone", "neck")
+YOLO_FEATURES = ("backbone", "neck", "neck_keypoints")
 INTERACTIONS = ("lookup", "direct")
 #: Where a refiner's prior comes from: the pipeline detector's pose of the person (640 px,
 #: whole frame), or the detector's Pose head run again on the person's own crop
@@ -56,8 +56,10 @@ class BackboneConfig:
         vit_embed_dim, vit_depth, vit_num_heads: ViT width, blocks and heads (see VIT_SIZES).
         vit_drop_path: stochastic depth rate of the ViT (training only).
         vit_checkpoint: optional path of a ViTPose or MAE checkpoint to load ("" = random).
-        yolo_features: "backbone" (layer 6, P4 of the backbone) or "neck" (layer 19, the
-            stride-16 map that the pose head reads).
+        yolo_features: "backbone" (layer 6, P4 of the backbone), "neck" (layer 19, the
+            stride-16 map that the pose head reads) or "neck_keypoints" (that map followed by
+            the Pose head's keypoint-branch hidden features at P4 and, averaged to stride 16,
+            at P3: 128 + 51 + 51 channels).
         freeze: keep the backbone weights fixed (and BatchNorm in eval mode).
     """
 
@@ -224,11 +226,14 @@ class DiffPoseConfig:
         if (
             self.decoder.prior
             and self.decoder.prior_source == "crop"
-            and (self.backbone.kind != "yolo" or self.backbone.yolo_features != "neck")
+            and (
+                self.backbone.kind != "yolo"
+                or self.backbone.yolo_features not in ("neck", "neck_keypoints")
+            )
         ):
             raise ValueError(
                 "decoder.prior_source 'crop' runs the YOLO Pose head on the crop: it needs "
-                "backbone.kind 'yolo' with yolo_features 'neck'"
+                "backbone.kind 'yolo' with yolo_features 'neck' or 'neck_keypoints'"
             )
         h, w = self.feature_size
         p = self.strl.patch_size

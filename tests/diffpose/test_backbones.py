@@ -123,3 +123,34 @@ def test_yolo_forward_rgb_matches_normalised_forward():
         low = bb.forward_rgb(torch.from_numpy(crops), torch.bfloat16).float()
     assert low.shape == ref.shape
     assert (low - ref).abs().mean() <= 0.02 * ref.abs().mean()
+
+
+@needs_yolo
+def test_neck_keypoints_features_are_the_pose_heads_keypoint_branch():
+    """"neck_keypoints": the neck's P4 map, then the Pose head's keypoint-branch hidden
+    features at P4 and (averaged to stride 16) at P3. Run through that branch's last 1×1
+    convolution they give the head's own raw keypoint outputs: at P4 exactly, at P3 as their
+    2×2 averages (a 1×1 convolution commutes with averaging)."""
+    import torch.nn.functional as F
+
+    neck = build_yolo_backbone(features="neck", pose_head=True).eval()
+    both = build_yolo_backbone(features="neck_keypoints", pose_head=True).eval()
+    assert both.out_channels == 128 + 51 + 51
+    crops = torch.from_numpy(
+        np.random.default_rng(1).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
+    )
+    with torch.no_grad():
+        feats, pose = both.forward_rgb_pose(crops, torch.float32)
+        plain = neck.forward_rgb(crops, torch.float32)
+        head = both.pose_layers[-1]
+        at_p4 = head.cv4[1][2](feats[:, 128:179])
+        at_p3 = head.cv4[0][2](feats[:, 179:])
+    assert feats.shape == (2, 230, 16, 12)
+    torch.testing.assert_close(feats[:, :128], plain)
+    torch.testing.assert_close(both.forward_rgb(crops, torch.float32), feats)
+    (h3, w3), (h4, w4) = pose["grids"][0].tolist(), pose["grids"][1].tolist()
+    kpts = pose["kpts"]  # (M, 51, anchors of P3, then P4, then P5)
+    raw_p3 = kpts[:, :, : h3 * w3].reshape(2, 51, h3, w3)
+    raw_p4 = kpts[:, :, h3 * w3 : h3 * w3 + h4 * w4].reshape(2, 51, h4, w4)
+    torch.testing.assert_close(at_p4, raw_p4, atol=1e-3, rtol=1e-4)
+    torch.testing.assert_close(at_p3, F.avg_pool2d(raw_p3, 2), atol=1e-3, rtol=1e-4)
