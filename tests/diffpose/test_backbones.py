@@ -127,7 +127,7 @@ def test_yolo_forward_rgb_matches_normalised_forward():
 
 @needs_yolo
 def test_neck_keypoints_features_are_the_pose_heads_keypoint_branch():
-    """"neck_keypoints": the neck's P4 map, then the Pose head's keypoint-branch hidden
+    """ "neck_keypoints": the neck's P4 map, then the Pose head's keypoint-branch hidden
     features at P4 and (averaged to stride 16) at P3. Run through that branch's last 1×1
     convolution they give the head's own raw keypoint outputs: at P4 exactly, at P3 as their
     2×2 averages (a 1×1 convolution commutes with averaging)."""
