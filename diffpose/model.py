@@ -23,7 +23,7 @@ from torch import nn
 from .backbones import build_backbone
 from .config import DiffPoseConfig
 from .decoder import ConditionCache, PoseDecoder
-from .diffusion import cosine_alphas_cumprod, ddim_sample, ddim_step, q_sample
+from .diffusion import cosine_alphas_cumprod, ddim_sample, predict_noise_from_x0, q_sample
 from .heatmaps import (
     decode_heatmaps,
     flip_heatmaps_back,
@@ -60,6 +60,11 @@ class PoseResult:
                 raise ValueError(f"{name} must be {kp.shape[:2]}, got {arr.shape}")
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "keypoints_xy", kp)
+
+
+def _cache_rows(cache: ConditionCache, rows: torch.Tensor) -> ConditionCache:
+    """The condition of the clips ``rows`` of ``cache`` (every field is per clip)."""
+    return ConditionCache(*(None if v is None else v[rows] for v in cache))
 
 
 class DiffPose(nn.Module):
@@ -341,9 +346,10 @@ class DiffPose(nn.Module):
         """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache).
 
         ``own_step_prob``: for that share of the batch (drawn per sample), x_t is not the
-        label noised (Eq. 1) but what DDIM sampling feeds the denoiser at its second and later
-        steps: the model's own x0 estimate from pure noise at t = T−1 (no gradient) carried
-        by one DDIM step to t (:func:`~diffpose.diffusion.ddim_step`). Trained on the label's
+        label noised (Eq. 1) but what DDIM sampling feeds the denoiser at its second step:
+        the model's own x0 estimate from pure noise at t = T−1 (no gradient) carried by one
+        DDIM step to t (:func:`~diffpose.diffusion.ddim_step`); later steps' inputs are
+        not made. Trained on the label's
         x_t alone, the denoiser at small t takes x_t for the answer, so its own errors,
         re-noised, are kept or made worse with every step; these samples teach it to correct
         them against the label."""
@@ -373,29 +379,32 @@ class DiffPose(nn.Module):
         prob: float,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
-        """``x_t`` with the rows drawn at ``prob`` replaced by one DDIM step (to their t) from
-        the model's own x0 estimate at t = T−1, as :meth:`loss_from_features` describes."""
+        """``x_t`` with the rows drawn at ``prob`` replaced by one deterministic DDIM step (to
+        their t) from the model's own x0 estimate at t = T−1, as
+        :meth:`loss_from_features` describes; at t = T−1 itself that is the starting noise."""
         dev = x_t.device
         chosen = torch.rand(x_t.shape[0], generator=generator, device=dev) < prob
         if not bool(chosen.any()):
             return x_t
         t_start = len(self.alphas_cumprod) - 1
-        x_start = torch.randn(x_t.shape, generator=generator, device=dev, dtype=x_t.dtype)
+        rows = torch.nonzero(chosen).flatten()
+        x_start = torch.randn(
+            (len(rows), *x_t.shape[1:]), generator=generator, device=dev, dtype=x_t.dtype
+        )
         with torch.no_grad():
-            start = torch.full_like(t, t_start)
-            x0_own = self.denoise(x_start, start, cache).clamp(
-                -self.signal_scale, self.signal_scale
+            x0_own = self.denoise(
+                x_start, torch.full_like(t[rows], t_start), _cache_rows(cache, rows)
             )
-        stepped = x_t.clone()
-        for i in torch.nonzero(chosen).flatten().tolist():
-            t_i = int(t[i])
-            if t_i >= t_start:  # no step to take: sampling's first input, pure noise
-                stepped[i] = x_start[i]
-            else:
-                stepped[i] = ddim_step(
-                    x_start[i : i + 1], x0_own[i : i + 1], t_start, t_i, self.alphas_cumprod
-                )[0]
-        return stepped
+            x0_own = x0_own.clamp(-self.signal_scale, self.signal_scale)
+            eps = predict_noise_from_x0(
+                x_start, torch.full_like(t[rows], t_start), x0_own, self.alphas_cumprod
+            )
+            a = self.alphas_cumprod[t[rows]].view(-1, *([1] * (x_t.dim() - 1))).to(x_t.dtype)
+            stepped = a.sqrt() * x0_own + (1.0 - a).sqrt() * eps  # ddim_step with eta 0
+            stepped = torch.where((t[rows] >= t_start).view_as(a), x_start, stepped)
+        out = x_t.clone()
+        out[rows] = stepped
+        return out
 
     # ----- inference (Algorithm 2) -----------------------------------------------------
     @torch.no_grad()

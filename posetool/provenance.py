@@ -123,19 +123,30 @@ _CODE_PACKAGES = ("posetool", "diffpose", "trackers")
 @lru_cache(maxsize=1)
 def code_identity() -> str:
     """SHA-256 over the Python sources of posetool, diffpose and trackers as installed (their
-    paths relative to the package and their bytes), read once per process. The version
-    number alone does not say it: a development install changes between commits without a
-    new version, and a changed pipeline (another box rule, the duplicate suppression) writes
-    other poses from the same settings."""
+    paths relative to the package and their bytes), with posetool's version and the number of
+    sources read, once per process. The version number alone does not say it: a development
+    install changes between commits without a new version, and a changed pipeline (another
+    box rule, the duplicate suppression) writes other poses from the same settings. Hidden
+    files (an editor's ``.#name.py`` lock, a dangling link) and anything that is not a
+    readable file are left out; an install without sources (bytecode only) is told apart by
+    its version alone."""
     import importlib
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"posetool {__version__}\0".encode())
+    read = 0
     for name in _CODE_PACKAGES:
         root = Path(importlib.import_module(name).__file__).parent
         for source in sorted(root.rglob("*.py")):
-            digest.update(f"{name}/{source.relative_to(root).as_posix()}\0".encode())
-            digest.update(source.read_bytes())
-            digest.update(b"\0")
+            relative = source.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not source.is_file():
+                continue
+            try:
+                text = source.read_bytes()
+            except OSError:
+                continue
+            digest.update(f"{name}/{relative.as_posix()}\0".encode() + text + b"\0")
+            read += 1
+    digest.update(f"{read} sources".encode())
     return digest.hexdigest()
 
 

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
-from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo
+from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, vid_id_for
 from diffpose.posetrack_writer import to_posetrack18
 from posetool.posetrack_io import atomic_write_text
 from posetool.video_io import VideoReader
@@ -153,7 +153,9 @@ def pseudo_label(
             if progress:
                 progress(name, idx)
         for name, frames in sequences.items():
-            video = PoseTrackVideo(source=str(path), fmt="2018", vid_id=name, frames=tuple(frames))
+            video = PoseTrackVideo(
+                source=str(path), fmt="2018", vid_id=vid_id_for(name), frames=tuple(frames)
+            )
             atomic_write_text(
                 out / "annotations" / "train" / f"{name}.json", json.dumps(to_posetrack18(video))
             )

@@ -204,24 +204,41 @@ def test_own_step_inputs_are_one_ddim_step_from_the_models_own_first_estimate():
     t = torch.tensor([999, 700, 250, 10])
     last = len(model.alphas_cumprod) - 1
     assert int(t[0]) == last
+
+    def expected(prob: float, seed: int) -> torch.Tensor:
+        """The same draws again, each chosen row stepped by diffusion.ddim_step alone."""
+        g = torch.Generator().manual_seed(seed)
+        chosen = torch.rand(4, generator=g) < prob
+        rows = torch.nonzero(chosen).flatten()
+        x_start = torch.randn((len(rows), 17, 64, 48), generator=g)
+        out = x_label.clone()
+        for j, i in enumerate(rows.tolist()):
+            single = model.condition(feats[i : i + 1])
+            with torch.no_grad():
+                x0 = model.denoise(x_start[j : j + 1], torch.tensor([last]), single)
+            x0 = x0.clamp(-model.signal_scale, model.signal_scale)
+            ti = int(t[i])  # at t = T-1 sampling's input is the noise itself
+            step = (
+                x_start[j : j + 1]
+                if ti == last
+                else ddim_step(x_start[j : j + 1], x0, last, ti, model.alphas_cumprod)
+            )
+            out[i] = step[0]
+        return out, chosen
+
+    every, chosen = expected(1.0, 2)
     out = model._own_step_inputs(x_label, t, cache, 1.0, torch.Generator().manual_seed(2))
-    # the same draws again: the starting noise, and the model's estimate from it
-    g = torch.Generator().manual_seed(2)
-    torch.rand(4, generator=g)
-    x_start = torch.randn(x_label.shape, generator=g)
-    with torch.no_grad():
-        x0_own = model.denoise(x_start, torch.full((4,), last), cache)
-        x0_own = x0_own.clamp(-model.signal_scale, model.signal_scale)
-    torch.testing.assert_close(out[0], x_start[0])  # t = T-1: sampling's input is pure noise
-    for i in (1, 2, 3):
-        step = ddim_step(
-            x_start[i : i + 1], x0_own[i : i + 1], last, int(t[i]), model.alphas_cumprod
-        )
-        torch.testing.assert_close(out[i], step[0])
-        assert not torch.allclose(out[i], x_label[i])
+    torch.testing.assert_close(out, every, atol=1e-5, rtol=1e-4)
+    assert chosen.all() and not torch.allclose(out[1:], x_label[1:])
+    some, chosen = expected(0.5, 1)  # seed 1 draws rows 1 and 2 of 4
+    assert chosen.tolist() == [False, True, True, False]
+    out = model._own_step_inputs(x_label, t, cache, 0.5, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(out, some, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out[[0, 3]], x_label[[0, 3]])  # not drawn: the label's x_t
+    assert not torch.allclose(out[[1, 2]], x_label[[1, 2]])
     same = model._own_step_inputs(x_label, t, cache, 0.0, torch.Generator().manual_seed(2))
     torch.testing.assert_close(same, x_label)
-    # the loss runs with it and its gradient reaches the decoder through the trained pass only
+    # the loss runs with it, and its gradient reaches the decoder through the trained pass
     model.train()
     loss = model.loss_from_features(
         feats,

@@ -275,6 +275,11 @@ def test_code_identity_follows_the_sources(tmp_path, monkeypatch) -> None:
         before = provenance.code_identity()
         provenance.code_identity.cache_clear()
         assert provenance.code_identity() == before  # the same sources, the same digest
+        # an editor's lock file (a dangling link) and other hidden files are left out
+        (tmp_path / "posetool" / ".#pipeline.py").symlink_to(tmp_path / "gone@123")
+        (tmp_path / "diffpose" / ".hidden.py").write_text("X = 1\n")
+        provenance.code_identity.cache_clear()
+        assert provenance.code_identity() == before
         (tmp_path / "posetool" / "pipeline.py").write_text("RULE = 2\n")
         provenance.code_identity.cache_clear()
         assert provenance.code_identity() != before
