@@ -78,6 +78,7 @@ class TrainConfig:
     amp: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lower_body_weight: float = 1.0
+    arm_weight: float = 1.0
     ema_decay: float = 0.0
     own_step_prob: float = 0.0
 
@@ -90,6 +91,8 @@ class TrainConfig:
             raise ValueError(f"milestones must increase, got {self.milestones}")
         if self.lower_body_weight <= 0:
             raise ValueError(f"lower_body_weight must be > 0, got {self.lower_body_weight}")
+        if self.arm_weight <= 0:
+            raise ValueError(f"arm_weight must be > 0, got {self.arm_weight}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.own_step_prob <= 1.0:
@@ -209,14 +212,23 @@ LOWER_BODY_SLOTS = tuple(
     for side in ("left", "right")
 )
 
+#: elbows and wrists: the slots ``TrainConfig.arm_weight`` scales
+ARM_SLOTS = tuple(
+    KEYPOINT_NAMES.index(f"{side}_{joint}")
+    for joint in ("elbow", "wrist")
+    for side in ("left", "right")
+)
+
 
 def _loss_weights(weights: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     """(B, K) per-joint loss weights: the labels' (0 where unlabelled), the lower body's
-    scaled by ``cfg.lower_body_weight`` (hard-example weighting; 1 leaves them as they are)."""
-    if cfg.lower_body_weight == 1.0:
+    scaled by ``cfg.lower_body_weight`` and the elbows' and wrists' by ``cfg.arm_weight``
+    (hard-example weighting; 1 leaves them as they are)."""
+    if cfg.lower_body_weight == 1.0 and cfg.arm_weight == 1.0:
         return weights
     scale = torch.ones(weights.shape[-1], dtype=weights.dtype, device=weights.device)
     scale[list(LOWER_BODY_SLOTS)] = cfg.lower_body_weight
+    scale[list(ARM_SLOTS)] = cfg.arm_weight
     return weights * scale
 
 
@@ -618,6 +630,12 @@ def main(argv: list[str] | None = None) -> Path:
         help="loss weight of hips, knees and ankles relative to the other joints",
     )
     p.add_argument(
+        "--arm-weight",
+        type=float,
+        default=defaults.arm_weight,
+        help="loss weight of elbows and wrists relative to the other joints",
+    )
+    p.add_argument(
         "--ema-decay",
         type=float,
         default=defaults.ema_decay,
@@ -660,6 +678,7 @@ def main(argv: list[str] | None = None) -> Path:
         max_samples=a.max_samples,
         amp=not a.no_amp,
         lower_body_weight=a.lower_body_weight,
+        arm_weight=a.arm_weight,
         ema_decay=a.ema_decay,
         own_step_prob=a.own_step_prob,
         augment=AugmentConfig(

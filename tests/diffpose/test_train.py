@@ -12,7 +12,14 @@ import torch
 
 from diffpose.checkpoint import load_checkpoint
 from diffpose.keypoints import KEYPOINT_NAMES
-from diffpose.train import LOWER_BODY_SLOTS, TrainConfig, _loss_weights, load_data_spec, main
+from diffpose.train import (
+    ARM_SLOTS,
+    LOWER_BODY_SLOTS,
+    TrainConfig,
+    _loss_weights,
+    load_data_spec,
+    main,
+)
 
 
 def _tiny_lsp(shared_data, max_samples: int, batch_size: int) -> list[str]:
@@ -180,6 +187,20 @@ def test_lower_body_weight_scales_only_labelled_hips_knees_and_ankles() -> None:
     assert w[1, 13] == 0
     with pytest.raises(ValueError, match="lower_body_weight"):
         TrainConfig(lower_body_weight=0.0)
+
+
+def test_arm_weight_scales_only_labelled_elbows_and_wrists_beside_the_lower_body() -> None:
+    names = {KEYPOINT_NAMES[j] for j in ARM_SLOTS}
+    assert names == {f"{s}_{j}" for s in ("left", "right") for j in ("elbow", "wrist")}
+    weights = torch.ones(2, len(KEYPOINT_NAMES))
+    weights[1, ARM_SLOTS[0]] = 0.0  # an elbow this sample does not label
+    w = _loss_weights(weights, TrainConfig(lower_body_weight=2.0, arm_weight=3.0))
+    arms, lower = list(ARM_SLOTS), list(LOWER_BODY_SLOTS)
+    others = [j for j in range(len(KEYPOINT_NAMES)) if j not in arms + lower]
+    assert (w[0, arms] == 3).all() and (w[:, lower] == 2).all() and (w[:, others] == 1).all()
+    assert w[1, ARM_SLOTS[0]] == 0
+    with pytest.raises(ValueError, match="arm_weight"):
+        TrainConfig(arm_weight=-1.0)
 
 
 def test_alternative_priors_need_their_probability_and_a_prior(shared_data, tmp_path) -> None:
