@@ -391,17 +391,16 @@ class DiffPose(nn.Module):
         x_start = torch.randn(
             (len(rows), *x_t.shape[1:]), generator=generator, device=dev, dtype=x_t.dtype
         )
+        t_rows = t[rows]
+        t_first = torch.full_like(t_rows, t_start)
         with torch.no_grad():
-            x0_own = self.denoise(
-                x_start, torch.full_like(t[rows], t_start), _cache_rows(cache, rows)
-            )
+            x0_own = self.denoise(x_start, t_first, _cache_rows(cache, rows))
             x0_own = x0_own.clamp(-self.signal_scale, self.signal_scale)
-            eps = predict_noise_from_x0(
-                x_start, torch.full_like(t[rows], t_start), x0_own, self.alphas_cumprod
-            )
-            a = self.alphas_cumprod[t[rows]].view(-1, *([1] * (x_t.dim() - 1))).to(x_t.dtype)
-            stepped = a.sqrt() * x0_own + (1.0 - a).sqrt() * eps  # ddim_step with eta 0
-            stepped = torch.where((t[rows] >= t_start).view_as(a), x_start, stepped)
+            eps = predict_noise_from_x0(x_start, t_first, x0_own, self.alphas_cumprod)
+            # ddim_step with eta 0, to a t per row (ddim_step takes one t_next for the batch)
+            a = self.alphas_cumprod[t_rows].view(-1, *([1] * (x_t.dim() - 1))).to(x_t.dtype)
+            stepped = a.sqrt() * x0_own + (1.0 - a).sqrt() * eps
+            stepped = torch.where((t_rows >= t_start).view_as(a), x_start, stepped)
         out = x_t.clone()
         out[rows] = stepped
         return out
