@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from trackers.matching import iou_matrix
+
 #: COCO-17 slot order after a horizontal flip: ``mirrored[k] = original[COCO17_FLIP[k]]``.
 COCO17_FLIP: tuple[int, ...] = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
-
-
-def _iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) IoU of two sets of boxes."""
-    lt = np.maximum(a_xyxy[:, None, :2], b_xyxy[None, :, :2])
-    rb = np.minimum(a_xyxy[:, None, 2:], b_xyxy[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a_xyxy[:, 2:] - a_xyxy[:, :2]).prod(-1)
-    area_b = (b_xyxy[:, 2:] - b_xyxy[:, :2]).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def flip_agreement(
@@ -48,7 +39,7 @@ def flip_agreement(
         return agree
     back = det_mirrored.boxes_xyxy.astype(np.float64).copy()
     back[:, [0, 2]] = frame_width_px - back[:, [2, 0]]
-    iou = _iou_matrix(det.boxes_xyxy.astype(np.float64), back)
+    iou = iou_matrix(det.boxes_xyxy, back)
     used_i: set[int] = set()
     used_j: set[int] = set()
     for flat in np.argsort(-iou, axis=None):
