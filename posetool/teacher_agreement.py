@@ -3,10 +3,11 @@
 The teacher (YOLO11n-pose) run on a frame and on its horizontal mirror gives two poses of each
 person; where the mirrored run, mapped back (x -> W - x, left and right swapped), puts a joint
 far from the first run's, the teacher is unsure of that joint and it is better left unlabelled.
-On LSP train (real labels, 11,700 joints; ``runs/teacher_flip_lsp.py``, exploratory) the
+On LSP train (real labels, 11,700 joints; ``python bench/teacher_agreement_lsp.py``) the
 teacher's joints scored >= 0.5 are right (PCKh@0.5) 75.6% of the time; those that also agree
-within 0.05 box heights, 83.4% (82.9% of the joints kept); the joints that filter drops were
-right 30% of the time.
+within 0.05 box heights, 83.5% (82.8% of the joints kept); the joints that filter drops were
+right 30% of the time. A refiner trained on labels so filtered was no better on validation
+(resources/MODEL_CARD.md, Levers): ``make train`` does not use it.
 """
 
 from __future__ import annotations
