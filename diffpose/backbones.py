@@ -343,6 +343,8 @@ def build_yolo_backbone(
     model = (ckpt.get("ema") or ckpt["model"]).float().eval()
     if freeze:
         model = model.fuse(verbose=False)
+    else:  # the checkpoint's tensors are stored without gradients: train them
+        model.requires_grad_(True)
     last = YOLO_FEATURE_LAYERS[features]
     layers = nn.ModuleList(list(model.model[: last + 1]))
     pose_layers = keypoint_layers = None

@@ -98,6 +98,19 @@ def test_yolo_backbone_loads_real_checkpoint(features):
 
 
 @needs_yolo
+def test_an_unfrozen_yolo_backbone_trains_every_weight():
+    """freeze=False: the checkpoint stores its tensors without gradients, so without this
+    the backbone would stay fixed and training would silently take the feature-cache path."""
+    bb = build_yolo_backbone(freeze=False).train()
+    params = list(bb.parameters())
+    assert params and all(p.requires_grad for p in params)
+    assert bb.layers.training  # BatchNorm statistics update as the weights do
+    out = bb(torch.randn(2, 3, 256, 192))
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in params)
+
+
+@needs_yolo
 def test_yolo_weights_checksum_is_checked(tmp_path):
     fake = tmp_path / "yolo11n-pose.pt"
     fake.write_bytes(b"not the weights")
