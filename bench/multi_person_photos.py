@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS, PLACEHOLDER_SLOTS
-from trackers.matching import iou_matrix
+from trackers.matching import greedy_iou_matching
 
 #: Dataset name -> (label file under ``pose_samples``, prefix of its image paths to drop).
 DATASETS: dict[str, tuple[str, str]] = {
@@ -205,14 +205,7 @@ def match_detections(
     Returns:
         (P,) int index of each person's detection, -1 where none matched.
     """
-    iou = iou_matrix(gt_boxes_xyxy, det_boxes_xyxy)
-    matched = np.full(len(iou), -1, dtype=np.int64)
-    while iou.size and iou.max() >= min_iou:
-        g, d = np.unravel_index(int(np.argmax(iou)), iou.shape)
-        matched[g] = d
-        iou[g, :] = -1.0
-        iou[:, d] = -1.0
-    return matched
+    return greedy_iou_matching(gt_boxes_xyxy, det_boxes_xyxy, min_iou)
 
 
 def match_by_joints(

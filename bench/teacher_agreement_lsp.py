@@ -1,7 +1,8 @@
 """The pseudo-label teacher measured against real labels: YOLO11n-pose's joints on LSP train
 (images 1–1000, real labels; neither LSP's test half nor a reported set), kept by score
 alone, as ``posetool pseudo-label`` keeps them, and also by flip agreement
-(``--flip-agreement C``, :func:`posetool.teacher_agreement.flip_agreement`).
+(``--flip-agreement C``, :func:`posetool.teacher_agreement.flip_agreement`: a joint agrees
+where its :func:`~posetool.teacher_agreement.flip_distances` is at most C).
 
 For each image the teacher runs on the image and on its mirror (float32, 640 px, as
 ``pseudo-label``); the detection with the largest IoU with the labelled person's box (at least
@@ -27,7 +28,7 @@ import numpy as np
 from diffpose.data.lsp import load_lsp
 from diffpose.validation import lsp_head_sizes
 from posetool.detector import DetectorConfig, PersonDetector
-from posetool.teacher_agreement import flip_agreement
+from posetool.teacher_agreement import flip_distances
 from trackers.matching import iou_matrix
 
 EVALUATED = tuple(range(5, 17))  # shoulders to ankles: COCO-17 and PoseTrack slots agree
@@ -52,14 +53,12 @@ def teacher_joints(lsp_root: Path, images: int) -> np.ndarray:
         i = int(np.argmax(iou))
         if iou[i] < 0.3:
             continue
-        # the smallest share (of SHARES) at which each joint agrees, from the rule itself
-        agree_at = {c: flip_agreement(det, mirrored, img.shape[1], c)[i] for c in SHARES}
+        distances = flip_distances(det, mirrored, img.shape[1])[i]
         for k in EVALUATED:
             if sample.weights[k] <= 0:
                 continue
             error = np.linalg.norm(det.keypoints_xy[i, k] - sample.keypoints_xy[k]) / head
-            first = next((c for c in SHARES if agree_at[c][k]), np.inf)
-            rows.append((error, det.keypoint_scores[i, k], first, k))
+            rows.append((error, det.keypoint_scores[i, k], distances[k], k))
     return np.array(rows, np.float64).reshape(-1, 4)
 
 

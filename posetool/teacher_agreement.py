@@ -14,46 +14,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from trackers.matching import iou_matrix
+from trackers.matching import greedy_iou_matching
 
 #: COCO-17 slot order after a horizontal flip: ``mirrored[k] = original[COCO17_FLIP[k]]``.
 COCO17_FLIP: tuple[int, ...] = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 
 
-def flip_agreement(
-    det, det_mirrored, frame_width_px: int, max_distance_box_heights: float, min_iou: float = 0.5
-) -> np.ndarray:
-    """(N, 17) bool: whether each of ``det``'s COCO joints agrees with the mirrored run's.
+def flip_distances(det, det_mirrored, frame_width_px: int, min_iou: float = 0.5) -> np.ndarray:
+    """(N, 17) float: how far the mirrored run puts each of ``det``'s COCO joints, in the
+    person's box heights; inf for a person no mirrored person pairs with.
 
     Args:
         det: :class:`posetool.detector.Detections` of the frame.
         det_mirrored: Detections of the frame mirrored left-right.
         frame_width_px: The frame's width (the mirror's axis).
-        max_distance_box_heights: Largest distance between the two runs' joint, as a share of
-            the person's box height, that still counts as agreement.
-        min_iou: Smallest box IoU that makes a mirrored person the same person; a person
-            without one agrees on no joint. Persons are paired greedily by IoU, one to one.
+        min_iou: Smallest box IoU that makes a mirrored person the same person. Persons are
+            paired greedily by IoU, one to one (:func:`trackers.matching.greedy_iou_matching`).
     """
-    n = len(det)
-    agree = np.zeros((n, len(COCO17_FLIP)), bool)
-    if n == 0 or len(det_mirrored) == 0:
-        return agree
+    distances = np.full((len(det), len(COCO17_FLIP)), np.inf)
     back = det_mirrored.boxes_xyxy.astype(np.float64).copy()
     back[:, [0, 2]] = frame_width_px - back[:, [2, 0]]
-    iou = iou_matrix(det.boxes_xyxy, back)
-    used_i: set[int] = set()
-    used_j: set[int] = set()
-    for flat in np.argsort(-iou, axis=None):
-        i, j = np.unravel_index(flat, iou.shape)
-        if iou[i, j] < min_iou:
-            break
-        if i in used_i or j in used_j:
+    partner = greedy_iou_matching(det.boxes_xyxy, back, min_iou)
+    for i, j in enumerate(partner):
+        if j < 0:
             continue
-        used_i.add(int(i))
-        used_j.add(int(j))
         mirrored_xy = det_mirrored.keypoints_xy[j][list(COCO17_FLIP)].astype(np.float64)
         mirrored_xy[:, 0] = frame_width_px - mirrored_xy[:, 0]
         height_px = max(float(det.boxes_xyxy[i, 3] - det.boxes_xyxy[i, 1]), 1.0)
-        distance = np.linalg.norm(mirrored_xy - det.keypoints_xy[i], axis=1) / height_px
-        agree[i] = distance <= max_distance_box_heights
-    return agree
+        distances[i] = np.linalg.norm(mirrored_xy - det.keypoints_xy[i], axis=1) / height_px
+    return distances
+
+
+def flip_agreement(
+    det, det_mirrored, frame_width_px: int, max_distance_box_heights: float, min_iou: float = 0.5
+) -> np.ndarray:
+    """(N, 17) bool: whether each of ``det``'s COCO joints agrees with the mirrored run's,
+    i.e. lies within ``max_distance_box_heights`` of it (:func:`flip_distances`); a person
+    without a mirrored partner agrees on no joint."""
+    distances = flip_distances(det, det_mirrored, frame_width_px, min_iou)
+    return distances <= max_distance_box_heights

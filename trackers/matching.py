@@ -86,3 +86,28 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     rows = np.flatnonzero(row_to_col >= 0)
     matches = np.stack([rows, row_to_col[rows]], axis=1).astype(np.int64).reshape(-1, 2)
     return matches, np.flatnonzero(row_to_col < 0), np.flatnonzero(col_to_row < 0)
+
+
+def greedy_iou_matching(
+    boxes_a_xyxy: np.ndarray, boxes_b_xyxy: np.ndarray, min_iou: float
+) -> np.ndarray:
+    """One-to-one greedy matching by box IoU: the pair with the highest IoU first, then the
+    next among the unmatched ones, until no pair reaches ``min_iou`` (not the least-cost
+    assignment of :func:`linear_assignment`: a box keeps its best partner).
+
+    Args:
+        boxes_a_xyxy: (N, 4) boxes in pixels.
+        boxes_b_xyxy: (D, 4) boxes in pixels.
+        min_iou: Smallest IoU a match may have.
+
+    Returns:
+        (N,) int64 index of each ``a`` box's ``b`` box, -1 where none matched.
+    """
+    iou = iou_matrix(boxes_a_xyxy, boxes_b_xyxy)
+    matched = np.full(len(iou), -1, dtype=np.int64)
+    while iou.size and iou.max() >= min_iou:
+        a, b = np.unravel_index(int(np.argmax(iou)), iou.shape)
+        matched[a] = b
+        iou[a, :] = -1.0
+        iou[:, b] = -1.0
+    return matched

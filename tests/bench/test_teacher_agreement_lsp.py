@@ -15,9 +15,9 @@ def test_table_shares_of_kept_and_dropped_joints() -> None:
     inf = np.inf
     rows = np.array(
         [
-            # error (head sizes), score, smallest agreeing share, slot
-            (0.1, 0.9, 0.03, 9),  # right, kept by every rule
-            (0.2, 0.9, 0.1, 9),  # right, dropped by 0.03 and 0.05
+            # error (head sizes), score, flip distance (box heights), slot
+            (0.1, 0.9, 0.02, 9),  # right, kept by every rule
+            (0.2, 0.9, 0.07, 9),  # right, dropped by 0.03 and 0.05
             (0.9, 0.9, inf, 5),  # wrong, dropped by every flip rule
             (0.9, 0.3, 0.03, 5),  # wrong, below the score: never kept
         ]

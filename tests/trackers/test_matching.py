@@ -1,11 +1,17 @@
-"""IoU costs and the assignment solver."""
+"""IoU costs, the assignment solver and greedy IoU matching."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from trackers.matching import fuse_score, iou_distance, iou_matrix, linear_assignment
+from trackers.matching import (
+    fuse_score,
+    greedy_iou_matching,
+    iou_distance,
+    iou_matrix,
+    linear_assignment,
+)
 
 
 def _iou_loop(box_a: np.ndarray, box_b: np.ndarray) -> float:
@@ -65,6 +71,22 @@ def test_assignment_rectangular():
     np.testing.assert_array_equal(cols_left, [0, 2, 3])
     matches, _, _ = linear_assignment(cost.T, thresh=0.8)
     np.testing.assert_array_equal(matches, [[1, 0]])
+
+
+def test_greedy_iou_matching_takes_the_best_pair_first_and_is_one_to_one():
+    a = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [100, 100, 110, 110]], float)
+    b = np.array([[1, 0, 11, 10], [0, 0, 10, 10]], float)
+    # a0-b1 is exact (IoU 1): taken first; a1 then gets b0 (IoU 0.82), a2 nothing
+    assert greedy_iou_matching(a, b, 0.5).tolist() == [1, 0, -1]
+    # the best pair is kept even where pairing otherwise would match both: A-X (IoU 1) is
+    # taken, and B is left alone, though A-Y and B-X (IoU 0.6 each) would pair both
+    c = np.array([[0, 0, 10, 10], [-2.5, 0, 7.5, 10]])  # A, B
+    d = np.array([[0, 0, 10, 10], [2.5, 0, 12.5, 10]])  # X, Y
+    np.testing.assert_allclose(iou_matrix(c, d), [[1.0, 0.6], [0.6, 1 / 3]])
+    assert greedy_iou_matching(c, d, 0.5).tolist() == [0, -1]
+    assert greedy_iou_matching(a, b, 1.01).tolist() == [-1, -1, -1]
+    assert greedy_iou_matching(a, np.zeros((0, 4)), 0.5).tolist() == [-1, -1, -1]
+    assert greedy_iou_matching(np.zeros((0, 4)), b, 0.5).shape == (0,)
 
 
 def test_fuse_score_scales_similarity():
