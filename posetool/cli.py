@@ -167,6 +167,46 @@ def pseudo_label_command(
     )
 
 
+@main.command("crowd-composites")
+@verbose_option
+@click.argument("lsp_root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output root (PoseTrack layout: annotations/train/*.json, images/).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["fit", "train", "val", "test", "all"]),
+    default="fit",
+    show_default=True,
+    help="LSP split whose photos are written (and whose persons are pasted in).",
+)
+@click.option(
+    "--share",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Share of the photos that get a second person; the rest are written unchanged.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def crowd_composites_command(lsp_root: Path, out_dir: Path, split: str, share: float, seed: int):
+    """Crowded training photos from LSP: a share of a split's photos with a person of another
+    photo pasted beside (often over or behind) its own, which alone is labelled."""
+    from posetool.crowd_composites import CompositeConfig, write_crowd_composites
+
+    try:
+        written, composites = write_crowd_composites(
+            lsp_root, out_dir, split, CompositeConfig(share=share, seed=seed)
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{written} photos, {composites} with a second person -> {out_dir}")
+
+
 @main.command("detector-priors")
 @click.option(
     "--data",
