@@ -1,0 +1,138 @@
+"""Crowded persons on a validation split: LSP val as is and with a second person pasted in.
+
+LSP val (persons 901–1000 of LSP train: the split that chooses epochs, never trained on and
+never reported) is scored twice: as is, and with a second LSP val person pasted beside each
+(:func:`posetool.crowd_composites.write_crowd_composites`, ``--share 1``), each person on its
+own labelled box, PCKh@0.5 (head size = head_top–neck). Rows: the peer (YOLO11n-pose's
+whole-frame 640 px pose of the person, :func:`posetool.detector_priors.write_sample_priors`, as
+the peer runs), the crop prior alone (:func:`posetool.crop_priors.write_sample_crop_priors`,
+what a refiner is given), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
+selects). Synthetic crowding of real labels: a check of what a second person does to each
+model, for choosing crowd levers; the multi-person photos stay the reported figure.
+
+The composites and priors are made once under ``--work`` (reused when present).
+
+Usage::
+
+    python bench/crowded_lsp_val.py --variant "shipped=resources/diffpose_cpu.safetensors" \\
+        [--variant NAME=CKPT ...] [--lsp ../shared/data/lsp] [--work out/crowded_lsp_val]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from diffpose.data.lsp import load_lsp
+from diffpose.data.posetrack import load_posetrack_dataset
+from diffpose.data.priors import attach_priors
+from diffpose.data.samples import PoseSample
+from diffpose.keypoints import KEYPOINT_NAMES
+from diffpose.validation import lsp_head_sizes
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Head": ("head_top", "head_bottom"),
+    "Shoulder": ("left_shoulder", "right_shoulder"),
+    "Elbow": ("left_elbow", "right_elbow"),
+    "Wrist": ("left_wrist", "right_wrist"),
+    "Hip": ("left_hip", "right_hip"),
+    "Knee": ("left_knee", "right_knee"),
+    "Ankle": ("left_ankle", "right_ankle"),
+}
+LIMB_GROUPS = ("Elbow", "Wrist", "Knee", "Ankle")
+PCKH_THRESHOLD = 0.5
+COMPOSITE_SEED = 1
+
+
+def _slots(groups) -> list[int]:
+    return [KEYPOINT_NAMES.index(n) for g in groups for n in GROUPS[g]]
+
+
+def pckh_cells(pred_xy: np.ndarray, samples: list[PoseSample]) -> list[float]:
+    """PCKh@0.5 (%) per joint group, then limbs, then all labelled joints (NaN: none labelled)."""
+    gt = np.stack([s.keypoints_xy for s in samples])
+    labelled = np.stack([s.weights for s in samples]) > 0
+    dist = np.linalg.norm(pred_xy - gt, axis=-1) / lsp_head_sizes(samples)[:, None]
+    hit = (dist <= PCKH_THRESHOLD) & labelled
+    columns = [_slots([g]) for g in GROUPS] + [_slots(LIMB_GROUPS), list(range(gt.shape[1]))]
+    cells = []
+    for k in columns:
+        n = labelled[:, k].sum()
+        cells.append(100.0 * hit[:, k].sum() / n if n else float("nan"))
+    return cells
+
+
+def table_row(name: str, cells: list[float]) -> str:
+    return f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + " |"
+
+
+def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, list, Path, Path]]:
+    """(title, samples, crop-prior file, whole-frame-prior file) of LSP val as is and crowded;
+    the composites and the four prior files are made under ``work`` where absent."""
+    from posetool.crop_priors import write_sample_crop_priors
+    from posetool.crowd_composites import CompositeConfig, write_crowd_composites
+    from posetool.detector_priors import priors_detector, write_sample_priors
+
+    crowd_root = work / "composites"
+    if not (crowd_root / "annotations" / "train").is_dir():
+        write_crowd_composites(
+            lsp_root, crowd_root, "val", CompositeConfig(share=1.0, seed=COMPOSITE_SEED)
+        )
+    plain = load_lsp(lsp_root, "val", delta=2)
+    crowded = load_posetrack_dataset(crowd_root, "train", delta=2)
+    if limit:
+        plain, crowded = plain[:limit], crowded[:limit]
+    sets = []
+    detector = None
+    for title, samples, name in (
+        ("LSP val (as is)", plain, "plain"),
+        ("LSP val, a second person pasted beside each", crowded, "crowded"),
+    ):
+        stem = f"priors_{name}" + (f"_first{limit}" if limit else "")
+        crop, whole = work / f"{stem}_crop.npz", work / f"{stem}_whole_frame.npz"
+        if not crop.is_file() or not whole.is_file():
+            detector = detector or priors_detector()
+            write_sample_crop_priors(samples, detector, crop)
+            write_sample_priors(samples, detector, whole)
+        sets.append((f"{title} ({len(samples)} persons)", samples, crop, whole))
+    return sets
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lsp", type=Path, default=Path("../shared/data/lsp"))
+    p.add_argument("--work", type=Path, default=Path("out/crowded_lsp_val"))
+    p.add_argument("--variant", action="append", default=[], help="NAME=CHECKPOINT (repeatable)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N persons (0: all 100)")
+    a = p.parse_args(argv)
+    variants = []
+    for v in a.variant:
+        if "=" not in v:
+            p.error(f"--variant {v!r}: expected NAME=CHECKPOINT")
+        variants.append(v.split("=", 1))
+    import torch
+
+    from diffpose.checkpoint import load_checkpoint
+    from diffpose.validation import predict_samples
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    models = {name: load_checkpoint(path).eval() for name, path in variants}
+    for title, samples, crop, whole in build_sets(a.lsp, a.work, a.limit):
+        print(f"\n{title}, PCKh@0.5\n")
+        print("| model | " + " | ".join(GROUPS) + " | Limbs | Total |")
+        print("|---" * (len(GROUPS) + 3) + "|")
+        peer = attach_priors(samples, whole, source="detection")
+        print(table_row("peer (YOLO11n-pose 640 px, whole frame)", pckh_cells(
+            np.stack([s.prior_xy for s in peer]), samples)))  # fmt: skip
+        with_crop = attach_priors(samples, crop, source="crop")
+        prior_xy = np.stack([s.prior_xy for s in with_crop])
+        print(table_row("crop prior alone", pckh_cells(prior_xy, samples)))
+        for name, model in models.items():
+            xy, _, _ = predict_samples(model, with_crop, steps=1, ensemble=5)
+            print(table_row(name, pckh_cells(xy, samples)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
