@@ -21,6 +21,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -69,29 +72,40 @@ def table_row(name: str, cells: list[float]) -> str:
 
 
 def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, list, Path, Path]]:
-    """(title, samples, crop-prior file, whole-frame-prior file) of LSP val as is and crowded;
-    the composites and the four prior files are made under ``work`` where absent."""
-    from posetool.crop_priors import write_sample_crop_priors
-    from posetool.crowd_composites import CompositeConfig, write_crowd_composites
-    from posetool.detector_priors import priors_detector, write_sample_priors
+    """(title, samples, crop-prior file, whole-frame-prior file) of LSP val as is and crowded.
 
+    The composites and the four prior files are made under ``work`` where absent. The
+    composites are rebuilt when their settings (``crowd_composites.json``: LSP root, seed,
+    shares) differ from this script's; every prior file's name carries a digest of those
+    settings, the detector's input size and ``limit``, so no file made for other images is read.
+    """
+    from posetool.crop_priors import write_sample_crop_priors
+    from posetool.crowd_composites import SETTINGS_FILE, CompositeConfig, write_crowd_composites
+    from posetool.detector_priors import priors_detector, write_sample_priors
+    from posetool.pipeline_config import PipelineConfig
+
+    cfg = CompositeConfig(share=1.0, seed=COMPOSITE_SEED)
     crowd_root = work / "composites"
-    if not (crowd_root / "annotations" / "train").is_dir():
-        write_crowd_composites(
-            lsp_root, crowd_root, "val", CompositeConfig(share=1.0, seed=COMPOSITE_SEED)
-        )
+    wanted = {"lsp_root": str(lsp_root.resolve()), "split": "val", **asdict(cfg)}
+    settings_path = crowd_root / SETTINGS_FILE
+    made = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
+    if {k: made.get(k) for k in wanted} != json.loads(json.dumps(wanted)):
+        write_crowd_composites(lsp_root, crowd_root, "val", cfg, overwrite=True)
+        made = json.loads(settings_path.read_text())
     plain = load_lsp(lsp_root, "val", delta=2)
     crowded = load_posetrack_dataset(crowd_root, "train", delta=2)
     if limit:
         plain, crowded = plain[:limit], crowded[:limit]
+    identity = json.dumps([made, PipelineConfig().detector.imgsz, limit], sort_keys=True)
+    digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
     sets = []
     detector = None
     for title, samples, name in (
         ("LSP val (as is)", plain, "plain"),
         ("LSP val, a second person pasted beside each", crowded, "crowded"),
     ):
-        stem = f"priors_{name}" + (f"_first{limit}" if limit else "")
-        crop, whole = work / f"{stem}_crop.npz", work / f"{stem}_whole_frame.npz"
+        crop = work / f"priors_{name}_{digest}_crop.npz"
+        whole = work / f"priors_{name}_{digest}_whole_frame.npz"
         if not crop.is_file() or not whole.is_file():
             detector = detector or priors_detector()
             write_sample_crop_priors(samples, detector, crop)
@@ -105,8 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lsp", type=Path, default=Path("../shared/data/lsp"))
     p.add_argument("--work", type=Path, default=Path("out/crowded_lsp_val"))
     p.add_argument("--variant", action="append", default=[], help="NAME=CHECKPOINT (repeatable)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N persons (0: all 100)")
+    p.add_argument(
+        "--limit", type=int, default=0, help="only the first N persons of each set (0: all 100)"
+    )
     a = p.parse_args(argv)
+    if a.limit < 0:
+        p.error(f"--limit must be >= 0, got {a.limit}")
     variants = []
     for v in a.variant:
         if "=" not in v:

@@ -176,33 +176,38 @@ def pseudo_label_command(
     "out_dir",
     required=True,
     type=click.Path(path_type=Path),
-    help="Output root (PoseTrack layout: annotations/train/*.json, images/).",
+    help="Output root (PoseTrack layout: annotations/train/*.json, images/, and the settings "
+    "in crowd_composites.json).",
 )
 @click.option(
     "--split",
-    type=click.Choice(["fit", "train", "val", "test", "all"]),
+    type=click.Choice(["fit", "train", "val"]),
     default="fit",
     show_default=True,
-    help="LSP split whose photos are written (and whose persons are pasted in).",
+    help="LSP split whose photos are written and whose persons are pasted in (never the test "
+    "half).",
 )
 @click.option(
     "--share",
     type=click.FloatRange(0, 1),
     default=0.5,
     show_default=True,
-    help="Share of the photos that get a second person; the rest are written unchanged.",
+    help="Share of the photos that get a second person; the rest are re-encoded unchanged.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-def crowd_composites_command(lsp_root: Path, out_dir: Path, split: str, share: float, seed: int):
+@click.option("--overwrite", is_flag=True, help="Replace a set this command wrote before at --out.")
+def crowd_composites_command(
+    lsp_root: Path, out_dir: Path, split: str, share: float, seed: int, overwrite: bool
+) -> None:
     """Crowded training photos from LSP: a share of a split's photos with a person of another
     photo pasted beside (often over or behind) its own, which alone is labelled."""
     from posetool.crowd_composites import CompositeConfig, write_crowd_composites
 
     try:
         written, composites = write_crowd_composites(
-            lsp_root, out_dir, split, CompositeConfig(share=share, seed=seed)
+            lsp_root, out_dir, split, CompositeConfig(share=share, seed=seed), overwrite
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{written} photos, {composites} with a second person -> {out_dir}")
 

@@ -9,9 +9,14 @@ the same split along its labelled skeleton (soft-edged), scaled to about the fir
 height, beside it at a random offset that often overlaps, in front of or behind it. Only the
 photo's own person is labelled (its LSP joints, moved with the canvas; joints the pasted
 person covers stay labelled, as LSP labels occluded joints), so each LSP person is a labelled
-sample exactly once, as in ``lsp:SPLIT``; the other photos are written unchanged. The set is
-written in the PoseTrack layout, one still per file (as ``posetool pseudo-label --stills``),
-for ``posetool detector-priors`` and ``diffpose.train`` (``--data posetrack:OUT:train``).
+sample exactly once, as in ``lsp:SPLIT``; the other photos are re-encoded (JPEG quality 95)
+but otherwise unchanged. The set is written in the PoseTrack layout, one still per file (as
+``posetool pseudo-label --stills``), for ``posetool detector-priors`` and ``diffpose.train``
+(``--data posetrack:OUT:train``); read that way, its clips are 2δ+1 copies of the photo
+without the small random motion ``lsp:SPLIT``'s static clips get in training. A composite's
+canvas grows (black, as the training crops' border) where the pasted person reaches past the
+photo, so crowded photos also carry more black border than plain ones. The settings are
+written beside the set (``crowd_composites.json``).
 
 Shape letters: K = 17 PoseTrack slots.
 """
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -31,11 +37,19 @@ from diffpose.data.samples import PoseSample, keypoint_box
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, vid_id_for
 from diffpose.posetrack_writer import to_posetrack18
-from posetool.posetrack_io import atomic_write_text
 
-__all__ = ["CompositeConfig", "composite_pair", "person_mask", "write_crowd_composites"]
+__all__ = [
+    "SETTINGS_FILE",
+    "SPLITS",
+    "CompositeConfig",
+    "composite_pair",
+    "person_mask",
+    "write_crowd_composites",
+]
 
 LOG = logging.getLogger(__name__)
+#: The settings a set was written with, beside its ``annotations/`` and ``images/``.
+SETTINGS_FILE = "crowd_composites.json"
 
 
 def _slot(name: str) -> int:
@@ -76,27 +90,39 @@ class CompositeConfig:
         offset_heights: (low, high) range of the horizontal distance between the two
             persons' box centres, in the photo's person's heights (either side; ~0.2 covers
             much of a standing person, ~0.6 leaves a gap).
+        vertical_offset_heights: the vertical distance between the centres is drawn from
+            ± this, in the photo's person's heights.
         front_prob: probability that the pasted person stands in front (else behind).
-        limb_width: limb thickness of the cut-out mask, in person heights.
-        edge_sigma: the mask's soft edge (Gaussian sigma), in person heights.
+        limb_width_heights: limb thickness of the cut-out mask, in person heights.
+        edge_sigma_heights: the mask's soft edge (Gaussian sigma), in person heights.
         seed: the draws (pairs, scales, offsets, order).
     """
 
     share: float = 0.5
     height_ratio: tuple[float, float] = (0.8, 1.15)
     offset_heights: tuple[float, float] = (0.2, 0.6)
+    vertical_offset_heights: float = 0.1
     front_prob: float = 0.5
-    limb_width: float = 0.12
-    edge_sigma: float = 0.02
+    limb_width_heights: float = 0.12
+    edge_sigma_heights: float = 0.02
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share <= 1.0 or not 0.0 <= self.front_prob <= 1.0:
             raise ValueError("share and front_prob must be in [0, 1]")
-        for name in ("height_ratio", "offset_heights"):
-            low, high = getattr(self, name)
-            if not 0.0 <= low <= high:
-                raise ValueError(f"{name} must be a range 0 <= low <= high, got {(low, high)}")
+        low, high = self.height_ratio
+        if not 0.0 < low <= high:
+            raise ValueError(f"height_ratio must be a range 0 < low <= high, got {(low, high)}")
+        low, high = self.offset_heights
+        if not 0.0 <= low <= high:
+            raise ValueError(f"offset_heights must be a range 0 <= low <= high, got {(low, high)}")
+        for name in ("vertical_offset_heights", "limb_width_heights", "edge_sigma_heights"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+    def margin_heights(self) -> float:
+        """How far the soft mask reaches past a person's joints, in person heights."""
+        return self.limb_width_heights / 2 + 3 * self.edge_sigma_heights
 
 
 def _height_px(keypoints_xy: np.ndarray, weights: np.ndarray) -> float:
@@ -112,7 +138,7 @@ def person_mask(
     h, w = hw
     height = _height_px(keypoints_xy, weights)
     mask = np.zeros((h, w), np.uint8)
-    width = max(int(round(cfg.limb_width * height)), 2)
+    width = max(int(round(cfg.limb_width_heights * height)), 2)
     pt = np.round(keypoints_xy).astype(np.int32)
     ok = weights > 0
     for a, b in MASK_LIMBS:
@@ -126,8 +152,10 @@ def person_mask(
         centre = np.round((keypoints_xy[top] + keypoints_xy[bottom]) / 2).astype(int)
         radius = max(int(round(0.6 * np.linalg.norm(keypoints_xy[top] - keypoints_xy[bottom]))), 2)
         cv2.circle(mask, tuple(centre), radius, 255, -1, cv2.LINE_AA)
-    sigma = max(cfg.edge_sigma * height, 0.5)
+    sigma = max(cfg.edge_sigma_heights * height, 0.5)
     soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
+    # the blur halves the mask at its drawn edge: ×1.5 keeps the drawn shape opaque and
+    # leaves the soft fall-off outside it
     return np.clip(soft * 1.5, 0.0, 1.0)
 
 
@@ -147,16 +175,19 @@ def composite_pair(
     Returns:
         The composite (BGR) and ``person``'s (K, 2) joints on it (image px).
     """
-    kp, w = person.keypoints_xy, person.weights
-    okp, ow = other.keypoints_xy, other.weights
-    height, other_height = _height_px(kp, w), _height_px(okp, ow)
+    kp, weights = person.keypoints_xy, person.weights
+    okp, other_weights = other.keypoints_xy, other.weights
+    height, other_height = _height_px(kp, weights), _height_px(okp, other_weights)
     scale = height / other_height * rng.uniform(*cfg.height_ratio)
-    box, other_box = keypoint_box(kp, w), keypoint_box(okp, ow)
+    box, other_box = keypoint_box(kp, weights), keypoint_box(okp, other_weights)
     centre = (box[:2] + box[2:]) / 2
     other_centre = (other_box[:2] + other_box[2:]) / 2
     side = 1.0 if rng.random() < 0.5 else -1.0
     target = centre + np.array(
-        [side * rng.uniform(*cfg.offset_heights) * height, rng.uniform(-0.1, 0.1) * height]
+        [
+            side * rng.uniform(*cfg.offset_heights) * height,
+            rng.uniform(-1.0, 1.0) * cfg.vertical_offset_heights * height,
+        ]
     )
     # other image → this photo's frame: scale about the other person's centre, then move it
     affine = np.array(
@@ -164,25 +195,35 @@ def composite_pair(
          [0.0, scale, target[1] - scale * other_centre[1]]]
     )  # fmt: skip
     pasted_kp = okp * scale + affine[:, 2]
-    pasted_box = keypoint_box(pasted_kp, ow, pad=0.15)
-    h, w_px = image_bgr.shape[:2]
+    # the canvas holds the pasted person's whole soft mask (its joints' box, padded by the mask's
+    # reach past the joints, at least 0.15 of the box as a training box is)
+    pasted_box = keypoint_box(pasted_kp, other_weights, pad=0.0)
+    margin = cfg.margin_heights() * _height_px(pasted_kp, other_weights)
+    pad_px = np.maximum(0.15 * (pasted_box[2:] - pasted_box[:2]), margin)
+    pasted_box = np.concatenate([pasted_box[:2] - pad_px, pasted_box[2:] + pad_px])
+    h_px, w_px = image_bgr.shape[:2]
     x0 = int(np.floor(min(0.0, pasted_box[0])))
     y0 = int(np.floor(min(0.0, pasted_box[1])))
     x1 = int(np.ceil(max(float(w_px), pasted_box[2])))
-    y1 = int(np.ceil(max(float(h), pasted_box[3])))
+    y1 = int(np.ceil(max(float(h_px), pasted_box[3])))
     canvas_hw = (y1 - y0, x1 - x0)
     shift = np.array([-x0, -y0], np.float64)
     base = np.zeros((*canvas_hw, 3), np.uint8)
-    base[-y0 : -y0 + h, -x0 : -x0 + w_px] = image_bgr
+    base[-y0 : -y0 + h_px, -x0 : -x0 + w_px] = image_bgr
     affine[:, 2] += shift
+    size = (canvas_hw[1], canvas_hw[0])
+    # the other photo's colours, its edge pixels repeated past its border (never black) ...
     pasted = cv2.warpAffine(
-        other_bgr, affine, (canvas_hw[1], canvas_hw[0]), flags=cv2.INTER_LINEAR
+        other_bgr, affine, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     ).astype(np.float32)
-    pasted_alpha = person_mask(pasted_kp + shift, ow, canvas_hw, cfg)[..., None]
+    # ... and pasted only where it has pixels: a mask reaching past its border pastes nothing there
+    inside = cv2.warpAffine(np.ones(other_bgr.shape[:2], np.float32), affine, size)
+    pasted_alpha = person_mask(pasted_kp + shift, other_weights, canvas_hw, cfg) * inside
+    pasted_alpha = pasted_alpha[..., None]
     out = base.astype(np.float32) * (1 - pasted_alpha) + pasted * pasted_alpha
     moved_kp = kp + shift
     if rng.random() >= cfg.front_prob:  # behind: the photo's person back on top
-        own_alpha = person_mask(moved_kp, w, canvas_hw, cfg)[..., None]
+        own_alpha = person_mask(moved_kp, weights, canvas_hw, cfg)[..., None]
         out = out * (1 - own_alpha) + base.astype(np.float32) * own_alpha
     return np.clip(np.round(out), 0, 255).astype(np.uint8), moved_kp
 
@@ -209,53 +250,96 @@ def _still_frame(file_name: str, keypoints_xy: np.ndarray, weights: np.ndarray) 
     )
 
 
+#: LSP splits a set may be made of: never its test half, which reports figures.
+SPLITS: tuple[str, ...] = ("fit", "train", "val")
+
+
+def _read_image(path: str | Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: unreadable image (missing, corrupt or not an image)")
+    return image
+
+
 def write_crowd_composites(
     lsp_root: str | Path,
     out_dir: str | Path,
     split: str = "fit",
     cfg: CompositeConfig | None = None,
+    overwrite: bool = False,
 ) -> tuple[int, int]:
     """Write ``split``'s photos of LSP (``diffpose.data.lsp.load_lsp``) to ``out_dir`` in the
     PoseTrack layout (``annotations/train/<name>.json``, ``images/<name>/000000.jpg``), a share
-    of them with a second person of the same split pasted in.
+    of them with a second person of the same split pasted in, and the settings
+    (:data:`SETTINGS_FILE`).
+
+    The set is built in a hidden folder beside ``out_dir`` and moved there when complete, so
+    an interrupted run leaves no partial set. An existing ``out_dir`` that is not empty is
+    replaced only with ``overwrite`` and only if it holds a set of this module (its settings
+    file); anything else is refused.
 
     Returns:
         (photos written, of which composites).
+
+    Raises:
+        ValueError: a split outside :data:`SPLITS`, too few photos, or an unreadable image.
+        FileExistsError: ``out_dir`` holds files and ``overwrite`` is off, or is not such a set.
     """
     cfg = cfg or CompositeConfig()
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS} (never LSP's test half), got {split!r}")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out}: not empty; pass overwrite (--overwrite) to replace it")
+        if not (out / SETTINGS_FILE).is_file():
+            raise FileExistsError(
+                f"{out}: holds no {SETTINGS_FILE}, so it is not a set this command wrote; "
+                "not replaced"
+            )
     samples = load_lsp(lsp_root, split, delta=0)
     if len(samples) < 2:
         raise ValueError(f"{lsp_root} ({split}): need at least two labelled photos")
-    out = Path(out_dir)
-    (out / "annotations" / "train").mkdir(parents=True, exist_ok=True)
+    partial = out.parent / f".{out.name}.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    (partial / "annotations" / "train").mkdir(parents=True)
     rng = np.random.default_rng(cfg.seed)
     composites = 0
     for i, sample in enumerate(samples):
         path = Path(sample.key_frame_path)
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(f"{path}: cannot read image")
+        image = _read_image(path)
         kp = sample.keypoints_xy
         if rng.random() < cfg.share:
             j = (i + int(rng.integers(1, len(samples)))) % len(samples)  # any other photo
             other = samples[j]
-            other_bgr = cv2.imread(other.key_frame_path, cv2.IMREAD_COLOR)
-            if other_bgr is None:
-                raise FileNotFoundError(f"{other.key_frame_path}: cannot read image")
-            image, kp = composite_pair(image, sample, other_bgr, other, cfg, rng)
+            image, kp = composite_pair(
+                image, sample, _read_image(other.key_frame_path), other, cfg, rng
+            )
             composites += 1
         name = f"lsp_{split}_{path.stem}"
         rel = f"images/{name}/000000.jpg"
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(out / rel), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-            raise OSError(f"{out / rel}: cannot write image")
+        (partial / rel).parent.mkdir(parents=True)
+        if not cv2.imwrite(str(partial / rel), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+            raise OSError(f"{partial / rel}: cannot write image")
         frame = _still_frame(rel, kp, sample.weights)
         video = PoseTrackVideo(
             source=str(path), fmt="2018", vid_id=vid_id_for(name), frames=(frame,)
         )
-        atomic_write_text(
-            out / "annotations" / "train" / f"{name}.json", json.dumps(to_posetrack18(video))
+        (partial / "annotations" / "train" / f"{name}.json").write_text(
+            json.dumps(to_posetrack18(video))
         )
+    settings = {
+        "lsp_root": str(Path(lsp_root).resolve()),
+        "split": split,
+        **asdict(cfg),
+        "photos": len(samples),
+        "composites": composites,
+    }
+    (partial / SETTINGS_FILE).write_text(json.dumps(settings, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
     LOG.info(
         "%s: %d photos, %d with a second person -> %s", lsp_root, len(samples), composites, out
     )

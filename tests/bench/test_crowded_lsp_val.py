@@ -11,7 +11,7 @@ import pytest
 from bench.crowded_lsp_val import GROUPS, main, pckh_cells
 from diffpose.data.samples import PoseSample
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
-from tests.required import missing_input
+from tests.required import missing_input, require_models
 
 SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "diffpose_cpu.safetensors"
 
@@ -43,18 +43,9 @@ def test_the_real_sets_and_models(shared_data: Path, tmp_path: Path, capsys) -> 
     lsp = shared_data / "lsp"
     if not (lsp / "joints.mat").is_file():
         missing_input(f"{lsp}/joints.mat is absent")
-    main(
-        [
-            "--lsp",
-            str(lsp),
-            "--work",
-            str(tmp_path),
-            "--limit",
-            "3",
-            "--variant",
-            f"shipped={SHIPPED}",
-        ]
-    )
+    require_models()
+    args = ["--lsp", str(lsp), "--work", str(tmp_path), "--limit", "3"]
+    main([*args, "--variant", f"shipped={SHIPPED}"])
     out = capsys.readouterr().out
     assert "LSP val (as is) (3 persons)" in out
     assert "a second person pasted beside each (3 persons)" in out
@@ -63,6 +54,19 @@ def test_the_real_sets_and_models(shared_data: Path, tmp_path: Path, capsys) -> 
     for row in rows:
         cells = [float(c) for c in row.strip("|").split("|")[1:]]
         assert len(cells) == len(GROUPS) + 2
+        assert np.isfinite(cells[-1]) and np.isfinite(cells[-2])  # limbs and total
         assert all(0.0 <= c <= 100.0 for c in cells if not np.isnan(c))
-    assert (tmp_path / "composites" / "annotations" / "train").is_dir()
-    assert len(list(tmp_path.glob("priors_*_first3_*.npz"))) == 4
+    assert rows[2].startswith("| shipped |") and rows[5].startswith("| shipped |")
+    files = sorted(p.name for p in tmp_path.glob("priors_*.npz"))
+    assert len(files) == 4
+    # a second run reuses the composites and the priors, and prints the same rows
+    main(args)
+    again = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [r for r in again if "shipped" not in r and "model" not in r] == [
+        r for r in rows if "shipped" not in r
+    ]
+    assert sorted(p.name for p in tmp_path.glob("priors_*.npz")) == files
+    # another --limit is another set of persons: its own prior files
+    main(["--lsp", str(lsp), "--work", str(tmp_path), "--limit", "2"])
+    capsys.readouterr()
+    assert len(list(tmp_path.glob("priors_*.npz"))) == 8

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -12,11 +15,13 @@ from diffpose.data.posetrack import load_posetrack_dataset
 from diffpose.keypoints import KEYPOINT_NAMES
 from posetool.cli import main
 from posetool.crowd_composites import (
+    SETTINGS_FILE,
     CompositeConfig,
     composite_pair,
     person_mask,
     write_crowd_composites,
 )
+from tests.required import missing_input
 
 TORSO = [
     KEYPOINT_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
@@ -27,7 +32,7 @@ TORSO = [
 def lsp_root(shared_data):
     root = shared_data / "lsp"
     if not (root / "joints.mat").is_file():
-        pytest.skip("LSP is absent")
+        missing_input(f"{root}/joints.mat is absent")
     return root
 
 
@@ -86,22 +91,84 @@ def test_a_split_written_with_half_composited_loads_with_its_real_labels(lsp_roo
         got = loaded[str(tmp_path / "crowd" / "images" / name / "000000.jpg")]
         assert len(got.frame_paths) == 5 and len(set(got.frame_paths)) == 1
         lab = s.weights > 0
-        assert np.array_equal(got.weights[lab] > 0, lab[lab])
+        assert np.array_equal(got.weights > 0, lab)  # nose and ears stay unlabelled too
         shift = got.keypoints_xy[lab] - s.keypoints_xy[lab]
         assert np.allclose(shift, shift[0], atol=1e-3)  # moved, never distorted
         image = cv2.imread(got.key_frame_path)
         source = cv2.imread(s.key_frame_path)
-        if image.shape == source.shape and np.allclose(shift, 0, atol=1e-3):
-            unchanged += np.abs(image.astype(int) - source.astype(int)).mean() < 3
-    assert unchanged >= 100 - composites
+        if (
+            image.shape == source.shape
+            and np.abs(image.astype(int) - source.astype(int)).mean() < 3
+        ):
+            unchanged += 1
+        else:  # a composite: another person's pixels beside this one's (outside its own mask)
+            grown = np.zeros(image.shape[:2], bool)
+            sx, sy = np.round(shift[0]).astype(int)
+            grown[sy : sy + source.shape[0], sx : sx + source.shape[1]] = True
+            own = person_mask(got.keypoints_xy, got.weights, image.shape[:2], CompositeConfig())
+            changed = np.zeros(image.shape[:2], bool)
+            region = image[sy : sy + source.shape[0], sx : sx + source.shape[1]]
+            changed[grown] = (np.abs(region.astype(int) - source.astype(int)).max(-1) > 40).ravel()
+            changed[~grown] = image[~grown].max(-1) > 40
+            assert (changed & (own < 0.5)).sum() > 50
+    assert unchanged == 100 - composites
+    settings = json.loads((tmp_path / "crowd" / SETTINGS_FILE).read_text())
+    assert settings["split"] == "val" and settings["seed"] == 1
+    assert settings["photos"] == 100 and settings["composites"] == composites
 
 
-def test_the_same_seed_writes_the_same_set(lsp_root, tmp_path):
-    for name in ("a", "b"):
-        write_crowd_composites(lsp_root, tmp_path / name, "val", CompositeConfig(share=1.0, seed=7))
-    for path in sorted((tmp_path / "a" / "images").rglob("*.jpg"))[:10]:
-        other = tmp_path / "b" / path.relative_to(tmp_path / "a")
-        assert np.array_equal(cv2.imread(str(path)), cv2.imread(str(other)))
+def test_the_same_seed_writes_the_same_set_and_another_seed_another(lsp_root, tmp_path):
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        cfg = CompositeConfig(share=1.0, seed=seed)
+        write_crowd_composites(lsp_root, tmp_path / name, "val", cfg)
+    images = sorted((tmp_path / "a" / "images").rglob("*.jpg"))
+    assert len(images) == 100
+    differ = 0
+    for path in images:
+        rel = path.relative_to(tmp_path / "a")
+        a, b, c = (cv2.imread(str(tmp_path / n / rel)) for n in "abc")
+        assert np.array_equal(a, b)
+        differ += a.shape != c.shape or not np.array_equal(a, c)
+        ann = Path("annotations/train") / f"{rel.parent.name}.json"
+        assert (tmp_path / "a" / ann).read_text() == (tmp_path / "b" / ann).read_text()
+    assert differ > 90
+
+
+def test_nothing_pasted_comes_from_beyond_the_other_photo(lsp_root, two_photos):
+    (img, s), _ = two_photos
+    # a person whose cut-out reaches past its photo's border (a joint within 3 px of it)
+    other = next(
+        o
+        for o in load_lsp(lsp_root, "val", delta=0)[2:]
+        if (o.keypoints_xy[o.weights > 0].min() < 3)
+    )
+    white = np.full_like(cv2.imread(other.key_frame_path), 255)  # pasting it only brightens
+    for seed in range(20):
+        cfg = CompositeConfig(front_prob=1.0)
+        out, kp = composite_pair(img, s, white, other, cfg, np.random.default_rng(seed))
+        shift = np.round(kp[s.weights > 0][0] - s.keypoints_xy[s.weights > 0][0]).astype(int)
+        base = np.zeros_like(out)
+        base[shift[1] : shift[1] + img.shape[0], shift[0] : shift[0] + img.shape[1]] = img
+        assert (out.astype(int) >= base.astype(int) - 1).all()
+
+
+def test_a_set_is_replaced_only_when_asked_and_only_if_it_is_one(lsp_root, tmp_path):
+    out = tmp_path / "set"
+    write_crowd_composites(lsp_root, out, "val", CompositeConfig(share=0.0))
+    with pytest.raises(FileExistsError, match="not empty"):
+        write_crowd_composites(lsp_root, out, "val", CompositeConfig(share=1.0))
+    assert json.loads((out / SETTINGS_FILE).read_text())["share"] == 0.0
+    write_crowd_composites(lsp_root, out, "val", CompositeConfig(share=1.0), overwrite=True)
+    assert json.loads((out / SETTINGS_FILE).read_text())["composites"] == 100
+    assert not (tmp_path / ".set.partial").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("an analyst's file")
+    with pytest.raises(FileExistsError, match="not a set"):
+        write_crowd_composites(lsp_root, mine, "val", overwrite=True)
+    assert (mine / "notes.txt").read_text() == "an analyst's file"
+    with pytest.raises(ValueError, match="test half"):
+        write_crowd_composites(lsp_root, tmp_path / "t", "test")
 
 
 def test_the_cli_writes_the_set_and_names_a_missing_lsp(lsp_root, tmp_path):
@@ -125,3 +192,5 @@ def test_bad_ranges_are_refused():
         CompositeConfig(share=1.5)
     with pytest.raises(ValueError, match="height_ratio"):
         CompositeConfig(height_ratio=(1.2, 0.8))
+    with pytest.raises(ValueError, match="height_ratio"):
+        CompositeConfig(height_ratio=(0.0, 1.0))
