@@ -23,27 +23,26 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from diffpose.data.lsp import load_lsp
-from diffpose.data.posetrack import load_posetrack_dataset
-from diffpose.data.priors import attach_priors
-from diffpose.data.samples import PoseSample
-from diffpose.keypoints import KEYPOINT_NAMES
-from diffpose.validation import lsp_head_sizes
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-GROUPS: dict[str, tuple[str, ...]] = {
-    "Head": ("head_top", "head_bottom"),
-    "Shoulder": ("left_shoulder", "right_shoulder"),
-    "Elbow": ("left_elbow", "right_elbow"),
-    "Wrist": ("left_wrist", "right_wrist"),
-    "Hip": ("left_hip", "right_hip"),
-    "Knee": ("left_knee", "right_knee"),
-    "Ankle": ("left_ankle", "right_ankle"),
-}
+from multi_person_photos import LIMB_GROUPS as PAIRED_GROUPS  # noqa: E402
+
+from diffpose.data.lsp import load_lsp  # noqa: E402
+from diffpose.data.posetrack import load_posetrack_dataset  # noqa: E402
+from diffpose.data.priors import attach_priors  # noqa: E402
+from diffpose.data.samples import PoseSample  # noqa: E402
+from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
+from diffpose.validation import lsp_head_sizes  # noqa: E402
+
+#: Table columns: the head (head_top and neck, LSP's own head joints) and the photo benches'
+#: left/right-pooled joint groups.
+GROUPS: dict[str, tuple[str, ...]] = {"Head": ("head_top", "head_bottom"), **PAIRED_GROUPS}
 LIMB_GROUPS = ("Elbow", "Wrist", "Knee", "Ankle")
 PCKH_THRESHOLD = 0.5
 COMPOSITE_SEED = 1
