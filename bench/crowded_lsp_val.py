@@ -38,7 +38,7 @@ from diffpose.data.posetrack import load_posetrack_dataset  # noqa: E402
 from diffpose.data.priors import attach_priors  # noqa: E402
 from diffpose.data.samples import PoseSample  # noqa: E402
 from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
-from diffpose.validation import lsp_head_sizes  # noqa: E402
+from diffpose.validation import lsp_head_sizes, pckh  # noqa: E402
 
 #: Table columns: the head (head_top and neck, LSP's own head joints) and the photo benches'
 #: left/right-pooled joint groups.
@@ -53,16 +53,18 @@ def _slots(groups) -> list[int]:
 
 
 def pckh_cells(pred_xy: np.ndarray, samples: list[PoseSample]) -> list[float]:
-    """PCKh@0.5 (%) per joint group, then limbs, then all labelled joints (NaN: none labelled)."""
+    """PCKh@0.5 (%) per joint group, then limbs, then all labelled joints (NaN: none labelled),
+    each pooled over its joints from :func:`diffpose.validation.pckh`'s per-joint shares."""
     gt = np.stack([s.keypoints_xy for s in samples])
-    labelled = np.stack([s.weights for s in samples]) > 0
-    dist = np.linalg.norm(pred_xy - gt, axis=-1) / lsp_head_sizes(samples)[:, None]
-    hit = (dist <= PCKH_THRESHOLD) & labelled
+    weights = np.stack([s.weights for s in samples])
+    _, per_joint = pckh(pred_xy, gt, weights, lsp_head_sizes(samples), PCKH_THRESHOLD)
+    labelled = (weights > 0).sum(0)
+    hits = np.nan_to_num(per_joint) * labelled / 100.0  # per joint: labelled joints right
     columns = [_slots([g]) for g in GROUPS] + [_slots(LIMB_GROUPS), list(range(gt.shape[1]))]
     cells = []
     for k in columns:
-        n = labelled[:, k].sum()
-        cells.append(100.0 * hit[:, k].sum() / n if n else float("nan"))
+        n = labelled[k].sum()
+        cells.append(100.0 * hits[k].sum() / n if n else float("nan"))
     return cells
 
 

@@ -37,6 +37,7 @@ from diffpose.data.samples import PoseSample, keypoint_box
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
 from diffpose.posetrack_format import PoseTrackFrame, PoseTrackVideo, vid_id_for
 from diffpose.posetrack_writer import to_posetrack18
+from posetool.pseudo_label import persons_frame
 
 __all__ = [
     "SETTINGS_FILE",
@@ -220,34 +221,24 @@ def composite_pair(
     inside = cv2.warpAffine(np.ones(other_bgr.shape[:2], np.float32), affine, size)
     pasted_alpha = person_mask(pasted_kp + shift, other_weights, canvas_hw, cfg) * inside
     pasted_alpha = pasted_alpha[..., None]
-    out = base.astype(np.float32) * (1 - pasted_alpha) + pasted * pasted_alpha
+    base_f = base.astype(np.float32)
+    out = base_f * (1 - pasted_alpha) + pasted * pasted_alpha
     moved_kp = kp + shift
     if rng.random() >= cfg.front_prob:  # behind: the photo's person back on top
         own_alpha = person_mask(moved_kp, weights, canvas_hw, cfg)[..., None]
-        out = out * (1 - own_alpha) + base.astype(np.float32) * own_alpha
+        out = out * (1 - own_alpha) + base_f * own_alpha
     return np.clip(np.round(out), 0, 255).astype(np.uint8), moved_kp
 
 
 def _still_frame(file_name: str, keypoints_xy: np.ndarray, weights: np.ndarray) -> PoseTrackFrame:
+    """The photo's one labelled person (visible where labelled, no scores, its training box)."""
     kp = np.zeros((1, NUM_KEYPOINTS, 3))
     labelled = weights > 0
     kp[0, labelled, :2] = keypoints_xy[labelled]
     kp[0, labelled, 2] = 1
-    box = keypoint_box(keypoints_xy, weights, pad=0.15)
-    return PoseTrackFrame(
-        image_id=0,
-        file_name=file_name,
-        is_labeled=True,
-        ignore_regions=(),
-        keypoints=kp,
-        keypoint_scores=np.full((1, NUM_KEYPOINTS), np.nan),
-        person_scores=np.full(1, np.nan),
-        track_ids=np.zeros(1, np.int64),
-        boxes_xywh=np.array([[box[0], box[1], box[2] - box[0], box[3] - box[1]]]),
-        head_boxes_xywh=np.full((1, 4), np.nan),
-        annotation_ids=np.full(1, -1, np.int64),
-        person_extras=({},),
-    )
+    x0, y0, x1, y1 = keypoint_box(keypoints_xy, weights, pad=0.15)
+    boxes = np.array([[x0, y0, x1 - x0, y1 - y0]])
+    return persons_frame(0, file_name, True, (kp, np.full((1, NUM_KEYPOINTS), np.nan), boxes))
 
 
 #: LSP splits a set may be made of: never its test half, which reports figures.

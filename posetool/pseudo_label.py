@@ -90,7 +90,10 @@ def _persons(
     )
 
 
-def _frame(image_id: int, file_name: str, labelled: bool, persons) -> PoseTrackFrame:
+def persons_frame(image_id: int, file_name: str, labelled: bool, persons) -> PoseTrackFrame:
+    """A frame of N labelled persons: ``persons`` is (keypoints (N, 17, 3) x, y, visibility;
+    keypoint scores (N, 17), NaN where none; boxes (N, 4) xywh); ``labelled`` and N > 0 make
+    it a labelled frame."""
     kp, sc, boxes = persons
     n = len(kp)
     return PoseTrackFrame(
@@ -161,7 +164,7 @@ def pseudo_label(
             cv2.imwrite(str(out / rel), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
             labelled = idx % cfg.every == 0
             persons = _teacher_persons(detector, img, cfg) if labelled else _persons_none()
-            sequences.setdefault(name, []).append(_frame(idx, rel, labelled, persons))
+            sequences.setdefault(name, []).append(persons_frame(idx, rel, labelled, persons))
             if progress:
                 progress(name, idx)
         for name, frames in sequences.items():
