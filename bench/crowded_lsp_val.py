@@ -46,6 +46,8 @@ GROUPS: dict[str, tuple[str, ...]] = {"Head": ("head_top", "head_bottom"), **PAI
 LIMB_GROUPS = ("Elbow", "Wrist", "Knee", "Ankle")
 PCKH_THRESHOLD = 0.5
 COMPOSITE_SEED = 1
+#: The prior files' layout, in their names' digest: 2 since they carry the others' poses.
+PRIOR_FILES = 2
 
 
 def _slots(groups) -> list[int]:
@@ -97,7 +99,9 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     crowded = load_posetrack_dataset(crowd_root, "train", delta=2)
     if limit:
         plain, crowded = plain[:limit], crowded[:limit]
-    identity = json.dumps([made, PipelineConfig().detector.imgsz, limit], sort_keys=True)
+    identity = json.dumps(
+        [made, PipelineConfig().detector.imgsz, limit, PRIOR_FILES], sort_keys=True
+    )
     digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
     sets = []
     detector = None

@@ -145,6 +145,10 @@ class DecoderConfig:
         prior_source: with ``prior``, "detection" (the detector's pose on the whole frame,
             given by the caller) or "crop" (the YOLO backbone's own Pose head on the person
             crop, :mod:`diffpose.crop_pose`; the detection's pose where it finds nobody).
+        prior_others: with ``prior``, the decoder is also told where the other persons'
+            joints are in the crop: K more heatmaps (per joint, the most confident of the
+            nearest other persons' detector poses) beside the prior, so that it can tell a
+            prior joint taken from a neighbour. The caller gives their poses.
     """
 
     dims: tuple[int, int, int] = (256, 128, 64)
@@ -157,6 +161,7 @@ class DecoderConfig:
     scales: int = 3
     prior: bool = False
     prior_source: str = "detection"
+    prior_others: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
@@ -173,6 +178,8 @@ class DecoderConfig:
         _choice("decoder.interaction", self.interaction, INTERACTIONS)
         if self.scales not in (1, 3):
             raise ValueError(f"decoder.scales must be 3 or 1, got {self.scales}")
+        if self.prior_others and not self.prior:
+            raise ValueError("decoder.prior_others needs decoder.prior (a refiner)")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,9 @@ class PoseDecoder(nn.Module):
         prior: refine a prior pose (``DecoderConfig.prior``): the prior's signal maps enter
             beside x_t and the output is prior + correction, the correction head starting
             at zero so that an untrained decoder returns the prior.
+        prior_others: with ``prior``, the prior carries K more maps, the other persons'
+            joints (``DecoderConfig.prior_others``), which enter beside it; the output is
+            still the prior pose (its first K maps) + correction.
     """
 
     def __init__(
@@ -186,14 +189,20 @@ class PoseDecoder(nn.Module):
         scales: int = 3,
         out_bias: float = 0.0,
         prior: bool = False,
+        prior_others: bool = False,
     ) -> None:
         super().__init__()
         if interaction not in ("lookup", "direct") or scales not in (1, 3):
             raise ValueError(f"bad interaction {interaction!r} or scales {scales}")
+        if prior_others and not prior:
+            raise ValueError("prior_others needs prior")
         d1, d2, d3 = dims
         h, w = feature_size
         self.scales = scales
         self.prior = prior
+        self.num_keypoints = num_keypoints
+        #: maps of the ``prior`` argument: the prior pose's K, and the others' K
+        self.prior_channels = num_keypoints * (2 if prior_others else 1) if prior else 0
         self.heatmap_size = (4 * h, 4 * w)
         lookup = interaction == "lookup"
         # Pairwise size-matched features (§3.3): deconvolutions give 𝔽 at 1×, 2×, 4× ...
@@ -202,7 +211,7 @@ class PoseDecoder(nn.Module):
             self.deconv2 = nn.ConvTranspose2d(cond_channels, d2, 4, stride=2, padding=1)
             self.deconv3 = nn.ConvTranspose2d(d2, d3, 4, stride=2, padding=1)
         # ... and strided convolutions give the noisy-heatmap features x̄³ → x̄² → x̄¹.
-        self.heat_embed = nn.Conv2d(num_keypoints * (2 if prior else 1), d3, 1)
+        self.heat_embed = nn.Conv2d(num_keypoints + self.prior_channels, d3, 1)
         self.step_embed = StepEmbedding(dim=max(32, d3 * 2), out_channels=d3)
         self.down2 = nn.Conv2d(d3, d2, 3, stride=2, padding=1)
         self.down1 = nn.Conv2d(d2, d1, 3, stride=2, padding=1)
@@ -228,16 +237,18 @@ class PoseDecoder(nn.Module):
 
     def prepare(self, cond: torch.Tensor, prior: torch.Tensor | None = None) -> ConditionCache:
         """Per-clip part of the decoder: 𝔽¹, 𝔽², 𝔽³ and their global-context projections;
-        ``prior`` (B, K, H, W) is the prior pose as x0 signal (required iff ``self.prior``)."""
+        ``prior`` (B, K, H, W) is the prior pose as x0 signal (required iff ``self.prior``;
+        (B, 2K, H, W) with ``prior_others``: then the other persons' joints follow)."""
         if self.prior != (prior is not None):
             need = "needs the detector's pose as prior" if self.prior else "takes no prior"
             raise ValueError(f"this decoder {need}")
         if prior is not None and (
-            prior.shape[0] != cond.shape[0] or tuple(prior.shape[-2:]) != self.heatmap_size
+            tuple(prior.shape[:2]) != (cond.shape[0], self.prior_channels)
+            or tuple(prior.shape[-2:]) != self.heatmap_size
         ):
             raise ValueError(
-                f"prior must be (B={cond.shape[0]}, K, {self.heatmap_size}), "
-                f"got {tuple(prior.shape)}"
+                f"prior must be (B={cond.shape[0]}, {self.prior_channels}, "
+                f"{self.heatmap_size}), got {tuple(prior.shape)}"
             )
         f1 = F.relu(self.deconv1(cond)).flatten(2).transpose(1, 2)
         g1 = self.low.prepare(f1)
@@ -271,5 +282,5 @@ class PoseDecoder(nn.Module):
             out = out + F.interpolate(mid, size=size, mode="bilinear")
             out = out + self.high(x3, cache.f3, cache.g3)
         if prior is not None:
-            return prior + self.head(out)  # the prior pose, corrected
+            return prior[:, : self.num_keypoints] + self.head(out)  # the prior pose, corrected
         return self.head(out)  # Ĥ = x0 prediction

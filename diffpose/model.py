@@ -153,6 +153,7 @@ class DiffPose(nn.Module):
             scales=d.scales,
             out_bias=-diff.signal_scale,
             prior=d.prior,
+            prior_others=d.prior_others,
         )
         model = cls(
             backbone=backbone,
@@ -267,15 +268,48 @@ class DiffPose(nn.Module):
         the whole-frame detection's."""
         return self.uses_prior and getattr(self.backbone, "pose_layers", None) is not None
 
+    @property
+    def uses_others(self) -> bool:
+        """True for a refiner also told where the other persons' joints are
+        (``decoder.prior_others``): :meth:`prior_from_keypoints` then needs their poses."""
+        return self.uses_prior and self.decoder.prior_channels > self.num_keypoints
+
     def prior_from_keypoints(
-        self, keypoints_hm_xy: torch.Tensor, scores: torch.Tensor
+        self,
+        keypoints_hm_xy: torch.Tensor,
+        scores: torch.Tensor,
+        others_hm_xy: torch.Tensor | None = None,
+        others_scores: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         """The ``prior`` argument for a batch: (B, K, h, w) heatmaps of the detector's pose
         ((B, K, 2) heatmap pixels, (B, K) confidences) at this model's heatmap size and
-        sigma; None for a model that takes no prior."""
+        sigma; None for a model that takes no prior. A model with :attr:`uses_others` also
+        takes the other persons' poses in the crops, (B, M, K, 2) heatmap pixels and (B, M, K)
+        confidences (zero scores pad M; None: nobody else), and gets (B, 2K, h, w): per
+        joint, the most confident of the others' heatmaps follows the prior's."""
         if not self.uses_prior:
             return None
-        return prior_heatmaps(keypoints_hm_xy.float(), scores, self.heatmap_size, self.sigma)
+        own = prior_heatmaps(keypoints_hm_xy.float(), scores, self.heatmap_size, self.sigma)
+        if not self.uses_others:
+            return own
+        if others_hm_xy is None or others_hm_xy.shape[1] == 0:
+            return torch.cat([own, torch.zeros_like(own)], dim=1)
+        b, m, k = others_scores.shape
+        others = prior_heatmaps(
+            others_hm_xy.float().reshape(b * m, k, 2),
+            others_scores.reshape(b * m, k),
+            self.heatmap_size,
+            self.sigma,
+        )
+        return torch.cat([own, others.reshape(b, m, k, *self.heatmap_size).amax(dim=1)], dim=1)
+
+    def prior_flip_permutation(self) -> tuple[int, ...]:
+        """The left/right channel swap of a mirrored ``prior`` (the others' maps swap as
+        the prior's do)."""
+        perm = flip_permutation()
+        if not self.uses_others:
+            return perm
+        return (*perm, *(len(perm) + i for i in perm))
 
     def condition(
         self, features: torch.Tensor, prior: torch.Tensor | None = None
@@ -484,7 +518,8 @@ class DiffPose(nn.Module):
             if flip_features is not None:
                 # the mirrored clip's priors: mirrored, sides swapped
                 flip_priors = [
-                    None if p is None else flip_heatmaps_back(p, flip_permutation()) for p in priors
+                    None if p is None else flip_heatmaps_back(p, self.prior_flip_permutation())
+                    for p in priors
                 ]
                 for cache in self.conditions(flip_features, flip_priors):
                     flipped = self._sample_from(

@@ -129,6 +129,9 @@ def _cache_key(model_cfg: DiffPoseConfig, cfg: TrainConfig, samples: list[PoseSa
             h.update(np.asarray(s.prior_xy, np.float32).tobytes())
         if s.alt_prior_xy is not None:
             h.update(b"alt" + np.asarray(s.alt_prior_xy, np.float32).tobytes())
+        if s.others_xy is not None:
+            h.update(b"others" + np.asarray(s.others_xy, np.float32).tobytes())
+            h.update(np.asarray(s.others_scores, np.float32).tobytes())
     for part in (
         model_cfg.delta,
         model_cfg.image_size,
@@ -157,18 +160,21 @@ def _targets(batch: dict, model: DiffPose, device) -> tuple[torch.Tensor, torch.
 def build_feature_cache(
     model: DiffPose, ds: ClipDataset, versions: int, batch_size: int, workers: int
 ):
-    """Backbone features of ``versions`` augmentations of every sample (float16, CPU).
+    """Backbone features of ``versions`` augmentations of every sample (float16, CPU),
+    with their targets and priors: a tuple of :data:`CACHE_FIELDS` tensors, each (A, S, ...).
 
     Static clips without motion repeat one frame: its features are computed once.
     """
-    feats, kps, weights, priors, prior_scores = [], [], [], [], []
+    feats = []
+    columns = {name: [] for name in CACHE_FIELDS[1:]}
     model.eval()
     key = model.num_frames // 2
     static = torch.tensor([s.static and ds.static_motion_px == 0 for s in ds.samples])
     for v in range(versions):
         ds.set_epoch(v)
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-        f_v, k_v, w_v, p_v, s_v = [], [], [], [], []
+        f_v = []
+        columns_v = {name: [] for name in columns}
         for batch in loader:
             clips, idx = batch["clip"], batch["index"]
             out = torch.empty(
@@ -186,23 +192,21 @@ def build_feature_cache(
             if (~st).any():
                 out[~st] = model.clip_features(clips[~st]).to(torch.float16)
             f_v.append(out)
-            k_v.append(batch["keypoints_hm"])
-            w_v.append(batch["weights"])
-            p_v.append(batch["prior_hm"])
-            s_v.append(batch["prior_scores"])
+            for name, parts in columns_v.items():
+                parts.append(batch[name])
         feats.append(torch.cat(f_v))
-        kps.append(torch.cat(k_v))
-        weights.append(torch.cat(w_v))
-        priors.append(torch.cat(p_v))
-        prior_scores.append(torch.cat(s_v))
+        for name, parts in columns_v.items():
+            columns[name].append(torch.cat(parts))
         LOG.info("feature cache: version %d/%d done (%d clips)", v + 1, versions, len(ds))
-    return (
-        torch.stack(feats),
-        torch.stack(kps),
-        torch.stack(weights),
-        torch.stack(priors),
-        torch.stack(prior_scores),
-    )
+    return (torch.stack(feats), *(torch.stack(parts) for parts in columns.values()))
+
+
+#: The feature cache's tensors, in order: the backbone features, then these items of
+#: :class:`ClipDataset`.
+CACHE_FIELDS = (
+    "features", "keypoints_hm", "weights", "prior_hm", "prior_scores", "others_hm",
+    "others_scores",
+)  # fmt: skip
 
 
 #: hips, knees and ankles: the slots ``TrainConfig.lower_body_weight`` scales
@@ -235,14 +239,16 @@ def _loss_weights(weights: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
 def _epoch_cached(
     model, opt, cache, epoch: int, cfg: TrainConfig, gen: torch.Generator, bar, ema=None
 ) -> float:
-    feats, kps, weights, priors, prior_scores = cache
+    feats, kps, weights, priors, prior_scores, others, others_scores = cache
     v = epoch % feats.shape[0]
     order = torch.randperm(feats.shape[1], generator=gen)
     total, n = 0.0, 0
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
-        prior = model.prior_from_keypoints(priors[v, idx], prior_scores[v, idx])
+        prior = model.prior_from_keypoints(
+            priors[v, idx], prior_scores[v, idx], others[v, idx], others_scores[v, idx]
+        )
         loss = model.loss_from_features(
             feats[v, idx].float(),
             heatmaps,
@@ -268,7 +274,10 @@ def _epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, 
         heatmaps, w = _targets(batch, model, device)
         w = _loss_weights(w, cfg)
         prior = model.prior_from_keypoints(
-            batch["prior_hm"].to(device), batch["prior_scores"].to(device)
+            batch["prior_hm"].to(device),
+            batch["prior_scores"].to(device),
+            batch["others_hm"].to(device),
+            batch["others_scores"].to(device),
         )
         clips = batch["clip"].to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
@@ -417,6 +426,10 @@ def train(
             stored = torch.load(cache_file, weights_only=True)
             if stored.get("key") == key:
                 cache = tuple(stored["tensors"])
+            if cache is not None and len(cache) != len(CACHE_FIELDS):
+                cache = None  # written before the cache held the other persons' poses
+                LOG.info("feature cache %s is of an older layout: rebuilt", cache_file)
+            elif cache is not None:
                 LOG.info("feature cache read from %s", cache_file)
             else:
                 LOG.info("feature cache %s is for other data or settings: rebuilt", cache_file)

@@ -48,6 +48,8 @@ def predict_samples(
         prior = model.prior_from_keypoints(
             torch.stack([it["prior_hm"] for it in items]),
             torch.stack([it["prior_scores"] for it in items]),
+            torch.stack([it["others_hm"] for it in items]),
+            torch.stack([it["others_scores"] for it in items]),
         )
         res = model.predict(
             clips,

@@ -34,7 +34,7 @@ from diffpose.data.priors import save_priors, with_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import apply_affine
 from posetool.detector import PersonDetector
-from posetool.detector_priors import detections_prior, sample_priors
+from posetool.detector_priors import detections_prior, sample_priors_and_others
 from posetool.pose_config import PRIOR_CHOICES
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
@@ -336,12 +336,16 @@ def detection_then_crop_priors(
     on a larger crop where that one holds fewer pixels than the detector's input).
 
     Returns:
-        (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none)
-        and (S,) whether the crop's own pose was used.
+        (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none),
+        (S,) whether the crop's own pose was used, and the others' poses of the frame's
+        other detections (:func:`posetool.detector_priors.sample_priors_and_others`):
+        (S, M, K, 2) image px and (S, M, K) scores.
     """
     from diffpose.backbones import build_yolo_backbone
 
-    det_xy, det_scores, det_boxes = sample_priors(samples, detector)
+    det_xy, det_scores, det_boxes, others_xy, others_scores = sample_priors_and_others(
+        samples, detector
+    )
     backbone = build_yolo_backbone(pose_head=True).eval()
     xy, scores, found = sample_crop_priors(
         with_priors(samples, det_xy, det_scores),
@@ -349,7 +353,7 @@ def detection_then_crop_priors(
         detector.config.imgsz,
         large_crop_px=large_crop_px,
     )
-    return xy, scores, det_boxes, found
+    return xy, scores, det_boxes, found, others_xy, others_scores
 
 
 def write_sample_crop_priors(
@@ -361,6 +365,8 @@ def write_sample_crop_priors(
     """Compute and save the crop priors of ``samples`` (``large_crop_px``: as
     :func:`detection_then_crop_priors`); returns how many matched a detection and how many
     had a crop pose."""
-    xy, scores, det_boxes, found = detection_then_crop_priors(samples, detector, large_crop_px)
-    save_priors(out_path, samples, xy, scores, source="crop")
+    xy, scores, det_boxes, found, others_xy, others_scores = detection_then_crop_priors(
+        samples, detector, large_crop_px
+    )
+    save_priors(out_path, samples, xy, scores, source="crop", others=(others_xy, others_scores))
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -203,15 +203,15 @@ def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> lis
     (models with ``uses_crop_prior``; posetool.crop_priors)."""
     from diffpose.data.priors import with_priors
     from posetool.crop_priors import detection_then_crop_priors
-    from posetool.detector_priors import priors_detector, sample_priors
+    from posetool.detector_priors import priors_detector, sample_priors_and_others
 
     if not samples:
         return []
     if crop:
-        xy, scores, _, _ = detection_then_crop_priors(samples, priors_detector())
+        xy, scores, _, _, *others = detection_then_crop_priors(samples, priors_detector())
     else:
-        xy, scores, _ = sample_priors(samples, priors_detector())
-    return with_priors(samples, xy, scores)
+        xy, scores, _, *others = sample_priors_and_others(samples, priors_detector())
+    return with_priors(samples, xy, scores, tuple(others))
 
 
 def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]:
@@ -244,7 +244,9 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
             heatmaps = keypoints_to_heatmaps(
                 batch["keypoints_hm"].float(), model.heatmap_size, model.sigma
             )
-            prior = model.prior_from_keypoints(batch["prior_hm"], batch["prior_scores"])
+            prior = model.prior_from_keypoints(
+                batch["prior_hm"], batch["prior_scores"], batch["others_hm"], batch["others_scores"]
+            )
             loss = model.loss(
                 batch["clip"], heatmaps, batch["weights"].float(), generator=gen, prior=prior
             )

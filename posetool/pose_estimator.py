@@ -37,7 +37,7 @@ from posetool.crop_priors import (
     crop_sees_more,
     large_crop_priors,
 )
-from posetool.detector_priors import detections_prior
+from posetool.detector_priors import detections_prior, nearest_others
 from posetool.duplicate_poses import distinct_pose_rows
 from posetool.pose_config import (
     CROP_MODES,
@@ -441,14 +441,32 @@ class PoseEstimator:
         return self._heatmaps(entry, rows, prior_xy, prior_scores)
 
     def _heatmaps(self, entry: _WindowFrame, rows: range, prior_xy, prior_scores):
-        """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops."""
+        """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops; for a
+        model told where the others' joints are (``uses_others``), (B, 2K, h, w) with the
+        detector's poses of the frame's other posed persons, nearest first."""
         import torch
 
         stride = float(self.model.stride)
         xy = np.stack([apply_affine(prior_xy[r], entry.affines[r]) / stride for r in rows])
         scores = prior_scores[list(rows)]
+        others_xy = others_scores = None
+        if self.model.uses_others:
+            others = [
+                nearest_others(
+                    entry.boxes_xyxy[r], entry.boxes_xyxy, entry.prior_xy, entry.prior_scores, r
+                )
+                for r in rows
+            ]
+            others_xy = torch.from_numpy(np.stack([
+                apply_affine(o_xy, entry.affines[r]) / stride
+                for (o_xy, _), r in zip(others, rows, strict=True)
+            ]).astype(np.float32))  # fmt: skip
+            others_scores = torch.from_numpy(np.stack([sc for _, sc in others]))
         prior = self.model.prior_from_keypoints(
-            torch.from_numpy(xy.astype(np.float32)), torch.from_numpy(scores)
+            torch.from_numpy(xy.astype(np.float32)),
+            torch.from_numpy(scores),
+            others_xy,
+            others_scores,
         )
         return prior.to(self.config.device)
 

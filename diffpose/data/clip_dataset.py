@@ -4,7 +4,9 @@ Each item: ``clip`` (T, 3, H, W) ImageNet-normalised RGB crops sharing the key f
 ``heatmaps`` (K, h, w) Gaussian targets (peak 1), ``keypoints_hm`` (K, 2) targets in heatmap
 pixels, ``weights`` (K,) per-joint loss weights (0 for unlabelled joints and joints that fall
 outside the crop), ``prior_hm`` (K, 2) and ``prior_scores`` (K,): the detector's pose under the
-same affine (zero scores for samples without one). Static clips (one still image) may get small random motion between copies.
+same affine (zero scores for samples without one), ``others_hm`` (M, K, 2) and
+``others_scores`` (M, K): the other persons' poses in the key frame under that affine (zero
+scores where none). Static clips (one still image) may get small random motion between copies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from diffpose.data.priors import MAX_OTHER_PERSONS
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import (
     AugmentConfig,
@@ -30,6 +33,7 @@ from diffpose.data.transforms import (
     warp_frames,
 )
 from diffpose.heatmaps import keypoints_to_heatmaps
+from diffpose.keypoints import NUM_KEYPOINTS
 
 
 class ClipDataset(Dataset):
@@ -138,6 +142,7 @@ class ClipDataset(Dataset):
                 prior_xy, prior_scores = flip_keypoint_slots(prior_xy, prior_scores)
             if rng is not None and self.augment is not None:
                 prior_xy, prior_scores = corrupt_prior(prior_xy, prior_scores, self.augment, rng)
+        others_xy, others_scores = self._others(s, affine, flip)
         kp_hm = torch.from_numpy((kp / self.stride).astype(np.float32))
         hm_size = (h // self.stride, w // self.stride)
         heatmaps = keypoints_to_heatmaps(kp_hm[None], hm_size, self.sigma)[0]
@@ -148,5 +153,23 @@ class ClipDataset(Dataset):
             "weights": torch.from_numpy(weights),
             "prior_hm": torch.from_numpy((prior_xy / self.stride).astype(np.float32)),
             "prior_scores": torch.from_numpy(prior_scores.astype(np.float32)),
+            "others_hm": torch.from_numpy((others_xy / self.stride).astype(np.float32)),
+            "others_scores": torch.from_numpy(others_scores),
             "index": torch.tensor(index),
         }
+
+    @staticmethod
+    def _others(s: PoseSample, affine: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The other persons' poses (M, K, 2) crop px and (M, K) scores under the sample's
+        crop (zeros where the sample carries none); never corrupted, as the pipeline gives
+        them."""
+        xy = np.zeros((MAX_OTHER_PERSONS, NUM_KEYPOINTS, 2), np.float64)
+        scores = np.zeros((MAX_OTHER_PERSONS, NUM_KEYPOINTS), np.float32)
+        if s.others_xy is None:
+            return xy, scores
+        for m in range(min(len(s.others_xy), MAX_OTHER_PERSONS)):
+            xy[m] = apply_affine(s.others_xy[m], affine)
+            scores[m] = s.others_scores[m]
+            if flip:
+                xy[m], scores[m] = flip_keypoint_slots(xy[m], scores[m])
+        return xy, scores

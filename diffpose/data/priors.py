@@ -5,8 +5,11 @@ carry it (:attr:`PoseSample.prior_xy`). The detector lives in the app (``posetoo
 detector-priors`` computes them); this file format is the hand-over: an ``.npz`` with
 ``keys`` (S,) str, ``keypoints_xy`` (S, K, 2) image pixels in PoseTrack slots, ``scores``
 (S, K) and ``source``, the ``decoder.prior_source`` they are for ("detection" or "crop"; a
-file without it is "detection"). A sample's key is its key frame's absolute path and its box
-to 0.1 px.
+file without it is "detection"); optionally ``others_xy`` (S, M, K, 2) and ``others_scores``
+(S, M, K), the detector's poses of the other persons in each sample's key frame, nearest
+first, padded with zero scores (:data:`MAX_OTHER_PERSONS` rows), for models told where
+everyone else's joints are (``decoder.prior_others``). A sample's key is its key frame's
+absolute path and its box to 0.1 px.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import numpy as np
 
 from diffpose.data.samples import PoseSample
 from diffpose.keypoints import NUM_KEYPOINTS
+
+#: How many other persons' poses a sample carries (the nearest ones): M.
+MAX_OTHER_PERSONS = 4
 
 
 def sample_key(sample: PoseSample) -> str:
@@ -33,9 +39,11 @@ def save_priors(
     keypoints_xy: np.ndarray,
     scores: np.ndarray,
     source: str = "detection",
+    others: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Write the priors of ``samples`` (arrays in sample order) atomically; ``source``: the
-    ``decoder.prior_source`` they were made for."""
+    ``decoder.prior_source`` they were made for; ``others``: (S, M, K, 2) image px and
+    (S, M, K) scores of the other persons' poses (see the module's docstring)."""
     n = len(samples)
     keypoints_xy = np.asarray(keypoints_xy, np.float32)
     scores = np.asarray(scores, np.float32)
@@ -44,24 +52,40 @@ def save_priors(
             f"need ({n}, 17, 2) keypoints and ({n}, 17) scores, got "
             f"{keypoints_xy.shape} and {scores.shape}"
         )
+    arrays = {"keypoints_xy": keypoints_xy, "scores": scores}
+    if others is not None:
+        others_xy, others_scores = (np.asarray(a, np.float32) for a in others)
+        if others_xy.shape != (n, MAX_OTHER_PERSONS, NUM_KEYPOINTS, 2) or (
+            others_scores.shape != others_xy.shape[:3]
+        ):
+            raise ValueError(
+                f"need ({n}, {MAX_OTHER_PERSONS}, 17, 2) and ({n}, {MAX_OTHER_PERSONS}, 17) "
+                f"other persons' poses, got {others_xy.shape} and {others_scores.shape}"
+            )
+        arrays.update(others_xy=others_xy, others_scores=others_scores)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
     keys = np.array([sample_key(s) for s in samples])
-    np.savez_compressed(
-        tmp, keys=keys, keypoints_xy=keypoints_xy, scores=scores, source=np.array(source)
-    )
+    np.savez_compressed(tmp, keys=keys, source=np.array(source), **arrays)
     tmp.replace(path)
 
 
 def with_priors(
-    samples: Sequence[PoseSample], keypoints_xy: np.ndarray, scores: np.ndarray
+    samples: Sequence[PoseSample],
+    keypoints_xy: np.ndarray,
+    scores: np.ndarray,
+    others: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[PoseSample]:
     """``samples`` carrying the priors given as arrays in sample order: (S, K, 2) image px
-    and (S, K) scores."""
-    return [
-        replace(s, prior_xy=np.asarray(keypoints_xy[i], np.float64), prior_scores=scores[i])
-        for i, s in enumerate(samples)
-    ]
+    and (S, K) scores; ``others``: (S, M, K, 2) and (S, M, K), the other persons' poses."""
+    out = []
+    for i, s in enumerate(samples):
+        s = replace(s, prior_xy=np.asarray(keypoints_xy[i], np.float64), prior_scores=scores[i])
+        if others is not None:
+            s = replace(s, others_xy=np.asarray(others[0][i], np.float64),
+                        others_scores=np.asarray(others[1][i], np.float32))  # fmt: skip
+        out.append(s)
+    return out
 
 
 def attach_priors(
@@ -71,13 +95,14 @@ def attach_priors(
     alternative: bool = False,
 ) -> list[PoseSample]:
     """``samples`` with their priors from the ``.npz`` files ``paths``; with ``alternative``,
-    as their alternative prior (``PoseSample.alt_prior_xy``) instead.
+    as their alternative prior (``PoseSample.alt_prior_xy``) instead. The other persons'
+    poses of files that hold them come with the (not alternative) prior.
 
     Raises:
         ValueError: a sample has no prior in any of the files (name the first few), or a file
             was made for another ``source`` than the one asked for.
     """
-    table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    table: dict[str, tuple] = {}
     for path in paths:
         with np.load(path, allow_pickle=False) as data:
             made_for = str(data["source"]) if "source" in data.files else "detection"
@@ -86,8 +111,14 @@ def attach_priors(
                     f"{path} holds {made_for!r} priors, this model takes {source!r} ones "
                     f"(posetool detector-priors{' --crop' if source == 'crop' else ''})"
                 )
-            for key, xy, sc in zip(data["keys"], data["keypoints_xy"], data["scores"], strict=True):
-                table[str(key)] = (xy, sc)
+            n = len(data["keys"])
+            others_xy = data["others_xy"] if "others_xy" in data.files else [None] * n
+            others_sc = data["others_scores"] if "others_scores" in data.files else [None] * n
+            for row in zip(
+                data["keys"], data["keypoints_xy"], data["scores"], others_xy, others_sc,
+                strict=True,
+            ):  # fmt: skip
+                table[str(row[0])] = row[1:]
     out, missing = [], []
     for s in samples:
         hit = table.get(sample_key(s))
@@ -97,6 +128,9 @@ def attach_priors(
         xy, scores = hit[0].astype(np.float64), hit[1]
         if alternative:
             out.append(replace(s, alt_prior_xy=xy, alt_prior_scores=scores))
+        elif hit[2] is not None:
+            out.append(replace(s, prior_xy=xy, prior_scores=scores,
+                               others_xy=hit[2].astype(np.float64), others_scores=hit[3]))  # fmt: skip
         else:
             out.append(replace(s, prior_xy=xy, prior_scores=scores))
     if missing:
@@ -109,4 +143,4 @@ def attach_priors(
     return out
 
 
-__all__ = ["attach_priors", "sample_key", "save_priors", "with_priors"]
+__all__ = ["MAX_OTHER_PERSONS", "attach_priors", "sample_key", "save_priors", "with_priors"]

@@ -33,6 +33,11 @@ class PoseSample:
             whole-frame detection's beside the crop pass's prior), which training may give
             instead (``AugmentConfig.prior_alt_prob``); None where there is none.
         alt_prior_scores: (K,) its keypoint confidences.
+        others_xy: (M, K, 2) the detector's poses of the other persons in the key frame,
+            nearest first (image pixels, PoseTrack slots; rows of zero scores pad it), for
+            models that are told where everyone else's joints are
+            (``DecoderConfig.prior_others``); None where none were computed.
+        others_scores: (M, K) their keypoint confidences.
     """
 
     frame_paths: tuple[str, ...]
@@ -46,6 +51,8 @@ class PoseSample:
     prior_scores: np.ndarray | None = None
     alt_prior_xy: np.ndarray | None = None
     alt_prior_scores: np.ndarray | None = None
+    others_xy: np.ndarray | None = None
+    others_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) % 2 != 1:
@@ -66,6 +73,14 @@ class PoseSample:
                 or np.shape(getattr(self, scores)) != (NUM_KEYPOINTS,)
             ):
                 raise ValueError(f"{xy} must be (17, 2) and {scores} (17,)")
+        if (self.others_xy is None) != (self.others_scores is None):
+            raise ValueError("others_xy and others_scores come together")
+        if self.others_xy is not None and (
+            np.ndim(self.others_xy) != 3
+            or np.shape(self.others_xy)[1:] != (NUM_KEYPOINTS, 2)
+            or np.shape(self.others_scores) != np.shape(self.others_xy)[:2]
+        ):
+            raise ValueError("others_xy must be (M, 17, 2) and others_scores (M, 17)")
 
     @property
     def key_frame_path(self) -> str:

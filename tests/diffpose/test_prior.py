@@ -10,7 +10,7 @@ import torch
 
 from diffpose.config import DiffPoseConfig
 from diffpose.data.clip_dataset import ClipDataset
-from diffpose.data.priors import attach_priors, sample_key, save_priors
+from diffpose.data.priors import MAX_OTHER_PERSONS, attach_priors, sample_key, save_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
 from diffpose.heatmaps import prior_heatmaps
@@ -210,3 +210,86 @@ def test_the_alternative_prior_is_given_with_its_probability_and_changes_nothing
         half.set_epoch(epoch)
         picked.add(round(float(half[0]["prior_scores"].sum()), 4))
     assert len(picked) == 2
+
+
+def _others_model(seed: int = 0) -> DiffPose:
+    torch.manual_seed(seed)
+    cfg = DiffPoseConfig.tiny()
+    decoder = replace(cfg.decoder, prior=True, prior_others=True)
+    return DiffPose.from_config(replace(cfg, decoder=decoder))
+
+
+def test_the_others_maps_follow_the_prior_and_hold_each_joints_most_confident_neighbour() -> None:
+    model = _others_model()
+    assert model.uses_others and not _prior_model().uses_others
+    xy, own = _prior(2)
+    others_xy = torch.zeros(2, 2, 17, 2)
+    others_xy[:, 0] = torch.tensor([10.0, 20.0])  # every joint of neighbour 0 at (10, 20)
+    others_xy[:, 1] = torch.tensor([30.0, 40.0])
+    others_scores = torch.zeros(2, 2, 17)
+    others_scores[0, 0], others_scores[0, 1, 3] = 0.4, 0.9  # sample 0: neighbour 1's joint 3
+    prior = model.prior_from_keypoints(xy, torch.ones(2, 17), others_xy, others_scores)
+    assert prior.shape == (2, 34, 64, 48)
+    assert torch.allclose(prior[:, :17], own)
+    maps = prior[0, 17:]
+    assert maps[5, 20, 10] == pytest.approx(0.4) and float(maps[5, 40, 30]) < 1e-6
+    assert maps[3, 40, 30] == pytest.approx(0.9) and maps[3, 20, 10] == pytest.approx(0.4)
+    assert float(prior[1, 17:].max()) == 0.0  # nobody else around sample 1
+    alone = model.prior_from_keypoints(xy, torch.ones(2, 17))
+    assert torch.allclose(alone[:, :17], own) and float(alone[:, 17:].abs().max()) == 0.0
+    # the plain refiner's prior has no others' maps, whatever it is given
+    plain = _prior_model().prior_from_keypoints(xy, torch.ones(2, 17), others_xy, others_scores)
+    assert plain.shape == (2, 17, 64, 48)
+
+
+def test_a_refiner_told_of_the_others_starts_from_its_prior_and_checks_the_channels() -> None:
+    model = _others_model()
+    clips = torch.randn(2, model.num_frames, 3, 256, 192)
+    xy, own = _prior(2)
+    others = prior_heatmaps(xy.flip(-1).clamp(0, 47), torch.ones(2, 17), (64, 48))
+    for flip_test in (False, True):  # the flip test swaps the others' sides as the prior's
+        res = model.predict(
+            clips, steps=1, ensemble=2, prior=torch.cat([own, others], 1), flip_test=flip_test
+        )
+        assert np.abs(res.keypoints_xy / 4 - xy.numpy()).max() <= 0.5
+    with pytest.raises(ValueError, match=r"prior must be \(B=2, 34"):
+        model.predict(clips, steps=1, ensemble=1, prior=own)
+    perm = model.prior_flip_permutation()
+    assert perm[:17] == flip_permutation() and perm[17:] == tuple(17 + i for i in perm[:17])
+    with pytest.raises(ValueError, match="prior_others needs decoder.prior"):
+        replace(DiffPoseConfig.tiny().decoder, prior_others=True)
+
+
+def test_the_others_poses_follow_the_crop_and_the_flip_and_round_trip_in_files(tmp_path) -> None:
+    s = _sample(tmp_path)
+    others_xy = np.zeros((MAX_OTHER_PERSONS, 17, 2))
+    others_xy[0] = s.keypoints_xy + 30.0
+    others_scores = np.zeros((MAX_OTHER_PERSONS, 17), np.float32)
+    others_scores[0] = np.linspace(0.1, 0.9, 17)
+    save_priors(
+        tmp_path / "o.npz", [s], s.prior_xy[None], s.prior_scores[None],
+        others=(others_xy[None], others_scores[None]),
+    )  # fmt: skip
+    (got,) = attach_priors([replace(s, prior_xy=None, prior_scores=None)], tmp_path / "o.npz")
+    assert np.allclose(got.others_xy, others_xy) and np.allclose(got.others_scores, others_scores)
+    plain = ClipDataset([got], augment=None)[0]
+    assert torch.allclose(
+        plain["others_hm"][0], plain["keypoints_hm"] + 30.0 / 4 * _scale(s), atol=1e-3
+    )
+    assert float(plain["others_scores"][1:].abs().sum()) == 0.0
+    flip_only = AugmentConfig(
+        rotation_prob=0.0, scale_factor=0.0, half_body_prob=0.0, flip_prob=1.0
+    )
+    flipped = ClipDataset([got], augment=flip_only)[0]
+    perm = list(flip_permutation())
+    assert torch.allclose(flipped["others_scores"][0], torch.from_numpy(others_scores[0, perm]))
+    gap = flipped["others_hm"][0] - flipped["keypoints_hm"]  # the same slot's joint, moved alike
+    assert torch.allclose(gap[:, 1], torch.full((17,), gap[0, 1].item()), atol=1e-3)
+    none = ClipDataset([_sample(tmp_path)], augment=None)[0]
+    assert none["others_hm"].shape == (MAX_OTHER_PERSONS, 17, 2)
+    assert float(none["others_scores"].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match=r"other persons' poses"):
+        save_priors(tmp_path / "bad.npz", [s], s.prior_xy[None], s.prior_scores[None],
+                    others=(others_xy[None, :2], others_scores[None, :2]))  # fmt: skip
+    with pytest.raises(ValueError, match="others_xy and others_scores"):
+        replace(s, others_xy=others_xy)
