@@ -627,7 +627,8 @@ def main(argv: list[str] | None = None) -> Path:
         help="another detector-pose .npz per sample (e.g. the whole-frame detection's, made "
         "without --crop), given instead of the --priors pose with --prior-alt-prob",
     )
-    prior_settings = ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob")
+    prior_settings = ("prior_jitter_prob", "prior_jitter_px", "prior_drop_prob", "prior_swap_prob",
+                      "prior_capture_prob")  # fmt: skip
     for name in (*prior_settings, "prior_alt_prob"):
         p.add_argument(
             f"--{name.replace('_', '-')}",
@@ -700,6 +701,7 @@ def main(argv: list[str] | None = None) -> Path:
             prior_drop_prob=a.prior_drop_prob,
             prior_swap_prob=a.prior_swap_prob,
             prior_alt_prob=a.prior_alt_prob,
+            prior_capture_prob=a.prior_capture_prob,
         ),
     )
     model_cfg = with_overrides(PRESETS[a.preset](), a.overrides)

@@ -256,7 +256,9 @@ def crowd_composites_command(
 def detector_priors_command(
     specs, out_path: Path, delta: int, imgsz: int | None, crop: bool, large_crop_px: int
 ) -> None:
-    """The detector's pose of each sample, for training a model that refines it."""
+    """The detector's pose of each sample, for training a model that refines it; the file
+    also holds the poses of the other persons detected in each sample's frame, nearest first,
+    for refiners told where the others' joints are (decoder.prior_others)."""
     from diffpose.train import load_data_spec
     from posetool.detector_priors import priors_detector, write_sample_priors
 

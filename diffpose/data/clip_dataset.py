@@ -131,6 +131,7 @@ class ClipDataset(Dataset):
         h, w = self.crop_hw
         inside = (kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) & (kp[:, 1] < h)
         weights = weights * inside
+        others_xy, others_scores = self._others(s, affine, flip)
         prior_xy, prior_scores = np.zeros_like(kp), np.zeros(len(kp), np.float32)
         if s.prior_xy is not None:
             src_xy, src_scores = s.prior_xy, s.prior_scores
@@ -141,8 +142,9 @@ class ClipDataset(Dataset):
             if flip:
                 prior_xy, prior_scores = flip_keypoint_slots(prior_xy, prior_scores)
             if rng is not None and self.augment is not None:
-                prior_xy, prior_scores = corrupt_prior(prior_xy, prior_scores, self.augment, rng)
-        others_xy, others_scores = self._others(s, affine, flip)
+                prior_xy, prior_scores = corrupt_prior(
+                    prior_xy, prior_scores, self.augment, rng, others_xy, others_scores
+                )
         kp_hm = torch.from_numpy((kp / self.stride).astype(np.float32))
         hm_size = (h // self.stride, w // self.stride)
         heatmaps = keypoints_to_heatmaps(kp_hm[None], hm_size, self.sigma)[0]

@@ -120,7 +120,9 @@ class AugmentConfig:
     target), so that it learns to correct a wrong prior from the image rather than copy it:
     each joint is moved with ``prior_jitter_prob`` (Gaussian, ``prior_jitter_px`` crop pixels
     per axis) or dropped (score 0) with ``prior_drop_prob``; a whole person's left and right
-    are swapped with ``prior_swap_prob``. With ``prior_alt_prob`` a sample that carries another
+    are swapped with ``prior_swap_prob``; with ``prior_capture_prob`` a joint is taken from
+    the nearest other person who has it (``PoseSample.others_xy``: the prior on a neighbour's
+    wrist, as the detector errs in crowds). With ``prior_alt_prob`` a sample that carries another
     pose of the detector (``PoseSample.alt_prior_xy``) is given that one instead, before the
     corruptions, so that one refiner learns to correct either pose. All 0 (off) by default.
     """
@@ -136,12 +138,14 @@ class AugmentConfig:
     prior_drop_prob: float = 0.0
     prior_swap_prob: float = 0.0
     prior_alt_prob: float = 0.0
+    prior_capture_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.prior_jitter_px < 0:
             raise ValueError(f"prior_jitter_px must be >= 0, got {self.prior_jitter_px}")
         for name in ("rotation_prob", "flip_prob", "half_body_prob", "prior_jitter_prob",
-                     "prior_drop_prob", "prior_swap_prob", "prior_alt_prob"):  # fmt: skip
+                     "prior_drop_prob", "prior_swap_prob", "prior_alt_prob",
+                     "prior_capture_prob"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.scale_factor < 1.0:
@@ -151,10 +155,14 @@ class AugmentConfig:
 
 
 def corrupt_prior(keypoints_xy: np.ndarray, scores: np.ndarray, cfg: AugmentConfig,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                  rng: np.random.Generator, others_xy: np.ndarray | None = None,
+                  others_scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The prior pose (K, 2) crop px and (K,) scores with :class:`AugmentConfig`'s prior
-    corruptions drawn from ``rng``; unchanged (and nothing drawn) when they are all off."""
-    if not (cfg.prior_jitter_prob or cfg.prior_drop_prob or cfg.prior_swap_prob):
+    corruptions drawn from ``rng``; unchanged (and nothing drawn) when they are all off.
+    ``others_xy`` (M, K, 2) and ``others_scores`` (M, K), nearest first: the other persons'
+    poses ``prior_capture_prob`` takes joints from (a slot no other person has stays)."""
+    capture = cfg.prior_capture_prob and others_xy is not None and len(others_xy)
+    if not (cfg.prior_jitter_prob or cfg.prior_drop_prob or cfg.prior_swap_prob or capture):
         return keypoints_xy, scores
     xy, sc = keypoints_xy.copy(), scores.copy()
     k = len(sc)
@@ -163,6 +171,12 @@ def corrupt_prior(keypoints_xy: np.ndarray, scores: np.ndarray, cfg: AugmentConf
     sc[rng.random(k) < cfg.prior_drop_prob] = 0.0
     if rng.random() < cfg.prior_swap_prob:
         xy, sc = flip_keypoint_slots(xy, sc)
+    if capture:
+        has = others_scores > 0  # (M, K): who has which joint
+        nearest = np.argmax(has, axis=0)  # the first (nearest) other person with the slot
+        taken = (rng.random(k) < cfg.prior_capture_prob) & has.any(axis=0)
+        xy[taken] = others_xy[nearest[taken], np.flatnonzero(taken)]
+        sc[taken] = others_scores[nearest[taken], np.flatnonzero(taken)]
     return xy, sc
 
 

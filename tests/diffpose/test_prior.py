@@ -293,3 +293,30 @@ def test_the_others_poses_follow_the_crop_and_the_flip_and_round_trip_in_files(t
                     others=(others_xy[None, :2], others_scores[None, :2]))  # fmt: skip
     with pytest.raises(ValueError, match="others_xy and others_scores"):
         replace(s, others_xy=others_xy)
+
+
+def test_a_captured_prior_joint_is_the_nearest_other_persons_same_joint() -> None:
+    from diffpose.data.transforms import corrupt_prior
+
+    xy = np.tile(np.arange(17, dtype=np.float64)[:, None], (1, 2))
+    sc = np.full(17, 0.9, np.float32)
+    others_xy = np.zeros((MAX_OTHER_PERSONS, 17, 2))
+    others_xy[0], others_xy[1] = 100.0, 200.0
+    others_scores = np.zeros((MAX_OTHER_PERSONS, 17), np.float32)
+    others_scores[0, :10] = 0.5  # the nearest person has joints 0-9, the next all of them
+    others_scores[1] = 0.7
+    cfg = AugmentConfig(prior_capture_prob=1.0)
+    got_xy, got_sc = corrupt_prior(xy, sc, cfg, np.random.default_rng(0), others_xy, others_scores)
+    assert np.all(got_xy[:10] == 100.0) and np.all(got_sc[:10] == 0.5)
+    assert np.all(got_xy[10:] == 200.0) and np.all(got_sc[10:] == 0.7)
+    # nobody else: nothing to take
+    alone = np.zeros_like(others_scores)
+    rng = np.random.default_rng(0)
+    same_xy, same_sc = corrupt_prior(xy, sc, cfg, rng, others_xy, alone)
+    assert np.array_equal(same_xy, xy) and np.array_equal(same_sc, sc)
+    half_xy, _ = corrupt_prior(
+        xy, sc, AugmentConfig(prior_capture_prob=0.5), np.random.default_rng(1), others_xy,
+        others_scores,
+    )  # fmt: skip
+    assert 0 < int((half_xy[:, 0] != xy[:, 0]).sum()) < 17
+    assert corrupt_prior(xy, sc, cfg, np.random.default_rng(0))[0] is xy  # no others given
