@@ -68,7 +68,7 @@ def bench_preset(
     feats = model.frame_features(frames)[:, None].expand(-1, t, -1, -1, -1).contiguous()
     prior = None
     if model.uses_prior:  # the refiner also takes the detector's pose as heatmaps
-        prior = torch.rand(persons, cfg.num_keypoints, *cfg.heatmap_size)
+        prior = torch.rand(persons, model.decoder.prior_channels, *cfg.heatmap_size)
     strl = _ms(lambda: model.condition(feats, prior), repeats) / persons  # STRL + decoder cache
     print(f"backbone {bb:.2f} ms/frame | STRL + decoder cache {strl:.2f} ms/clip")
     print("steps  N   decoder ms/person-frame   total ms/person-frame (backbone+STRL+decoder)")

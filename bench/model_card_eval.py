@@ -196,11 +196,12 @@ def photo_samples(photos, detector, delta: int, by_joints: bool = False):
     each labelled person matched one-to-one to one by box IoU (``by_joints``: by the share of
     its labelled joints inside the detection, :func:`multi_person_photos.match_by_joints`, for
     labels without person boxes); returns the samples of the matched persons (detection box,
-    detection prior) and, over all labelled persons, the GT arrays and the matched mask for
+    detection prior, the other detections' poses for models told of them) and, over all
+    labelled persons, the GT arrays and the matched mask for
     :func:`multi_person_photos.pck_groups`."""
     import cv2
 
-    from posetool.detector_priors import detections_prior
+    from posetool.detector_priors import detections_prior, nearest_others
 
     samples, gt_xy, weights, boxes, matched = [], [], [], [], []
     for photo in photos:
@@ -217,14 +218,18 @@ def photo_samples(photos, detector, delta: int, by_joints: bool = False):
             boxes.append(photo.boxes_xyxy[p])
             matched.append(j >= 0)
             if j >= 0:
+                kept_boxes = det.boxes_xyxy[keep]
+                others_xy, others_sc = nearest_others(kept_boxes[j], kept_boxes, det_xy, det_sc, j)
                 samples.append(
                     PoseSample(
                         window([photo.image_path], 0, delta),
                         photo.keypoints_xy[p],
                         photo.weights[p],
-                        det.boxes_xyxy[keep][j].astype(float),
+                        kept_boxes[j].astype(float),
                         prior_xy=det_xy[j],
                         prior_scores=det_sc[j],
+                        others_xy=others_xy.astype(float),
+                        others_scores=others_sc,
                     )
                 )
     gt = (np.stack(gt_xy), np.stack(weights), np.stack(boxes), np.asarray(matched))

@@ -146,8 +146,8 @@ class DecoderConfig:
             given by the caller) or "crop" (the YOLO backbone's own Pose head on the person
             crop, :mod:`diffpose.crop_pose`; the detection's pose where it finds nobody).
         prior_others: with ``prior``, the decoder is also told where the other persons'
-            joints are in the crop: K more heatmaps (per joint, the most confident of the
-            nearest other persons' detector poses) beside the prior, so that it can tell a
+            joints are in the crop: K more heatmaps (per joint, the maximum over the nearest
+            other persons' detector-pose heatmaps) beside the prior, so that it can tell a
             prior joint taken from a neighbour. The caller gives their poses.
     """
 

@@ -286,7 +286,7 @@ class DiffPose(nn.Module):
         sigma; None for a model that takes no prior. A model with :attr:`uses_others` also
         takes the other persons' poses in the crops, (B, M, K, 2) heatmap pixels and (B, M, K)
         confidences (zero scores pad M; None: nobody else), and gets (B, 2K, h, w): per
-        joint, the most confident of the others' heatmaps follows the prior's."""
+        joint, the maximum over the M others' heatmaps follows the prior's."""
         if not self.uses_prior:
             return None
         own = prior_heatmaps(keypoints_hm_xy.float(), scores, self.heatmap_size, self.sigma)

@@ -377,6 +377,12 @@ def train(
         samples = attach_priors(samples, *priors, source=source)
     if alt_priors:
         samples = attach_priors(samples, *alt_priors, alternative=True)
+    wants_others = model_cfg.decoder.prior_others or cfg.augment.prior_capture_prob
+    if wants_others and not any(s.others_xy is not None for s in samples):
+        raise ValueError(
+            "decoder.prior_others and --prior-capture-prob need the other persons' poses: "
+            "--priors files made by this version of posetool detector-priors hold them"
+        )
     val_samples = None
     if val_lsp:
         root, _, split = val_lsp.rpartition(":")
@@ -427,7 +433,9 @@ def train(
             if stored.get("key") == key:
                 cache = tuple(stored["tensors"])
             if cache is not None and len(cache) != len(CACHE_FIELDS):
-                cache = None  # written before the cache held the other persons' poses
+                # a guard: a cache written before it held the others' poses has another key
+                # already (the augmentation settings grew), so it is rebuilt above
+                cache = None
                 LOG.info("feature cache %s is of an older layout: rebuilt", cache_file)
             elif cache is not None:
                 LOG.info("feature cache read from %s", cache_file)

@@ -37,6 +37,11 @@ def predict_samples(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(S, K, 2) image-pixel keypoints, (S, K) scores and (S, K) spread in image pixels."""
     crop_hw = tuple(model.image_size)
+    if getattr(model, "uses_others", False) and not any(s.others_xy is not None for s in samples):
+        raise ValueError(
+            "this model is told the other persons' poses (decoder.prior_others): the samples "
+            "carry none (attach priors from a posetool detector-priors file that holds them)"
+        )
     ds = ClipDataset(samples, crop_hw=crop_hw, augment=None)
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device

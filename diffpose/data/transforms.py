@@ -160,7 +160,8 @@ def corrupt_prior(keypoints_xy: np.ndarray, scores: np.ndarray, cfg: AugmentConf
     """The prior pose (K, 2) crop px and (K,) scores with :class:`AugmentConfig`'s prior
     corruptions drawn from ``rng``; unchanged (and nothing drawn) when they are all off.
     ``others_xy`` (M, K, 2) and ``others_scores`` (M, K), nearest first: the other persons'
-    poses ``prior_capture_prob`` takes joints from (a slot no other person has stays)."""
+    poses ``prior_capture_prob`` takes joints from (a slot no other person has stays; a
+    joint dropped above may come back as a neighbour's, as a detector errs)."""
     capture = cfg.prior_capture_prob and others_xy is not None and len(others_xy)
     if not (cfg.prior_jitter_prob or cfg.prior_drop_prob or cfg.prior_swap_prob or capture):
         return keypoints_xy, scores

@@ -13,7 +13,7 @@ from diffpose.data.clip_dataset import ClipDataset
 from diffpose.data.priors import MAX_OTHER_PERSONS, attach_priors, sample_key, save_priors
 from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import AugmentConfig
-from diffpose.heatmaps import prior_heatmaps
+from diffpose.heatmaps import flip_heatmaps_back, prior_heatmaps
 from diffpose.keypoints import flip_permutation
 from diffpose.model import DiffPose
 
@@ -219,7 +219,7 @@ def _others_model(seed: int = 0) -> DiffPose:
     return DiffPose.from_config(replace(cfg, decoder=decoder))
 
 
-def test_the_others_maps_follow_the_prior_and_hold_each_joints_most_confident_neighbour() -> None:
+def test_the_others_maps_follow_the_prior_and_hold_every_neighbours_joint_at_its_score() -> None:
     model = _others_model()
     assert model.uses_others and not _prior_model().uses_others
     xy, own = _prior(2)
@@ -247,7 +247,7 @@ def test_a_refiner_told_of_the_others_starts_from_its_prior_and_checks_the_chann
     clips = torch.randn(2, model.num_frames, 3, 256, 192)
     xy, own = _prior(2)
     others = prior_heatmaps(xy.flip(-1).clamp(0, 47), torch.ones(2, 17), (64, 48))
-    for flip_test in (False, True):  # the flip test swaps the others' sides as the prior's
+    for flip_test in (False, True):  # an untrained refiner returns its prior, flip test or not
         res = model.predict(
             clips, steps=1, ensemble=2, prior=torch.cat([own, others], 1), flip_test=flip_test
         )
@@ -256,6 +256,10 @@ def test_a_refiner_told_of_the_others_starts_from_its_prior_and_checks_the_chann
         model.predict(clips, steps=1, ensemble=1, prior=own)
     perm = model.prior_flip_permutation()
     assert perm[:17] == flip_permutation() and perm[17:] == tuple(17 + i for i in perm[:17])
+    # the mirrored prior's others' maps are the mirrored others' own maps, sides swapped
+    mirrored = flip_heatmaps_back(torch.cat([own, others], 1), perm)
+    assert torch.equal(mirrored[:, 17:], flip_heatmaps_back(others, flip_permutation()))
+    assert not torch.equal(mirrored[:, 17:], flip_heatmaps_back(others, tuple(range(17))))
     with pytest.raises(ValueError, match="prior_others needs decoder.prior"):
         replace(DiffPoseConfig.tiny().decoder, prior_others=True)
 
@@ -284,6 +288,8 @@ def test_the_others_poses_follow_the_crop_and_the_flip_and_round_trip_in_files(t
     perm = list(flip_permutation())
     assert torch.allclose(flipped["others_scores"][0], torch.from_numpy(others_scores[0, perm]))
     gap = flipped["others_hm"][0] - flipped["keypoints_hm"]  # the same slot's joint, moved alike
+    # x: the shoulders (x 50 and 110) would lie 60 px apart had the others' sides not swapped
+    assert torch.allclose(gap[:, 0], torch.full((17,), gap[0, 0].item()), atol=1e-3)
     assert torch.allclose(gap[:, 1], torch.full((17,), gap[0, 1].item()), atol=1e-3)
     none = ClipDataset([_sample(tmp_path)], augment=None)[0]
     assert none["others_hm"].shape == (MAX_OTHER_PERSONS, 17, 2)
@@ -320,3 +326,10 @@ def test_a_captured_prior_joint_is_the_nearest_other_persons_same_joint() -> Non
     )  # fmt: skip
     assert 0 < int((half_xy[:, 0] != xy[:, 0]).sum()) < 17
     assert corrupt_prior(xy, sc, cfg, np.random.default_rng(0))[0] is xy  # no others given
+
+
+def test_a_refiner_told_of_the_others_refuses_samples_without_them(tmp_path) -> None:
+    from diffpose.validation import predict_samples
+
+    with pytest.raises(ValueError, match="the samples carry none"):
+        predict_samples(_others_model().eval(), [_sample(tmp_path)], steps=1, ensemble=1)

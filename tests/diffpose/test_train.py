@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -218,6 +219,20 @@ def test_alternative_priors_need_their_probability_and_a_prior(shared_data, tmp_
         main([*common, "--prior-alt-prob", "0.5"])
     with pytest.raises(ValueError, match="--alt-priors needs --priors"):
         main([*common, "--alt-priors", str(tmp_path / "alt.npz"), "--prior-alt-prob", "0.5"])
+
+
+def test_the_others_options_refuse_prior_files_without_the_others_poses(shared_data, tmp_path):
+    from diffpose.data.lsp import load_lsp
+    from diffpose.data.priors import save_priors
+
+    samples = load_lsp(shared_data / "lsp", "fit", delta=1)
+    old = tmp_path / "old_priors.npz"  # as detector-priors wrote them before the others
+    save_priors(old, samples, np.zeros((len(samples), 17, 2)), np.zeros((len(samples), 17)))
+    common = ["--preset", "tiny", "--data", f"lsp:{shared_data / 'lsp'}:fit", "--out",
+              str(tmp_path / "run"), "--priors", str(old), "--set", "decoder.prior=true"]  # fmt: skip
+    for extra in (["--set", "decoder.prior_others=true"], ["--prior-capture-prob", "0.1"]):
+        with pytest.raises(ValueError, match="need the other persons' poses"):
+            main([*common, *extra])
 
 
 def test_ema_weights_are_validated_saved_and_resumed(shared_data, tmp_path) -> None:
