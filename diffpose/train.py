@@ -432,12 +432,6 @@ def train(
             stored = torch.load(cache_file, weights_only=True)
             if stored.get("key") == key:
                 cache = tuple(stored["tensors"])
-            if cache is not None and len(cache) != len(CACHE_FIELDS):
-                # a guard: a cache written before it held the others' poses has another key
-                # already (the augmentation settings grew), so it is rebuilt above
-                cache = None
-                LOG.info("feature cache %s is of an older layout: rebuilt", cache_file)
-            elif cache is not None:
                 LOG.info("feature cache read from %s", cache_file)
             else:
                 LOG.info("feature cache %s is for other data or settings: rebuilt", cache_file)

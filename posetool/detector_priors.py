@@ -92,7 +92,8 @@ def nearest_others(
     if not rows:
         return out_xy, out_scores
     box = np.asarray(box_xyxy, np.float64)
-    centres = (np.asarray(boxes_xyxy, np.float64)[rows, :2] + np.asarray(boxes_xyxy)[rows, 2:]) / 2
+    others = np.asarray(boxes_xyxy, np.float64)[rows]
+    centres = (others[:, :2] + others[:, 2:]) / 2
     distance_px = np.linalg.norm(centres - (box[:2] + box[2:]) / 2, axis=1)
     nearest = [rows[r] for r in np.argsort(distance_px, kind="stable")[:MAX_OTHER_PERSONS]]
     out_xy[: len(nearest)] = xy[nearest]

@@ -169,9 +169,7 @@ class ClipDataset(Dataset):
         scores = np.zeros((MAX_OTHER_PERSONS, NUM_KEYPOINTS), np.float32)
         if s.others_xy is None:
             return xy, scores
-        for m in range(min(len(s.others_xy), MAX_OTHER_PERSONS)):
-            xy[m] = apply_affine(s.others_xy[m], affine)
-            scores[m] = s.others_scores[m]
-            if flip:
-                xy[m], scores[m] = flip_keypoint_slots(xy[m], scores[m])
-        return xy, scores
+        m = min(len(s.others_xy), MAX_OTHER_PERSONS)
+        xy[:m] = apply_affine(s.others_xy[:m], affine)
+        scores[:m] = s.others_scores[:m]
+        return flip_keypoint_slots(xy, scores) if flip else (xy, scores)
