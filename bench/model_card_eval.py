@@ -261,6 +261,8 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
         imgsz,
         large_crop_px=config.large_prior_crop_px,
         max_crop_px=config.max_prior_crop_px,
+        prior_crop_px=config.prior_crop_px,
+        prior_crop_max_upscale=config.prior_crop_max_upscale,
     )
     return with_priors(samples, xy, sc)
 

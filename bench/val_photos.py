@@ -60,7 +60,14 @@ GROUPS = ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs")
 #: Fewest labelled joints a person must have to count (the labelling rule asked for 5).
 MIN_JOINTS = 5
 #: The variant fields this script applies (module doc): the prior's crops and the sampling.
-POSE_FIELDS = ("large_prior_crop_px", "max_prior_crop_px", "steps", "ensemble")
+POSE_FIELDS = (
+    "large_prior_crop_px",
+    "max_prior_crop_px",
+    "prior_crop_px",
+    "prior_crop_max_upscale",
+    "steps",
+    "ensemble",
+)
 DETECTOR_FIELDS = ("imgsz", "max_imgsz")
 
 
@@ -282,6 +289,8 @@ def main() -> None:
                 detector.imgsz,
                 large_crop_px=pose.large_prior_crop_px,
                 max_crop_px=pose.max_prior_crop_px,
+                prior_crop_px=pose.prior_crop_px,
+                prior_crop_max_upscale=pose.prior_crop_max_upscale,
             )
             samples = with_priors(samples, xy, sc)
         with_crop = by_subset(samples, gt)

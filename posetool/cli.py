@@ -253,8 +253,32 @@ def crowd_composites_command(
     "pipeline's pose.large_prior_crop_px does (not its crops sized per person, "
     "pose.max_prior_crop_px: inference only); 0: not (the shipped refiner's training file).",
 )
+@click.option(
+    "--prior-crop-px",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="With --crop: each crop pose from a crop this tall (a multiple of 32, as 3/4 of it) "
+    "instead of the model-size crop, as the pipeline's pose.prior_crop_px does; 0: the "
+    "model-size crop's.",
+)
+@click.option(
+    "--prior-crop-max-upscale",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="With --prior-crop-px: only for persons that crop enlarges at most this many times, "
+    "as the pipeline's pose.prior_crop_max_upscale; 0: any.",
+)
 def detector_priors_command(
-    specs, out_path: Path, delta: int, imgsz: int | None, crop: bool, large_crop_px: int
+    specs,
+    out_path: Path,
+    delta: int,
+    imgsz: int | None,
+    crop: bool,
+    large_crop_px: int,
+    prior_crop_px: int,
+    prior_crop_max_upscale: float,
 ) -> None:
     """The detector's pose of each sample, for training a model that refines it; the file
     also holds the poses of the other persons detected in each sample's frame, nearest first,
@@ -262,21 +286,32 @@ def detector_priors_command(
     from diffpose.train import load_data_spec
     from posetool.detector_priors import priors_detector, write_sample_priors
 
-    if large_crop_px and not crop:
-        raise click.UsageError("--large-crop-px needs --crop")
-    if large_crop_px:
-        from posetool.pose_config import PoseConfig
+    for flag, px, field in (
+        ("--large-crop-px", large_crop_px, "large_prior_crop_px"),
+        ("--prior-crop-px", prior_crop_px, "prior_crop_px"),
+    ):
+        if px and not crop:
+            raise click.UsageError(f"{flag} needs --crop")
+        if px:
+            from posetool.pose_config import PoseConfig
 
-        try:  # the pipeline's own check of the size
-            PoseConfig(large_prior_crop_px=large_crop_px)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--large-crop-px") from e
+            try:  # the pipeline's own check of the size
+                PoseConfig(**{field: px})
+            except ValueError as e:
+                raise click.BadParameter(str(e), param_hint=flag) from e
+    if prior_crop_max_upscale and not prior_crop_px:
+        raise click.UsageError("--prior-crop-max-upscale needs --prior-crop-px")
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
     if crop:
         from posetool.crop_priors import write_sample_crop_priors
 
         matched, found = write_sample_crop_priors(
-            samples, priors_detector(imgsz), out_path, large_crop_px
+            samples,
+            priors_detector(imgsz),
+            out_path,
+            large_crop_px,
+            prior_crop_px,
+            prior_crop_max_upscale,
         )
         click.echo(
             f"{matched}/{len(samples)} samples matched a detection, {found} had a pose on "

@@ -17,6 +17,10 @@ one (``PoseConfig.large_prior_crop_px``) where that reaches the detector's scale
 sized to reach it (:func:`scale_reaching_crop_px`, up to ``PoseConfig.max_prior_crop_px``).
 These are inference-time priors: the shipped refiner's training file is made without them.
 
+With ``PoseConfig.prior_crop_px``, every person whose prior is its crop pose gets the head
+re-run on a crop that tall instead (:func:`resized_crop_priors`): YOLO's head finds limbs
+better on a person shown larger than the 256×192 crop shows it (resources/MODEL_CARD.md).
+
 Shape letters: N persons, S samples, K = 17 PoseTrack slots.
 """
 
@@ -47,6 +51,7 @@ __all__ = [
     "detection_then_crop_priors",
     "detector_px_per_image_px",
     "large_crop_priors",
+    "resized_crop_priors",
     "sample_crop_priors",
     "scale_reaching_crop_px",
     "write_sample_crop_priors",
@@ -234,6 +239,62 @@ def large_crop_priors(
     return xy, scores, used
 
 
+def resized_crop_priors(
+    images_bgr: Sequence[np.ndarray],
+    boxes_xyxy: np.ndarray,
+    prior_xy: np.ndarray,
+    prior_scores: np.ndarray,
+    took_crop: np.ndarray,
+    crop_px: int,
+    pose_head,
+    max_upscale: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The priors of N persons with YOLO's Pose head re-run on a ``crop_px``-tall crop
+    (``PoseConfig.prior_crop_px``) of each person whose prior is its model-size crop's pose
+    (``took_crop``) and whom that crop enlarges at most ``max_upscale`` times (0: no limit;
+    ``PoseConfig.prior_crop_max_upscale``: a small person of a low-resolution frame, blown
+    up further, loses detail the head needs); its pose replaces the model-size crop's where
+    the head finds the person in it. The others (persons whose prior is the detection's
+    pose or a larger crop's, or whom the crop would enlarge more) are kept.
+
+    Args:
+        images_bgr: N frames, each person's own (the same array may repeat).
+        boxes_xyxy: (N, 4) image px, the persons' boxes.
+        prior_xy, prior_scores: (N, K, 2) image px and (N, K): the rule's priors.
+        took_crop: (N,) whether each prior is the model-size crop's pose.
+        crop_px: the crop's height (a multiple of 32, as is 3/4 of it, its width), e.g. 384.
+        pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs.
+        max_upscale: the most crop px per image px the crop may show a person at; 0: any.
+
+    Returns:
+        (N, K, 2) image px, (N, K) scores and (N,) whether the resized crop's pose was taken.
+    """
+    import torch
+
+    crop_hw = (crop_px, crop_px * 3 // 4)
+    xy = np.array(prior_xy, np.float32, copy=True)
+    scores = np.array(prior_scores, np.float32, copy=True)
+    used = np.zeros(len(xy), bool)
+    all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    wanted = np.asarray(took_crop, bool).copy()
+    if max_upscale > 0:
+        wanted &= crop_px_per_image_px(crop_affines(all_boxes, crop_hw)) <= max_upscale
+    rows = np.flatnonzero(wanted)
+    if not len(rows):
+        return xy, scores, used
+    boxes = all_boxes[rows]
+    affines = crop_affines(boxes, crop_hw)
+    crops = np.concatenate(
+        [rgb_crops(images_bgr[i], a[None], crop_hw) for i, a in zip(rows, affines, strict=True)]
+    )
+    with torch.no_grad():
+        pose = pose_head(torch.from_numpy(crops))
+    crop_xy, crop_sc, found = crop_pose_priors(pose, affines, boxes)
+    take = rows[found]
+    xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
+    return xy, scores, used
+
+
 def scale_reaching_crop_px(
     affines: np.ndarray, crop_px: int, frame_hw: tuple[int, int], detector_imgsz: int
 ) -> np.ndarray:
@@ -256,6 +317,8 @@ def sample_crop_priors(
     batch_size: int = 32,
     large_crop_px: int = 0,
     max_crop_px: int = 0,
+    prior_crop_px: int = 0,
+    prior_crop_max_upscale: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop priors of ``samples``: each key frame cropped around the sample's box as the
     pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
@@ -264,6 +327,9 @@ def sample_crop_priors(
     at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
     ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
     persons, as the pipeline does (:func:`large_crop_priors`; ``max_crop_px`` as there).
+    With ``prior_crop_px`` (``PoseConfig.prior_crop_px``), a person whose prior is its crop
+    pose gets it from a crop that tall instead (:func:`resized_crop_priors`; with
+    ``prior_crop_max_upscale``, only where that crop enlarges it at most so much).
 
     Returns:
         (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
@@ -300,8 +366,19 @@ def sample_crop_priors(
             crop_xy, crop_sc, head_found, fallback_xy, fallback_sc, use_crop, "rule"
         )
         found[rows] = head_found & use_crop
+        head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
+        if prior_crop_px:
+            xy[rows], scores[rows], _ = resized_crop_priors(
+                [images[s.key_frame_path] for s in chunk],
+                boxes,
+                xy[rows],
+                scores[rows],
+                found[rows],
+                prior_crop_px,
+                head,
+                prior_crop_max_upscale,
+            )
         if large_crop_px:
-            head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
             for j in np.flatnonzero(~use_crop):
                 i = start + j
                 xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
@@ -328,12 +405,17 @@ def _prior_or_zero(sample: PoseSample) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detection_then_crop_priors(
-    samples: Sequence[PoseSample], detector: PersonDetector, large_crop_px: int = 0
+    samples: Sequence[PoseSample],
+    detector: PersonDetector,
+    large_crop_px: int = 0,
+    prior_crop_px: int = 0,
+    prior_crop_max_upscale: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The crop priors of ``samples`` as the pipeline makes them: the whole-frame detection's
     pose (:func:`posetool.detector_priors.sample_priors`) as the stand-in, then the Pose head
     on each sample's crop (:func:`sample_crop_priors`, float32; with ``large_crop_px`` also
-    on a larger crop where that one holds fewer pixels than the detector's input).
+    on a larger crop where that one holds fewer pixels than the detector's input; with
+    ``prior_crop_px``, the crop pose from a crop that tall).
 
     Returns:
         (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none),
@@ -352,6 +434,8 @@ def detection_then_crop_priors(
         backbone,
         detector.config.imgsz,
         large_crop_px=large_crop_px,
+        prior_crop_px=prior_crop_px,
+        prior_crop_max_upscale=prior_crop_max_upscale,
     )
     return xy, scores, det_boxes, found, others_xy, others_scores
 
@@ -361,12 +445,14 @@ def write_sample_crop_priors(
     detector: PersonDetector,
     out_path: str | Path,
     large_crop_px: int = 0,
+    prior_crop_px: int = 0,
+    prior_crop_max_upscale: float = 0.0,
 ) -> tuple[int, int]:
-    """Compute and save the crop priors of ``samples`` (``large_crop_px``: as
-    :func:`detection_then_crop_priors`); returns how many matched a detection and how many
+    """Compute and save the crop priors of ``samples`` (``large_crop_px``, ``prior_crop_px``:
+    as :func:`detection_then_crop_priors`); returns how many matched a detection and how many
     had a crop pose."""
     xy, scores, det_boxes, found, others_xy, others_scores = detection_then_crop_priors(
-        samples, detector, large_crop_px
+        samples, detector, large_crop_px, prior_crop_px, prior_crop_max_upscale
     )
     save_priors(out_path, samples, xy, scores, source="crop", others=(others_xy, others_scores))
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

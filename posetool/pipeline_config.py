@@ -78,7 +78,7 @@ class PipelineConfig:
     def fast(cls) -> PipelineConfig:
         """The fastest CPU preset: one DDIM step, one draw (no spread signal), 480 px detector
         input whatever the frame's size, per-frame features reused across windows, no large
-        prior crop (a second YOLO pass per large person). Its cost beside ``yolo pose
+        or resized prior crop (a second YOLO pass per person). Its cost beside ``yolo pose
         track`` is in the README (bench/bench_pipeline.py)."""
         return cls(
             detector=DetectorConfig(imgsz=480, conf=0.1, keypoints=False),
@@ -88,5 +88,6 @@ class PipelineConfig:
                 crop_mode="own_box",
                 large_prior_crop_px=0,
                 max_prior_crop_px=0,
+                prior_crop_px=0,
             ),
         )

@@ -101,6 +101,20 @@ class PoseConfig:
             whole-frame detection's pose. 1024 was chosen on the validation photos
             (bench/val_photo_labels/; resources/MODEL_CARD.md); 0 (or any size up to
             ``large_prior_crop_px``) keeps the detection's pose.
+        prior_crop_px: for a crop-prior refiner with ``prior_choice`` "rule" (other choices
+            ignore it), 0 or the height in px (a multiple of 32, as 3/4 of it, the width) of
+            a crop on which YOLO's Pose head re-runs for each person whose prior is its
+            model-size crop's pose (posetool.crop_priors.resized_crop_priors): the head
+            finds limbs better on a person shown larger (resources/MODEL_CARD.md); a second
+            head pass per such person. 384 was chosen on LSP val and the validation sets
+            (resources/MODEL_CARD.md, the prior-crop version; the shipped refiner was trained
+            on 256×192 crop poses); 0 takes the pose from the model's own crop pass.
+        prior_crop_max_upscale: with ``prior_crop_px``, the most crop px per image px that
+            crop may show a person at: one it would enlarge more keeps the model-size crop's
+            pose (a small person of a low-resolution frame, blown up further, loses the
+            detail the head needs: the validation videos lost 3.4 mAP without a limit).
+            2.25 (the 256×192 crop enlarging it at most 1.5 times) was chosen on LSP val;
+            0: no limit.
         duplicate_oks: of two poses in one frame more alike than this object keypoint
             similarity (two boxes on one person), one is dropped: the track posed in the
             previous frame keeps its pose, else the higher box score wins
@@ -122,6 +136,8 @@ class PoseConfig:
     prior_choice: Literal["rule", "crop", "detection", "confident", "per_joint", "both"] = "rule"
     large_prior_crop_px: int = 384
     max_prior_crop_px: int = 1024
+    prior_crop_px: int = 384
+    prior_crop_max_upscale: float = 2.25
     duplicate_oks: float = 0.5
 
     def __post_init__(self) -> None:
@@ -145,18 +161,23 @@ class PoseConfig:
             raise ValueError(
                 f"prior_choice must be one of {PRIOR_CHOICES}, got {self.prior_choice!r}"
             )
-        if self.large_prior_crop_px and (
-            self.large_prior_crop_px % 32 or (self.large_prior_crop_px * 3 // 4) % 32
-        ):
-            raise ValueError(
-                "large_prior_crop_px must be 0 or a multiple of 32 whose 3/4 is one too "
-                f"(e.g. 512), got {self.large_prior_crop_px}"
-            )
+        for name in ("large_prior_crop_px", "prior_crop_px"):
+            px = getattr(self, name)
+            if px < 0 or px % 32 or (px * 3 // 4) % 32:
+                raise ValueError(
+                    f"{name} must be 0 or a multiple of 32 whose 3/4 is one too "
+                    f"(e.g. 384), got {px}"
+                )
         if self.max_prior_crop_px < 0 or self.max_prior_crop_px % 128:
             raise ValueError(
                 "max_prior_crop_px must be 0 (off) or a multiple of 128, so that the crops' "
                 "3/4 width is a multiple of 32 (e.g. 1024); a value up to large_prior_crop_px "
                 f"also turns it off; got {self.max_prior_crop_px}"
+            )
+        if self.prior_crop_max_upscale < 0:
+            raise ValueError(
+                "prior_crop_max_upscale must be >= 0 (0: no limit), got "
+                f"{self.prior_crop_max_upscale}"
             )
         if not 0.0 <= self.duplicate_oks < 1.0:
             raise ValueError(

@@ -36,6 +36,7 @@ from posetool.crop_priors import (
     crop_pose_priors,
     crop_sees_more,
     large_crop_priors,
+    resized_crop_priors,
 )
 from posetool.detector_priors import detections_prior, nearest_others
 from posetool.duplicate_poses import distinct_pose_rows
@@ -318,6 +319,17 @@ class PoseEstimator:
                     sees_more,
                     self.config.prior_choice,
                 )
+                if self.config.prior_crop_px and self.config.prior_choice == "rule":
+                    xy, sc, _ = resized_crop_priors(
+                        [frame_bgr] * len(r),
+                        entry.boxes_xyxy[r],
+                        xy,
+                        sc,
+                        found & sees_more,
+                        self.config.prior_crop_px,
+                        lambda crops: self.model.pose_head_rgb(crops.to(device)),
+                        self.config.prior_crop_max_upscale,
+                    )
                 if self.config.large_prior_crop_px and self.config.prior_choice == "rule":
                     xy, sc, _ = large_crop_priors(
                         frame_bgr,

@@ -18,8 +18,10 @@ from diffpose.keypoints import COCO17_SHARED_EVALUATED
 from diffpose.model import DiffPose
 from posetool.crop_priors import (
     choose_prior,
+    crop_px_per_image_px,
     crop_sees_more,
     large_crop_priors,
+    resized_crop_priors,
     sample_crop_priors,
     scale_reaching_crop_px,
 )
@@ -87,16 +89,80 @@ def test_the_pipeline_gives_a_crop_prior_model_the_crops_pose(lsp_person, crop_m
     est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1, crop_mode=crop_mode))
     frame = tracked(0, image, [1], box, [0.9], wrong, np.full((1, 17), 0.9, np.float32))
     (record,) = est.push(frame) + est.flush()
+    defaults = PoseConfig()  # the pipeline's prior crop, made alike for files
     want, _, found = sample_crop_priors(
         [replace(sample, prior_xy=wrong[0], prior_scores=np.zeros(17, np.float32))],
         model.backbone,
         detector_imgsz=640,
+        prior_crop_px=defaults.prior_crop_px,
+        prior_crop_max_upscale=defaults.prior_crop_max_upscale,
     )
     assert found[0]
     gap = np.linalg.norm(record.keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
     px_per_heatmap_px = (box[0, 3] - box[0, 1]) * 1.25 / 64
     assert gap.max() <= 1.5 * px_per_heatmap_px  # heatmap decoding only
     assert np.linalg.norm(record.keypoints_xy[0, SHARED] - wrong[0, SHARED], axis=1).min() > 5
+
+
+def test_prior_crop_px_takes_the_crop_pose_from_a_larger_crop_in_pipeline_and_files(
+    lsp_person,
+):
+    """PoseConfig.prior_crop_px reaches the pipeline and sample_crop_priors (training and
+    evaluation files) alike: the same 384 px crop's pose from the same frame, which is not
+    the model-size crop's (an untrained refiner returns its prior)."""
+    sample, image = lsp_person
+    model = _untrained_crop_refiner()
+    box = np.asarray(sample.box_xyxy, np.float32)[None]
+    wrong = np.tile(box[:, None, :2], (1, 17, 1))
+    scores = np.full((1, 17), 0.9, np.float32)
+    records = {}
+    for px in (0, 384):
+        config = PoseConfig(steps=1, ensemble=1, prior_crop_px=px, prior_crop_max_upscale=0)
+        est = PoseEstimator(model, config)
+        (records[px],) = est.push(tracked(0, image, [1], box, [0.9], wrong, scores)) + est.flush()
+    person = replace(sample, prior_xy=wrong[0], prior_scores=np.zeros(17, np.float32))
+    want, _, found = sample_crop_priors([person], model.backbone, 640, prior_crop_px=384)
+    plain, _, _ = sample_crop_priors([person], model.backbone, 640)
+    assert found[0]
+    tolerance = 1.5 * (box[0, 3] - box[0, 1]) * 1.25 / 64  # heatmap decoding only
+    gap = np.linalg.norm(records[384].keypoints_xy[0, SHARED] - want[0, SHARED], axis=1)
+    assert gap.max() <= tolerance
+    gap0 = np.linalg.norm(records[0].keypoints_xy[0, SHARED] - plain[0, SHARED], axis=1)
+    assert gap0.max() <= tolerance
+    assert np.abs(want - plain).max() > 0.5  # a second pass, not the model-size crop's pose
+    for bad in (200, 160, -32):
+        with pytest.raises(ValueError, match="prior_crop_px"):
+            PoseConfig(prior_crop_px=bad)
+    with pytest.raises(ValueError, match="prior_crop_max_upscale"):
+        PoseConfig(prior_crop_max_upscale=-1.0)
+
+
+def test_resized_crop_priors_replace_only_the_crop_poses_the_head_finds(lsp_person) -> None:
+    """Rows whose prior is not their crop pose (the detection's, a larger crop's) are kept,
+    and so is a row whose larger crop holds no one."""
+    sample, image = lsp_person
+    box = np.asarray(sample.box_xyxy, np.float32)
+    boxes = np.stack([box, box, np.array([0.0, 0.0, 6.0, 6.0], np.float32)])
+    prior = np.full((3, 17, 2), 3.0, np.float32)
+    prior_sc = np.full((3, 17), 0.25, np.float32)
+    backbone = build_yolo_backbone(pose_head=True)
+    head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
+    xy, sc, used = resized_crop_priors(
+        [image] * 3, boxes, prior, prior_sc, np.array([True, False, True]), 384, head
+    )
+    assert used.tolist() == [True, False, False]
+    np.testing.assert_array_equal(xy[1:], prior[1:])
+    np.testing.assert_array_equal(sc[1:], prior_sc[1:])
+    labelled = sample.weights[SHARED] > 0
+    err = np.linalg.norm(xy[0, SHARED] - sample.keypoints_xy[SHARED], axis=1)[labelled]
+    assert np.median(err) < 0.1 * np.ptp(sample.keypoints_xy[sample.weights > 0, 1])
+    # max_upscale: the person is kept off the larger crop once that crop would enlarge it more
+    scale = crop_px_per_image_px(crop_affines(box[None], (384, 288)))[0]
+    for limit, taken in ((scale * 0.9, False), (scale * 1.1, True)):
+        _, _, used = resized_crop_priors(
+            [image], box[None], prior[:1], prior_sc[:1], np.array([True]), 384, head, limit
+        )
+        assert used.tolist() == [taken]
 
 
 def test_the_pipeline_follows_prior_choice_detection(lsp_person):
@@ -397,7 +463,7 @@ def test_the_pipeline_and_the_sample_priors_take_the_same_large_crop_pose(
     assert gap0.max() <= tolerance
 
 
-def test_detector_priors_cli_checks_the_large_crop_before_loading_data(tmp_path) -> None:
+def test_detector_priors_cli_checks_the_crop_sizes_before_loading_data(tmp_path) -> None:
     from click.testing import CliRunner
 
     from posetool.cli import main
@@ -407,4 +473,10 @@ def test_detector_priors_cli_checks_the_large_crop_before_loading_data(tmp_path)
     assert result.exit_code == 2 and "--large-crop-px needs --crop" in result.output
     result = CliRunner().invoke(main, [*args, "--crop", "--large-crop-px", "500"])
     assert result.exit_code == 2 and "multiple of 32" in result.output
+    result = CliRunner().invoke(main, [*args, "--prior-crop-px", "384"])
+    assert result.exit_code == 2 and "--prior-crop-px needs --crop" in result.output
+    result = CliRunner().invoke(main, [*args, "--crop", "--prior-crop-px", "200"])
+    assert result.exit_code == 2 and "prior_crop_px" in result.output
+    result = CliRunner().invoke(main, [*args, "--crop", "--prior-crop-max-upscale", "-1"])
+    assert result.exit_code == 2 and "--prior-crop-max-upscale" in result.output
     assert not (tmp_path / "p.npz").exists()
