@@ -248,9 +248,10 @@ def photos_pck(samples, gt, predict) -> dict[str, float]:
 
 def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
     """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's, as
-    the pipeline's default ``PoseConfig`` makes it (with its large prior crop), its rule
+    the pipeline's default ``PoseConfig`` makes it (with its larger, sized and resized prior
+    crops), its rule
     comparing each crop with the detector's base input size ``imgsz``."""
-    from posetool.crop_priors import sample_crop_priors
+    from posetool.crop_prior_files import sample_crop_priors
 
     if not samples:
         return samples

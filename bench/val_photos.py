@@ -246,7 +246,7 @@ def main() -> None:
     from diffpose.checkpoint import load_checkpoint
     from diffpose.data.priors import with_priors
     from diffpose.validation import predict_samples
-    from posetool.crop_priors import sample_crop_priors
+    from posetool.crop_prior_files import sample_crop_priors
     from posetool.detector_priors import priors_detector
     from posetool.pipeline_config import PipelineConfig
 

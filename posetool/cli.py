@@ -13,6 +13,7 @@ from posetool import __version__
 from posetool.cli_defaults import config_option
 from posetool.cli_detector import detector_weights_options
 from posetool.cli_smoothing import smoothing_from_options, smoothing_options
+from posetool.pose_config import PoseConfig
 
 
 def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
@@ -265,10 +266,11 @@ def crowd_composites_command(
 @click.option(
     "--prior-crop-max-upscale",
     type=click.FloatRange(0),
-    default=0.0,
+    default=PoseConfig.prior_crop_max_upscale,
     show_default=True,
-    help="With --prior-crop-px: only for persons that crop enlarges at most this many times, "
-    "as the pipeline's pose.prior_crop_max_upscale; 0: any.",
+    help="With --prior-crop-px: only for persons that crop enlarges at most this many times "
+    "(crop px per image px), as the pipeline's pose.prior_crop_max_upscale (the same "
+    "default); 0: any.",
 )
 def detector_priors_command(
     specs,
@@ -293,17 +295,13 @@ def detector_priors_command(
         if px and not crop:
             raise click.UsageError(f"{flag} needs --crop")
         if px:
-            from posetool.pose_config import PoseConfig
-
             try:  # the pipeline's own check of the size
                 PoseConfig(**{field: px})
             except ValueError as e:
                 raise click.BadParameter(str(e), param_hint=flag) from e
-    if prior_crop_max_upscale and not prior_crop_px:
-        raise click.UsageError("--prior-crop-max-upscale needs --prior-crop-px")
     samples = [s for spec in specs for s in load_data_spec(spec, delta)]
     if crop:
-        from posetool.crop_priors import write_sample_crop_priors
+        from posetool.crop_prior_files import write_sample_crop_priors
 
         matched, found = write_sample_crop_priors(
             samples,

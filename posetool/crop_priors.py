@@ -8,8 +8,8 @@ a large frame, whom the detector saw shrunk); a large person keeps the detection
 which saw it at more pixels than the 256×192 crop. Where the head finds nobody in the crop,
 the detection's pose stands in too. The pipeline (:mod:`posetool.pose_estimator`) gets the head
 outputs from the backbone pass it makes anyway; training and evaluation files
-(``posetool detector-priors --crop``) run the same head on the same crops, so a model is
-trained on the prior it will be given.
+(``posetool detector-priors --crop``, :mod:`posetool.crop_prior_files`) run the same head on
+the same crops, so a model is trained on the prior it will be given.
 
 In a frame larger than the detector's base input, a large person whom the 256×192 crop
 shows shrunk gets the head re-run on a larger crop (:func:`large_crop_priors`): a 384×288
@@ -17,28 +17,24 @@ one (``PoseConfig.large_prior_crop_px``) where that reaches the detector's scale
 sized to reach it (:func:`scale_reaching_crop_px`, up to ``PoseConfig.max_prior_crop_px``).
 These are inference-time priors: the shipped refiner's training file is made without them.
 
-With ``PoseConfig.prior_crop_px``, every person whose prior is its crop pose gets the head
-re-run on a crop that tall instead (:func:`resized_crop_priors`): YOLO's head finds limbs
-better on a person shown larger than the 256×192 crop shows it (resources/MODEL_CARD.md).
+With ``PoseConfig.prior_crop_px``, a person whose prior is its crop pose gets the head
+re-run on a crop that tall (:func:`resized_crop_priors`), unless that crop would enlarge it
+more than ``PoseConfig.prior_crop_max_upscale`` times; its pose there replaces the model-size
+crop's where the head finds the person: YOLO's head finds limbs better on a person shown
+larger than the 256×192 crop shows it (resources/MODEL_CARD.md). Also inference only.
 
-Shape letters: N persons, S samples, K = 17 PoseTrack slots.
+Shape letters: N persons, K = 17 PoseTrack slots.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from pathlib import Path
 
-import cv2
 import numpy as np
 
 from diffpose.crop_pose import decode_crop_pose
-from diffpose.data.priors import save_priors, with_priors
-from diffpose.data.samples import PoseSample
 from diffpose.data.transforms import apply_affine
-from posetool.detector import PersonDetector
-from posetool.detector_priors import detections_prior, sample_priors_and_others
+from posetool.detector_priors import detections_prior
 from posetool.pose_config import PRIOR_CHOICES
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
@@ -48,16 +44,12 @@ __all__ = [
     "crop_pose_priors",
     "crop_px_per_image_px",
     "crop_sees_more",
-    "detection_then_crop_priors",
     "detector_px_per_image_px",
     "large_crop_priors",
     "resized_crop_priors",
-    "sample_crop_priors",
     "scale_reaching_crop_px",
-    "write_sample_crop_priors",
 ]
 
-LOG = logging.getLogger(__name__)
 #: Heights of crops sized per person are multiples of this, so that their width, 3/4 of the
 #: height, is a multiple of 32 (YOLO's stride).
 SIZED_CROP_STEP_PX = 128
@@ -206,13 +198,8 @@ def large_crop_priors(
     Returns:
         (N, K, 2) image px, (N, K) scores and (N,) whether a larger crop's pose was taken.
     """
-    import torch
-
     large_crop_hw = (large_crop_px, large_crop_px * 3 // 4)
-    xy = np.array(prior_xy, np.float32, copy=True)
-    scores = np.array(prior_scores, np.float32, copy=True)
-    used = np.zeros(len(xy), bool)
-    all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    xy, scores, used, all_boxes = _rerun_outputs(prior_xy, prior_scores, boxes_xyxy)
     candidates = np.flatnonzero(~np.asarray(sees_more, bool))
     if max(frame_bgr.shape[:2]) <= detector_imgsz:  # every pixel seen at the base size
         candidates = candidates[:0]
@@ -228,14 +215,9 @@ def large_crop_priors(
             crop_hw = (int(px), int(px) * 3 // 4)
             passes.append((rows, crop_hw, crop_affines(all_boxes[rows], crop_hw)))
     for rows, crop_hw, crop_affine_rows in passes:
-        if not len(rows):
-            continue
-        boxes = all_boxes[rows]
-        with torch.no_grad():
-            pose = pose_head(torch.from_numpy(rgb_crops(frame_bgr, crop_affine_rows, crop_hw)))
-        crop_xy, crop_sc, found = crop_pose_priors(pose, crop_affine_rows, boxes)
-        take = rows[found]
-        xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
+        if len(rows):
+            crops = rgb_crops(frame_bgr, crop_affine_rows, crop_hw)
+            _take_head_poses(pose_head, crops, crop_affine_rows, all_boxes, rows, xy, scores, used)
     return xy, scores, used
 
 
@@ -269,30 +251,52 @@ def resized_crop_priors(
     Returns:
         (N, K, 2) image px, (N, K) scores and (N,) whether the resized crop's pose was taken.
     """
-    import torch
-
     crop_hw = (crop_px, crop_px * 3 // 4)
-    xy = np.array(prior_xy, np.float32, copy=True)
-    scores = np.array(prior_scores, np.float32, copy=True)
-    used = np.zeros(len(xy), bool)
-    all_boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    xy, scores, used, all_boxes = _rerun_outputs(prior_xy, prior_scores, boxes_xyxy)
     wanted = np.asarray(took_crop, bool).copy()
     if max_upscale > 0:
         wanted &= crop_px_per_image_px(crop_affines(all_boxes, crop_hw)) <= max_upscale
     rows = np.flatnonzero(wanted)
-    if not len(rows):
-        return xy, scores, used
-    boxes = all_boxes[rows]
-    affines = crop_affines(boxes, crop_hw)
-    crops = np.concatenate(
-        [rgb_crops(images_bgr[i], a[None], crop_hw) for i, a in zip(rows, affines, strict=True)]
-    )
+    if len(rows):
+        affines = crop_affines(all_boxes[rows], crop_hw)
+        crops = np.concatenate(
+            [rgb_crops(images_bgr[i], a[None], crop_hw) for i, a in zip(rows, affines, strict=True)]
+        )
+        _take_head_poses(pose_head, crops, affines, all_boxes, rows, xy, scores, used)
+    return xy, scores, used
+
+
+def _rerun_outputs(
+    prior_xy: np.ndarray, prior_scores: np.ndarray, boxes_xyxy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A re-run pass's outputs before it runs: float32 copies of the (N, K, 2) image px and
+    (N, K) priors, (N,) nothing taken yet, and the (N, 4) boxes as float32 image px."""
+    xy = np.array(prior_xy, np.float32, copy=True)
+    scores = np.array(prior_scores, np.float32, copy=True)
+    boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    return xy, scores, np.zeros(len(xy), bool), boxes
+
+
+def _take_head_poses(
+    pose_head,
+    crops_rgb: np.ndarray,
+    affines: np.ndarray,
+    all_boxes: np.ndarray,
+    rows: np.ndarray,
+    xy: np.ndarray,
+    scores: np.ndarray,
+    used: np.ndarray,
+) -> None:
+    """Run the Pose head on ``rows``' (M, H, W, 3) RGB crops (made with ``affines``) and, in
+    place, give each row whose crop the head finds the person in that pose (``xy``,
+    ``scores``) and mark it ``used``."""
+    import torch
+
     with torch.no_grad():
-        pose = pose_head(torch.from_numpy(crops))
-    crop_xy, crop_sc, found = crop_pose_priors(pose, affines, boxes)
+        pose = pose_head(torch.from_numpy(crops_rgb))
+    crop_xy, crop_sc, found = crop_pose_priors(pose, affines, all_boxes[rows])
     take = rows[found]
     xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
-    return xy, scores, used
 
 
 def scale_reaching_crop_px(
@@ -307,152 +311,3 @@ def scale_reaching_crop_px(
     needed_px = crop_px * target / crop_px_per_image_px(affines)
     steps = np.ceil(needed_px / SIZED_CROP_STEP_PX)
     return (np.maximum(steps, 1) * SIZED_CROP_STEP_PX).astype(int)
-
-
-def sample_crop_priors(
-    samples: Sequence[PoseSample],
-    backbone,
-    detector_imgsz: int,
-    crop_hw: tuple[int, int] = (256, 192),
-    batch_size: int = 32,
-    large_crop_px: int = 0,
-    max_crop_px: int = 0,
-    prior_crop_px: int = 0,
-    prior_crop_max_upscale: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Crop priors of ``samples``: each key frame cropped around the sample's box as the
-    pipeline crops a person, the YOLO ``backbone``'s Pose head run on it (float32); a
-    sample's own ``prior_xy`` / ``prior_scores`` (the whole-frame detection's, made at
-    ``detector_imgsz``) stand in where the head finds no one or the detector saw the person
-    at more pixels (:func:`crop_sees_more`). With ``large_crop_px`` (the pipeline's
-    ``PoseConfig.large_prior_crop_px``), the head re-runs on a crop that large for those
-    persons, as the pipeline does (:func:`large_crop_priors`; ``max_crop_px`` as there).
-    With ``prior_crop_px`` (``PoseConfig.prior_crop_px``), a person whose prior is its crop
-    pose gets it from a crop that tall instead (:func:`resized_crop_priors`; with
-    ``prior_crop_max_upscale``, only where that crop enlarges it at most so much).
-
-    Returns:
-        (S, K, 2) image px, (S, K) scores and (S,) whether the crop's own pose was used.
-    """
-    import torch
-
-    xy = np.zeros((len(samples), 17, 2), np.float32)
-    scores = np.zeros((len(samples), 17), np.float32)
-    found = np.zeros(len(samples), bool)
-    for start in range(0, len(samples), batch_size):
-        chunk = samples[start : start + batch_size]
-        boxes = np.stack([np.asarray(s.box_xyxy, np.float32) for s in chunk])
-        affines = crop_affines(boxes, crop_hw)
-        crops, use_crop, images = [], [], {}  # a frame with several persons is read once
-        for s, a in zip(chunk, affines, strict=True):
-            image = images.get(s.key_frame_path)
-            if image is None:
-                image = cv2.imread(s.key_frame_path, cv2.IMREAD_COLOR)
-                if image is None:
-                    raise FileNotFoundError(f"{s.key_frame_path}: cannot read image")
-                images[s.key_frame_path] = image
-            crops.append(rgb_crops(image, a[None], crop_hw))
-            use_crop.append(crop_sees_more(a[None], image.shape[:2], detector_imgsz)[0])
-        with torch.no_grad():
-            crops_rgb = torch.from_numpy(np.concatenate(crops))
-            _, pose = backbone.forward_rgb_pose(crops_rgb, torch.float32)
-        fallbacks = [_prior_or_zero(s) for s in chunk]
-        fallback_xy = np.stack([xy for xy, _ in fallbacks])
-        fallback_sc = np.stack([sc for _, sc in fallbacks])
-        rows = slice(start, start + len(chunk))
-        crop_xy, crop_sc, head_found = crop_pose_priors(pose, affines, boxes)
-        use_crop = np.asarray(use_crop)
-        xy[rows], scores[rows] = choose_prior(
-            crop_xy, crop_sc, head_found, fallback_xy, fallback_sc, use_crop, "rule"
-        )
-        found[rows] = head_found & use_crop
-        head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
-        if prior_crop_px:
-            xy[rows], scores[rows], _ = resized_crop_priors(
-                [images[s.key_frame_path] for s in chunk],
-                boxes,
-                xy[rows],
-                scores[rows],
-                found[rows],
-                prior_crop_px,
-                head,
-                prior_crop_max_upscale,
-            )
-        if large_crop_px:
-            for j in np.flatnonzero(~use_crop):
-                i = start + j
-                xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
-                    images[chunk[j].key_frame_path],
-                    boxes[j : j + 1],
-                    xy[i : i + 1],
-                    scores[i : i + 1],
-                    use_crop[j : j + 1],
-                    detector_imgsz,
-                    large_crop_px,
-                    head,
-                    max_crop_px,
-                )
-                found[i] |= bool(used[0])
-        if (start // batch_size + 1) % 20 == 0:
-            LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
-    return xy, scores, found
-
-
-def _prior_or_zero(sample: PoseSample) -> tuple[np.ndarray, np.ndarray]:
-    if sample.prior_xy is None:
-        return np.zeros((17, 2), np.float32), np.zeros(17, np.float32)
-    return np.asarray(sample.prior_xy, np.float32), np.asarray(sample.prior_scores, np.float32)
-
-
-def detection_then_crop_priors(
-    samples: Sequence[PoseSample],
-    detector: PersonDetector,
-    large_crop_px: int = 0,
-    prior_crop_px: int = 0,
-    prior_crop_max_upscale: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The crop priors of ``samples`` as the pipeline makes them: the whole-frame detection's
-    pose (:func:`posetool.detector_priors.sample_priors`) as the stand-in, then the Pose head
-    on each sample's crop (:func:`sample_crop_priors`, float32; with ``large_crop_px`` also
-    on a larger crop where that one holds fewer pixels than the detector's input; with
-    ``prior_crop_px``, the crop pose from a crop that tall).
-
-    Returns:
-        (S, K, 2) image px, (S, K) scores, (S, 4) matched detection boxes (NaN where none),
-        (S,) whether the crop's own pose was used, and the others' poses of the frame's
-        other detections (:func:`posetool.detector_priors.sample_priors_and_others`):
-        (S, M, K, 2) image px and (S, M, K) scores.
-    """
-    from diffpose.backbones import build_yolo_backbone
-
-    det_xy, det_scores, det_boxes, others_xy, others_scores = sample_priors_and_others(
-        samples, detector
-    )
-    backbone = build_yolo_backbone(pose_head=True).eval()
-    xy, scores, found = sample_crop_priors(
-        with_priors(samples, det_xy, det_scores),
-        backbone,
-        detector.config.imgsz,
-        large_crop_px=large_crop_px,
-        prior_crop_px=prior_crop_px,
-        prior_crop_max_upscale=prior_crop_max_upscale,
-    )
-    return xy, scores, det_boxes, found, others_xy, others_scores
-
-
-def write_sample_crop_priors(
-    samples: Sequence[PoseSample],
-    detector: PersonDetector,
-    out_path: str | Path,
-    large_crop_px: int = 0,
-    prior_crop_px: int = 0,
-    prior_crop_max_upscale: float = 0.0,
-) -> tuple[int, int]:
-    """Compute and save the crop priors of ``samples`` (``large_crop_px``, ``prior_crop_px``:
-    as :func:`detection_then_crop_priors`); returns how many matched a detection and how many
-    had a crop pose."""
-    xy, scores, det_boxes, found, others_xy, others_scores = detection_then_crop_priors(
-        samples, detector, large_crop_px, prior_crop_px, prior_crop_max_upscale
-    )
-    save_priors(out_path, samples, xy, scores, source="crop", others=(others_xy, others_scores))
-    return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

@@ -197,18 +197,35 @@ def pck_box(pred_xy: np.ndarray, samples: Sequence[PoseSample], threshold: float
     return float(100.0 * (hit & weights).sum() / max(weights.sum(), 1))
 
 
-def attach_detector_priors(samples: list[PoseSample], crop: bool = False) -> list[PoseSample]:
-    """The detector's pose of each sample, as the pipeline would give it to the model: the
-    whole-frame detection's, or with ``crop`` the Pose head's on the sample's own crop
-    (models with ``uses_crop_prior``; posetool.crop_priors)."""
+def attach_detector_priors(
+    samples: list[PoseSample], crop: bool = False, as_pipeline: bool = False
+) -> list[PoseSample]:
+    """The detector's pose of each sample: the whole-frame detection's, or with ``crop`` the
+    Pose head's on the sample's own crop (models with ``uses_crop_prior``;
+    posetool.crop_priors), as the shipped refiner was trained on it; with ``as_pipeline``
+    also the pipeline's default larger and resized prior crops (``PoseConfig``), as the
+    pipeline gives it to the model at inference (for scoring)."""
     from diffpose.data.priors import with_priors
-    from posetool.crop_priors import detection_then_crop_priors
+    from posetool.crop_prior_files import detection_then_crop_priors
     from posetool.detector_priors import priors_detector, sample_priors_and_others
+    from posetool.pose_config import PoseConfig
 
     if not samples:
         return []
     if crop:
-        xy, scores, _, _, *others = detection_then_crop_priors(samples, priors_detector())
+        pose = (
+            PoseConfig()
+            if as_pipeline
+            else PoseConfig(large_prior_crop_px=0, max_prior_crop_px=0, prior_crop_px=0)
+        )
+        xy, scores, _, _, *others = detection_then_crop_priors(
+            samples,
+            priors_detector(),
+            large_crop_px=pose.large_prior_crop_px,
+            prior_crop_px=pose.prior_crop_px,
+            prior_crop_max_upscale=pose.prior_crop_max_upscale,
+            max_crop_px=pose.max_prior_crop_px,
+        )
     else:
         xy, scores, _, *others = sample_priors_and_others(samples, priors_detector())
     return with_priors(samples, xy, scores, tuple(others))
@@ -304,8 +321,8 @@ def finetune(
             )
         if model.uses_prior:
             crop = model.uses_crop_prior
-            train = attach_detector_priors(train, crop)
-            held = attach_detector_priors(held, crop)
+            train = attach_detector_priors(train, crop)  # as the recipe trains
+            held = attach_detector_priors(held, crop, as_pipeline=True)  # as it is scored
         base_pck = _score(model, held, cfg)
         losses = _train(model, train, cfg)
         tuned_pck = _score(model, held, cfg)
