@@ -5,8 +5,8 @@ never reported) is scored twice: as is, and with a second LSP val person pasted 
 (:func:`posetool.crowd_composites.write_crowd_composites`, ``--share 1``), each person on its
 own labelled box, PCKh@0.5 (head size = head_top–neck). Rows: the peer (YOLO11n-pose's
 whole-frame 640 px pose of the person, :func:`posetool.detector_priors.write_sample_priors`, as
-the peer runs), the crop prior alone (:func:`posetool.crop_priors.write_sample_crop_priors`,
-what a refiner is given), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
+the peer runs), the crop prior alone (:func:`posetool.crop_prior_files.write_sample_crop_priors`
+with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
 selects). Synthetic crowding of real labels: a check of what a second person does to each
 model, for choosing crowd levers; the multi-person photos stay the reported figure.
 
@@ -82,10 +82,11 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     shares) differ from this script's; every prior file's name carries a digest of those
     settings, the detector's input size and ``limit``, so no file made for other images is read.
     """
-    from posetool.crop_priors import write_sample_crop_priors
+    from posetool.crop_prior_files import write_sample_crop_priors
     from posetool.crowd_composites import SETTINGS_FILE, CompositeConfig, write_crowd_composites
     from posetool.detector_priors import priors_detector, write_sample_priors
     from posetool.pipeline_config import PipelineConfig
+    from posetool.pose_config import PoseConfig
 
     cfg = CompositeConfig(share=1.0, seed=COMPOSITE_SEED)
     crowd_root = work / "composites"
@@ -99,8 +100,11 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     crowded = load_posetrack_dataset(crowd_root, "train", delta=2)
     if limit:
         plain, crowded = plain[:limit], crowded[:limit]
+    pose = PoseConfig()  # the pipeline's prior crops
+    prior_crops = [pose.large_prior_crop_px, pose.prior_crop_px, pose.prior_crop_max_upscale]
     identity = json.dumps(
-        [made, PipelineConfig().detector.imgsz, limit, PRIOR_FILES], sort_keys=True
+        [made, PipelineConfig().detector.imgsz, limit, PRIOR_FILES, prior_crops],
+        sort_keys=True,
     )
     digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
     sets = []
@@ -113,7 +117,7 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
         whole = work / f"priors_{name}_{digest}_whole_frame.npz"
         if not crop.is_file() or not whole.is_file():
             detector = detector or priors_detector()
-            write_sample_crop_priors(samples, detector, crop)
+            write_sample_crop_priors(samples, detector, crop, *prior_crops)
             write_sample_priors(samples, detector, whole)
         sets.append((f"{title} ({len(samples)} persons)", samples, crop, whole))
     return sets
