@@ -15,7 +15,7 @@ Usage::
     .venv/bin/python bench/bench_pipeline.py --frames 150
     .venv/bin/python bench/bench_pipeline.py --frames 30 --videos crosswalk_crowd.mp4
     .venv/bin/python bench/bench_pipeline.py --frames 72 --videos two_people_indoor_mmaction2.mp4 \
-        --skip-crop --skip-sequential --with-640
+        --skip-crop --skip-sequential --with-640 --with-256-prior
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def _peak_mb() -> float:
 
 def case_ours(video: Path, preset: str, frames: int) -> dict:
     """``preset``: "default" or "fast", with "-sequential" for one frame at a time, or
-    "default-640": the default with the detector at 640 px whatever the frame's size."""
+    "default-640": the default with the detector at 640 px whatever the frame's size, or
+    "default-256prior": the default without the 384×288 prior crop (``pose.prior_crop_px``
+    0: the crop prior from the model's own 256×192 crop pass)."""
     from diffpose.torch_threads import usable_cpu_count
     from posetool.pipeline import load_models, process_video
     from posetool.pipeline_config import PipelineConfig
@@ -51,6 +53,8 @@ def case_ours(video: Path, preset: str, frames: int) -> dict:
     cfg = replace(cfg, max_frames=frames, pipelined=not preset.endswith("-sequential"))
     if preset == "default-640":
         cfg = replace(cfg, detector=replace(cfg.detector, max_imgsz=0))
+    if preset == "default-256prior":
+        cfg = replace(cfg, pose=replace(cfg.pose, prior_crop_px=0))
     models = load_models(cfg)
     process_video(video, replace(cfg, max_frames=3), models)  # warm-up, as the peer's below
     _, s = process_video(video, cfg, models)
@@ -182,6 +186,11 @@ def main() -> None:
         help="also the default with the detector at 640 px on frames larger than that "
         "(what detector.max_imgsz costs)",
     )
+    ap.add_argument(
+        "--with-256-prior",
+        action="store_true",
+        help="also the default without the 384x288 prior crop (what pose.prior_crop_px costs)",
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:  # child: one case, JSON on the last line
@@ -216,6 +225,8 @@ def main() -> None:
             presets += ["default-sequential", "fast-sequential"]
         if args.with_640:
             presets.append("default-640")
+        if args.with_256_prior:
+            presets.append("default-256prior")
         for preset in presets:
             rows.append(
                 (
