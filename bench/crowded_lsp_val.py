@@ -83,6 +83,7 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     settings, the detector's input size and ``limit``, so no file made for other images is read.
     """
     from posetool.crop_prior_files import write_sample_crop_priors
+    from posetool.crop_priors import prior_crop_settings
     from posetool.crowd_composites import SETTINGS_FILE, CompositeConfig, write_crowd_composites
     from posetool.detector_priors import priors_detector, write_sample_priors
     from posetool.pipeline_config import PipelineConfig
@@ -100,8 +101,7 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     crowded = load_posetrack_dataset(crowd_root, "train", delta=2)
     if limit:
         plain, crowded = plain[:limit], crowded[:limit]
-    pose = PoseConfig()  # the pipeline's prior crops
-    prior_crops = [pose.large_prior_crop_px, pose.prior_crop_px, pose.prior_crop_max_upscale]
+    prior_crops = prior_crop_settings(PoseConfig())  # the pipeline's
     identity = json.dumps(
         [made, PipelineConfig().detector.imgsz, limit, PRIOR_FILES, prior_crops],
         sort_keys=True,
@@ -117,7 +117,7 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
         whole = work / f"priors_{name}_{digest}_whole_frame.npz"
         if not crop.is_file() or not whole.is_file():
             detector = detector or priors_detector()
-            write_sample_crop_priors(samples, detector, crop, *prior_crops)
+            write_sample_crop_priors(samples, detector, crop, **prior_crops)
             write_sample_priors(samples, detector, whole)
         sets.append((f"{title} ({len(samples)} persons)", samples, crop, whole))
     return sets

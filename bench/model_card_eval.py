@@ -252,6 +252,7 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
     crops), its rule
     comparing each crop with the detector's base input size ``imgsz``."""
     from posetool.crop_prior_files import sample_crop_priors
+    from posetool.crop_priors import prior_crop_settings
 
     if not samples:
         return samples
@@ -260,10 +261,7 @@ def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[Po
         samples,
         backbone,
         imgsz,
-        large_crop_px=config.large_prior_crop_px,
-        max_crop_px=config.max_prior_crop_px,
-        prior_crop_px=config.prior_crop_px,
-        prior_crop_max_upscale=config.prior_crop_max_upscale,
+        **prior_crop_settings(config),
     )
     return with_priors(samples, xy, sc)
 

@@ -247,6 +247,7 @@ def main() -> None:
     from diffpose.data.priors import with_priors
     from diffpose.validation import predict_samples
     from posetool.crop_prior_files import sample_crop_priors
+    from posetool.crop_priors import prior_crop_settings
     from posetool.detector_priors import priors_detector
     from posetool.pipeline_config import PipelineConfig
 
@@ -287,10 +288,7 @@ def main() -> None:
                 samples,
                 backbone,
                 detector.imgsz,
-                large_crop_px=pose.large_prior_crop_px,
-                max_crop_px=pose.max_prior_crop_px,
-                prior_crop_px=pose.prior_crop_px,
-                prior_crop_max_upscale=pose.prior_crop_max_upscale,
+                **prior_crop_settings(pose),
             )
             samples = with_priors(samples, xy, sc)
         with_crop = by_subset(samples, gt)

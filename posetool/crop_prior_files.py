@@ -21,8 +21,7 @@ from posetool.crop_priors import (
     choose_prior,
     crop_pose_priors,
     crop_sees_more,
-    large_crop_priors,
-    resized_crop_priors,
+    rule_prior_reruns,
 )
 from posetool.detector import PersonDetector
 from posetool.detector_priors import sample_priors_and_others
@@ -90,33 +89,21 @@ def sample_crop_priors(
             crop_xy, crop_sc, head_found, fallback_xy, fallback_sc, use_crop, "rule"
         )
         found[rows] = head_found & use_crop
-        head = lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1]  # noqa: E731
-        if prior_crop_px:
-            xy[rows], scores[rows], _ = resized_crop_priors(
-                [images[s.key_frame_path] for s in chunk],
-                boxes,
-                xy[rows],
-                scores[rows],
-                found[rows],
-                prior_crop_px,
-                head,
-                prior_crop_max_upscale,
-            )
-        if large_crop_px:
-            for j in np.flatnonzero(~use_crop):
-                i = start + j
-                xy[i : i + 1], scores[i : i + 1], used = large_crop_priors(
-                    images[chunk[j].key_frame_path],
-                    boxes[j : j + 1],
-                    xy[i : i + 1],
-                    scores[i : i + 1],
-                    use_crop[j : j + 1],
-                    detector_imgsz,
-                    large_crop_px,
-                    head,
-                    max_crop_px,
-                )
-                found[i] |= bool(used[0])
+        xy[rows], scores[rows], larger = rule_prior_reruns(
+            [images[s.key_frame_path] for s in chunk],
+            boxes,
+            xy[rows],
+            scores[rows],
+            found[rows],
+            use_crop,
+            detector_imgsz,
+            lambda crops: backbone.forward_rgb_pose(crops, torch.float32)[1],
+            large_crop_px=large_crop_px,
+            max_crop_px=max_crop_px,
+            prior_crop_px=prior_crop_px,
+            prior_crop_max_upscale=prior_crop_max_upscale,
+        )
+        found[rows] |= larger
         if (start // batch_size + 1) % 20 == 0:
             LOG.info("crop priors: %d/%d samples", start + len(chunk), len(samples))
     return xy, scores, found
@@ -174,12 +161,13 @@ def write_sample_crop_priors(
     large_crop_px: int = 0,
     prior_crop_px: int = 0,
     prior_crop_max_upscale: float = 0.0,
+    max_crop_px: int = 0,
 ) -> tuple[int, int]:
     """Compute and save the crop priors of ``samples`` (``large_crop_px``, ``prior_crop_px``,
-    ``prior_crop_max_upscale``: as :func:`detection_then_crop_priors`); returns how many
-    matched a detection and how many had a crop pose."""
+    ``prior_crop_max_upscale``, ``max_crop_px``: as :func:`detection_then_crop_priors`);
+    returns how many matched a detection and how many had a crop pose."""
     xy, scores, det_boxes, found, others_xy, others_scores = detection_then_crop_priors(
-        samples, detector, large_crop_px, prior_crop_px, prior_crop_max_upscale
+        samples, detector, large_crop_px, prior_crop_px, prior_crop_max_upscale, max_crop_px
     )
     save_priors(out_path, samples, xy, scores, source="crop", others=(others_xy, others_scores))
     return int(np.isfinite(det_boxes[:, 0]).sum()), int(found.sum())

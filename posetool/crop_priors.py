@@ -35,7 +35,7 @@ import numpy as np
 from diffpose.crop_pose import decode_crop_pose
 from diffpose.data.transforms import apply_affine
 from posetool.detector_priors import detections_prior
-from posetool.pose_config import PRIOR_CHOICES
+from posetool.pose_config import PRIOR_CHOICES, PoseConfig
 from posetool.pose_crops import crop_affines, crop_to_image, rgb_crops
 
 __all__ = [
@@ -46,7 +46,9 @@ __all__ = [
     "crop_sees_more",
     "detector_px_per_image_px",
     "large_crop_priors",
+    "prior_crop_settings",
     "resized_crop_priors",
+    "rule_prior_reruns",
     "scale_reaching_crop_px",
 ]
 
@@ -297,6 +299,84 @@ def _take_head_poses(
     crop_xy, crop_sc, found = crop_pose_priors(pose, affines, all_boxes[rows])
     take = rows[found]
     xy[take], scores[take], used[take] = crop_xy[found], crop_sc[found], True
+
+
+def prior_crop_settings(pose: PoseConfig) -> dict[str, int | float]:
+    """``pose``'s prior-crop settings as :func:`rule_prior_reruns`' keyword arguments (and
+    those of :func:`posetool.crop_prior_files.sample_crop_priors` and its callers), so that
+    a file is made with the crops the pipeline would use."""
+    return {
+        "large_crop_px": pose.large_prior_crop_px,
+        "max_crop_px": pose.max_prior_crop_px,
+        "prior_crop_px": pose.prior_crop_px,
+        "prior_crop_max_upscale": pose.prior_crop_max_upscale,
+    }
+
+
+def rule_prior_reruns(
+    images_bgr: Sequence[np.ndarray],
+    boxes_xyxy: np.ndarray,
+    prior_xy: np.ndarray,
+    prior_scores: np.ndarray,
+    took_crop: np.ndarray,
+    sees_more: np.ndarray,
+    detector_imgsz: int,
+    pose_head,
+    large_crop_px: int = 0,
+    max_crop_px: int = 0,
+    prior_crop_px: int = 0,
+    prior_crop_max_upscale: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rule's priors of N persons after YOLO's Pose head re-runs on other crops, as the
+    pipeline and the prior files both make them: a person whose prior is its model-size
+    crop's pose gets it from a ``prior_crop_px`` crop (:func:`resized_crop_priors`), a person
+    whose model-size crop held fewer of its pixels than the detector's input from a larger
+    one (:func:`large_crop_priors`, per frame; ``max_crop_px`` as there). 0 turns a pass off.
+
+    Args:
+        images_bgr: N frames, each person's own (persons of one frame share the array).
+        boxes_xyxy: (N, 4) image px.
+        prior_xy, prior_scores: (N, K, 2) image px and (N, K): :func:`choose_prior`'s "rule".
+        took_crop: (N,) whether each prior is the model-size crop's pose.
+        sees_more: (N,) :func:`crop_sees_more` of the model-size crops.
+        detector_imgsz: the rule's reference input size (the detector's base size).
+        pose_head: (M, H, W, 3) uint8 RGB crops → the Pose head's raw outputs.
+
+    Returns:
+        (N, K, 2) image px, (N, K) scores and (N,) whether a larger crop's pose was taken.
+    """
+    xy = np.array(prior_xy, np.float32, copy=True)
+    scores = np.array(prior_scores, np.float32, copy=True)
+    boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    if prior_crop_px:
+        xy, scores, _ = resized_crop_priors(
+            images_bgr,
+            boxes,
+            xy,
+            scores,
+            took_crop,
+            prior_crop_px,
+            pose_head,
+            prior_crop_max_upscale,
+        )
+    used = np.zeros(len(xy), bool)
+    if large_crop_px:
+        frames: dict[int, list[int]] = {}
+        for i, image in enumerate(images_bgr):
+            frames.setdefault(id(image), []).append(i)
+        for rows in frames.values():
+            xy[rows], scores[rows], used[rows] = large_crop_priors(
+                images_bgr[rows[0]],
+                boxes[rows],
+                xy[rows],
+                scores[rows],
+                np.asarray(sees_more, bool)[rows],
+                detector_imgsz,
+                large_crop_px,
+                pose_head,
+                max_crop_px,
+            )
+    return xy, scores, used
 
 
 def scale_reaching_crop_px(

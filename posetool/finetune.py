@@ -207,25 +207,15 @@ def attach_detector_priors(
     pipeline gives it to the model at inference (for scoring)."""
     from diffpose.data.priors import with_priors
     from posetool.crop_prior_files import detection_then_crop_priors
+    from posetool.crop_priors import prior_crop_settings
     from posetool.detector_priors import priors_detector, sample_priors_and_others
     from posetool.pose_config import PoseConfig
 
     if not samples:
         return []
     if crop:
-        pose = (
-            PoseConfig()
-            if as_pipeline
-            else PoseConfig(large_prior_crop_px=0, max_prior_crop_px=0, prior_crop_px=0)
-        )
-        xy, scores, _, _, *others = detection_then_crop_priors(
-            samples,
-            priors_detector(),
-            large_crop_px=pose.large_prior_crop_px,
-            prior_crop_px=pose.prior_crop_px,
-            prior_crop_max_upscale=pose.prior_crop_max_upscale,
-            max_crop_px=pose.max_prior_crop_px,
-        )
+        crops = prior_crop_settings(PoseConfig()) if as_pipeline else {}
+        xy, scores, _, _, *others = detection_then_crop_priors(samples, priors_detector(), **crops)
     else:
         xy, scores, _, *others = sample_priors_and_others(samples, priors_detector())
     return with_priors(samples, xy, scores, tuple(others))

@@ -35,8 +35,8 @@ from posetool.crop_priors import (
     choose_prior,
     crop_pose_priors,
     crop_sees_more,
-    large_crop_priors,
-    resized_crop_priors,
+    prior_crop_settings,
+    rule_prior_reruns,
 )
 from posetool.detector_priors import detections_prior, nearest_others
 from posetool.duplicate_poses import distinct_pose_rows
@@ -319,28 +319,17 @@ class PoseEstimator:
                     sees_more,
                     self.config.prior_choice,
                 )
-                if self.config.prior_crop_px and self.config.prior_choice == "rule":
-                    xy, sc, _ = resized_crop_priors(
+                if self.config.prior_choice == "rule":
+                    xy, sc, _ = rule_prior_reruns(
                         [frame_bgr] * len(r),
                         entry.boxes_xyxy[r],
                         xy,
                         sc,
                         found & sees_more,
-                        self.config.prior_crop_px,
-                        lambda crops: self.model.pose_head_rgb(crops.to(device)),
-                        self.config.prior_crop_max_upscale,
-                    )
-                if self.config.large_prior_crop_px and self.config.prior_choice == "rule":
-                    xy, sc, _ = large_crop_priors(
-                        frame_bgr,
-                        entry.boxes_xyxy[r],
-                        xy,
-                        sc,
                         sees_more,
                         self.detector_imgsz,
-                        self.config.large_prior_crop_px,
                         lambda crops: self.model.pose_head_rgb(crops.to(device)),
-                        self.config.max_prior_crop_px,
+                        **prior_crop_settings(self.config),
                     )
                 xy_parts.append(xy)
                 score_parts.append(sc)
