@@ -6,7 +6,7 @@ never reported) is scored twice: as is, and with a second LSP val person pasted 
 own labelled box, PCKh@0.5 (head size = head_top–neck). Rows: the peer (YOLO11n-pose's
 whole-frame 640 px pose of the person, :func:`posetool.detector_priors.write_sample_priors`, as
 the peer runs), the crop prior alone (:func:`posetool.crop_prior_files.write_sample_crop_priors`
-with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
+with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val, decoded as the pipeline decodes,
 selects). Synthetic crowding of real labels: a check of what a second person does to each
 model, for choosing crowd levers; the multi-person photos stay the reported figure.
 
@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     from diffpose.validation import predict_samples
 
     torch.set_num_threads(min(torch.get_num_threads(), 2))
+    from posetool.pose_config import PoseConfig
+
+    decoding = PoseConfig().heatmap_decoding  # the pipeline's
     models = {name: load_checkpoint(path).eval() for name, path in variants}
     for title, samples, crop, whole in build_sets(a.lsp, a.work, a.limit):
         print(f"\n{title}, PCKh@0.5\n")
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         prior_xy = np.stack([s.prior_xy for s in with_crop])
         print(table_row("crop prior alone", pckh_cells(prior_xy, samples)))
         for name, model in models.items():
-            xy, _, _ = predict_samples(model, with_crop, steps=1, ensemble=5)
+            xy, _, _ = predict_samples(model, with_crop, steps=1, ensemble=5, decoding=decoding)
             print(table_row(name, pckh_cells(xy, samples)), flush=True)
 
 

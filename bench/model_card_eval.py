@@ -274,8 +274,14 @@ def crop_jobs(jobs, backbone, imgsz: int):
 
 
 def model_predictor(model, steps: int, ensemble: int):
+    """The model's poses of samples at ``steps`` × ``ensemble``, decoded as the pipeline's
+    default ``PoseConfig`` decodes them."""
+    decoding = PoseConfig().heatmap_decoding
+
     def predict(samples):
-        xy, sc, _ = predict_samples(model, samples, steps=steps, ensemble=ensemble)
+        xy, sc, _ = predict_samples(
+            model, samples, steps=steps, ensemble=ensemble, decoding=decoding
+        )
         return xy, sc
 
     return predict

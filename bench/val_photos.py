@@ -293,11 +293,13 @@ def main() -> None:
             samples = with_priors(samples, xy, sc)
         with_crop = by_subset(samples, gt)
         score(f"{name}: prior alone", with_crop, mce.peer_predictor)
-        steps, ensemble = pose.steps, pose.ensemble
+        steps, ensemble, decoding = pose.steps, pose.ensemble, pose.heatmap_decoding
         score(
             f"{name}: refiner",
             with_crop,
-            lambda s, n=steps, e=ensemble: predict_samples(model, s, steps=n, ensemble=e)[:2],
+            lambda s, n=steps, e=ensemble, d=decoding: predict_samples(
+                model, s, steps=n, ensemble=e, decoding=d
+            )[:2],
         )
         print(f"{name}: done", flush=True)
     for subset, table in rows.items():

@@ -16,6 +16,10 @@ from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
 YOLO_FEATURES = ("backbone", "neck", "neck_keypoints")
+#: How averaged heatmaps become keypoints at inference: "quarter" (the argmax with HRNet's
+#: quarter-pixel shift, diffpose.heatmaps.decode_heatmaps) or "dark" (DARK's Taylor step,
+#: diffpose.heatmaps.decode_heatmaps_dark).
+HEATMAP_DECODINGS = ("quarter", "dark")
 INTERACTIONS = ("lookup", "direct")
 #: Where a refiner's prior comes from: the pipeline detector's pose of the person (640 px,
 #: whole frame), or the detector's Pose head run again on the person's own crop

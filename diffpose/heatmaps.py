@@ -13,6 +13,7 @@ Shape letters: B batch, K keypoints, h,w heatmap.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def keypoints_to_heatmaps(
@@ -94,6 +95,63 @@ def decode_heatmaps(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     dy = torch.sign(at(py + 1, px) - at(py - 1, px)) * ((py > 0) & (py < h - 1))
     xy = torch.stack([px.to(heatmaps.dtype) + 0.25 * dx, py.to(heatmaps.dtype) + 0.25 * dy], -1)
     return xy.reshape(*lead, 2), scores.reshape(*lead)
+
+
+#: :func:`decode_heatmaps_dark`'s Gaussian blur kernel for 64×48 heatmaps (DARK, mmpose's
+#: ``blur_kernel_size`` default; OpenCV's sigma for it: 2.0).
+DARK_KERNEL = 11
+
+
+def decode_heatmaps_dark(
+    heatmaps: torch.Tensor, kernel: int = DARK_KERNEL
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distribution-aware decoding (DARK, Zhang et al., CVPR 2020): the argmax moved by one
+    Newton step on the log of the blurred heatmap, -H⁻¹∇, as mmpose's ``refine_keypoints_dark``
+    (blur with zero padding, peak height kept, log of the map clipped to [0.001, 50],
+    derivatives by central differences); only where the argmax is 2 px inside the map and
+    the Hessian there is negative definite (a maximum), else the plain argmax.
+
+    Args:
+        heatmaps: (..., K, h, w).
+        kernel: the odd Gaussian kernel size (sigma as OpenCV derives it from the size).
+
+    Returns:
+        ``(keypoints_xy, scores)``: (..., K, 2) in heatmap pixels and (..., K) peak values
+        (of the heatmaps as given, as :func:`decode_heatmaps`).
+    """
+    *lead, h, w = heatmaps.shape
+    maps = heatmaps.reshape(-1, 1, h, w).float()
+    flat = maps.reshape(len(maps), h * w)
+    scores, idx = flat.max(dim=1)
+    px = (idx % w).long()
+    py = torch.div(idx, w, rounding_mode="floor").long()
+    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+    r = torch.arange(kernel, dtype=maps.dtype, device=maps.device) - (kernel - 1) / 2
+    g = torch.exp(-(r**2) / (2 * sigma**2))
+    g = g / g.sum()
+    blurred = F.conv2d(maps, g.view(1, 1, 1, -1), padding=(0, kernel // 2))
+    blurred = F.conv2d(blurred, g.view(1, 1, -1, 1), padding=(kernel // 2, 0))
+    peak = blurred.amax(dim=(2, 3), keepdim=True).clamp_min(1e-10)
+    blurred = blurred * (maps.amax(dim=(2, 3), keepdim=True) / peak)
+    log_map = blurred.clamp(0.001, 50.0).log().reshape(len(maps), h, w)
+    rows = torch.arange(len(maps), device=maps.device)
+
+    def at(dy: int, dx: int) -> torch.Tensor:
+        return log_map[rows, (py + dy).clamp(0, h - 1), (px + dx).clamp(0, w - 1)]
+
+    dx = 0.5 * (at(0, 1) - at(0, -1))
+    dy = 0.5 * (at(1, 0) - at(-1, 0))
+    dxx = 0.25 * (at(0, 2) - 2 * at(0, 0) + at(0, -2))
+    dxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
+    dyy = 0.25 * (at(2, 0) - 2 * at(0, 0) + at(-2, 0))
+    det = dxx * dyy - dxy * dxy
+    inside = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2)
+    ok = inside & (det > 0) & (dxx < 0)
+    safe = torch.where(ok, det, torch.ones_like(det))
+    off_x = torch.where(ok, -(dyy * dx - dxy * dy) / safe, torch.zeros_like(det))
+    off_y = torch.where(ok, -(dxx * dy - dxy * dx) / safe, torch.zeros_like(det))
+    xy = torch.stack([px.to(maps.dtype) + off_x, py.to(maps.dtype) + off_y], -1)
+    return xy.to(heatmaps.dtype).reshape(*lead, 2), scores.to(heatmaps.dtype).reshape(*lead)
 
 
 def heatmap_to_crop_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch.Tensor:

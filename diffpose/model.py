@@ -21,11 +21,12 @@ import torch
 from torch import nn
 
 from .backbones import build_backbone
-from .config import DiffPoseConfig
+from .config import HEATMAP_DECODINGS, DiffPoseConfig
 from .decoder import ConditionCache, PoseDecoder
 from .diffusion import cosine_alphas_cumprod, ddim_sample, predict_noise_from_x0, q_sample
 from .heatmaps import (
     decode_heatmaps,
+    decode_heatmaps_dark,
     flip_heatmaps_back,
     heatmap_to_crop_xy,
     heatmaps_to_signal,
@@ -504,11 +505,13 @@ class DiffPose(nn.Module):
         noise: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
         extra_priors: Sequence[torch.Tensor] = (),
+        decoding: str = "quarter",
     ) -> PoseResult:
         """Poses from precomputed (B, T, C, h, w) features; ``flip_features`` (of the mirrored
         clips) enables the flip test; ``noise`` and ``prior`` as in :meth:`sample_heatmaps`;
         ``extra_priors``: more (B, K, h, w) priors of the same persons (another pass of the
-        detector), each adding its own N members to the average."""
+        detector), each adding its own N members to the average; ``decoding``: how the
+        averaged heatmaps become keypoints (:data:`diffpose.config.HEATMAP_DECODINGS`)."""
         priors = [prior, *extra_priors]
         with self._eval_mode():
             members = [
@@ -526,7 +529,7 @@ class DiffPose(nn.Module):
                         cache, flip_features, steps, ensemble, generator, eta, noise
                     )
                     members.append(flip_heatmaps_back(flipped, flip_permutation()))
-        return self._decode(torch.cat(members, 1))
+        return self._decode(torch.cat(members, 1), decoding)
 
     @torch.no_grad()
     def predict(
@@ -540,6 +543,7 @@ class DiffPose(nn.Module):
         noise: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
         extra_priors: Sequence[torch.Tensor] = (),
+        decoding: str = "quarter",
     ) -> PoseResult:
         """Key-frame poses of (B, T, 3, H, W) ImageNet-normalised clips (Algorithm 2).
 
@@ -551,13 +555,13 @@ class DiffPose(nn.Module):
             eta: DDIM stochasticity.
             noise: (N, K, h, w) starting draws shared by the clips (None: fresh draws).
             prior: (B, K, h, w) heatmaps of the detector's pose (models that refine it only).
-            extra_priors: as in :meth:`predict_from_features`.
+            extra_priors, decoding: as in :meth:`predict_from_features`.
         """
         with self._eval_mode():
             features = self.clip_features(clips)
             flip = self.clip_features(clips.flip(-1)) if flip_test else None
         return self.predict_from_features(
-            features, steps, ensemble, generator, flip, eta, noise, prior, extra_priors
+            features, steps, ensemble, generator, flip, eta, noise, prior, extra_priors, decoding
         )
 
     @contextmanager
@@ -573,10 +577,13 @@ class DiffPose(nn.Module):
         finally:
             self.train()
 
-    def _decode(self, members: torch.Tensor) -> PoseResult:
-        """(B, N, K, h, w) member heatmaps → averaged pose, peak scores and member spread."""
+    def _decode(self, members: torch.Tensor, decoding: str = "quarter") -> PoseResult:
+        """(B, N, K, h, w) member heatmaps → averaged pose (decoded as ``decoding`` says),
+        peak scores and member spread (the members always by the quarter shift)."""
+        if decoding not in HEATMAP_DECODINGS:
+            raise ValueError(f"decoding must be one of {HEATMAP_DECODINGS}, got {decoding!r}")
         mean = members.mean(dim=1)  # the paper averages the N predictions (§3.5)
-        xy, scores = decode_heatmaps(mean)
+        xy, scores = (decode_heatmaps_dark if decoding == "dark" else decode_heatmaps)(mean)
         member_xy = heatmap_to_crop_xy(decode_heatmaps(members)[0], self.stride)  # (B, N, K, 2)
         dev = member_xy - member_xy.mean(dim=1, keepdim=True)
         spread = dev.pow(2).sum(-1).mean(dim=1).sqrt()

@@ -34,8 +34,10 @@ def predict_samples(
     batch_size: int = 16,
     seed: int = 0,
     flip_test: bool = False,
+    decoding: str = "quarter",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S, K, 2) image-pixel keypoints, (S, K) scores and (S, K) spread in image pixels."""
+    """(S, K, 2) image-pixel keypoints, (S, K) scores and (S, K) spread in image pixels;
+    ``decoding`` as :meth:`diffpose.model.DiffPose.predict_from_features` takes it."""
     crop_hw = tuple(model.image_size)
     if getattr(model, "uses_others", False) and not any(s.others_xy is not None for s in samples):
         raise ValueError(
@@ -63,6 +65,7 @@ def predict_samples(
             generator=gen,
             flip_test=flip_test,
             prior=prior,
+            decoding=decoding,
         )
         for row, i in enumerate(idx):
             affine = crop_affine(box_to_crop(samples[i].box_xyxy, crop_hw), crop_hw)

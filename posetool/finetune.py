@@ -269,9 +269,11 @@ def _train(model, samples: list[PoseSample], cfg: FinetuneConfig) -> list[float]
 
 def _score(model, samples: list[PoseSample], cfg: FinetuneConfig) -> float:
     from diffpose.validation import predict_samples
+    from posetool.pose_config import PoseConfig
 
+    decoding = PoseConfig().heatmap_decoding  # as the pipeline decodes
     xy, _, _ = predict_samples(
-        model, samples, steps=cfg.steps, ensemble=cfg.ensemble, seed=cfg.seed
+        model, samples, steps=cfg.steps, ensemble=cfg.ensemble, seed=cfg.seed, decoding=decoding
     )
     return pck_box(xy, samples, cfg.threshold)
 

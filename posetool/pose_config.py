@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from diffpose.config import HEATMAP_DECODINGS
 from diffpose.precision import PRECISIONS
 
 __all__ = [
@@ -120,6 +121,10 @@ class PoseConfig:
             previous frame keeps its pose, else the higher box score wins
             (posetool.duplicate_poses, posetool.pose_estimator); 0 keeps every pose. 0.5 was
             chosen on the validation video set and photos (resources/MODEL_CARD.md).
+        heatmap_decoding: how each person's averaged heatmaps become keypoints
+            (diffpose.config.HEATMAP_DECODINGS): "quarter", the argmax moved a quarter
+            pixel toward the higher neighbour (HRNet), or "dark", a Newton step on the
+            blurred log heatmap (DARK, Zhang et al., CVPR 2020); see resources/MODEL_CARD.md.
     """
 
     steps: int = 1
@@ -139,6 +144,7 @@ class PoseConfig:
     prior_crop_px: int = 384
     prior_crop_max_upscale: float = 2.25
     duplicate_oks: float = 0.5
+    heatmap_decoding: Literal["quarter", "dark"] = "quarter"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -182,6 +188,11 @@ class PoseConfig:
         if not 0.0 <= self.duplicate_oks < 1.0:
             raise ValueError(
                 f"duplicate_oks must be in [0, 1) (0: keep every pose), got {self.duplicate_oks}"
+            )
+        if self.heatmap_decoding not in HEATMAP_DECODINGS:
+            raise ValueError(
+                f"heatmap_decoding must be one of {HEATMAP_DECODINGS}, "
+                f"got {self.heatmap_decoding!r}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

@@ -390,6 +390,7 @@ class PoseEstimator:
                 noise=self._noise,
                 prior=prior,
                 extra_priors=extra_priors,
+                decoding=cfg.heatmap_decoding,
             )
         # (B, T, 3, H, W), every frame with the key frame's affine
         crops = np.stack(
@@ -413,6 +414,7 @@ class PoseEstimator:
             noise=self._noise,
             prior=prior,
             extra_priors=extra_priors,
+            decoding=cfg.heatmap_decoding,
         )
 
     def _priors(self, entry: _WindowFrame, rows: range) -> list:

@@ -6,6 +6,7 @@ import torch
 
 from diffpose.heatmaps import (
     decode_heatmaps,
+    decode_heatmaps_dark,
     flip_heatmaps_back,
     heatmap_to_crop_xy,
     heatmaps_to_signal,
@@ -50,3 +51,26 @@ def test_flip_back_swaps_joints_and_mirrors():
     dec, _ = decode_heatmaps(back)
     # Mirroring in heatmap space shifts by at most one pixel (the HRNet shift convention).
     assert (dec - xy).abs().max() <= 1.01
+
+
+def test_dark_decoding_finds_sub_pixel_peaks_the_quarter_shift_cannot():
+    """DARK's Taylor step recovers a Gaussian's centre to well under a tenth of a heatmap
+    pixel (the quarter shift: up to a quarter), with the same peak scores; near the border,
+    or where the map has no maximum to step to, it keeps the argmax."""
+    g = torch.Generator().manual_seed(1)
+    xy = torch.rand((8, 17, 2), generator=g) * torch.tensor([40.0, 56.0]) + 4.0
+    hm = keypoints_to_heatmaps(xy, (64, 48), sigma=2.0)
+    dark, scores = decode_heatmaps_dark(hm)
+    quarter, quarter_scores = decode_heatmaps(hm)
+    assert (dark - xy).norm(dim=-1).max() < 0.05
+    assert (quarter - xy).norm(dim=-1).mean() > 4 * (dark - xy).norm(dim=-1).mean()
+    torch.testing.assert_close(scores, quarter_scores)
+    assert dark.shape == (8, 17, 2)
+    edge = keypoints_to_heatmaps(torch.tensor([[[0.3, 30.0]]]), (64, 48), sigma=2.0)
+    assert decode_heatmaps_dark(edge)[0][0, 0, 0] == 0.0  # the argmax column, unmoved
+    flat = torch.zeros(1, 1, 64, 48)
+    flat[0, 0, 30, 20] = 1.0  # a lone spike: the blurred log map is still a maximum there
+    torch.testing.assert_close(decode_heatmaps_dark(flat)[0], torch.tensor([[[20.0, 30.0]]]))
+    valley = torch.ones(1, 1, 64, 48)
+    valley[0, 0, 30, 20] = 2.0  # no curvature to step on in the flat blurred plateau
+    assert torch.isfinite(decode_heatmaps_dark(valley)[0]).all()

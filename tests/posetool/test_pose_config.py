@@ -32,3 +32,10 @@ def test_duplicate_oks_is_a_similarity_below_one() -> None:
     for bad in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match="duplicate_oks"):
             PoseConfig(duplicate_oks=bad)
+
+
+def test_heatmap_decoding_is_quarter_or_dark() -> None:
+    assert PoseConfig().heatmap_decoding in ("quarter", "dark")
+    assert PoseConfig(heatmap_decoding="dark").heatmap_decoding == "dark"
+    with pytest.raises(ValueError, match="heatmap_decoding"):
+        PoseConfig(heatmap_decoding="soft-argmax")

@@ -93,3 +93,27 @@ def test_an_error_in_a_pool_task_reaches_the_caller(pose_model, frame, monkeypat
         monkeypatch.setattr(est, "_predict", broken)
         with pytest.raises(RuntimeError, match="on purpose"):
             _stream(est, frame)
+
+
+def test_heatmap_decoding_reaches_the_model_and_moves_keypoints_by_sub_pixel_steps(
+    pose_model, frame
+):
+    """PoseConfig.heatmap_decoding is the model's decoding of the averaged heatmaps: "dark"
+    and "quarter" give the same persons, keypoints a fraction of a heatmap pixel apart (one
+    is about 6 image px here), and the same members' spread (always the quarter shift)."""
+    runs = {
+        decoding: _stream(
+            PoseEstimator(pose_model, PoseConfig(steps=1, ensemble=2, heatmap_decoding=decoding)),
+            frame,
+            n=5,
+        )
+        for decoding in ("quarter", "dark")
+    }
+    gaps = []
+    for a, b in zip(runs["quarter"], runs["dark"], strict=True):
+        np.testing.assert_array_equal(a.track_ids, b.track_ids)
+        np.testing.assert_array_equal(a.keypoint_spread_px, b.keypoint_spread_px)
+        gaps.append(np.linalg.norm(a.keypoints_xy - b.keypoints_xy, axis=-1).ravel())
+    gaps = np.concatenate(gaps)
+    assert gaps.max() > 0.5
+    assert np.median(gaps) < 6.0
