@@ -6,8 +6,8 @@ never reported) is scored twice: as is, and with a second LSP val person pasted 
 own labelled box, PCKh@0.5 (head size = head_top–neck). Rows: the peer (YOLO11n-pose's
 whole-frame 640 px pose of the person, :func:`posetool.detector_priors.write_sample_priors`, as
 the peer runs), the crop prior alone (:func:`posetool.crop_prior_files.write_sample_crop_priors`
-with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val, decoded as the pipeline decodes,
-selects). Synthetic crowding of real labels: a check of what a second person does to each
+with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
+selects; its heatmaps decoded as the pipeline decodes them). Synthetic crowding of real labels: a check of what a second person does to each
 model, for choosing crowd levers; the multi-person photos stay the reported figure.
 
 The composites and priors are made once under ``--work`` (reused when present).

@@ -107,9 +107,11 @@ def decode_heatmaps_dark(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Distribution-aware decoding (DARK, Zhang et al., CVPR 2020): the argmax moved by one
     Newton step on the log of the blurred heatmap, -H⁻¹∇, as mmpose's ``refine_keypoints_dark``
-    (blur with zero padding, peak height kept, log of the map clipped to [0.001, 50],
-    derivatives by central differences); only where the argmax is 2 px inside the map and
-    the Hessian there is negative definite (a maximum), else the plain argmax.
+    (a Gaussian blur with zero padding, scaled so that its height at the peak is the map's,
+    the log clipped to [0.001, 50], derivatives by central differences); only where the
+    argmax is 2 px inside the map and the Hessian there is negative definite (a maximum),
+    else the plain argmax. The blur is evaluated only on the 5×5 pixels around each argmax
+    the differences read (a whole-map blur cost about 2 ms a person here).
 
     Args:
         heatmaps: (..., K, h, w).
@@ -120,24 +122,26 @@ def decode_heatmaps_dark(
         (of the heatmaps as given, as :func:`decode_heatmaps`).
     """
     *lead, h, w = heatmaps.shape
-    maps = heatmaps.reshape(-1, 1, h, w).float()
-    flat = maps.reshape(len(maps), h * w)
-    scores, idx = flat.max(dim=1)
+    maps = heatmaps.reshape(-1, h, w).float()
+    scores, idx = maps.reshape(len(maps), h * w).max(dim=1)
     px = (idx % w).long()
     py = torch.div(idx, w, rounding_mode="floor").long()
     sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
-    r = torch.arange(kernel, dtype=maps.dtype, device=maps.device) - (kernel - 1) / 2
-    g = torch.exp(-(r**2) / (2 * sigma**2))
+    taps = torch.arange(kernel, dtype=maps.dtype, device=maps.device) - (kernel - 1) / 2
+    g = torch.exp(-(taps**2) / (2 * sigma**2))
     g = g / g.sum()
-    blurred = F.conv2d(maps, g.view(1, 1, 1, -1), padding=(0, kernel // 2))
-    blurred = F.conv2d(blurred, g.view(1, 1, -1, 1), padding=(kernel // 2, 0))
-    peak = blurred.amax(dim=(2, 3), keepdim=True).clamp_min(1e-10)
-    blurred = blurred * (maps.amax(dim=(2, 3), keepdim=True) / peak)
-    log_map = blurred.clamp(0.001, 50.0).log().reshape(len(maps), h, w)
-    rows = torch.arange(len(maps), device=maps.device)
+    reach = kernel // 2 + 2  # the blur's half-width plus the differences' 2 px
+    side = 2 * reach + 1
+    padded = F.pad(maps, (reach, reach, reach, reach))  # zeros, as mmpose pads
+    offsets = torch.arange(side, device=maps.device)
+    rows = torch.arange(len(maps), device=maps.device)[:, None, None]
+    patch = padded[rows, (py[:, None] + offsets)[:, :, None], (px[:, None] + offsets)[:, None, :]]
+    blurred = (patch.unfold(2, kernel, 1) @ g).unfold(1, kernel, 1) @ g  # (M, 5, 5)
+    scale = scores / blurred[:, 2, 2].clamp_min(1e-10)
+    log_map = (blurred * scale[:, None, None]).clamp(0.001, 50.0).log()
 
     def at(dy: int, dx: int) -> torch.Tensor:
-        return log_map[rows, (py + dy).clamp(0, h - 1), (px + dx).clamp(0, w - 1)]
+        return log_map[:, 2 + dy, 2 + dx]
 
     dx = 0.5 * (at(0, 1) - at(0, -1))
     dy = 0.5 * (at(1, 0) - at(-1, 0))

@@ -124,7 +124,10 @@ class PoseConfig:
         heatmap_decoding: how each person's averaged heatmaps become keypoints
             (diffpose.config.HEATMAP_DECODINGS): "quarter", the argmax moved a quarter
             pixel toward the higher neighbour (HRNet), or "dark", a Newton step on the
-            blurred log heatmap (DARK, Zhang et al., CVPR 2020); see resources/MODEL_CARD.md.
+            blurred log heatmap (DARK, Zhang et al., CVPR 2020). "dark" was chosen on LSP
+            val and the validation sets with two held-out refiners (resources/MODEL_CARD.md,
+            the DARK version); training's epoch selection (diffpose.train) keeps "quarter",
+            so ``make train`` still reproduces the shipped checkpoint.
     """
 
     steps: int = 1
@@ -144,7 +147,7 @@ class PoseConfig:
     prior_crop_px: int = 384
     prior_crop_max_upscale: float = 2.25
     duplicate_oks: float = 0.5
-    heatmap_decoding: Literal["quarter", "dark"] = "quarter"
+    heatmap_decoding: Literal["quarter", "dark"] = "dark"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
