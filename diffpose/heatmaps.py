@@ -82,9 +82,7 @@ def decode_heatmaps(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     """
     *lead, h, w = heatmaps.shape
     flat = heatmaps.reshape(-1, h * w)
-    scores, idx = flat.max(dim=1)
-    px = (idx % w).long()
-    py = torch.div(idx, w, rounding_mode="floor").long()
+    scores, px, py = _argmax(flat, w)
     rows = torch.arange(flat.shape[0], device=heatmaps.device)
 
     def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -123,9 +121,7 @@ def decode_heatmaps_dark(
     """
     *lead, h, w = heatmaps.shape
     maps = heatmaps.reshape(-1, h, w).float()
-    scores, idx = maps.reshape(len(maps), h * w).max(dim=1)
-    px = (idx % w).long()
-    py = torch.div(idx, w, rounding_mode="floor").long()
+    scores, px, py = _argmax(maps.reshape(len(maps), h * w), w)
     sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
     taps = torch.arange(kernel, dtype=maps.dtype, device=maps.device) - (kernel - 1) / 2
     g = torch.exp(-(taps**2) / (2 * sigma**2))
@@ -156,6 +152,12 @@ def decode_heatmaps_dark(
     off_y = torch.where(ok, -(dxx * dy - dxy * dx) / safe, torch.zeros_like(det))
     xy = torch.stack([px.to(maps.dtype) + off_x, py.to(maps.dtype) + off_y], -1)
     return xy.to(heatmaps.dtype).reshape(*lead, 2), scores.to(heatmaps.dtype).reshape(*lead)
+
+
+def _argmax(flat: torch.Tensor, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(M, h·w) flattened maps → (M,) peak values and the peaks' (M,) column and row."""
+    scores, idx = flat.max(dim=1)
+    return scores, (idx % w).long(), torch.div(idx, w, rounding_mode="floor").long()
 
 
 def heatmap_to_crop_xy(keypoints_xy: torch.Tensor, stride: float = 4.0) -> torch.Tensor:
