@@ -84,7 +84,7 @@ train: $(STAMP)
 # settings are chosen on (python bench/own_video_check.py --set validation --variant ...;
 # python bench/val_photos.py); the shipped model is then this recipe on all the data. Needs
 # make train's pseudo-labels and priors in out/. HELDOUT_PHOTOS are the pseudo-label names
-# make train's --stills gives the labelled photos (posetool.pseudo_label.still_name:
+# make train's --stills gives the labelled photos (posetool.training.pseudo_label.still_name:
 # coco_NNNNNN.json labels COCO_val2014_000000NNNNNN.jpg of coco_val2014_people/).
 HELDOUT_VIDEOS := basketball_mmaction2 two_people_indoor_mmaction2 squat_lsp \
 	mot17_street_mmtracking street_mmpose_demo

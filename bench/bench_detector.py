@@ -33,7 +33,7 @@ VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 
 
 def _frames(path: Path, n: int) -> list[np.ndarray]:
-    from posetool.video_io import VideoReader
+    from posetool.io.video_io import VideoReader
 
     with VideoReader(path) as reader:
         return [f.frame_bgr for _, f in zip(range(n), reader, strict=False)]
@@ -43,7 +43,7 @@ def _head_float32(detector) -> None:
     """The previous bfloat16 setting: the whole head back in float32."""
     import torch
 
-    from posetool.detector import _cast
+    from posetool.run.detector import _cast
 
     (net,) = detector.networks()
     head = net.model[-1]
@@ -57,7 +57,7 @@ def _head_float32(detector) -> None:
 def detector_part(frames: list[np.ndarray], imgsz: int) -> None:
     import torch
 
-    from posetool.detector import DetectorConfig, PersonDetector
+    from posetool.run.detector import DetectorConfig, PersonDetector
 
     torch.set_num_threads(1)
     settings = [
@@ -95,8 +95,8 @@ def detector_part(frames: list[np.ndarray], imgsz: int) -> None:
 def tracks_part(video: Path, frames: int) -> None:
     import motmetrics as mm
 
-    from posetool.pipeline import load_models, process_video
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.run.pipeline import load_models, process_video
+    from posetool.run.pipeline_config import PipelineConfig
     from trackers.matching import iou_matrix
 
     runs = {}

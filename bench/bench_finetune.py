@@ -3,7 +3,7 @@
 The corrections are made reproducibly from real labels: LSP test images (never trained on)
 written as an image sequence with their joints as human-edited persons
 (``tests/posetool/lsp_edits.py``), upright (the shipped model's own domain) and turned 90°
-(a sideways camera). ``posetool.finetune.finetune`` holds back every 5th edited frame and
+(a sideways camera). ``posetool.training.finetune.finetune`` holds back every 5th edited frame and
 prints PCK@0.1 of the box size there for the base and the fine-tuned model.
 
 Usage (from the repository root):
@@ -22,8 +22,8 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from posetool.finetune import EditedSource, FinetuneConfig, finetune  # noqa: E402
-from posetool.pose_estimator import default_checkpoint_path  # noqa: E402
+from posetool.run.pose_estimator import default_checkpoint_path  # noqa: E402
+from posetool.training.finetune import EditedSource, FinetuneConfig, finetune  # noqa: E402
 from tests.posetool.lsp_edits import write_lsp_edits  # noqa: E402
 
 

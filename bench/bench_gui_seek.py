@@ -98,7 +98,7 @@ def _first_jump(path: Path, index: int) -> tuple[float, float]:
     """ms for a cold reader to give frame ``index``, and ms to decode 0..index (as before)."""
     import cv2
 
-    from posetool.video_io import VideoReader
+    from posetool.io.video_io import VideoReader
 
     t0 = time.perf_counter()
     with VideoReader(path) as reader:

@@ -53,8 +53,8 @@ def peak_rss_mib() -> float:
 
 def child(mode: str, frames: int, persons: int, fmt: str) -> None:
     """One measurement; prints the peak RSS in MiB."""
-    from posetool.posetrack_io import write_posetrack
-    from posetool.posetrack_stream import PoseTrackStreamWriter
+    from posetool.io.posetrack_io import write_posetrack
+    from posetool.io.posetrack_stream import PoseTrackStreamWriter
     from posetool.records import VideoMeta, VideoResult
 
     out = Path(tempfile.mkdtemp()) / "bench.json"

@@ -46,8 +46,8 @@ def case_ours(video: Path, preset: str, frames: int) -> dict:
     "default-256prior": the default without the 384×288 prior crop (``pose.prior_crop_px``
     0: the crop prior from the model's own 256×192 crop pass)."""
     from diffpose.torch_threads import usable_cpu_count
-    from posetool.pipeline import load_models, process_video
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.run.pipeline import load_models, process_video
+    from posetool.run.pipeline_config import PipelineConfig
 
     cfg = PipelineConfig.fast() if preset.startswith("fast") else PipelineConfig()
     cfg = replace(cfg, max_frames=frames, pipelined=not preset.endswith("-sequential"))
@@ -127,9 +127,9 @@ def case_crop_modes(video: Path, frames: int, steps: int, ensemble: int) -> dict
     import numpy as np
 
     from diffpose.keypoints import EVALUATED_SLOTS
-    from posetool.pipeline import load_models, process_video
-    from posetool.pipeline_config import PipelineConfig
-    from posetool.pose_estimator import PoseConfig
+    from posetool.run.pipeline import load_models, process_video
+    from posetool.run.pipeline_config import PipelineConfig
+    from posetool.run.pose_estimator import PoseConfig
 
     out, results = {}, {}
     models = None

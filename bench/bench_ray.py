@@ -71,9 +71,9 @@ def main() -> int:
     import ray
 
     from diffpose.torch_threads import usable_cpu_count
-    from posetool.batch import run_batch
-    from posetool.pipeline_config import PipelineConfig
-    from posetool.ray_engine import run_batch_ray
+    from posetool.batch.ray_engine import run_batch_ray
+    from posetool.batch.runner import run_batch
+    from posetool.run.pipeline_config import PipelineConfig
 
     inputs = [p if p.is_file() else VIDEOS / p.name for p in map(Path, args.videos)]
     missing = [str(p) for p in inputs if not p.is_file()]

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posetool.exports import export_result, load_result_for_export
-from posetool.smoothing import (
+from posetool.io.exports import export_result, load_result_for_export
+from posetool.io.smoothing import (
     SmoothingConfig,
     joint_differences_px,
     mean_acceleration_px,

@@ -2,10 +2,10 @@
 
 LSP val (persons 901–1000 of LSP train: the split that chooses epochs, never trained on and
 never reported) is scored twice: as is, and with a second LSP val person pasted beside each
-(:func:`posetool.crowd_composites.write_crowd_composites`, ``--share 1``), each person on its
+(:func:`posetool.training.crowd_composites.write_crowd_composites`, ``--share 1``), each person on its
 own labelled box, PCKh@0.5 (head size = head_top–neck). Rows: the peer (YOLO11n-pose's
-whole-frame 640 px pose of the person, :func:`posetool.detector_priors.write_sample_priors`, as
-the peer runs), the crop prior alone (:func:`posetool.crop_prior_files.write_sample_crop_priors`
+whole-frame 640 px pose of the person, :func:`posetool.run.detector_priors.write_sample_priors`, as
+the peer runs), the crop prior alone (:func:`posetool.training.crop_prior_files.write_sample_crop_priors`
 with the pipeline's default prior crops, what the pipeline gives a refiner), and each ``--variant`` refiner (1 step × 5 draws, as LSP val
 selects; its heatmaps decoded as the pipeline decodes them). Synthetic crowding of real labels: a check of what a second person does to each
 model, for choosing crowd levers; the multi-person photos stay the reported figure.
@@ -82,12 +82,16 @@ def build_sets(lsp_root: Path, work: Path, limit: int = 0) -> list[tuple[str, li
     shares) differ from this script's; every prior file's name carries a digest of those
     settings, the detector's input size and ``limit``, so no file made for other images is read.
     """
-    from posetool.crop_prior_files import write_sample_crop_priors
-    from posetool.crop_priors import prior_crop_settings
-    from posetool.crowd_composites import SETTINGS_FILE, CompositeConfig, write_crowd_composites
-    from posetool.detector_priors import priors_detector, write_sample_priors
-    from posetool.pipeline_config import PipelineConfig
-    from posetool.pose_config import PoseConfig
+    from posetool.run.crop_priors import prior_crop_settings
+    from posetool.run.detector_priors import priors_detector, write_sample_priors
+    from posetool.run.pipeline_config import PipelineConfig
+    from posetool.run.pose_config import PoseConfig
+    from posetool.training.crop_prior_files import write_sample_crop_priors
+    from posetool.training.crowd_composites import (
+        SETTINGS_FILE,
+        CompositeConfig,
+        write_crowd_composites,
+    )
 
     cfg = CompositeConfig(share=1.0, seed=COMPOSITE_SEED)
     crowd_root = work / "composites"
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     from diffpose.validation import predict_samples
 
     torch.set_num_threads(min(torch.get_num_threads(), 2))
-    from posetool.pose_config import PoseConfig
+    from posetool.run.pose_config import PoseConfig
 
     decoding = PoseConfig().heatmap_decoding  # the pipeline's
     models = {name: load_checkpoint(path).eval() for name, path in variants}

@@ -6,7 +6,7 @@ detections: the same on images up to 640 px; a larger image is detected at its l
 to the pipeline's ``DetectorConfig.max_imgsz`` (1280), where the peer keeps 640 px (a row
 "YOLO11n-pose at the pipeline's detector sizes" shows what that input alone gives):
 the default one refines a prior (``decoder.prior``): the Pose head's pose on the person's own
-crop for a ``prior_source == "crop"`` model (posetool.crop_priors, made here as the
+crop for a ``prior_source == "crop"`` model (posetool.run.crop_priors, made here as the
 pipeline's default PoseConfig makes it, with its large prior crop), the detection's keypoints
 for a ``"detection"`` one; the paper-faithful one
 (``--paper-checkpoint``) estimates from pure noise. The crop prior alone has its own row, so
@@ -75,7 +75,7 @@ from diffpose.validation import (  # noqa: E402
     predict_samples,
     prediction_frame,
 )
-from posetool.pose_config import PoseConfig  # noqa: E402
+from posetool.run.pose_config import PoseConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -118,7 +118,7 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
     """
     import cv2
 
-    from posetool.detector_priors import detections_prior
+    from posetool.run.detector_priors import detections_prior
     from trackers.matching import iou_matrix
 
     jobs = {}
@@ -164,11 +164,11 @@ def posetrack_samples(gt_files, pt_root: Path, detector, delta: int, boxes: str)
 def posetrack_map(jobs, gt_files, predict, duplicate_oks: float = 0.0) -> dict[str, float]:
     """mAP columns of ``predict(samples) -> (xy, scores)`` on the prepared jobs; with
     ``duplicate_oks``, a frame's poses go through the pipeline's duplicate suppression
-    (``PoseConfig.duplicate_oks``, :func:`posetool.duplicate_poses.distinct_pose_rows`), by
+    (``PoseConfig.duplicate_oks``, :func:`posetool.run.duplicate_poses.distinct_pose_rows`), by
     box score alone: these frames have no tracks, so the pipeline's preference for the track
     posed in the previous frame does not apply."""
     from diffpose.keypoints import PLACEHOLDER_SLOTS
-    from posetool.duplicate_poses import distinct_pose_rows
+    from posetool.run.duplicate_poses import distinct_pose_rows
 
     pairs = []
     for path in gt_files:
@@ -201,7 +201,7 @@ def photo_samples(photos, detector, delta: int, by_joints: bool = False):
     :func:`multi_person_photos.pck_groups`."""
     import cv2
 
-    from posetool.detector_priors import detections_prior, nearest_others
+    from posetool.run.detector_priors import detections_prior, nearest_others
 
     samples, gt_xy, weights, boxes, matched = [], [], [], [], []
     for photo in photos:
@@ -247,12 +247,12 @@ def photos_pck(samples, gt, predict) -> dict[str, float]:
 
 
 def with_crop_priors(samples: list[PoseSample], backbone, imgsz: int) -> list[PoseSample]:
-    """``samples`` with the crop prior (posetool.crop_priors) in place of the detection's, as
+    """``samples`` with the crop prior (posetool.run.crop_priors) in place of the detection's, as
     the pipeline's default ``PoseConfig`` makes it (with its larger, sized and resized prior
     crops), its rule
     comparing each crop with the detector's base input size ``imgsz``."""
-    from posetool.crop_prior_files import sample_crop_priors
-    from posetool.crop_priors import prior_crop_settings
+    from posetool.run.crop_priors import prior_crop_settings
+    from posetool.training.crop_prior_files import sample_crop_priors
 
     if not samples:
         return samples
@@ -326,8 +326,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    from posetool.detector_priors import priors_detector
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.run.detector_priors import priors_detector
+    from posetool.run.pipeline_config import PipelineConfig
 
     pt_root = DATA / "posetrack18_sample"
     gt_files = sorted((pt_root / "annotations" / "val").glob("*.json"))

@@ -160,11 +160,11 @@ def ours(
     ``checkpoint`` and the PoseConfig ``fields`` changed (as a ``--config`` file's ``pose``
     section would: unknown fields are refused with a hint); a field named
     ``detector.FIELD`` changes the DetectorConfig's instead."""
-    from posetool.config_file import config_from_dict
-    from posetool.pipeline import load_models, process_video
-    from posetool.pipeline_config import PipelineConfig
-    from posetool.pose_config import PoseConfig
-    from posetool.posetrack_io import video_to_posetrack
+    from posetool.io.posetrack_io import video_to_posetrack
+    from posetool.run.config_file import config_from_dict
+    from posetool.run.pipeline import load_models, process_video
+    from posetool.run.pipeline_config import PipelineConfig
+    from posetool.run.pose_config import PoseConfig
 
     if preset == "fast":
         cfg = PipelineConfig.fast()
@@ -203,8 +203,8 @@ def peer(video: Path, num_frames: int, max_imgsz: int = 0) -> PoseTrackVideo:
     from ultralytics import YOLO
 
     from diffpose.yolo_weights import default_weights_path
-    from posetool.detector import DetectorConfig
-    from posetool.video_io import VideoReader
+    from posetool.io.video_io import VideoReader
+    from posetool.run.detector import DetectorConfig
 
     model = YOLO(str(default_weights_path()), task="pose")
     sizes = DetectorConfig(imgsz=640, max_imgsz=max_imgsz)
@@ -264,7 +264,7 @@ def labelled_sets(label_set: str = "check") -> dict[str, tuple[Path, int]]:
 
 def frame_rate(video: Path) -> float:
     """The rate the pipeline assumes for ``video`` (the container's, or the image-folder one)."""
-    from posetool.video_io import VideoReader
+    from posetool.io.video_io import VideoReader
 
     with VideoReader(video) as reader:
         return reader.probe.fps
@@ -272,8 +272,8 @@ def frame_rate(video: Path) -> float:
 
 def smoothed(pred: PoseTrackVideo, video: Path, fps: float, method: str) -> PoseTrackVideo:
     """The prediction after ``posetool smooth --method METHOD`` (its default parameters)."""
-    from posetool.posetrack_io import result_from_posetrack, video_to_posetrack
-    from posetool.smoothing import SmoothingConfig, smooth_result
+    from posetool.io.posetrack_io import result_from_posetrack, video_to_posetrack
+    from posetool.io.smoothing import SmoothingConfig, smooth_result
 
     result = result_from_posetrack(pred, pred.source, video, fps)
     return video_to_posetrack(smooth_result(result, SmoothingConfig(method=method)))
@@ -364,7 +364,7 @@ VARIANT_SECTIONS = ("detector", "tracker")
 
 def variant_sections(fields: dict) -> dict[str, dict]:
     """A variant's fields -> {"pose": ..., "detector": ..., "tracker": ...}, the sections of
-    a ``--config`` file (:func:`posetool.config_file.config_from_dict`): a key
+    a ``--config`` file (:func:`posetool.run.config_file.config_from_dict`): a key
     ``detector.NAME`` or ``tracker.NAME`` is that section's ``NAME``, any other key a
     PoseConfig field."""
     sections: dict[str, dict] = {"pose": {}, **{s: {} for s in VARIANT_SECTIONS}}

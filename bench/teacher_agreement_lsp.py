@@ -1,8 +1,8 @@
 """The pseudo-label teacher measured against real labels: YOLO11n-pose's joints on LSP train
 (images 1–1000, real labels; neither LSP's test half nor a reported set), kept by score
 alone, as ``posetool pseudo-label`` keeps them, and also by flip agreement
-(``--flip-agreement C``, :func:`posetool.teacher_agreement.flip_agreement`: a joint agrees
-where its :func:`~posetool.teacher_agreement.flip_distances` is at most C).
+(``--flip-agreement C``, :func:`posetool.training.teacher_agreement.flip_agreement`: a joint agrees
+where its :func:`~posetool.training.teacher_agreement.flip_distances` is at most C).
 
 For each image the teacher runs on the image and on its mirror (float32, 640 px, as
 ``pseudo-label``); the detection with the largest IoU with the labelled person's box (at least
@@ -27,8 +27,8 @@ import numpy as np
 
 from diffpose.data.lsp import load_lsp
 from diffpose.validation import lsp_head_sizes
-from posetool.detector import DetectorConfig, PersonDetector
-from posetool.teacher_agreement import flip_distances
+from posetool.run.detector import DetectorConfig, PersonDetector
+from posetool.training.teacher_agreement import flip_distances
 from trackers.matching import iou_matrix
 
 EVALUATED = tuple(range(5, 17))  # shoulders to ankles: COCO-17 and PoseTrack slots agree

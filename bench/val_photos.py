@@ -22,7 +22,7 @@ each person's labelled joints inside the detection box (at least half;
 small joint extent fails. Three tables: all photos, those up to the detector's base input
 (640 px: the COCO photos) and those larger (split by each photo's longer side, not by its
 source); each gives how many persons a row poses.
-Each variant's prior is made as the pipeline makes it (:func:`posetool.crop_priors.
+Each variant's prior is made as the pipeline makes it (:func:`posetool.run.crop_priors.
 sample_crop_priors` with the variant's ``PoseConfig``); the peer is YOLO11n-pose at 640 px,
 its COCO keypoints mapped as in ``bench/own_video_check.py``.
 
@@ -52,7 +52,7 @@ from multi_person_photos import PhotoGT, joint_extent_xyxy  # noqa: E402
 from own_video_check import parse_variant_fields, variant_sections  # noqa: E402
 
 from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS  # noqa: E402
-from posetool.image_size import image_size  # noqa: E402
+from posetool.io.image_size import image_size  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent / "val_photo_labels"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -246,10 +246,10 @@ def main() -> None:
     from diffpose.checkpoint import load_checkpoint
     from diffpose.data.priors import with_priors
     from diffpose.validation import predict_samples
-    from posetool.crop_prior_files import sample_crop_priors
-    from posetool.crop_priors import prior_crop_settings
-    from posetool.detector_priors import priors_detector
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.run.crop_priors import prior_crop_settings
+    from posetool.run.detector_priors import priors_detector
+    from posetool.run.pipeline_config import PipelineConfig
+    from posetool.training.crop_prior_files import sample_crop_priors
 
     torch.set_num_threads(2)
     photos = load_val_photos() + load_pose_samples_singles()

@@ -1,12 +1,12 @@
 """The photo validation set through the real pipelines: each photo posed alone by the pipeline
-(:func:`posetool.pipeline.process_video`, what ``posetool run`` does per photo) under pipeline
+(:func:`posetool.run.pipeline.process_video`, what ``posetool run`` does per photo) under pipeline
 settings to compare, beside the peer as a user runs it on a photo (ultralytics YOLO11n-pose
 ``predict`` at 640 px, its default conf 0.25), every model's output poses matched to the
 labelled persons the same way. For choosing photo settings (never a reported result).
 
 :mod:`bench.val_photos` scores the prior and the refiner on the detector's boxes directly;
 this script scores what a user gets: the tracker's boxes of a one-frame input, the duplicate
-suppression, every setting of :class:`posetool.pipeline_config.PipelineConfig`. The labels and
+suppression, every setting of :class:`posetool.run.pipeline_config.PipelineConfig`. The labels and
 photos are :mod:`bench.val_photos`' (the hand-labelled COCO photos, bus and zidane, and the
 7 single persons of pose_samples); a labelled person is matched to the output pose holding
 most of its labelled joints (:func:`multi_person_photos.match_by_joints`), one-to-one; a
@@ -51,7 +51,7 @@ from val_photos import (  # noqa: E402
 
 #: Output poses of one photo: (N, 17, 2) image px in PoseTrack slots and (N, 4) boxes xyxy.
 Poses = tuple[np.ndarray, np.ndarray]
-#: Settings the pipeline overrides for a one-image input (posetool.pipeline._tracker_config).
+#: Settings the pipeline overrides for a one-image input (posetool.run.pipeline._tracker_config).
 PHOTO_IGNORED_FIELDS = ("tracker.new_track_thresh", "tracker.track_high_thresh")
 
 
@@ -76,7 +76,7 @@ def variant_config(text: str, defaults, checkpoint: str):
     """``NAME=FIELD=VALUE,...`` -> (name, PipelineConfig) over ``defaults`` with
     ``checkpoint``; fields are PoseConfig's, ``detector.*`` and ``tracker.*``
     (:func:`own_video_check.variant_sections`), checked as a ``--config`` file's keys."""
-    from posetool.config_file import ConfigFileError, config_from_dict
+    from posetool.run.config_file import ConfigFileError, config_from_dict
 
     name, _, fields = text.partition("=")
     parsed = parse_variant_fields(fields)
@@ -96,7 +96,7 @@ def variant_config(text: str, defaults, checkpoint: str):
 
 def pipeline_poses(photos: list[PhotoGT], config) -> list[Poses]:
     """Each photo posed alone by the pipeline with ``config``."""
-    from posetool.pipeline import load_models, process_video
+    from posetool.run.pipeline import load_models, process_video
 
     models = load_models(config)
     out = []
@@ -127,7 +127,7 @@ def peer_poses(photos: list[PhotoGT], conf: float = 0.25) -> list[Poses]:
 def main() -> None:
     args = validation_args(__doc__.split("\n\n")[0], "pipeline")
 
-    from posetool.pipeline_config import PipelineConfig
+    from posetool.run.pipeline_config import PipelineConfig
 
     defaults = PipelineConfig()
     variants = [variant_config(v, defaults, args.checkpoint) for v in args.variant or ["shipped="]]

@@ -3,7 +3,7 @@
 Config files are only a serialisation of frozen dataclasses; loading rejects a key the
 dataclass does not have, naming its dotted place and the closest known key. Used by
 :meth:`diffpose.config.DiffPoseConfig.from_dict` and the app's YAML loader
-(``posetool.config_file``), which may import the library but not the reverse.
+(``posetool.run.config_file``), which may import the library but not the reverse.
 """
 
 from __future__ import annotations

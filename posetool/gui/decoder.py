@@ -1,7 +1,7 @@
 """Frame decoding off the GUI thread: one decoder per thread, images cached on the GUI side.
 
 :class:`FrameSource` lives on the GUI thread; it owns a QThread running a
-:class:`DecodeWorker`, which owns its own :class:`~posetool.video_io.VideoReader` (readers are
+:class:`DecodeWorker`, which owns its own :class:`~posetool.io.video_io.VideoReader` (readers are
 never shared between threads). Requests are coalesced: while the worker decodes, only the
 newest request is kept, so scrubbing the slider never queues a backlog; a newer request (or
 closing) also cancels a long read under way (the first jump far into a video is sought by
@@ -21,8 +21,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from posetool.video_index import ReadCancelled
-from posetool.video_io import VideoOpenError, VideoReader
+from posetool.io.video_index import ReadCancelled
+from posetool.io.video_io import VideoOpenError, VideoReader
 
 __all__ = ["DecodeWorker", "FrameSource", "bgr_to_qimage"]
 

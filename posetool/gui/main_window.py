@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         settings: where preferences persist (tests pass a temporary ini file).
         confirm_unsaved: asked before unsaved changes would be lost; returns "save",
             "discard" or "cancel" (tests inject an answer instead of a dialog).
-        run_fn: the pipeline callable (default: ``posetool.pipeline.run_video`` if present).
+        run_fn: the pipeline callable (default: ``posetool.run.pipeline.run_video`` if present).
         inform: shows a message to the analyst (default: a message box).
         confirm_recover: asked whether to recover the edits of a journal a crashed session
             left (gets the question's text, returns True to recover).

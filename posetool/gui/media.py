@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from posetool.inputs import SIZES_DIFFER, image_files, photo_folder_reason
+from posetool.io.inputs import SIZES_DIFFER, image_files, photo_folder_reason
+from posetool.io.video_io import VideoOpenError, VideoProbe, VideoReader
 from posetool.records import VideoMeta
-from posetool.video_io import VideoOpenError, VideoProbe, VideoReader
 
 __all__ = [
     "default_json_path",
@@ -35,7 +35,7 @@ def meta_from_probe(probe: VideoProbe, frame_count: int | None = None) -> VideoM
 
 def probe_video(path: str | Path) -> VideoMeta:
     """Open ``path`` (video file or image folder) just long enough to read its metadata; an
-    image folder gets :data:`~posetool.inputs.IMAGE_FOLDER_FPS`, as in the pipeline.
+    image folder gets :data:`~posetool.io.inputs.IMAGE_FOLDER_FPS`, as in the pipeline.
 
     Raises:
         VideoOpenError: the input cannot be opened.
@@ -46,7 +46,7 @@ def probe_video(path: str | Path) -> VideoMeta:
 
 def refuse_photo_folder(path: str | Path, to_pose: bool = False) -> None:
     """Refuse a folder of unrelated photos as one video (the rule ``posetool run`` follows to
-    pose them photo by photo, one poses file each: :func:`posetool.inputs.photo_folder_reason`).
+    pose them photo by photo, one poses file each: :func:`posetool.io.inputs.photo_folder_reason`).
     Photos of several sizes cannot play as one video's frames; photos of one size can, but
     posed as one video (``to_pose``: the viewer's pipeline run) they would lose most persons
     (a track starts only for a person seen twice). A video file, or a folder of one video's

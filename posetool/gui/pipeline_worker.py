@@ -5,10 +5,10 @@ The app depends on a small callable, not on the pipeline's internals::
     run_fn(path, progress_cb, cancel_event) -> VideoResult
 
 ``progress_cb(done, total)`` reports frames; ``cancel_event`` (a ``threading.Event``) asks it
-to stop, after which it may raise :class:`posetool.pipeline.PipelineCancelled` (the
+to stop, after which it may raise :class:`posetool.run.pipeline.PipelineCancelled` (the
 pipeline's own, so this module's ``except`` catches what the pipeline raises) or any
 exception. The default
-is ``posetool.pipeline.run_video`` when that module exists.
+is ``posetool.run.pipeline.run_video`` when that module exists.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from posetool.pipeline import PipelineCancelled
 from posetool.records import VideoResult
+from posetool.run.pipeline import PipelineCancelled
 
 __all__ = ["PipelineRunner", "RunFn", "resolve_run_fn", "run_with_progress"]
 
@@ -33,14 +33,14 @@ RunFn = Callable[[Path, Callable[[int, int], None], threading.Event], VideoResul
 
 
 def resolve_run_fn() -> tuple[RunFn | None, str]:
-    """``posetool.pipeline.run_video`` if importable, else None and why."""
+    """``posetool.run.pipeline.run_video`` if importable, else None and why."""
     try:
-        module = importlib.import_module("posetool.pipeline")
+        module = importlib.import_module("posetool.run.pipeline")
     except ImportError as exc:
         return None, f"the pose pipeline is not available in this install ({exc})"
     run_fn = getattr(module, "run_video", None)
     if run_fn is None:
-        return None, "posetool.pipeline has no run_video function"
+        return None, "posetool.run.pipeline has no run_video function"
     return run_fn, ""
 
 

@@ -39,7 +39,7 @@ from diffpose.posetrack_format import (
     parse_posetrack,
 )
 from diffpose.posetrack_writer import to_posetrack17, to_posetrack18
-from posetool.posetrack_io import (
+from posetool.io.posetrack_io import (
     FLAG_KEYS,
     SPREAD_KEY,
     atomic_write_text,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from posetool.gui.colors import track_rgb
 from posetool.gui.track_spans import TrackSpans
-from posetool.inputs import IMAGE_FOLDER_FPS
+from posetool.io.inputs import IMAGE_FOLDER_FPS
 from posetool.records import VideoResult
 
 __all__ = ["Timeline", "TrackLanes"]

@@ -172,7 +172,7 @@ def test_peer_head_joints_fill_neck_and_head_top_from_coco_joints() -> None:
 
 
 def test_variant_fields_reach_the_pose_or_the_detector_config() -> None:
-    from posetool.config_file import config_from_dict
+    from posetool.run.config_file import config_from_dict
 
     fields = parse_variant_fields(
         "checkpoint=x.safetensors,large_prior_crop_px=0,detector.max_imgsz=960"

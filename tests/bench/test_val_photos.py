@@ -19,7 +19,7 @@ from bench.val_photos import (
     photo_path,
     subset_samples,
 )
-from posetool.pseudo_label import still_name
+from posetool.training.pseudo_label import still_name
 from tests.bench.test_own_video_check import _make_list, check_label_persons
 from tests.required import missing_input
 
@@ -52,7 +52,7 @@ def test_labels_are_inside_their_photo_and_outside_ignore_regions(shared_data: P
 def test_every_labelled_photo_is_held_out_of_the_validation_refiners_training(
     shared_data: Path,
 ) -> None:
-    """make train pseudo-labels each still under posetool.pseudo_label.still_name; make
+    """make train pseudo-labels each still under posetool.training.pseudo_label.still_name; make
     train-heldout drops exactly the names `make heldout-names` lists: every labelled photo
     and every validation video, nothing else."""
     root = Path(__file__).resolve().parents[2]

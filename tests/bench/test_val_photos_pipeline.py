@@ -12,7 +12,7 @@ import pytest
 
 from bench.val_photos import load_pose_samples_singles, load_val_photos
 from bench.val_photos_pipeline import score_poses, variant_config
-from posetool.pipeline_config import PipelineConfig
+from posetool.run.pipeline_config import PipelineConfig
 from tests.required import missing_input
 
 

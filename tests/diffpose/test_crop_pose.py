@@ -11,7 +11,7 @@ import torch
 from diffpose.backbones import build_yolo_backbone
 from diffpose.crop_pose import decode_crop_pose
 from diffpose.data.lsp import load_lsp
-from posetool.pose_crops import crop_affines, rgb_crops
+from posetool.run.pose_crops import crop_affines, rgb_crops
 from tests.required import missing_input
 
 

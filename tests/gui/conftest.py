@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posetool.posetrack_io import write_posetrack
+from posetool.io.posetrack_io import write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 TINY_FRAMES = 12

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from posetool.gui import media
-from posetool.inputs import IMAGE_FOLDER_FPS
-from posetool.pipeline_config import PipelineConfig
+from posetool.io.inputs import IMAGE_FOLDER_FPS
+from posetool.run.pipeline_config import PipelineConfig
 
 
 def test_image_folder_gets_the_pipelines_frame_rate(tmp_path) -> None:
@@ -26,7 +26,7 @@ def test_a_folder_of_photos_is_refused_with_the_reason(tmp_path) -> None:
     one size; a video's frames with one odd image still open as a video."""
     import pytest
 
-    from posetool.video_io import VideoOpenError
+    from posetool.io.video_io import VideoOpenError
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -50,7 +50,7 @@ def test_photos_of_one_size_open_but_are_not_posed_as_one_video(shared_data, tmp
     viewer's pipeline run refuses them: posed as one video they would lose most persons."""
     import pytest
 
-    from posetool.video_io import VideoOpenError
+    from posetool.io.video_io import VideoOpenError
     from tests.posetool.frames import same_size_photos
 
     same = same_size_photos(shared_data, tmp_path / "same_size", 6, (320, 240))

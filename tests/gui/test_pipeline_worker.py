@@ -25,7 +25,7 @@ def _outcome(run_fn, cancel: threading.Event) -> list[str]:
 def test_pipeline_cancel_is_reported_as_cancelled(qapp) -> None:
     """The pipeline's own PipelineCancelled is caught as a cancel, even before the event is
     seen (the viewer used to define a class of the same name that it never raised)."""
-    from posetool.pipeline import PipelineCancelled
+    from posetool.run.pipeline import PipelineCancelled
 
     def run_fn(path, progress, cancel):
         raise PipelineCancelled(str(path))

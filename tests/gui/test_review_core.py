@@ -18,7 +18,7 @@ from posetool.gui.review_queue import QueueFilter, ReviewQueue
 from posetool.gui.session import AnnotationSession
 from posetool.gui.track_events import TrackEvents, track_events
 from posetool.gui.uncertainty import UncertaintyThresholds
-from posetool.posetrack_io import read_posetrack, write_posetrack
+from posetool.io.posetrack_io import read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 L_WRIST, R_WRIST = KEYPOINT_NAMES.index("left_wrist"), KEYPOINT_NAMES.index("right_wrist")

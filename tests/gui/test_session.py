@@ -12,7 +12,7 @@ import pytest
 from posetool.gui import edits
 from posetool.gui.journal import JournalError, journal_path, read_journal
 from posetool.gui.session import AnnotationSession, UncertaintyThresholds
-from posetool.posetrack_io import read_posetrack, write_posetrack
+from posetool.io.posetrack_io import read_posetrack, write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 

@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from posetool.posetrack_io import read_posetrack, write_posetrack  # noqa: E402
+from posetool.io.posetrack_io import read_posetrack, write_posetrack  # noqa: E402
 from posetool.records import FrameRecord, VideoMeta, VideoResult  # noqa: E402
 from tests.required import missing_input
 

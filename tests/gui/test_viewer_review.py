@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
 from posetool.gui.colors import LEFT_RGB, RIGHT_RGB  # noqa: E402
 from posetool.gui.edits import template_pose  # noqa: E402
-from posetool.posetrack_io import write_posetrack  # noqa: E402
+from posetool.io.posetrack_io import write_posetrack  # noqa: E402
 from posetool.records import VideoResult  # noqa: E402
 from tests.gui.conftest import tiny_poses  # noqa: E402
 

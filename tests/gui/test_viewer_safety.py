@@ -24,7 +24,7 @@ from posetool.gui import edits  # noqa: E402
 from posetool.gui.journal import journal_path  # noqa: E402
 from posetool.gui.pose_file import backup_path  # noqa: E402
 from posetool.gui.session import AnnotationSession  # noqa: E402
-from posetool.posetrack_io import read_posetrack  # noqa: E402
+from posetool.io.posetrack_io import read_posetrack  # noqa: E402
 from posetool.records import VideoResult  # noqa: E402
 from tests.gui.conftest import tiny_poses  # noqa: E402
 

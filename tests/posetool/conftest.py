@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from posetool.detector import DetectorConfig, PersonDetector
+from posetool.run.detector import DetectorConfig, PersonDetector
 from tests.posetool.synthetic import write_figures_video
 from tests.required import missing_input
 

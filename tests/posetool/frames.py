@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posetool.tracked_frames import TrackedFrame
+from posetool.run.tracked_frames import TrackedFrame
 
 
 def tracked(

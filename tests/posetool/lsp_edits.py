@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from diffpose.keypoints import to_posetrack
-from posetool.posetrack_io import write_posetrack
+from posetool.io.posetrack_io import write_posetrack
 from posetool.records import FrameRecord, VideoMeta, VideoResult
 
 

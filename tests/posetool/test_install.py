@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import posetool
-from posetool.pose_estimator import default_checkpoint_path
+from posetool.run.pose_estimator import default_checkpoint_path
 from tests.required import missing_input
 
 ROOT = Path(__file__).resolve().parents[2]

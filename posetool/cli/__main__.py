@@ -1,0 +1,7 @@
+"""``python -m posetool.cli``: the ``posetool`` command."""
+
+import sys
+
+from posetool.cli import main
+
+sys.exit(main())
