@@ -18,7 +18,8 @@ no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck)
   label extent, prior = the YOLO detection overlapping it most; ``posetool
   detector-priors`` writes them, ``--priors``).
 - PoseTrack sample (shared/data/posetrack18_sample, 3 frames, 14 persons): mAP by poseval's
-  rules, (a) on YOLO's own detections (box score ≥ 0.2; keypoint score = peak × box score),
+  rules, (a) on YOLO's own detections (box score ≥ 0.2; keypoint score as the pipeline's
+  ``PoseConfig`` scores it: peak × box score with the prior's joint confidence mixed in),
   i.e. the pipeline, and (b) on ground-truth boxes with the overlapping detection's prior.
 - Multi-person photos with real labels (bench/multi_person_photos.py: pose_samples' aic, mhp,
   exlpose and humanart photos with ≥ 2 labelled persons): PCK@0.1 of the box's longer side per
@@ -274,14 +275,20 @@ def crop_jobs(jobs, backbone, imgsz: int):
 
 
 def model_predictor(model, steps: int, ensemble: int):
-    """The model's poses of samples at ``steps`` × ``ensemble``, decoded as the pipeline's
-    default ``PoseConfig`` decodes them."""
-    decoding = PoseConfig().heatmap_decoding
+    """The model's poses of samples at ``steps`` × ``ensemble``, decoded and scored as the
+    pipeline's default ``PoseConfig`` decodes and scores them (a refiner's joint scores mix in
+    its prior's, :mod:`posetool.run.joint_scores`)."""
+    from posetool.run.joint_scores import joint_scores
+
+    pose = PoseConfig()
 
     def predict(samples):
         xy, sc, _ = predict_samples(
-            model, samples, steps=steps, ensemble=ensemble, decoding=decoding
+            model, samples, steps=steps, ensemble=ensemble, decoding=pose.heatmap_decoding
         )
+        if model.uses_prior:
+            prior = np.stack([s.prior_scores for s in samples])
+            sc = joint_scores(sc, prior, pose.prior_score_weight)
         return xy, sc
 
     return predict

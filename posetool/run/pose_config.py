@@ -128,6 +128,14 @@ class PoseConfig:
             val and the validation sets with two held-out refiners (resources/MODEL_CARD.md,
             the DARK version); training's epoch selection (diffpose.train) keeps "quarter",
             so ``make train`` still reproduces the shipped checkpoint.
+        prior_score_weight: for a model that refines the detector's pose, how much the
+            detector's confidence of a joint (the prior's keypoint score) counts in that
+            joint's score: peak^(1 − w) × prior^w × box score (posetool.run.joint_scores;
+            head_top and neck, which the prior lacks, keep peak × box score). 0 is the
+            paper's peak × box score (§4.1). The score ranks joints in PoseTrack's AP, hides
+            joints in overlays (``render --min-score``) and flags them in the viewer; the
+            keypoints do not move. 0.5 was chosen on the validation video set with two
+            held-out refiners (resources/MODEL_CARD.md, the prior-score version).
     """
 
     steps: int = 1
@@ -148,6 +156,7 @@ class PoseConfig:
     prior_crop_max_upscale: float = 2.25
     duplicate_oks: float = 0.5
     heatmap_decoding: Literal["quarter", "dark"] = "dark"
+    prior_score_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -196,6 +205,11 @@ class PoseConfig:
             raise ValueError(
                 f"heatmap_decoding must be one of {HEATMAP_DECODINGS}, "
                 f"got {self.heatmap_decoding!r}"
+            )
+        if not 0.0 <= self.prior_score_weight <= 1.0:
+            raise ValueError(
+                f"prior_score_weight must be in [0, 1] (0: the paper's peak × box score), "
+                f"got {self.prior_score_weight}"
             )
         if self.flip_test and self.crop_mode != "key_box":
             raise ValueError(

@@ -41,6 +41,7 @@ from posetool.run.crop_priors import (
 )
 from posetool.run.detector_priors import detections_prior, nearest_others
 from posetool.run.duplicate_poses import distinct_pose_rows
+from posetool.run.joint_scores import joint_scores
 from posetool.run.pose_config import (
     CROP_MODES,
     PRESET_CHECKPOINTS,
@@ -346,11 +347,14 @@ class PoseEstimator:
         step = self.config.batch_size
         for start in range(0, n, step):
             rows = range(start, min(n, start + step))
-            result = self._predict(win, rows)
+            result, prior_scores = self._predict(win, rows)
+            peak = result.scores
+            if prior_scores is not None:
+                peak = joint_scores(peak, prior_scores, self.config.prior_score_weight)
             for j, row in enumerate(rows):
                 kp[row], px_per_crop_px = crop_to_image(result.keypoints_xy[j], entry.affines[row])
                 spread[row] = result.spread[j] * px_per_crop_px
-                kp_scores[row] = result.scores[j] * entry.scores[row]
+                kp_scores[row] = peak[j] * entry.scores[row]
         visible = np.ones((n, NUM_KEYPOINTS), bool)
         visible[:, list(PLACEHOLDER_SLOTS)] = False  # ears: PoseTrack placeholders
         return FrameRecord(
@@ -367,12 +371,14 @@ class PoseEstimator:
         )
 
     def _predict(self, win: ReadyWindow[_WindowFrame], rows: range):
+        """The model's result for ``rows`` of the key frame, and the (B, K) keypoint scores of
+        the prior it refined (None for a model without one)."""
         import torch
 
         cfg = self.config
         entry = win.key_frame
         windows = [win.rows(int(entry.track_ids[r])) for r in rows]
-        prior, *extra_priors = self._priors(entry, rows)
+        (prior, *extra_priors), prior_scores = self._priors(entry, rows)
         if cfg.crop_mode == "own_box":
             feats = torch.stack(
                 [
@@ -382,7 +388,7 @@ class PoseEstimator:
                     for frames in windows
                 ]
             )
-            return self.model.predict_from_features(
+            result = self.model.predict_from_features(
                 feats,
                 cfg.steps,
                 cfg.ensemble,
@@ -392,6 +398,7 @@ class PoseEstimator:
                 extra_priors=extra_priors,
                 decoding=cfg.heatmap_decoding,
             )
+            return result, prior_scores
         # (B, T, 3, H, W), every frame with the key frame's affine
         crops = np.stack(
             [
@@ -405,7 +412,7 @@ class PoseEstimator:
             ]
         )
         clips = torch.from_numpy(crops).to(cfg.device)
-        return self.model.predict(
+        result = self.model.predict(
             clips,
             cfg.steps,
             cfg.ensemble,
@@ -416,21 +423,23 @@ class PoseEstimator:
             extra_priors=extra_priors,
             decoding=cfg.heatmap_decoding,
         )
+        return result, prior_scores
 
-    def _priors(self, entry: _WindowFrame, rows: range) -> list:
+    def _priors(self, entry: _WindowFrame, rows: range) -> tuple[list, np.ndarray | None]:
         """[(B, K, h, w) heatmaps of the detector's pose in the key frame's crops], plus the
-        whole-frame detection's with ``prior_choice`` "both"; [None] for a model that does
-        not refine it."""
+        whole-frame detection's with ``prior_choice`` "both", and the first one's (B, K)
+        keypoint scores; [None] and None for a model that does not refine it."""
         if not self.model.uses_prior:
-            return [None]
-        priors = [self._prior(entry, rows)]
+            return [None], None
+        heatmaps, scores = self._prior(entry, rows)
+        priors = [heatmaps]
         if self.model.uses_crop_prior and self.config.prior_choice == "both":
             priors.append(self._heatmaps(entry, rows, entry.prior_xy, entry.prior_scores))
-        return priors
+        return priors, scores
 
     def _prior(self, entry: _WindowFrame, rows: range):
         """(B, K, h, w) heatmaps of the prior ``prior_choice`` picks in the key frame's
-        crops."""
+        crops, and its (B, K) keypoint scores."""
         prior_xy, prior_scores = entry.prior_xy, entry.prior_scores  # the detection's pose
         if self.model.uses_crop_prior:
             if self.config.crop_mode == "own_box":
@@ -441,7 +450,7 @@ class PoseEstimator:
                 _, xy_rows, sc_rows = self._features(crops, entry, rows, entry.frame_bgr)
                 prior_xy, prior_scores = prior_xy.copy(), prior_scores.copy()
                 prior_xy[list(rows)], prior_scores[list(rows)] = xy_rows, sc_rows
-        return self._heatmaps(entry, rows, prior_xy, prior_scores)
+        return self._heatmaps(entry, rows, prior_xy, prior_scores), prior_scores[list(rows)]
 
     def _heatmaps(self, entry: _WindowFrame, rows: range, prior_xy, prior_scores):
         """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops; for a

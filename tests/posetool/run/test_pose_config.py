@@ -39,3 +39,11 @@ def test_heatmap_decoding_is_quarter_or_dark() -> None:
     assert PoseConfig(heatmap_decoding="quarter").heatmap_decoding == "quarter"
     with pytest.raises(ValueError, match="heatmap_decoding"):
         PoseConfig(heatmap_decoding="soft-argmax")
+
+
+def test_prior_score_weight_is_in_zero_one() -> None:
+    assert PoseConfig().prior_score_weight == 0.5  # chosen on validation (MODEL_CARD.md)
+    assert PoseConfig(prior_score_weight=0.0).prior_score_weight == 0.0  # the paper's rule
+    for bad in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="prior_score_weight"):
+            PoseConfig(prior_score_weight=bad)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from diffpose.keypoints import KEYPOINT_NAMES
 from posetool.run.pose_estimator import PoseConfig, PoseEstimator, default_checkpoint_path
 from tests.posetool.frames import tracked
 from tests.required import missing_input
@@ -93,6 +94,33 @@ def test_an_error_in_a_pool_task_reaches_the_caller(pose_model, frame, monkeypat
         monkeypatch.setattr(est, "_predict", broken)
         with pytest.raises(RuntimeError, match="on purpose"):
             _stream(est, frame)
+
+
+def test_prior_score_weight_mixes_the_priors_confidence_into_joint_scores_only(pose_model, frame):
+    """PoseConfig.prior_score_weight changes the joint scores, never the poses: at 0.5 each
+    score is the geometric mean of the scores at 0 (peak × box) and at 1 (the crop prior's
+    confidence × box); head_top and neck, which the prior lacks, keep peak × box."""
+    runs = {
+        w: _stream(
+            PoseEstimator(pose_model, PoseConfig(steps=1, ensemble=2, prior_score_weight=w)),
+            frame,
+            n=5,
+        )
+        for w in (0.0, 0.5, 1.0)
+    }
+    moved = []
+    for a, half, b in zip(runs[0.0], runs[0.5], runs[1.0], strict=True):
+        for r in (half, b):
+            np.testing.assert_array_equal(a.track_ids, r.track_ids)
+            np.testing.assert_array_equal(a.keypoints_xy, r.keypoints_xy)
+            np.testing.assert_array_equal(a.keypoint_spread_px, r.keypoint_spread_px)
+        np.testing.assert_allclose(
+            half.keypoint_scores, np.sqrt(a.keypoint_scores * b.keypoint_scores), rtol=1e-4
+        )
+        lacking = [KEYPOINT_NAMES.index("head_top"), KEYPOINT_NAMES.index("head_bottom")]
+        np.testing.assert_array_equal(a.keypoint_scores[:, lacking], b.keypoint_scores[:, lacking])
+        moved.append(np.abs(a.keypoint_scores - b.keypoint_scores).max())
+    assert max(moved) > 0.01  # the crop prior finds a person in some boxes
 
 
 def test_heatmap_decoding_reaches_the_model_and_moves_keypoints_by_sub_pixel_steps(
