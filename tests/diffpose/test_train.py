@@ -17,8 +17,8 @@ from diffpose.train import (
     ARM_SLOTS,
     LOWER_BODY_SLOTS,
     TrainConfig,
-    _loss_weights,
     load_data_spec,
+    loss_weights,
     main,
 )
 
@@ -180,8 +180,8 @@ def test_lower_body_weight_scales_only_labelled_hips_knees_and_ankles() -> None:
     assert names == {f"{s}_{j}" for s in ("left", "right") for j in ("hip", "knee", "ankle")}
     weights = torch.ones(2, 17)
     weights[1, 13] = 0.0  # a knee this sample does not label
-    assert _loss_weights(weights, TrainConfig()) is weights  # 1: untouched, bit for bit
-    w = _loss_weights(weights, TrainConfig(lower_body_weight=2.0))
+    assert loss_weights(weights, TrainConfig()) is weights  # 1: untouched, bit for bit
+    w = loss_weights(weights, TrainConfig(lower_body_weight=2.0))
     lower = list(LOWER_BODY_SLOTS)
     others = [j for j in range(17) if j not in lower]
     assert (w[0, lower] == 2).all() and (w[:, others] == 1).all()
@@ -195,7 +195,7 @@ def test_arm_weight_scales_only_labelled_elbows_and_wrists_beside_the_lower_body
     assert names == {f"{s}_{j}" for s in ("left", "right") for j in ("elbow", "wrist")}
     weights = torch.ones(2, len(KEYPOINT_NAMES))
     weights[1, ARM_SLOTS[0]] = 0.0  # an elbow this sample does not label
-    w = _loss_weights(weights, TrainConfig(lower_body_weight=2.0, arm_weight=3.0))
+    w = loss_weights(weights, TrainConfig(lower_body_weight=2.0, arm_weight=3.0))
     arms, lower = list(ARM_SLOTS), list(LOWER_BODY_SLOTS)
     others = [j for j in range(len(KEYPOINT_NAMES)) if j not in arms + lower]
     assert (w[0, arms] == 3).all() and (w[:, lower] == 2).all() and (w[:, others] == 1).all()
