@@ -77,11 +77,7 @@ def epoch_cached(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if ema is not None:
-            ema.update(model)
-        total, n = total + loss.item() * len(idx), n + len(idx)
-        bar.update(len(idx))
-        bar.set_postfix(loss=f"{loss.item():.5f}")
+        total, n = total + _step_done(model, ema, loss, len(idx), bar), n + len(idx)
     return total / max(n, 1)
 
 
@@ -107,12 +103,18 @@ def epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, e
         else:
             loss.backward()
             opt.step()
-        if ema is not None:
-            ema.update(model)
-        total, n = total + loss.item() * len(clips), n + len(clips)
-        bar.update(len(clips))
-        bar.set_postfix(loss=f"{loss.item():.5f}")
+        total, n = total + _step_done(model, ema, loss, len(clips), bar), n + len(clips)
     return total / max(n, 1)
+
+
+def _step_done(model, ema, loss: torch.Tensor, batch_len: int, bar) -> float:
+    """After an optimiser step: the weight average updated (where kept) and the progress bar;
+    returns the batch's summed loss."""
+    if ema is not None:
+        ema.update(model)
+    bar.update(batch_len)
+    bar.set_postfix(loss=f"{loss.item():.5f}")
+    return loss.item() * batch_len
 
 
 class LossModule(torch.nn.Module):
