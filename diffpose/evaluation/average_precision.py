@@ -22,8 +22,9 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     """Area under the monotone precision envelope (VOC style)."""
     mpre = np.concatenate([[0.0], precision, [0.0]])
     mrec = np.concatenate([[0.0], recall, [1.0]])
-    for i in range(len(mpre) - 2, -1, -1):
-        mpre[i] = max(mpre[i], mpre[i + 1])
+    # poseval's backward loop mpre[i] = max(mpre[i], mpre[i + 1]), as one running maximum
+    # (exact: max picks one of its inputs; precision is never NaN)
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
     idx = np.flatnonzero(~np.equal(mrec[1:], mrec[:-1])) + 1
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mpre[idx]))
 

@@ -6,7 +6,7 @@ NaN in every per-joint array).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +19,27 @@ from diffpose.evaluation.mota import sequence_counts, tracking_metrics
 from diffpose.keypoints import EVALUATED_SLOTS, KEYPOINT_NAMES, NUM_KEYPOINTS, TABLE_COLUMNS
 from diffpose.posetrack_format import PoseTrackVideo, load_posetrack
 
-__all__ = ["EvaluationResult", "evaluate_paths", "evaluate_videos"]
+__all__ = [
+    "EvaluationResult",
+    "ap_per_joint",
+    "assign_sequences",
+    "evaluate_paths",
+    "evaluate_videos",
+    "joint_group_columns",
+]
 
 
 def _nanmean(values: np.ndarray) -> float:
     finite = values[~np.isnan(values)]
     return float(finite.mean()) if finite.size else float("nan")
+
+
+def joint_group_columns(per_joint: np.ndarray) -> dict[str, float]:
+    """(K,) per-joint figures → Head, Shoulder, ..., Ankle (means of the group's joints) and
+    Total (mean of the 15 evaluated joints), as poseval's table."""
+    cols = {name: float(np.mean(per_joint[list(slots)])) for name, slots in TABLE_COLUMNS}
+    cols["Total"] = _nanmean(per_joint[list(EVALUATED_SLOTS)])
+    return cols
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,9 +59,7 @@ class EvaluationResult:
 
     @staticmethod
     def _columns(per_joint: np.ndarray) -> dict[str, float]:
-        cols = {name: float(np.mean(per_joint[list(slots)])) for name, slots in TABLE_COLUMNS}
-        cols["Total"] = _nanmean(per_joint[list(EVALUATED_SLOTS)])
-        return cols
+        return joint_group_columns(per_joint)
 
     def ap_columns(self) -> dict[str, float]:
         """Head, Shoulder, ..., Ankle (means of the joints) and Total (mean of 15 joints)."""
@@ -81,23 +94,26 @@ class EvaluationResult:
         return out
 
 
-def evaluate_videos(
-    pairs: Iterable[tuple[str, PoseTrackVideo, PoseTrackVideo]],
-    dist_thresh: float = 0.5,
-    tracking: bool = True,
-    skip_last_frame: bool = True,
-) -> EvaluationResult:
-    """Evaluate (name, ground truth, prediction) sequence pairs together, as poseval does."""
+def assign_sequences(
+    pairs: Iterable[tuple[str, PoseTrackVideo, PoseTrackVideo]], dist_thresh: float = 0.5
+) -> list[list[FrameAssignment]]:
+    """Per sequence, the assignment of each evaluated frame (one with ground-truth persons,
+    in order): the step of :func:`evaluate_videos` before AP and MOTA are summed."""
     prepared: list[SequencePair] = [prepare_pair(name, gt, pr) for name, gt, pr in pairs]
-    per_seq: list[list[FrameAssignment]] = []
-    for seq in prepared:
-        per_seq.append(
-            [
-                assign_frame(g, p, dist_thresh, where=f"{seq.name} frame {i}")
-                for i, (g, p) in enumerate(zip(seq.gt, seq.pred, strict=True))
-            ]
-        )
-    frames = [fa for seq in per_seq for fa in seq]
+    return [
+        [
+            assign_frame(g, p, dist_thresh, where=f"{seq.name} frame {i}")
+            for i, (g, p) in enumerate(zip(seq.gt, seq.pred, strict=True))
+        ]
+        for seq in prepared
+    ]
+
+
+def ap_per_joint(
+    frames: Sequence[FrameAssignment],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(AP, precision, recall), each (K,) x100 and NaN where not evaluated, over ``frames``
+    pooled (a frame given twice counts twice, as a bootstrap resample needs)."""
     ap = np.full(NUM_KEYPOINTS, np.nan)
     pre, rec = ap.copy(), ap.copy()
     for j in EVALUATED_SLOTS:
@@ -105,6 +121,19 @@ def evaluate_videos(
         hits = np.concatenate([fa.hits[j] for fa in frames]) if frames else np.zeros(0, bool)
         n_pos = float(sum(fa.num_gt[j] for fa in frames))
         ap[j], pre[j], rec[j] = joint_ap(scores, hits, n_pos)
+    return ap, pre, rec
+
+
+def evaluate_videos(
+    pairs: Iterable[tuple[str, PoseTrackVideo, PoseTrackVideo]],
+    dist_thresh: float = 0.5,
+    tracking: bool = True,
+    skip_last_frame: bool = True,
+) -> EvaluationResult:
+    """Evaluate (name, ground truth, prediction) sequence pairs together, as poseval does."""
+    per_seq = assign_sequences(pairs, dist_thresh)
+    frames = [fa for seq in per_seq for fa in seq]
+    ap, pre, rec = ap_per_joint(frames)
     mot: dict[str, np.ndarray | None] = dict.fromkeys(("mota", "motp", "precision", "recall"))
     if tracking:
         counts = sum(
@@ -122,7 +151,7 @@ def evaluate_videos(
         motp=mot["motp"],
         mot_precision=mot["precision"],
         mot_recall=mot["recall"],
-        num_sequences=len(prepared),
+        num_sequences=len(per_seq),
         num_frames=len(frames),
         skip_last_frame=skip_last_frame,
     )
