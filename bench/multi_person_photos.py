@@ -253,6 +253,30 @@ def match_by_joints(
     return matched
 
 
+def joint_hits(
+    pred_xy: np.ndarray,
+    gt_xy: np.ndarray,
+    weights: np.ndarray,
+    gt_boxes_xyxy: np.ndarray,
+    matched: np.ndarray,
+    threshold: float = 0.1,
+) -> np.ndarray:
+    """(P, K) bool: the labelled joints predicted within ``threshold`` × the longer side of
+    the person's box (arguments as :func:`pck_groups`; an unmatched person hits nothing)."""
+    boxes = np.asarray(gt_boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    scale = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    ok = np.asarray(matched, dtype=bool)
+    dist = np.full(np.shape(weights), np.inf)
+    dist[ok] = np.linalg.norm(np.asarray(pred_xy)[ok] - np.asarray(gt_xy)[ok], axis=-1)
+    return (np.asarray(weights) > 0) & (dist <= threshold * scale[:, None])
+
+
+def group_slots() -> dict[str, tuple[int, ...]]:
+    """PCK group -> its slots: Shoulder ... Ankle, Limbs (the 12 pooled) and Head."""
+    groups = {g: tuple(KEYPOINT_NAMES.index(n) for n in pair) for g, pair in LIMB_GROUPS.items()}
+    return groups | {"Limbs": LIMB_SLOTS, "Head": HEAD_SLOTS}
+
+
 def pck_groups(
     pred_xy: np.ndarray,
     gt_xy: np.ndarray,
@@ -279,17 +303,10 @@ def pck_groups(
         Limbs (the 12 pooled) and Head (head_bottom and head_top); a group with no
         labelled joint has PCK NaN.
     """
-    boxes = np.asarray(gt_boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    scale = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    ok = np.asarray(matched, dtype=bool)
-    dist = np.full(np.shape(weights), np.inf)
-    dist[ok] = np.linalg.norm(np.asarray(pred_xy)[ok] - np.asarray(gt_xy)[ok], axis=-1)
+    hit = joint_hits(pred_xy, gt_xy, weights, gt_boxes_xyxy, matched, threshold)
     labelled = np.asarray(weights) > 0
-    hit = labelled & (dist <= threshold * scale[:, None])
-    groups = {g: tuple(KEYPOINT_NAMES.index(n) for n in pair) for g, pair in LIMB_GROUPS.items()}
-    groups |= {"Limbs": LIMB_SLOTS, "Head": HEAD_SLOTS}
     pck, counts = {}, {}
-    for g, slots in groups.items():
+    for g, slots in group_slots().items():
         n = int(labelled[:, list(slots)].sum())
         counts[g] = n
         pck[g] = 100.0 * float(hit[:, list(slots)].sum()) / n if n else float("nan")
