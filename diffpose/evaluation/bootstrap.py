@@ -34,8 +34,9 @@ class GroupDifference:
     Attributes:
         group: a column of poseval's table ("Head", ..., "Ankle", "Total").
         a, b: each model's AP on the frames as they are.
-        low, high: the percentile interval of A − B over the resamples.
-        share_a_below: the share of resamples in which A's AP is below B's.
+        low, high: the percentile interval of A − B over the resamples (those in which the
+            group has a labelled joint; NaN if none has).
+        share_a_below: the share of those resamples in which A's AP is below B's.
     """
 
     group: str
@@ -126,6 +127,9 @@ def paired_bootstrap(
     out = []
     for group, values in diffs.items():
         arr = np.asarray(values)
+        arr = arr[np.isfinite(arr)]  # a resample without a labelled joint of the group: undefined
+        if not arr.size:
+            arr = np.array([np.nan])
         low, high = np.percentile(arr, [tail, 100 - tail])
         out.append(
             GroupDifference(

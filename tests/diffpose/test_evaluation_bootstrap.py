@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from diffpose.evaluation import evaluate_videos
+from diffpose.evaluation.assignment import FrameAssignment
 from diffpose.evaluation.bootstrap import neighbour_clusters, paired_bootstrap
 from diffpose.evaluation.evaluate import assign_sequences
-from diffpose.keypoints import KEYPOINT_NAMES
+from diffpose.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
 from diffpose.posetrack_format import parse_posetrack
 
 LEFT_WRIST = KEYPOINT_NAMES.index("left_wrist")
@@ -120,3 +121,28 @@ def test_the_running_maximum_envelope_matches_the_loop():
             mpre[i] = max(mpre[i], mpre[i + 1])
         idx = np.flatnonzero(~np.equal(mrec[1:], mrec[:-1])) + 1
         assert voc_ap(recall, precision) == float(np.sum((mrec[idx] - mrec[idx - 1]) * mpre[idx]))
+
+
+def _frame(hit: bool, labelled: bool) -> FrameAssignment:
+    """Every joint predicted once with score 1, a hit or not, labelled once or not at all."""
+    k = NUM_KEYPOINTS
+    return FrameAssignment(
+        scores=tuple(np.ones(1) for _ in range(k)),
+        hits=tuple(np.full(1, hit and labelled) for _ in range(k)),
+        num_gt=np.full(k, float(labelled)),
+        tracking=(),
+    )
+
+
+def test_resamples_without_a_labelled_joint_are_left_out():
+    # frame 1 has predictions but no labels: a resample of frame 1 alone (a quarter of them)
+    # has no AP; the others give A 100 against B 0 or 50
+    a = [_frame(hit=True, labelled=True), _frame(hit=False, labelled=False)]
+    b = [_frame(hit=False, labelled=True), _frame(hit=False, labelled=False)]
+    rows = {r.group: r for r in paired_bootstrap(a, b, samples=400, seed=2)}
+    wrist = rows["Wrist"]
+    assert (wrist.a, wrist.b) == (pytest.approx(50.0), 0.0)  # two predictions, one labelled
+    assert np.isfinite(wrist.low) and wrist.low > 0 and wrist.high == pytest.approx(100.0)
+    assert wrist.share_a_below == 0.0
+    nothing = paired_bootstrap(a[1:], b[1:], samples=5)
+    assert all(np.isnan(r.low) and np.isnan(r.high) for r in nothing)
