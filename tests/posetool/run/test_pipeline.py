@@ -437,9 +437,11 @@ def test_training_data_is_made_at_a_fixed_detector_input() -> None:
 
 def test_a_photo_tracks_every_box_the_pose_stage_takes(shared_data) -> None:
     """A photo has no second frame to confirm a track by: every box scoring at least
-    pose.min_box_score (0.2) is posed there, not only those above ByteTrack's 0.25 for
-    starting a track (COCO val2014 000544: a person at box score 0.24); a video keeps the
-    tracker's settings."""
+    pose.min_box_score (0.2) is posed there, not only those above ByteTrack's bar for starting
+    a track; a video keeps the tracker's settings. The photo (COCO val2014 000544) has a person
+    scoring right at ByteTrack's 0.25 (0.24 when this test was written, 0.253 since, which made
+    it fail in CI), so the check raises the tracker's bar to 0.5 instead of leaning on which
+    side of 0.25 that score falls."""
     from posetool.run.pipeline import _tracker_config
 
     require_models()
@@ -452,6 +454,9 @@ def test_a_photo_tracks_every_box_the_pose_stage_takes(shared_data) -> None:
     assert one.new_track_thresh == one.track_high_thresh == cfg.pose.min_box_score == 0.2
     low = replace(cfg, pose=replace(cfg.pose, min_box_score=0.05))  # not below track_low
     assert _tracker_config(low, one_image=True).new_track_thresh == cfg.tracker.track_low_thresh
-    result, _ = process_video(photo, cfg, load_models(cfg))
+    bar = 0.5
+    strict = replace(cfg, tracker=replace(cfg.tracker, track_high_thresh=bar, new_track_thresh=bar))
+    result, _ = process_video(photo, strict, load_models(strict))
     scores = result.frames[0].box_scores
-    assert np.any((scores >= 0.2) & (scores < cfg.tracker.new_track_thresh)), scores
+    assert np.all(scores >= cfg.pose.min_box_score), scores
+    assert np.any(scores < bar), scores  # a person the video settings would not have tracked
