@@ -29,7 +29,9 @@ no neck or head top: neck = shoulder midpoint, head_top = nose + (nose − neck)
 - ``--own-video``: our own multi-person video check (bench/own_video_check.py: hand-labelled
   frames of two held-out videos), the whole pipeline with tracking against YOLO11n-pose +
   ByteTrack, by poseval's rules; every model above runs in the pipeline (``--fast`` too for
-  the default).
+  the default, and the default again with other seeds of its noise draws, ``--noise-seeds``).
+  Our rows follow the pipeline's precision ("auto": bfloat16 on a CPU that computes it
+  natively, else float32), as a user's run would; the other sets run at ``--precision``.
 - ``--grid``: steps ∈ {1, 2, 4} × N ∈ {1, 5, 10} of the default model on LSP val (images
   901–1000, the selection split: settings are chosen here) and LSP test (reported).
 
@@ -322,6 +324,15 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "out" / "model_card_eval.json"))
     p.add_argument("--grid", action="store_true", help="also the steps x N grid")
     p.add_argument("--own-video", action="store_true", help="also our own multi-person video check")
+    p.add_argument(
+        "--noise-seeds",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="with --own-video, the default refiner's pipeline again with each of these seeds "
+        "of its N noise draws (PoseConfig.seed; the pipeline's is 0): one set of draws is "
+        "shared by every person, so the seed moves the check's groups as a setting would",
+    )
     p.add_argument("--steps", type=int, default=1, help="DDIM steps (pipeline default)")
     p.add_argument("--ensemble", type=int, default=5, help="noise draws (pipeline default)")
     p.add_argument(
@@ -502,6 +513,8 @@ def main() -> None:
             video_models[name] = (kind, path)
             if name == "DiffPose refiner (default)":
                 video_models[f"{name}, --fast"] = ("fast", path)
+                for seed in a.noise_seeds:  # the same pipeline, other N noise draws
+                    video_models[f"{name}, noise seed {seed}"] = ("default", path, {"seed": seed})
         video_models["YOLO11n-pose 640 px + ByteTrack (peer)"] = ("peer", "")
         if grows:  # what the larger detector input alone gives
             video_models["YOLO11n-pose at the pipeline's detector sizes + ByteTrack"] = (

@@ -45,6 +45,7 @@ from model_card_eval import (  # noqa: E402
 from multi_person_photos import group_slots, joint_hits, load_multi_person_photos  # noqa: E402
 
 from diffpose.checkpoint import load_checkpoint  # noqa: E402
+from diffpose.keypoints import KEYPOINT_NAMES  # noqa: E402
 
 ORDER = ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Limbs"]
 
@@ -121,6 +122,14 @@ def main() -> None:
             f"{int((a & b).sum())} | {a_only} | {b_only} | {sign_test_p(a_only, b_only):.2f} | "
             f"[{low:+.1f}, {high:+.1f}] |"
         )
+    print("\nThe discordant limb joints, by person (photo, person index in the loaded photo):")
+    limbs = list(slots_of["Limbs"])
+    owners = [(Path(ph.image_path).name, i) for ph in photos for i in range(len(ph.boxes_xyxy))]
+    for p in range(persons):
+        a_only = [KEYPOINT_NAMES[k] for k in limbs if ours[p, k] and not peer[p, k]]
+        b_only = [KEYPOINT_NAMES[k] for k in limbs if peer[p, k] and not ours[p, k]]
+        if a_only or b_only:
+            print(f"- {owners[p][0]} #{owners[p][1]}: A only {a_only}, B only {b_only}")
 
 
 if __name__ == "__main__":
