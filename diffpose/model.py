@@ -33,6 +33,7 @@ from .heatmaps import (
     prior_heatmaps,
     signal_to_heatmaps,
 )
+from .joint_loss import joint_weighted_mse
 from .keypoints import flip_permutation
 from .strl import STRL
 
@@ -353,6 +354,7 @@ class DiffPose(nn.Module):
         generator: torch.Generator | None = None,
         prior: torch.Tensor | None = None,
         own_step_prob: float = 0.0,
+        hard_joints: int = 0,
     ) -> torch.Tensor:
         """Eq. 6 MSE between predicted and target heatmaps, weighted per joint.
 
@@ -364,9 +366,17 @@ class DiffPose(nn.Module):
             prior: (B, K, h, w) detector-pose heatmaps (models that refine it only).
             own_step_prob: share of the batch whose x_t is made as sampling makes it after
                 a first step (:meth:`loss_from_features`).
+            hard_joints: keep only each sample's that many hardest joints in the loss
+                (:func:`joint_weighted_mse`); 0 keeps every joint.
         """
         return self.loss_from_features(
-            self.clip_features(clips), heatmaps, joint_weights, generator, prior, own_step_prob
+            self.clip_features(clips),
+            heatmaps,
+            joint_weights,
+            generator,
+            prior,
+            own_step_prob,
+            hard_joints,
         )
 
     def loss_from_features(
@@ -377,6 +387,7 @@ class DiffPose(nn.Module):
         generator: torch.Generator | None = None,
         prior: torch.Tensor | None = None,
         own_step_prob: float = 0.0,
+        hard_joints: int = 0,
     ) -> torch.Tensor:
         """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache).
 
@@ -403,8 +414,7 @@ class DiffPose(nn.Module):
             x_t = self._own_step_inputs(x_t, t, cache, own_step_prob, generator)
         pred = signal_to_heatmaps(self.denoise(x_t, t, cache), self.signal_scale, clamp=False)
         per_joint = ((pred - heatmaps) ** 2).mean(dim=(-2, -1))  # (B, K)
-        w = joint_weights.to(per_joint.dtype)
-        return (per_joint * w).sum() / w.sum().clamp_min(1.0)
+        return joint_weighted_mse(per_joint, joint_weights.to(per_joint.dtype), hard_joints)
 
     def _own_step_inputs(
         self,

@@ -138,6 +138,13 @@ def main(argv: list[str] | None = None) -> Path:
         "first estimate, as sampling's later steps see it (DiffPose.loss_from_features); "
         "0 (default): the label noised, as the paper",
     )
+    p.add_argument(
+        "--hard-joints",
+        type=int,
+        default=defaults.hard_joints,
+        help="keep only each sample's that many hardest joints in the loss (online hard "
+        "keypoint mining); 0 (default) keeps every joint",
+    )
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> Path:
         arm_weight=a.arm_weight,
         ema_decay=a.ema_decay,
         own_step_prob=a.own_step_prob,
+        hard_joints=a.hard_joints,
         augment=AugmentConfig(
             prior_jitter_prob=a.prior_jitter_prob,
             prior_jitter_px=a.prior_jitter_px,

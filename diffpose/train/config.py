@@ -32,6 +32,7 @@ class TrainConfig:
     arm_weight: float = 1.0
     ema_decay: float = 0.0
     own_step_prob: float = 0.0
+    hard_joints: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -48,3 +49,5 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.own_step_prob <= 1.0:
             raise ValueError(f"own_step_prob must be in [0, 1], got {self.own_step_prob}")
+        if self.hard_joints < 0:
+            raise ValueError(f"hard_joints must be >= 0, got {self.hard_joints}")

@@ -73,6 +73,7 @@ def epoch_cached(
             generator=gen,
             prior=prior,
             own_step_prob=cfg.own_step_prob,
+            hard_joints=cfg.hard_joints,
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -120,10 +121,11 @@ def _step_done(model, ema, loss: torch.Tensor, batch_len: int, bar) -> float:
 class LossModule(torch.nn.Module):
     """DDP wraps forward(); route it to the training loss."""
 
-    def __init__(self, model: DiffPose, own_step_prob: float = 0.0) -> None:
+    def __init__(self, model: DiffPose, own_step_prob: float = 0.0, hard_joints: int = 0) -> None:
         super().__init__()
         self.model = model
         self.own_step_prob = own_step_prob
+        self.hard_joints = hard_joints
 
     def forward(self, clips, heatmaps, weights, generator=None, prior=None):
         # A CPU generator cannot draw CUDA noise; on CUDA the global RNG (seeded) is used.
@@ -134,4 +136,5 @@ class LossModule(torch.nn.Module):
             generator=generator if clips.device.type == "cpu" else None,
             prior=prior,
             own_step_prob=self.own_step_prob,
+            hard_joints=self.hard_joints,
         )

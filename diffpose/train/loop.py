@@ -203,7 +203,7 @@ def _model_and_optimiser(model_cfg: DiffPoseConfig, cfg: TrainConfig, device):
 
 def _loss_module(model: DiffPose, cfg: TrainConfig, world: int, local_rank: int, use_cuda: bool):
     """The training loss as a module, wrapped in DDP when there are several processes."""
-    ddp_model = LossModule(model, cfg.own_step_prob)
+    ddp_model = LossModule(model, cfg.own_step_prob, cfg.hard_joints)
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             ddp_model, device_ids=[local_rank] if use_cuda else None

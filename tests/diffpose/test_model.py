@@ -249,3 +249,19 @@ def test_own_step_inputs_are_one_ddim_step_from_the_models_own_first_estimate():
     )
     loss.backward()
     assert torch.isfinite(loss) and any(p.grad is not None for p in model.decoder.parameters())
+
+
+def test_hard_joints_loss_keeps_part_of_each_samples_joints():
+    """hard_joints = K is the plain loss; fewer joints keep the larger errors, so the mean
+    over them is at least the plain one."""
+    model = _model(1).train()
+    feats = model.clip_features(_clips(2, 3))
+    heatmaps = torch.rand(2, 17, 64, 48)
+
+    def loss(k: int) -> float:
+        g = torch.Generator().manual_seed(0)
+        return model.loss_from_features(feats, heatmaps, torch.ones(2, 17), g, hard_joints=k)
+
+    plain = loss(0)
+    torch.testing.assert_close(loss(17), plain)
+    assert loss(4).item() > plain.item()

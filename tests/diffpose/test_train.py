@@ -132,6 +132,8 @@ def test_bad_specs_and_config():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="own_step_prob"):
         TrainConfig(own_step_prob=1.5)
+    with pytest.raises(ValueError, match="hard_joints"):
+        TrainConfig(hard_joints=-1)
 
 
 @pytest.mark.slow
