@@ -22,7 +22,8 @@ choose on a set you report.
 The parts, one concept per module: :mod:`~diffpose.train.config` (``TrainConfig``),
 :mod:`~diffpose.train.data_specs` (``--data`` specs), :mod:`~diffpose.train.feature_cache`,
 :mod:`~diffpose.train.epochs` (one epoch, from cached features or from images, and the
-per-joint loss weights), :mod:`~diffpose.train.loop` (``train``: data, model, resume,
+per-joint loss weights), :mod:`~diffpose.train.prior_collapse` (a prior corruption drawn per
+step), :mod:`~diffpose.train.loop` (``train``: data, model, resume,
 validation, checkpoints, log) and :mod:`~diffpose.train.cli` (``main``).
 """
 

@@ -145,6 +145,14 @@ def main(argv: list[str] | None = None) -> Path:
         help="keep only each sample's that many hardest joints in the loss (online hard "
         "keypoint mining); 0 (default) keeps every joint",
     )
+    p.add_argument(
+        "--prior-collapse-prob",
+        type=float,
+        default=defaults.prior_collapse_prob,
+        help="per training step, each left/right pair of elbows, wrists, knees and ankles of "
+        "the prior put on one spot with this probability (diffpose.train.prior_collapse); "
+        "0 (default) off",
+    )
     p.add_argument("--no-amp", action="store_true")
     p.add_argument(
         "--set",
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> Path:
         ema_decay=a.ema_decay,
         own_step_prob=a.own_step_prob,
         hard_joints=a.hard_joints,
+        prior_collapse_prob=a.prior_collapse_prob,
         augment=AugmentConfig(
             prior_jitter_prob=a.prior_jitter_prob,
             prior_jitter_px=a.prior_jitter_px,

@@ -33,6 +33,7 @@ class TrainConfig:
     ema_decay: float = 0.0
     own_step_prob: float = 0.0
     hard_joints: int = 0
+    prior_collapse_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -49,5 +50,9 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.own_step_prob <= 1.0:
             raise ValueError(f"own_step_prob must be in [0, 1], got {self.own_step_prob}")
+        if not 0.0 <= self.prior_collapse_prob <= 1.0:
+            raise ValueError(
+                f"prior_collapse_prob must be in [0, 1], got {self.prior_collapse_prob}"
+            )
         if self.hard_joints < 0:
             raise ValueError(f"hard_joints must be >= 0, got {self.hard_joints}")

@@ -9,6 +9,7 @@ from diffpose.heatmaps import keypoints_to_heatmaps
 from diffpose.keypoints import KEYPOINT_NAMES
 from diffpose.model import DiffPose
 from diffpose.train.config import TrainConfig
+from diffpose.train.prior_collapse import collapse_pairs
 
 __all__ = [
     "ARM_SLOTS",
@@ -64,7 +65,10 @@ def epoch_cached(
         idx = order[start : start + cfg.batch_size]
         heatmaps = keypoints_to_heatmaps(kps[v, idx].float(), model.heatmap_size, model.sigma)
         prior = model.prior_from_keypoints(
-            priors[v, idx], prior_scores[v, idx], others[v, idx], others_scores[v, idx]
+            collapse_pairs(priors[v, idx], cfg.prior_collapse_prob, gen),
+            prior_scores[v, idx],
+            others[v, idx],
+            others_scores[v, idx],
         )
         loss = model.loss_from_features(
             feats[v, idx].float(),
@@ -88,7 +92,7 @@ def epoch_images(model, ddp_model, opt, loader, device, scaler, gen, bar, cfg, e
         heatmaps, w = targets(batch, model, device)
         w = loss_weights(w, cfg)
         prior = model.prior_from_keypoints(
-            batch["prior_hm"].to(device),
+            collapse_pairs(batch["prior_hm"].to(device), cfg.prior_collapse_prob, gen),
             batch["prior_scores"].to(device),
             batch["others_hm"].to(device),
             batch["others_scores"].to(device),
