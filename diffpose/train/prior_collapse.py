@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import torch
 
-from diffpose.keypoints import KEYPOINT_NAMES
+from diffpose.keypoints import FLIP_PAIRS, KEYPOINT_NAMES
 
 __all__ = ["LIMB_PAIRS", "collapse_pairs"]
 
-#: (left slot, right slot) of the elbows, wrists, knees and ankles
+#: (left slot, right slot) of the elbows, wrists, knees and ankles: the limbs' mirror pairs
 LIMB_PAIRS = tuple(
-    (KEYPOINT_NAMES.index(f"left_{j}"), KEYPOINT_NAMES.index(f"right_{j}"))
-    for j in ("elbow", "wrist", "knee", "ankle")
+    (left, right)
+    for left, right in FLIP_PAIRS
+    if KEYPOINT_NAMES[left].removeprefix("left_") in ("elbow", "wrist", "knee", "ankle")
 )
 
 

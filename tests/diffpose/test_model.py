@@ -258,7 +258,7 @@ def test_hard_joints_loss_keeps_part_of_each_samples_joints():
     feats = model.clip_features(_clips(2, 3))
     heatmaps = torch.rand(2, 17, 64, 48)
 
-    def loss(k: int) -> float:
+    def loss(k: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)
         return model.loss_from_features(feats, heatmaps, torch.ones(2, 17), g, hard_joints=k)
 
