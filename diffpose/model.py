@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .backbones import build_backbone
@@ -128,8 +129,9 @@ class DiffPose(nn.Module):
             freeze=b.freeze,
             yolo_pose_head=d.prior and d.prior_source == "crop",
         )
+        fine = getattr(backbone, "fine_channels", 0)  # the stride-8 map's share, unshuffled
         strl = STRL(
-            in_channels=backbone.out_channels,
+            in_channels=backbone.out_channels - fine,
             num_frames=cfg.num_frames,
             feature_size=cfg.feature_size,
             dim=s.dim,
@@ -156,6 +158,7 @@ class DiffPose(nn.Module):
             out_bias=-diff.signal_scale,
             prior=d.prior,
             prior_others=d.prior_others,
+            fine_channels=fine // 4,
         )
         model = cls(
             backbone=backbone,
@@ -328,14 +331,20 @@ class DiffPose(nn.Module):
     ) -> list[ConditionCache]:
         """:meth:`condition` for several priors of the same clips: the STRL, which does not
         depend on the prior, runs once."""
-        cond = self.strl(features.to(self.inference_dtype))
+        features = features.to(self.inference_dtype)
+        fine = None
+        if self.decoder.fine_channels:  # the key frame's stride-8 map, at its own size
+            split = features.shape[2] - 4 * self.decoder.fine_channels
+            fine = F.pixel_shuffle(features[:, features.shape[1] // 2, split:], 2)
+            features = features[:, :, :split]
+        cond = self.strl(features)
         caches = []
         for prior in priors:
             signal = None
             if prior is not None:
                 signal = heatmaps_to_signal(prior.to(features.device).float(), self.signal_scale)
                 signal = signal.to(self.inference_dtype)
-            caches.append(self.decoder.prepare(cond, signal))
+            caches.append(self.decoder.prepare(cond, signal, fine))
         return caches
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cache: ConditionCache) -> torch.Tensor:

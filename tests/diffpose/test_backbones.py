@@ -167,3 +167,28 @@ def test_neck_keypoints_features_are_the_pose_heads_keypoint_branch():
     raw_p4 = kpts[:, :, h3 * w3 : h3 * w3 + h4 * w4].reshape(2, 51, h4, w4)
     torch.testing.assert_close(at_p4, raw_p4, atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(at_p3, F.avg_pool2d(raw_p3, 2), atol=1e-3, rtol=1e-4)
+
+
+@needs_yolo
+def test_neck_p3_features_carry_the_stride_8_map_unshuffled():
+    """ "neck_p3": the neck's P4 map, then its stride-8 P3 map (layer 16) folded to stride
+    16, every value of it kept: ``pixel_shuffle`` gives back the map the Pose head reads."""
+    import torch.nn.functional as F
+
+    neck = build_yolo_backbone(features="neck", pose_head=True).eval()
+    with_p3 = build_yolo_backbone(features="neck_p3", pose_head=True).eval()
+    assert with_p3.out_channels == 128 + 4 * 64 and with_p3.fine_channels == 4 * 64
+    assert neck.fine_channels == 0
+    crops = torch.from_numpy(
+        np.random.default_rng(2).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
+    )
+    with torch.no_grad():
+        feats, pose = with_p3.forward_rgb_pose(crops, torch.float32)
+        plain, plain_pose = neck.forward_rgb_pose(crops, torch.float32)
+        outputs = with_p3._run(with_p3.layers, with_p3._rgb_input(crops, torch.float32), [])
+    assert feats.shape == (2, 384, 16, 12)
+    torch.testing.assert_close(feats[:, :128], plain)
+    p3 = outputs[16]
+    assert p3.shape == (2, 64, 32, 24)
+    torch.testing.assert_close(F.pixel_shuffle(feats[:, 128:], 2), p3)
+    torch.testing.assert_close(pose["kpts"], plain_pose["kpts"])  # the crop prior unchanged

