@@ -83,3 +83,42 @@ def test_the_pipeline_tells_each_person_where_the_others_joints_lie_in_its_crop(
             assert np.allclose(others_xy[row, m].numpy(), want, atol=1e-3)
             assert np.allclose(others_scores[row, m].numpy(), slots_scores[r])
         assert not others_scores[row, 2:].any()
+
+
+def test_a_refiner_whose_others_are_its_own_detection_gets_that_pose_in_its_crop(
+    monkeypatch,
+) -> None:
+    """``decoder.prior_others_source`` "detection": the extra maps hold the person's own
+    whole-frame detection pose (slot 0 of one), not the neighbours'."""
+    torch.manual_seed(0)
+    cfg = DiffPoseConfig.tiny()
+    decoder = replace(cfg.decoder, prior=True, prior_others=True, prior_others_source="detection")
+    model = DiffPose.from_config(replace(cfg, decoder=decoder)).eval()
+    assert model.others_source == "detection"
+    boxes, xy, scores = _poses([[100, 120], [150, 120], [400, 120]])
+    xy = xy + np.arange(17, dtype=np.float32)[None, :, None]  # joints apart, so slots show
+    seen = []
+    original = model.prior_from_keypoints
+
+    def spy(own_xy, own_scores, others_xy=None, others_scores=None):
+        seen.append((own_xy.clone(), others_xy.clone(), others_scores.clone()))
+        return original(own_xy, own_scores, others_xy, others_scores)
+
+    monkeypatch.setattr(model, "prior_from_keypoints", spy)
+    est = PoseEstimator(model, PoseConfig(steps=1, ensemble=1))
+    frame = np.full((240, 640, 3), 90, np.uint8)
+    records = []
+    for i in range(3):
+        records += est.push(tracked(i, frame, [1, 2, 3], boxes, np.full(3, 0.9), xy, scores))
+    records += est.flush()
+    assert len(records) == 3
+    own_xy, others_xy, others_scores = seen[0]
+    assert others_xy.shape == (3, 1, 17, 2)
+    slots_xy, slots_scores = detections_prior(xy, scores)
+    affines = crop_affines(boxes, est.crop_hw)
+    for row in range(3):
+        want = apply_affine(slots_xy[row], affines[row]) / float(model.stride)
+        assert np.allclose(others_xy[row, 0].numpy(), want, atol=1e-3)
+        assert np.allclose(others_scores[row, 0].numpy(), slots_scores[row])
+        # this tiny model's prior is the detection's too: the two opinions agree here
+        assert np.allclose(own_xy[row].numpy(), want, atol=1e-3)
