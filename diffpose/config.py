@@ -15,8 +15,6 @@ from typing import Any
 from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
-#: Whose poses fill a refiner's extra prior maps (``DecoderConfig.prior_others_source``).
-OTHERS_SOURCES = ("neighbours", "detection")
 YOLO_FEATURES = ("backbone", "neck", "neck_keypoints", "neck_p3")
 #: How averaged heatmaps become keypoints at inference: "quarter" (the argmax with HRNet's
 #: quarter-pixel shift, diffpose.heatmaps.decode_heatmaps) or "dark" (DARK's Taylor step,
@@ -158,11 +156,6 @@ class DecoderConfig:
             joints are in the crop: K more heatmaps (per joint, the maximum over the nearest
             other persons' detector-pose heatmaps) beside the prior, so that it can tell a
             prior joint taken from a neighbour. The caller gives their poses.
-        prior_others_source: whose poses fill those K maps: "neighbours" (the nearest
-            other persons', as above) or "detection" (the person's own whole-frame
-            detection pose, a second opinion beside the crop prior where the two disagree,
-            e.g. where the crop pose puts both feet on one; meant for ``prior_source``
-            "crop", where the two differ).
     """
 
     dims: tuple[int, int, int] = (256, 128, 64)
@@ -176,7 +169,6 @@ class DecoderConfig:
     prior: bool = False
     prior_source: str = "detection"
     prior_others: bool = False
-    prior_others_source: str = "neighbours"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
@@ -195,9 +187,6 @@ class DecoderConfig:
             raise ValueError(f"decoder.scales must be 3 or 1, got {self.scales}")
         if self.prior_others and not self.prior:
             raise ValueError("decoder.prior_others needs decoder.prior (a refiner)")
-        _choice("decoder.prior_others_source", self.prior_others_source, OTHERS_SOURCES)
-        if self.prior_others_source == "detection" and not self.prior_others:
-            raise ValueError("decoder.prior_others_source 'detection' needs decoder.prior_others")
 
 
 @dataclass(frozen=True)

@@ -279,13 +279,6 @@ class DiffPose(nn.Module):
         (``decoder.prior_others``): :meth:`prior_from_keypoints` then needs their poses."""
         return self.uses_prior and self.decoder.prior_channels > self.num_keypoints
 
-    @property
-    def others_source(self) -> str:
-        """Whose poses a refiner with :attr:`uses_others` takes as the others:
-        "neighbours" (the nearest other persons') or "detection" (the person's own
-        whole-frame detection pose, beside its crop prior); ``decoder.prior_others_source``."""
-        return self.config.decoder.prior_others_source if self.config else "neighbours"
-
     def prior_from_keypoints(
         self,
         keypoints_hm_xy: torch.Tensor,

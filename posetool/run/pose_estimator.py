@@ -455,22 +455,14 @@ class PoseEstimator:
     def _heatmaps(self, entry: _WindowFrame, rows: range, prior_xy, prior_scores):
         """(B, K, h, w) heatmaps of (N, K, 2) image-px keypoints in ``rows``' crops; for a
         model told where the others' joints are (``uses_others``), (B, 2K, h, w) with the
-        detector's poses of the frame's other posed persons, nearest first, or, for one whose
-        ``others_source`` is "detection", with the person's own whole-frame detection pose."""
+        detector's poses of the frame's other posed persons, nearest first."""
         import torch
 
         stride = float(self.model.stride)
         xy = np.stack([apply_affine(prior_xy[r], entry.affines[r]) / stride for r in rows])
         scores = prior_scores[list(rows)]
         others_xy = others_scores = None
-        if self.model.uses_others and self.model.others_source == "detection":
-            others_xy = torch.from_numpy(np.stack([
-                apply_affine(entry.prior_xy[r], entry.affines[r])[None] / stride for r in rows
-            ]).astype(np.float32))  # fmt: skip
-            others_scores = torch.from_numpy(
-                np.stack([entry.prior_scores[r][None] for r in rows]).astype(np.float32)
-            )
-        elif self.model.uses_others:
+        if self.model.uses_others:
             others = [
                 nearest_others(
                     entry.boxes_xyxy[r], entry.boxes_xyxy, entry.prior_xy, entry.prior_scores, r

@@ -333,12 +333,3 @@ def test_a_refiner_told_of_the_others_refuses_samples_without_them(tmp_path) -> 
 
     with pytest.raises(ValueError, match="the samples carry none"):
         predict_samples(_others_model().eval(), [_sample(tmp_path)], steps=1, ensemble=1)
-
-
-def test_others_source_is_checked():
-    base = DiffPoseConfig.tiny().decoder
-    with pytest.raises(ValueError, match="prior_others_source"):
-        replace(base, prior=True, prior_others_source="everyone")
-    with pytest.raises(ValueError, match="needs decoder.prior_others"):
-        replace(base, prior=True, prior_others_source="detection")
-    assert replace(base, prior=True).prior_others_source == "neighbours"
