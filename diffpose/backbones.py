@@ -298,7 +298,8 @@ class YoloBackbone(nn.Module):
 
     def _features(self, outputs: list[torch.Tensor]) -> torch.Tensor:
         """The features of a pass whose layer outputs are ``outputs``: the output layer's,
-        with the keypoint branch's hidden features after it when there is one."""
+        with the P3 map unshuffled (``with_p3``) or the keypoint branch's hidden features
+        after it when there is one."""
         if self.with_p3:
             p3 = F.pixel_unshuffle(outputs[YOLO_P3_LAYER], 2)
             return torch.cat([outputs[-1], p3], dim=1).contiguous()
