@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import YOLO_NECK_FEATURES
 from .yolo_weights import default_weights_path, ultralytics_import_guard, verify_weights
 
 log = logging.getLogger(__name__)
@@ -368,7 +369,7 @@ def build_yolo_backbone(
     layers = nn.ModuleList(list(model.model[: last + 1]))
     pose_layers = keypoint_layers = None
     if pose_head:
-        if features not in ("neck", "neck_keypoints", "neck_p3"):
+        if features not in YOLO_NECK_FEATURES:
             raise ValueError("the pose head reads the neck: pose_head needs the neck features")
         pose_layers = nn.ModuleList(list(model.model[last + 1 :]))
     if features == "neck_keypoints":

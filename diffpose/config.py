@@ -15,7 +15,10 @@ from typing import Any
 from diffpose.config_keys import check_known_keys
 
 BACKBONE_KINDS = ("vit", "yolo")
-YOLO_FEATURES = ("backbone", "neck", "neck_keypoints", "neck_p3")
+#: The YOLO feature choices that end at the neck's P4, where the Pose head reads: the ones a
+#: crop prior (the Pose head re-run on the crop) can be had from.
+YOLO_NECK_FEATURES = ("neck", "neck_keypoints", "neck_p3")
+YOLO_FEATURES = ("backbone", *YOLO_NECK_FEATURES)
 #: How averaged heatmaps become keypoints at inference: "quarter" (the argmax with HRNet's
 #: quarter-pixel shift, diffpose.heatmaps.decode_heatmaps) or "dark" (DARK's Taylor step,
 #: diffpose.heatmaps.decode_heatmaps_dark).
@@ -242,12 +245,12 @@ class DiffPoseConfig:
             and self.decoder.prior_source == "crop"
             and (
                 self.backbone.kind != "yolo"
-                or self.backbone.yolo_features not in ("neck", "neck_keypoints", "neck_p3")
+                or self.backbone.yolo_features not in YOLO_NECK_FEATURES
             )
         ):
             raise ValueError(
                 "decoder.prior_source 'crop' runs the YOLO Pose head on the crop: it needs "
-                "backbone.kind 'yolo' with yolo_features 'neck', 'neck_keypoints' or 'neck_p3'"
+                f"backbone.kind 'yolo' with yolo_features one of {YOLO_NECK_FEATURES}"
             )
         if self.backbone.kind == "yolo" and self.backbone.yolo_features == "neck_p3":
             if self.decoder.scales != 3:
