@@ -385,12 +385,11 @@ def build_yolo_backbone(
         keypoint_layers=keypoint_layers,
         with_p3=features == "neck_p3",
     )
-    with torch.no_grad():  # the channel counts are read off a tiny probe, not guessed
-        probe = torch.zeros(1, 3, 64, 64)
-        backbone.out_channels = int(backbone.eval()(probe).shape[1])
+    with torch.no_grad():  # the channel counts are read off one tiny probe, not guessed
+        outputs = backbone.eval()._run(layers, torch.zeros(1, 3, 64, 64), [])
+        backbone.out_channels = int(backbone._features(outputs).shape[1])
         if backbone.with_p3:
-            p3 = YoloBackbone._run(layers[: YOLO_P3_LAYER + 1], probe, [])[-1]
-            backbone.fine_channels = 4 * int(p3.shape[1])
+            backbone.fine_channels = 4 * int(outputs[YOLO_P3_LAYER].shape[1])
     return backbone.train()
 
 
