@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "DiffPose": "diffpose.model",
-    "PoseResult": "diffpose.model",
+    "PoseResult": "diffpose.pose_result",
     "DiffPoseConfig": "diffpose.config",
     "load_checkpoint": "diffpose.checkpoint",
     "save_checkpoint": "diffpose.checkpoint",

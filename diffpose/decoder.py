@@ -58,6 +58,10 @@ class ConditionCache(NamedTuple):
     g3: torch.Tensor | None
     prior: torch.Tensor | None = None  # detector-pose prior as x0 signal (B, K, H, W)
 
+    def rows(self, rows: torch.Tensor) -> ConditionCache:
+        """The condition of the clips ``rows`` (every field is per clip)."""
+        return ConditionCache(*(None if v is None else v[rows] for v in self))
+
 
 def _per_clip(x: torch.Tensor, batch: int) -> torch.Tensor:
     """(B·N, ...) → (B, N, ...) to broadcast against per-clip (B, 1, ...) tensors."""

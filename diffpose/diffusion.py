@@ -15,6 +15,8 @@ from collections.abc import Callable
 import torch
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``denoise_rows(x_t, t, rows) -> x0_hat`` for the batch rows ``rows`` (B') only.
+RowDenoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def cosine_alphas_cumprod(timesteps: int = 1000, s: float = 0.008) -> torch.Tensor:
@@ -126,3 +128,44 @@ def ddim_sample(
                 x_t, x0_hat, t_now, t_next, alphas_cumprod, eta=eta, generator=generator
             )
     return x0_hat
+
+
+def own_step_inputs(
+    denoise_rows: RowDenoiser,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    alphas_cumprod: torch.Tensor,
+    prob: float,
+    clip: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Training inputs as sampling makes them: ``x_t`` (B, ...) with the rows drawn at
+    ``prob`` replaced by one deterministic DDIM step, to their own t, from the denoiser's own
+    x0 estimate (clamped to ±``clip``) at t = T−1; at t = T−1 itself that is the starting
+    noise. No gradient flows through the replaced rows.
+
+    Trained on the label's x_t alone (Eq. 1), a denoiser at small t takes x_t for the answer,
+    so its own errors, re-noised, are kept or made worse with every step; these inputs teach
+    it to correct them against the label. Later steps' inputs are not made.
+    """
+    dev = x_t.device
+    chosen = torch.rand(x_t.shape[0], generator=generator, device=dev) < prob
+    if not bool(chosen.any()):
+        return x_t
+    t_start = len(alphas_cumprod) - 1
+    rows = torch.nonzero(chosen).flatten()
+    x_start = torch.randn(
+        (len(rows), *x_t.shape[1:]), generator=generator, device=dev, dtype=x_t.dtype
+    )
+    t_rows = t[rows]
+    t_first = torch.full_like(t_rows, t_start)
+    with torch.no_grad():
+        x0_own = denoise_rows(x_start, t_first, rows).clamp(-clip, clip)
+        eps = predict_noise_from_x0(x_start, t_first, x0_own, alphas_cumprod)
+        # ddim_step with eta 0, to a t per row (ddim_step takes one t_next for the batch)
+        a = _gather(alphas_cumprod, t_rows, x_t)
+        stepped = a.sqrt() * x0_own + (1.0 - a).sqrt() * eps
+        stepped = torch.where((t_rows >= t_start).view_as(a), x_start, stepped)
+    out = x_t.clone()
+    out[rows] = stepped
+    return out

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,7 +22,7 @@ from torch import nn
 from .backbones import build_backbone
 from .config import HEATMAP_DECODINGS, DiffPoseConfig
 from .decoder import ConditionCache, PoseDecoder
-from .diffusion import cosine_alphas_cumprod, ddim_sample, predict_noise_from_x0, q_sample
+from .diffusion import cosine_alphas_cumprod, ddim_sample, own_step_inputs, q_sample
 from .heatmaps import (
     decode_heatmaps,
     decode_heatmaps_dark,
@@ -36,38 +34,8 @@ from .heatmaps import (
 )
 from .joint_loss import joint_weighted_mse
 from .keypoints import flip_permutation
+from .pose_result import PoseResult
 from .strl import STRL
-
-
-@dataclass(frozen=True)
-class PoseResult:
-    """Predicted poses of B clips' key frames, in crop pixels (numpy, float32).
-
-    Attributes:
-        keypoints_xy: (B, K, 2) crop pixels, decoded from the ensemble-averaged heatmaps.
-        scores: (B, K) heatmap peak in [0, 1].
-        spread: (B, K) RMS distance (crop px) of the N members' keypoints to their mean; 0 for N=1.
-    """
-
-    keypoints_xy: np.ndarray
-    scores: np.ndarray
-    spread: np.ndarray
-
-    def __post_init__(self) -> None:
-        kp = np.asarray(self.keypoints_xy, dtype=np.float32)
-        if kp.ndim != 3 or kp.shape[-1] != 2:
-            raise ValueError(f"keypoints_xy must be (B, K, 2), got {kp.shape}")
-        for name in ("scores", "spread"):
-            arr = np.asarray(getattr(self, name), dtype=np.float32)
-            if arr.shape != kp.shape[:2]:
-                raise ValueError(f"{name} must be {kp.shape[:2]}, got {arr.shape}")
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "keypoints_xy", kp)
-
-
-def _cache_rows(cache: ConditionCache, rows: torch.Tensor) -> ConditionCache:
-    """The condition of the clips ``rows`` of ``cache`` (every field is per clip)."""
-    return ConditionCache(*(None if v is None else v[rows] for v in cache))
 
 
 class DiffPose(nn.Module):
@@ -401,13 +369,8 @@ class DiffPose(nn.Module):
         """:meth:`loss` from precomputed (B, T, C, h, w) features (e.g. a frozen-backbone cache).
 
         ``own_step_prob``: for that share of the batch (drawn per sample), x_t is not the
-        label noised (Eq. 1) but what DDIM sampling feeds the denoiser at its second step:
-        the model's own x0 estimate from pure noise at t = T−1 (no gradient) carried by one
-        DDIM step to t (:func:`~diffpose.diffusion.ddim_step`); later steps' inputs are
-        not made. Trained on the label's
-        x_t alone, the denoiser at small t takes x_t for the answer, so its own errors,
-        re-noised, are kept or made worse with every step; these samples teach it to correct
-        them against the label."""
+        label noised (Eq. 1) but what DDIM sampling feeds the denoiser at its second step
+        (:func:`~diffpose.diffusion.own_step_inputs`, which says why)."""
         b = features.shape[0]
         if heatmaps.shape != (b, self.num_keypoints, *self.heatmap_size):
             raise ValueError(f"heatmaps must be (B, K, {self.heatmap_size}), got {heatmaps.shape}")
@@ -420,44 +383,18 @@ class DiffPose(nn.Module):
         noise = torch.randn(x0.shape, generator=generator, device=dev, dtype=x0.dtype)
         x_t = q_sample(x0, t, self.alphas_cumprod, noise)  # Eq. 1
         if own_step_prob > 0:
-            x_t = self._own_step_inputs(x_t, t, cache, own_step_prob, generator)
+            x_t = own_step_inputs(
+                lambda x, t_, rows: self.denoise(x, t_, cache.rows(rows)),
+                x_t,
+                t,
+                self.alphas_cumprod,
+                own_step_prob,
+                self.signal_scale,
+                generator,
+            )
         pred = signal_to_heatmaps(self.denoise(x_t, t, cache), self.signal_scale, clamp=False)
         per_joint = ((pred - heatmaps) ** 2).mean(dim=(-2, -1))  # (B, K)
         return joint_weighted_mse(per_joint, joint_weights.to(per_joint.dtype), hard_joints)
-
-    def _own_step_inputs(
-        self,
-        x_t: torch.Tensor,
-        t: torch.Tensor,
-        cache: ConditionCache,
-        prob: float,
-        generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        """``x_t`` with the rows drawn at ``prob`` replaced by one deterministic DDIM step (to
-        their t) from the model's own x0 estimate at t = T−1, as
-        :meth:`loss_from_features` describes; at t = T−1 itself that is the starting noise."""
-        dev = x_t.device
-        chosen = torch.rand(x_t.shape[0], generator=generator, device=dev) < prob
-        if not bool(chosen.any()):
-            return x_t
-        t_start = len(self.alphas_cumprod) - 1
-        rows = torch.nonzero(chosen).flatten()
-        x_start = torch.randn(
-            (len(rows), *x_t.shape[1:]), generator=generator, device=dev, dtype=x_t.dtype
-        )
-        t_rows = t[rows]
-        t_first = torch.full_like(t_rows, t_start)
-        with torch.no_grad():
-            x0_own = self.denoise(x_start, t_first, _cache_rows(cache, rows))
-            x0_own = x0_own.clamp(-self.signal_scale, self.signal_scale)
-            eps = predict_noise_from_x0(x_start, t_first, x0_own, self.alphas_cumprod)
-            # ddim_step with eta 0, to a t per row (ddim_step takes one t_next for the batch)
-            a = self.alphas_cumprod[t_rows].view(-1, *([1] * (x_t.dim() - 1))).to(x_t.dtype)
-            stepped = a.sqrt() * x0_own + (1.0 - a).sqrt() * eps
-            stepped = torch.where((t_rows >= t_start).view_as(a), x_start, stepped)
-        out = x_t.clone()
-        out[rows] = stepped
-        return out
 
     # ----- inference (Algorithm 2) -----------------------------------------------------
     @torch.no_grad()

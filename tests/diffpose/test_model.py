@@ -195,7 +195,7 @@ def test_own_step_inputs_are_one_ddim_step_from_the_models_own_first_estimate():
     """own_step_prob: the chosen rows' x_t is what sampling feeds the denoiser after its first
     step (its own x0 from noise at t = T-1, carried by DDIM to t); the others keep the label's
     x_t; prob 0 changes nothing."""
-    from diffpose.diffusion import ddim_step
+    from diffpose.diffusion import ddim_step, own_step_inputs
 
     model = _model(1).eval()
     feats = model.clip_features(_clips(4, 3))
@@ -226,17 +226,29 @@ def test_own_step_inputs_are_one_ddim_step_from_the_models_own_first_estimate():
             out[i] = step[0]
         return out, chosen
 
+    def own(prob: float, seed: int) -> torch.Tensor:
+        """As loss_from_features makes them: the model's denoiser on the drawn rows' cache."""
+        return own_step_inputs(
+            lambda x, t_, rows: model.denoise(x, t_, cache.rows(rows)),
+            x_label,
+            t,
+            model.alphas_cumprod,
+            prob,
+            model.signal_scale,
+            torch.Generator().manual_seed(seed),
+        )
+
     every, chosen = expected(1.0, 2)
-    out = model._own_step_inputs(x_label, t, cache, 1.0, torch.Generator().manual_seed(2))
+    out = own(1.0, 2)
     torch.testing.assert_close(out, every, atol=1e-5, rtol=1e-4)
     assert chosen.all() and not torch.allclose(out[1:], x_label[1:])
     some, chosen = expected(0.5, 1)  # seed 1 draws rows 1 and 2 of 4
     assert chosen.tolist() == [False, True, True, False]
-    out = model._own_step_inputs(x_label, t, cache, 0.5, torch.Generator().manual_seed(1))
+    out = own(0.5, 1)
     torch.testing.assert_close(out, some, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(out[[0, 3]], x_label[[0, 3]])  # not drawn: the label's x_t
     assert not torch.allclose(out[[1, 2]], x_label[[1, 2]])
-    same = model._own_step_inputs(x_label, t, cache, 0.0, torch.Generator().manual_seed(2))
+    same = own(0.0, 2)
     torch.testing.assert_close(same, x_label)
     # the loss runs with it, and its gradient reaches the decoder through the trained pass
     model.train()
