@@ -1,1 +1,2 @@
-"""Running many videos: the batch runner, its output names and resume, and the Ray engine."""
+"""Running many videos: the batch runner, its output names and resume, the summaries it
+keeps, and the Ray engine."""

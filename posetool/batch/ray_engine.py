@@ -27,14 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from posetool.batch.runner import (
-    BatchSummary,
     OutputFolderError,
-    failed_summary,
     inputs_to_run,
     prepare_output_folder,
     process_and_write,
-    recorded_run,
 )
+from posetool.batch.summaries import BatchSummary, failed_summary, recorded_run
 from posetool.run.pipeline import PipelineModels, VideoSummary, load_models
 from posetool.run.pipeline_config import PipelineConfig
 

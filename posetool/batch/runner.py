@@ -1,7 +1,8 @@
 """The batch runner: every input through :func:`posetool.run.pipeline.stream_video`, outputs
 written safely, one failing input recorded while the batch goes on. The Ray engine
 (:mod:`posetool.batch.ray_engine`) runs the same steps: :func:`prepare_output_folder` and
-:func:`not_run_summary` on the driver, :func:`process_and_write` on its workers.
+:func:`~posetool.batch.summaries.not_run_summary` on the driver, :func:`process_and_write` on
+its workers. What a run records (the summaries) is :mod:`posetool.batch.summaries`.
 
 Outputs of an input named ``NAME`` (names: :mod:`posetool.batch.outputs`), each written
 atomically (temporary file + rename):
@@ -26,12 +27,8 @@ the batch with :class:`OutputFolderError` instead of failing every remaining inp
 from __future__ import annotations
 
 import errno
-import json
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +40,15 @@ from posetool.batch.outputs import (
     output_names,
     output_paths,
 )
-from posetool.io.provenance import (
-    PROVENANCE_KEY,
-    input_identity,
-    provenance,
-    read_summary,
-    refusal_reason,
-    resumable,
-    settings_identity,
-    sha256_of_file,
+from posetool.batch.summaries import (
+    BatchSummary,
+    SummaryFile,
+    failed_summary,
+    not_run_summary,
+    recorded_run,
+    save_quietly,
 )
+from posetool.io.provenance import provenance, read_summary, settings_identity
 from posetool.run.pipeline import (
     PipelineModels,
     ProgressFn,
@@ -64,15 +60,11 @@ from posetool.run.pipeline_config import PipelineConfig
 from posetool.run.pose_config import CheckpointNotFoundError
 
 __all__ = [
-    "BatchSummary",
     "OutputConflictError",
     "OutputFolderError",
-    "failed_summary",
     "inputs_to_run",
-    "not_run_summary",
     "prepare_output_folder",
     "process_and_write",
-    "recorded_run",
     "run_batch",
 ]
 
@@ -93,40 +85,6 @@ class OutputFolderError(OSError):
         )
 
 
-@dataclass
-class BatchSummary:
-    """The whole run: one :class:`VideoSummary` per input ("ok", "failed", "skipped" as
-    complete by ``resume``, or "refused": outputs kept that only ``overwrite`` replaces)."""
-
-    videos: list[VideoSummary] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> int:
-        return sum(v.status == "failed" for v in self.videos)
-
-    @property
-    def refused(self) -> int:
-        return sum(v.status == "refused" for v in self.videos)
-
-    def to_dict(self) -> dict:
-        ok = [v for v in self.videos if v.status == "ok"]
-        return {
-            PROVENANCE_KEY: provenance("run-summary"),
-            "inputs": len(self.videos),
-            "ok": len(ok),
-            "failed": self.failed,
-            "skipped": sum(v.status == "skipped" for v in self.videos),
-            "refused": self.refused,
-            "frames": sum(v.frames for v in ok),
-            "persons": sum(v.persons for v in ok),
-            "tracks": sum(v.tracks for v in ok),
-            "duplicate_poses_dropped": sum(v.duplicate_poses_dropped for v in ok),
-            "seconds": round(self.seconds, 3),
-            "videos": [asdict(v) for v in self.videos],
-        }
-
-
 def _check_run_files(out_dir: Path, overwrite: bool) -> None:
     """``config.yaml`` / ``run_summary.json`` already there and not posetool's: refuse."""
     if overwrite:
@@ -144,42 +102,13 @@ def _check_run_files(out_dir: Path, overwrite: bool) -> None:
         )
 
 
-class _SummaryFile:
-    """``NAME.summary.json`` kept current as the outputs of one input are written."""
-
-    def __init__(self, paths: dict[str, Path], made_from: dict[str, Any]) -> None:
-        self.paths = paths
-        self.made_from = made_from
-        old = read_summary(paths["summary"]) or {}
-        # files a previous run wrote and nobody changed stay vouched for until replaced
-        self.digests = {
-            k: v
-            for k, v in (old.get("output_sha256") or {}).items()
-            if k in paths and paths[k].is_file() and sha256_of_file(paths[k]) == v
-        }
-
-    def wrote(self, key: str) -> None:
-        self.digests[key] = sha256_of_file(self.paths[key])
-
-    def save(self, summary: VideoSummary) -> None:
-        from posetool.io.posetrack_io import atomic_write_text
-
-        doc = {
-            PROVENANCE_KEY: provenance("video-summary"),
-            **asdict(summary),
-            "made_from": self.made_from,
-            "output_sha256": self.digests,
-        }
-        atomic_write_text(self.paths["summary"], json.dumps(doc, indent=1))
-
-
 def _process_one(
     path: Path,
     name: str,
     config: PipelineConfig,
     models: PipelineModels,
     progress: ProgressFn | None,
-    record: _SummaryFile,
+    record: SummaryFile,
 ) -> VideoSummary:
     """Run one input, streaming its records into the JSON (and overlay) as frames finish."""
     from contextlib import ExitStack
@@ -240,7 +169,8 @@ def process_and_write(
         path, name: The input and its output name (:func:`~posetool.batch.outputs.output_names`).
         out_dir: The output folder (:func:`prepare_output_folder`).
         config: Run settings.
-        made_from: What the outputs are made from (:func:`not_run_summary`).
+        made_from: What the outputs are made from
+            (:func:`~posetool.batch.summaries.not_run_summary`).
         models: Gives the models, building them on first use (a failure to build them is this
             input's failure unless it is a setup error).
         progress: Called with (frames done, frames expected).
@@ -254,7 +184,7 @@ def process_and_write(
             fail alike).
         OutputFolderError: The output folder takes no more files (full disk, gone).
     """
-    record = _SummaryFile(output_paths(out_dir, name), made_from)
+    record = SummaryFile(output_paths(out_dir, name), made_from)
     try:
         record.save(VideoSummary(str(path), name, status="running"))
         return _process_one(path, name, config, models(), progress, record)
@@ -263,7 +193,7 @@ def process_and_write(
             raise
         logger.debug("input %s failed", path, exc_info=True)
         summary = failed_summary(path, name, exc)
-        _save_quietly(record, summary)
+        save_quietly(record, summary)
         if isinstance(exc, WeightsError | CheckpointNotFoundError):  # every input would fail
             raise
         if _is_folder_error(exc, out_dir):
@@ -293,26 +223,6 @@ def prepare_output_folder(
     _check_run_files(out_dir, overwrite)
     atomic_write_text(out_dir / "config.yaml", f"{_CONFIG_MARK}\n{dump_config(config)}")
     return names
-
-
-@contextmanager
-def recorded_run(out_dir: Path, batch: BatchSummary) -> Iterator[BatchSummary]:
-    """Time the run and write ``run_summary.json`` when it ends; when it stops on an error
-    (Ctrl-C included), what was done so far, if the folder still takes it."""
-    from posetool.io.posetrack_io import atomic_write_text
-
-    start = time.perf_counter()
-    try:
-        yield batch
-    except BaseException:
-        batch.seconds = time.perf_counter() - start
-        try:
-            atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
-        except OSError:
-            logger.debug("cannot write the run summary to %s", out_dir, exc_info=True)
-        raise
-    batch.seconds = time.perf_counter() - start
-    atomic_write_text(out_dir / "run_summary.json", json.dumps(batch.to_dict(), indent=1))
 
 
 def run_batch(
@@ -390,57 +300,14 @@ def inputs_to_run(
     overwrite: bool,
 ) -> Iterator[tuple[int, Path, str, VideoSummary | None, dict]]:
     """``(i, path, name, summary, made_from)`` per input, in order and one at a time: the
-    summary if the input is not run, else None (see :func:`not_run_summary`)."""
+    summary if the input is not run, else None (see
+    :func:`~posetool.batch.summaries.not_run_summary`)."""
     settings = settings_identity(config)
     for i, (path, name) in enumerate(zip(inputs, names, strict=True)):
         summary, made_from = not_run_summary(
             path, name, out_dir, settings, resume, overwrite, config.render
         )
         yield i, path, name, summary, made_from
-
-
-def not_run_summary(
-    path: Path,
-    name: str,
-    out_dir: Path,
-    settings: dict,
-    resume: bool,
-    overwrite: bool,
-    render: bool,
-) -> tuple[VideoSummary | None, dict]:
-    """The summary of an input that is not run (skipped as complete, refused, unreadable),
-    or None; and what its outputs would be made from (``settings``:
-    :func:`~posetool.io.provenance.settings_identity`)."""
-    paths = output_paths(out_dir, name)
-    try:
-        made_from = {"input": input_identity(path), "settings": settings}
-    except OSError as exc:
-        return VideoSummary(
-            str(path), name, status="failed", error=f"cannot read the input: {exc}"
-        ), {}
-    if resume and resumable(paths, made_from, render):
-        return VideoSummary(str(path), name, status="skipped", error="complete"), made_from
-    if not overwrite and (reason := refusal_reason(paths, made_from)):
-        return VideoSummary(
-            str(path),
-            name,
-            status="refused",
-            error=f"kept: {reason}; pass --overwrite to replace it",
-        ), made_from
-    return None, made_from
-
-
-def failed_summary(path: Path, name: str, exc: BaseException) -> VideoSummary:
-    """The summary of an input that failed with ``exc`` (the error names its type)."""
-    return VideoSummary(str(path), name, status="failed", error=f"{type(exc).__name__}: {exc}")
-
-
-def _save_quietly(record: _SummaryFile, summary: VideoSummary) -> None:
-    """Record a failure in the summary when the folder still takes it."""
-    try:
-        record.save(summary)
-    except OSError:
-        logger.debug("cannot record the failure of %s", summary.input, exc_info=True)
 
 
 def _is_folder_error(exc: Exception, out_dir: Path) -> bool:

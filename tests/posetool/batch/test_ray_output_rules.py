@@ -71,7 +71,7 @@ def test_outputs_never_replace_inputs_or_foreign_run_files(no_ray, tmp_path) -> 
 
 def test_cli_gives_the_ray_engine_the_local_options(tmp_path, monkeypatch) -> None:
     import posetool.batch.ray_engine
-    from posetool.batch.runner import BatchSummary
+    from posetool.batch.summaries import BatchSummary
 
     seen: dict = {}
 
